@@ -1,0 +1,293 @@
+/**
+ * `npm run bench [-- --quick]`: nestjs-xems against express-session (connect-redis and
+ * MemoryStore) and bare NestJS, side by side on this machine in one run. Writes RESULTS.md
+ * (RESULTS.quick.md for --quick) and prints a short table. Exits non-zero when an app did not
+ * answer correctly; speed never fails the run.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APPS, CONNECTIONS, FULL, QUICK, SCENARIOS, type AppId, type AppSpec, type ScenarioSpec, type Timing } from './config';
+import { runJob, start, stop, stopAll, killAllNow, type Managed } from './infra/children';
+import { machineInfo, packageVersion, commandVersion, sidecarHello } from './infra/machine';
+import { childPids, rssBytes } from './infra/proc';
+import { freePort } from './infra/ports';
+import { ensureRedisServer, redisVersion, startRedis, type RedisInstance } from './infra/redis';
+import type { LoadJob, LoadResult } from './load/load-client';
+import type { MemoryResult } from './micro/memory';
+import type { MicroResult } from './micro/sidecar-micro';
+import { formatProfile, summarizeProfile } from './report/cpu-profile';
+import { renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
+
+const BENCH_ROOT = resolve(__dirname, '..');
+const REPO_ROOT = resolve(BENCH_ROOT, '..');
+const BUILD = join(BENCH_ROOT, 'build');
+
+const log = (msg: string): void => console.log(`[bench] ${msg}`);
+
+interface RunningApp {
+  spec: AppSpec;
+  port: number;
+  proc: Managed;
+}
+
+function libraryPath(): string {
+  return resolve(process.env.XEMS_BENCH_LIB ?? join(REPO_ROOT, 'dist'));
+}
+
+function sidecarBinary(): string {
+  return process.env.XEMS_SIDECAR_PATH ?? join(REPO_ROOT, 'sidecar', 'bin', `${process.platform}-${process.arch}`, 'xems-sidecar');
+}
+
+function checkPrerequisites(): void {
+  const missing: string[] = [];
+  if (!existsSync(join(libraryPath(), 'index.js'))) missing.push(`the library at ${libraryPath()} (run \`npm run build\` at the repo root)`);
+  if (!existsSync(sidecarBinary())) missing.push(`the sidecar binary ${sidecarBinary()} (run \`npm run build:sidecar\` at the repo root)`);
+  if (missing.length) throw new Error(`missing ${missing.join(' and ')}`);
+}
+
+/** `--profile a,b`: V8 CPU profiles of these processes (app ids, `client`, `micro`) are written here. */
+let profileDir: string | undefined;
+let profiled: string[] = [];
+let profileCount = 0;
+
+function nodeArgs(who: string): string[] {
+  if (!profileDir || !profiled.includes(who)) return [];
+  return ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${who}-${++profileCount}.cpuprofile`];
+}
+
+async function startApp(spec: AppSpec, redis: RedisInstance): Promise<RunningApp> {
+  const port = await freePort();
+  const args = [...nodeArgs(spec.id), join(BUILD, 'apps', 'main.js'), '--app', spec.id, '--port', String(port)];
+  if (spec.usesRedis) args.push('--redis-port', String(redis.port));
+  const env = { ...process.env, NODE_ENV: 'production', XEMS_BENCH_LIB: libraryPath() };
+  const proc = await start(`app ${spec.no} (${spec.id})`, process.execPath, args, { env, ready: /^READY$/m, readyTimeoutMs: 30000 });
+  return { spec, port, proc };
+}
+
+/** The store process whose CPU and memory belong to an app's cost: redis-server or the sidecar. */
+function storePid(app: RunningApp, redis: RedisInstance): number | undefined {
+  if (app.spec.usesRedis) return redis.proc.pid;
+  if (app.spec.usesSidecar) return childPids(app.proc.pid, 'xems-sidecar')[0];
+  return undefined;
+}
+
+/** What makes an answer correct, checked on every run (and the only thing --quick asserts). */
+function correctnessProblems(s: ScenarioSpec, r: LoadResult): string[] {
+  const problems: string[] = [];
+  if (r.ok === 0) problems.push('no correct answer');
+  if (r.errors > 0) problems.push(`${r.errors} errors (${Object.entries(r.errorKinds).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
+  if (s.rotates && r.rotations !== r.ok) problems.push(`expected a new session cookie on every answer, got ${r.rotations} of ${r.ok}`);
+  if (!s.rotates && r.rotations !== 0) problems.push(`expected the session cookie to stay, it changed ${r.rotations} times`);
+  return problems;
+}
+
+async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstance, timing: Timing, run: number): Promise<RunRecord> {
+  const store = storePid(app, redis);
+  const job: LoadJob = {
+    port: app.port,
+    path: s.path,
+    cookie: app.spec.cookie,
+    expect: app.spec.cookie ? '"userId":"u{i}"' : '"userId":"anonymous"',
+    connections: CONNECTIONS,
+    warmupMs: timing.warmupMs,
+    durationMs: timing.durationMs,
+    serverPid: app.proc.pid,
+    storePid: store,
+  };
+  const out = await runJob(
+    `load client (${s.key})`,
+    process.execPath,
+    [...nodeArgs('client'), join(BUILD, 'load', 'load-client.js'), JSON.stringify(job)],
+    timing.warmupMs + timing.durationMs + 60_000,
+  );
+  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+  const record: RunRecord = {
+    run,
+    scenario: s.key,
+    result,
+    serverRssBytes: rssBytes(app.proc.pid),
+    storeRssBytes: store ? rssBytes(store) : 0,
+    problems: correctnessProblems(s, result),
+  };
+  if (app.proc.child.exitCode !== null) record.problems.push(`the app exited (${app.proc.child.exitCode}):\n${app.proc.tail()}`);
+  return record;
+}
+
+/** Scenario order for run `run`: rotated by one each run so that no app always goes first. */
+function orderFor(run: number, scenarios: ScenarioSpec[]): ScenarioSpec[] {
+  const k = run % scenarios.length;
+  return [...scenarios.slice(k), ...scenarios.slice(0, k)];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'skip-http': { type: 'boolean', default: false },
+      'skip-micro': { type: 'boolean', default: false },
+      'skip-memory': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+    },
+  });
+  if (values.profile) {
+    profiled = values.profile.split(',').map((x) => x.trim());
+    profileDir = join(BENCH_ROOT, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+    mkdirSync(profileDir, { recursive: true });
+  }
+  const quick = values.quick === true;
+  const timing: Timing = { ...(quick ? QUICK : FULL) };
+  if (values.runs) timing.runs = Number(values.runs);
+  if (values.duration) timing.durationMs = Number(values.duration) * 1000;
+  if (values.warmup) timing.warmupMs = Number(values.warmup) * 1000;
+  const only = values.only?.split(',').map((x) => x.trim());
+  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.app) || only.includes(s.key));
+  const startedAt = new Date();
+  const machineBefore = machineInfo();
+
+  const needsXems = scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) || !values['skip-micro'] || !values['skip-memory'];
+  if (needsXems) checkPrerequisites();
+  const redisBin = ensureRedisServer(log);
+  const hello = needsXems ? await sidecarHello(sidecarBinary()) : { protocol: 0, build: 'not used' };
+  const report: BenchReport = {
+    quick,
+    timing,
+    startedAt: startedAt.toISOString(),
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    machine: machineBefore,
+    versions: versions(redisBin, hello),
+    runs: [],
+    summaries: [],
+    problems: [],
+  };
+
+  const redis = await startRedis(redisBin);
+  log(`redis-server ${report.versions['redis-server']} on 127.0.0.1:${redis.port} (no persistence)`);
+
+  if (!values['skip-http'] && scenarios.length) {
+    const needed = APPS.filter((a) => scenarios.some((s) => s.app === a.id));
+    const apps = new Map<AppId, RunningApp>();
+    for (const spec of needed) {
+      const app = await startApp(spec, redis);
+      apps.set(spec.id, app);
+      log(`app ${spec.no} ${spec.title}: 127.0.0.1:${app.port} pid ${app.proc.pid}`);
+    }
+    for (let run = 1; run <= timing.runs; run++) {
+      for (const s of orderFor(run - 1, scenarios)) {
+        const app = apps.get(s.app)!;
+        const rec = await runScenario(s, app, redis, timing, run);
+        report.runs.push(rec);
+        const r = rec.result;
+        log(
+          `run ${run}/${timing.runs} ${s.key.padEnd(20)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  errors ${r.errors}` +
+            (rec.problems.length ? `  PROBLEM: ${rec.problems.join('; ')}` : ''),
+        );
+      }
+    }
+    report.summaries = summarize(scenarios, report.runs);
+    // The apps are done: stop them (this also writes their CPU profiles) before the micro-benchmark.
+    await Promise.all([...apps.values()].map((a) => stop(a.proc)));
+  }
+
+  if (!values['skip-micro']) {
+    log('sidecar micro-benchmark against ioredis GET');
+    const out = await runJob(
+      'micro-benchmark',
+      process.execPath,
+      [...nodeArgs('micro'), join(BUILD, 'micro', 'sidecar-micro.js'), JSON.stringify({ redisPort: redis.port, timing })],
+      30 * 60_000,
+      { ...process.env, XEMS_BENCH_LIB: libraryPath() },
+    );
+    report.micro = JSON.parse(out.trim().split('\n').pop() ?? '{}') as MicroResult;
+    report.problems.push(...report.micro.problems);
+  }
+  await redis.stop();
+
+  if (!values['skip-memory']) {
+    log(`memory: ${timing.memoryEntries} sessions in the sidecar vs ${timing.memoryEntries} values in a fresh redis-server`);
+    const memRedis = await startRedis(redisBin, 'redis-server (memory)');
+    try {
+      const out = await runJob(
+        'memory benchmark',
+        process.execPath,
+        [join(BUILD, 'micro', 'memory.js'), JSON.stringify({ redisPort: memRedis.port, redisPid: memRedis.proc.pid, entries: timing.memoryEntries })],
+        30 * 60_000,
+        { ...process.env, XEMS_BENCH_LIB: libraryPath() },
+      );
+      report.memory = JSON.parse(out.trim().split('\n').pop() ?? '{}') as MemoryResult;
+      report.problems.push(...report.memory.problems);
+    } finally {
+      await memRedis.stop();
+    }
+  }
+
+  for (const rec of report.runs) for (const p of rec.problems) report.problems.push(`run ${rec.run} ${rec.scenario}: ${p}`);
+  report.finishedAt = new Date().toISOString();
+  report.machineAfter = machineInfo();
+
+  if (profileDir) {
+    report.profiled = profiled;
+    for (const f of readdirSync(profileDir).filter((x) => x.endsWith('.cpuprofile'))) {
+      console.log(`\n== CPU profile ${join(profileDir, f)}\n${formatProfile(summarizeProfile(join(profileDir, f), libraryPath(), 30))}`);
+    }
+  }
+
+  const file = values.out ? resolve(values.out) : join(BENCH_ROOT, quick ? 'RESULTS.quick.md' : values.profile ? 'RESULTS.profile.md' : 'RESULTS.md');
+  writeFileSync(file, renderMarkdown(report));
+  console.log(`\n${renderTable(report)}\n`);
+  log(`wrote ${file}`);
+  if (report.problems.length) {
+    console.error(`[bench] FAILED: ${report.problems.length} correctness problem(s):\n  ${report.problems.join('\n  ')}`);
+    return 1;
+  }
+  log('every app answered correctly');
+  return 0;
+}
+
+function versions(redisBin: string, hello: { protocol: number; build: string }): Record<string, string> {
+  const dirs = [BENCH_ROOT, REPO_ROOT];
+  const v: Record<string, string> = {
+    node: process.version,
+    'nestjs-xems': rootVersion(),
+    'xems-sidecar': `${hello.build} (protocol ${hello.protocol})`,
+    go: commandVersion('go', ['version']).replace(/^go version /, ''),
+    'redis-server': redisVersion(redisBin),
+  };
+  for (const name of ['@nestjs/core', '@nestjs/platform-express', 'express', 'express-session', 'connect-redis', 'redis', 'ioredis']) {
+    v[name] = packageVersion(name, dirs);
+  }
+  return v;
+}
+
+function rootVersion(): string {
+  return (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
+}
+
+let exiting = false;
+async function shutdownAndExit(code: number): Promise<never> {
+  if (!exiting) {
+    exiting = true;
+    await stopAll().catch(() => killAllNow());
+  }
+  process.exit(code);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    console.error(`[bench] ${sig}: stopping every process the bench started`);
+    void shutdownAndExit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
+main().then(
+  (code) => shutdownAndExit(code),
+  (err: unknown) => {
+    console.error(`[bench] FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    return shutdownAndExit(1);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * Everything the benchmark compares, and how long it measures, in one place.
+ * The numbers follow issue 7: 50 keep-alive connections, 2 s warm-up, 10 s per run, 3 runs.
+ */
+
+export type AppId = 'bare' | 'redis' | 'memory' | 'xems' | 'xems-norotate';
+
+export interface AppSpec {
+  id: AppId;
+  /** The number the issue gives the app (1..5); ratios are "vs app 2" and "vs app 1". */
+  no: number;
+  title: string;
+  /** Name of the session cookie, or null for the app without sessions. */
+  cookie: string | null;
+  /** The app talks to the benchmark's redis-server. */
+  usesRedis: boolean;
+  /** The app starts an xems sidecar (a child process of the app). */
+  usesSidecar: boolean;
+}
+
+export const APPS: readonly AppSpec[] = [
+  { id: 'bare', no: 1, title: 'bare NestJS', cookie: null, usesRedis: false, usesSidecar: false },
+  { id: 'redis', no: 2, title: 'express-session + connect-redis', cookie: 'connect.sid', usesRedis: true, usesSidecar: false },
+  { id: 'memory', no: 3, title: 'express-session MemoryStore', cookie: 'connect.sid', usesRedis: false, usesSidecar: false },
+  { id: 'xems', no: 4, title: 'nestjs-xems, rotation every request', cookie: 'xems_token', usesRedis: false, usesSidecar: true },
+  { id: 'xems-norotate', no: 5, title: 'nestjs-xems, autoRotation false', cookie: 'xems_token', usesRedis: false, usesSidecar: true },
+];
+
+export interface ScenarioSpec {
+  /** Stable key used in tables: "<app>:<path>". */
+  key: string;
+  app: AppId;
+  path: '/me' | '/me-rotate';
+  /** Every answer must carry a new session cookie (true) or never change it (false). */
+  rotates: boolean;
+}
+
+export const SCENARIOS: readonly ScenarioSpec[] = [
+  { key: 'bare:/me', app: 'bare', path: '/me', rotates: false },
+  { key: 'redis:/me', app: 'redis', path: '/me', rotates: false },
+  { key: 'redis:/me-rotate', app: 'redis', path: '/me-rotate', rotates: true },
+  { key: 'memory:/me', app: 'memory', path: '/me', rotates: false },
+  { key: 'memory:/me-rotate', app: 'memory', path: '/me-rotate', rotates: true },
+  { key: 'xems:/me', app: 'xems', path: '/me', rotates: true },
+  { key: 'xems-norotate:/me', app: 'xems-norotate', path: '/me', rotates: false },
+];
+
+export interface Timing {
+  runs: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Micro-benchmark: rounds (median reported), warm-up and measurement per operation and depth. */
+  microRounds: number;
+  microWarmupMs: number;
+  microDurationMs: number;
+  /** Sessions / values held for the memory comparison. */
+  memoryEntries: number;
+}
+
+export const FULL: Timing = {
+  runs: 3,
+  warmupMs: 2000,
+  durationMs: 10000,
+  microRounds: 3,
+  microWarmupMs: 500,
+  microDurationMs: 3000,
+  memoryEntries: 1_000_000,
+};
+
+/** `--quick`: a smoke check for CI (completes, every app answers correctly), never a speed. */
+export const QUICK: Timing = {
+  runs: 1,
+  warmupMs: 500,
+  durationMs: 3000,
+  microRounds: 1,
+  microWarmupMs: 200,
+  microDurationMs: 500,
+  memoryEntries: 20_000,
+};
+
+export const CONNECTIONS = 50;
+export const MICRO_DEPTHS = [1, 16, 256] as const;
+/** Size of the session data and of the Redis values in the micro and memory benchmarks. */
+export const VALUE_BYTES = 256;
+
+/** The bars of issue 7 (ratios measured side by side in the same run). */
+export const BARS = {
+  rotateVsRedisRotate: 1.25,
+  rotateVsBare: 0.85,
+  microRotateVsRedisGet16: 4,
+  microNodeCpuUsPerOp: 3,
+  memoryVsRedis: 1.2,
+} as const;
+
+/** The user every session app stores at login; the bare app answers a fixed anonymous one. */
+export function benchUser(userId: string): { userId: string; name: string; roles: string[] } {
+  return { userId, name: `Bench user ${userId}`, roles: ['user', 'reader'] };
+}

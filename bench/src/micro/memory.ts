@@ -1,0 +1,120 @@
+/**
+ * Memory: `node build/micro/memory.js '{"redisPort":..,"redisPid":..,"entries":N}'`.
+ * RSS of a fresh xems sidecar holding N sessions of 256-byte data against a fresh redis-server
+ * holding N 256-byte values under session-like keys with the same TTL. Prints one JSON line.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Redis from 'ioredis';
+import { VALUE_BYTES } from '../config';
+import { peakRssBytes, rssBytes } from '../infra/proc';
+import { startXems } from './xems-context';
+
+export interface HeldMemory {
+  baselineRssBytes: number;
+  rssBytes: number;
+  peakRssBytes: number;
+  loadMs: number;
+}
+
+export interface MemoryResult {
+  entries: number;
+  valueBytes: number;
+  sidecar: HeldMemory;
+  redis: HeldMemory & { usedMemoryBytes: number };
+  /** Loading N sessions from the encrypted vault at start: needs persistence (a later issue). */
+  vaultLoad: string;
+  problems: string[];
+}
+
+const TTL_SECONDS = 3600;
+const IN_FLIGHT = 512;
+const PIPELINE = 10_000;
+const SETTLE_MS = 2000;
+
+/** Session data whose JSON form is exactly VALUE_BYTES bytes, different for every session. */
+function sessionData(i: number): { d: string } {
+  const head = `${i}:`;
+  return { d: head + 'x'.repeat(VALUE_BYTES - 8 - head.length) }; // {"d":"..."} adds 8 bytes
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function fillSidecar(entries: number, problems: string[]): Promise<HeldMemory> {
+  const { xems, sidecarPid, close } = await startXems();
+  try {
+    await sleep(500);
+    const baselineRssBytes = rssBytes(sidecarPid);
+    if (JSON.stringify(sessionData(entries)).length !== VALUE_BYTES) problems.push('memory: session data is not 256 bytes');
+    const t0 = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entries) {
+        const i = next++;
+        await xems.createSession('xems.session', sessionData(i), { ttl: TTL_SECONDS * 1000 });
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const loadMs = performance.now() - t0;
+    await sleep(SETTLE_MS);
+    // Spot-check that the sessions are really held.
+    const probe = await xems.createSession('xems.session', sessionData(0), { ttl: TTL_SECONDS * 1000 });
+    if (!(await xems.resolveSession(probe, { rotate: false }))) problems.push('memory: a created session could not be resolved');
+    return { baselineRssBytes, rssBytes: rssBytes(sidecarPid), peakRssBytes: peakRssBytes(sidecarPid), loadMs };
+  } finally {
+    await close();
+  }
+}
+
+async function fillRedis(port: number, pid: number, entries: number, problems: string[]): Promise<MemoryResult['redis']> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+  await redis.connect();
+  try {
+    const baselineRssBytes = rssBytes(pid);
+    const t0 = performance.now();
+    for (let start = 0; start < entries; start += PIPELINE) {
+      const p = redis.pipeline();
+      for (let i = start; i < Math.min(entries, start + PIPELINE); i++) {
+        // connect-redis keys: "sess:" + express-session's 32-character id.
+        p.set(`sess:${randomBytes(24).toString('base64url')}`, JSON.stringify(sessionData(i)), 'EX', TTL_SECONDS);
+      }
+      await p.exec();
+    }
+    const loadMs = performance.now() - t0;
+    await sleep(SETTLE_MS);
+    const dbsize = await redis.dbsize();
+    if (dbsize !== entries) problems.push(`memory: redis holds ${dbsize} keys, expected ${entries}`);
+    const usedMemoryBytes = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    return { baselineRssBytes, rssBytes: rssBytes(pid), peakRssBytes: peakRssBytes(pid), loadMs, usedMemoryBytes };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function runMemory(redisPort: number, redisPid: number, entries: number): Promise<MemoryResult> {
+  const problems: string[] = [];
+  const sidecar = await fillSidecar(entries, problems);
+  const redis = await fillRedis(redisPort, redisPid, entries, problems);
+  return {
+    entries,
+    valueBytes: VALUE_BYTES,
+    sidecar,
+    redis,
+    vaultLoad: 'not available until persistence lands (the persistence issue adds the encrypted vault)',
+    problems,
+  };
+}
+
+if (require.main === module) {
+  const { redisPort, redisPid, entries } = JSON.parse(process.argv[2] ?? '{}') as { redisPort: number; redisPid: number; entries: number };
+  runMemory(redisPort, redisPid, entries).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

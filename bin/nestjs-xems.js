@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// The `nestjs-xems` command line tool, shipped in the npm package.
+//
+//   npx nestjs-xems build-sidecar   compile the Go sidecar for this machine (needs Go)
+//   npx nestjs-xems --help
+//
+// The package ships a prebuilt sidecar only for the platform that packed it; on any other
+// platform the module refuses to start and points here. CommonJS on purpose: it runs with a
+// bare `node`, before anything is compiled.
+'use strict';
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const SIDECAR_DIR = path.join(PACKAGE_ROOT, 'sidecar');
+const MIN_GO = '1.24';
+
+const USAGE = `Usage: nestjs-xems <command> [options]
+
+Commands:
+  build-sidecar   Compile the Go sidecar (xems-sidecar) from the sources shipped in this
+                  package into sidecar/bin/<platform>-<arch>/, where the module looks for it.
+                  Needs Go ${MIN_GO} or later on PATH (set GO to use another go binary).
+
+Options:
+  -h, --help      Show this help.
+  -v, --version   Show the package version.
+
+Instead of building, you can point the module at any xems-sidecar binary with the
+XEMS_SIDECAR_PATH environment variable or the sidecar.binaryPath option.
+`;
+
+/** A failure the user can fix: printed without a stack trace, exit code 1. */
+class CliError extends Error {}
+
+function packageVersion() {
+  return JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+}
+
+/** Where the module looks for the binary on this machine (mirrors src/sidecar/binary-locator.ts). */
+function binaryTarget() {
+  const name = process.platform === 'win32' ? 'xems-sidecar.exe' : 'xems-sidecar';
+  return path.join(SIDECAR_DIR, 'bin', `${process.platform}-${process.arch}`, name);
+}
+
+/** Returns the `go version` line, or throws a CliError explaining how to get Go. */
+function findGo(goBinary) {
+  const probe = spawnSync(goBinary, ['version'], { encoding: 'utf8' });
+  if (probe.error && probe.error.code === 'ENOENT') {
+    throw new CliError(
+      `Go was not found (looked for "${goBinary}" on PATH).\n` +
+        `  build-sidecar compiles the sidecar from source and needs Go ${MIN_GO}+: install it from https://go.dev/dl/\n` +
+        '  (or your package manager) and run this command again. Alternatively, build xems-sidecar on\n' +
+        '  another machine and point the module at it with XEMS_SIDECAR_PATH or sidecar.binaryPath.',
+    );
+  }
+  if (probe.error || probe.status !== 0) {
+    throw new CliError(`"${goBinary} version" failed: ${probe.error ? probe.error.message : probe.stderr.trim()}`);
+  }
+  return probe.stdout.trim();
+}
+
+function buildSidecar() {
+  if (!fs.existsSync(path.join(SIDECAR_DIR, 'go.mod'))) {
+    throw new CliError(
+      `The sidecar's Go sources are missing (no ${path.join(SIDECAR_DIR, 'go.mod')}). ` +
+        'Reinstall nestjs-xems; the package ships them.',
+    );
+  }
+  const goBinary = process.env.GO || 'go';
+  const goVersion = findGo(goBinary);
+  const output = binaryTarget();
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  process.stderr.write(`nestjs-xems: building the sidecar with ${goVersion}\n`);
+  const args = [
+    'build',
+    '-trimpath',
+    '-ldflags',
+    `-s -w -X main.version=${packageVersion()}`,
+    '-o',
+    output,
+    './cmd/xems-sidecar',
+  ];
+  const build = spawnSync(goBinary, args, {
+    cwd: SIDECAR_DIR,
+    stdio: 'inherit',
+    // CGO off: the sidecar is pure Go, and a static binary has no libc dependency.
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  if (build.error) throw new CliError(`go build could not run: ${build.error.message}`);
+  if (build.status !== 0) throw new CliError(`go build failed (exit code ${build.status}); see its output above.`);
+  process.stdout.write(`nestjs-xems: sidecar built at ${output}\n`);
+}
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (command === 'build-sidecar') {
+    if (rest.includes('-h') || rest.includes('--help')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (rest.length > 0) throw new CliError(`build-sidecar takes no arguments (got: ${rest.join(' ')}).`);
+    buildSidecar();
+    return 0;
+  }
+  throw new CliError(`Unknown command "${command}". Run "nestjs-xems --help" for the list of commands.`);
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(`nestjs-xems: ${err.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+module.exports = { main, binaryTarget, CliError };

@@ -1,0 +1,38 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
+import { XemsModule, type XemsModuleOptions } from '../../src';
+import { AuthController } from './auth/auth.controller';
+import { DevicesController } from './devices/devices.controller';
+import { RotationHeader, TrackResponseMiddleware } from './rotation-header';
+import type { SampleConfig } from './sample.config';
+import { UsersService } from './users/users.service';
+
+/** The module options the sample passes to XemsModule: the defaults, plus the two demo switches. */
+export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
+  const options: XemsModuleOptions = { ttl: '1h' };
+  if (config.insecureCookies) options.cookie = { secure: false };
+  if (config.persist) {
+    options.persistence = { enabled: true, secret: config.secret, path: config.persistPath };
+  }
+  return options;
+}
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: SampleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [XemsModule.forRoot(sampleXemsOptions(config))],
+      controllers: [AuthController, DevicesController],
+      providers: [
+        UsersService,
+        RotationHeader,
+        { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }) },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TrackResponseMiddleware).forRoutes(AuthController, DevicesController);
+  }
+}

@@ -1,0 +1,106 @@
+// Package protocol implements the wire format of docs/protocol.md: length-prefixed frames,
+// the primitive encodings, request decoding and reply encoding. It knows nothing about what
+// the operations do.
+package protocol
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+const (
+	// Version is the protocol version sent in HELLO and expected in CONFIGURE.
+	Version = 1
+	// DefaultMaxFrameSize applies until CONFIGURE sets another one.
+	DefaultMaxFrameSize = 1 << 20
+	// MinMaxFrameSize and MaxMaxFrameSize bound the configurable maxFrameSize.
+	MinMaxFrameSize = 4096
+	MaxMaxFrameSize = 64 << 20
+	// headerSize is the request header: u32 id + u8 op (or the reply's u32 id + u8 status).
+	headerSize = 5
+)
+
+// ErrShortFrame: a payload too short to hold an id and an op. No reply is possible.
+var ErrShortFrame = errors.New("frame payload shorter than 5 bytes (no room for id and op)")
+
+// ErrTruncated: the stream ended inside a frame.
+var ErrTruncated = errors.New("stream ended inside a frame (truncated frame)")
+
+// TooLargeError is returned by ReadFrame for a frame longer than the maximum. The frame has
+// been consumed (its payload discarded without buffering), so the stream is still in sync and
+// the caller can reply FRAME_TOO_LARGE to ID.
+type TooLargeError struct {
+	ID   uint32
+	Size uint32
+	Max  uint32
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("frame of %d bytes exceeds maxFrameSize %d", e.Size, e.Max)
+}
+
+// ReadFrame reads one frame from r and returns its payload in a new slice (callers may keep
+// it and hand it to another goroutine).
+//
+// Errors: io.EOF on a clean end of stream between frames; ErrTruncated if the stream ends
+// inside a frame; *TooLargeError for a frame over max (already skipped); ErrShortFrame for a
+// payload under 5 bytes (already consumed).
+func ReadFrame(r *bufio.Reader, max uint32) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		return nil, truncated(err)
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n > max {
+		return nil, skipOversize(r, n, max)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return nil, truncated(err)
+	}
+	if n < headerSize {
+		return nil, ErrShortFrame
+	}
+	return payload, nil
+}
+
+// skipOversize reads the id of an oversize frame and discards the rest as it streams in.
+func skipOversize(r *bufio.Reader, n, max uint32) error {
+	if n < headerSize {
+		// Only possible with a max below 5, which configuration forbids; be safe anyway.
+		if _, err := r.Discard(int(n)); err != nil {
+			return truncated(err)
+		}
+		return ErrShortFrame
+	}
+	var id [4]byte
+	if _, err := io.ReadFull(r, id[:]); err != nil {
+		return truncated(err)
+	}
+	if _, err := r.Discard(int(n - 4)); err != nil {
+		return truncated(err)
+	}
+	return &TooLargeError{ID: binary.LittleEndian.Uint32(id[:]), Size: n, Max: max}
+}
+
+func truncated(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return ErrTruncated
+	}
+	return err
+}
+
+// AppendFrameHeader starts a frame in b: a 4-byte length placeholder that FinishFrame fills.
+func AppendFrameHeader(b []byte) []byte { return append(b, 0, 0, 0, 0) }
+
+// FinishFrame writes the payload length of a frame started at offset start of b.
+func FinishFrame(b []byte, start int) []byte {
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b
+}

@@ -1,0 +1,231 @@
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+func frame(payload []byte) []byte {
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+}
+
+func header(id uint32, op Op) []byte {
+	return append(binary.LittleEndian.AppendUint32(nil, id), byte(op))
+}
+
+func TestReadFrame(t *testing.T) {
+	ok := header(7, OpPing)
+	big := append(header(9, OpKVSet), make([]byte, 100)...)
+	cases := []struct {
+		name    string
+		stream  []byte
+		max     uint32
+		want    [][]byte // payloads read in order before the final error
+		final   error
+		tooBig  uint32 // id of a TooLargeError expected after want
+		afterTB [][]byte
+	}{
+		{name: "clean EOF", stream: nil, max: 1024, final: io.EOF},
+		{name: "one frame", stream: frame(ok), max: 1024, want: [][]byte{ok}, final: io.EOF},
+		{name: "two frames", stream: append(frame(ok), frame(big)...), max: 1024, want: [][]byte{ok, big}, final: io.EOF},
+		{name: "truncated header", stream: []byte{5, 0}, max: 1024, final: ErrTruncated},
+		{name: "truncated payload", stream: frame(big)[:50], max: 1024, final: ErrTruncated},
+		{name: "short payload", stream: frame([]byte{1, 0, 0, 0}), max: 1024, final: ErrShortFrame},
+		{name: "empty payload", stream: frame(nil), max: 1024, final: ErrShortFrame},
+		{name: "oversize then in sync", stream: append(frame(big), frame(ok)...), max: 50, tooBig: 9, afterTB: [][]byte{ok}, final: io.EOF},
+		{name: "oversize truncated", stream: frame(big)[:60], max: 50, final: ErrTruncated},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := bufio.NewReader(bytes.NewReader(c.stream))
+			for _, w := range c.want {
+				got, err := ReadFrame(r, c.max)
+				if err != nil || !bytes.Equal(got, w) {
+					t.Fatalf("ReadFrame = %x, %v", got, err)
+				}
+			}
+			if c.tooBig != 0 {
+				_, err := ReadFrame(r, c.max)
+				var tl *TooLargeError
+				if !errors.As(err, &tl) || tl.ID != c.tooBig || tl.Size != uint32(len(big)) {
+					t.Fatalf("want TooLargeError for id %d, got %v", c.tooBig, err)
+				}
+				for _, w := range c.afterTB {
+					got, err := ReadFrame(r, c.max)
+					if err != nil || !bytes.Equal(got, w) {
+						t.Fatalf("after oversize: %x, %v", got, err)
+					}
+				}
+			}
+			if _, err := ReadFrame(r, c.max); !errors.Is(err, c.final) {
+				t.Fatalf("final error %v, want %v", err, c.final)
+			}
+		})
+	}
+}
+
+// TestOversizeIsStreamed: a frame declaring 4 GiB is skipped as it streams, never buffered.
+func TestOversizeIsStreamed(t *testing.T) {
+	const declared = 1 << 30
+	hdr := binary.LittleEndian.AppendUint32(nil, declared)
+	hdr = binary.LittleEndian.AppendUint32(hdr, 42)
+	body := io.LimitReader(zeroReader{}, declared-4)
+	tail := frame(header(43, OpPing))
+	r := bufio.NewReader(io.MultiReader(bytes.NewReader(hdr), body, bytes.NewReader(tail)))
+	_, err := ReadFrame(r, DefaultMaxFrameSize)
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || tl.ID != 42 {
+		t.Fatalf("got %v", err)
+	}
+	got, err := ReadFrame(r, DefaultMaxFrameSize)
+	if err != nil || !bytes.Equal(got, header(43, OpPing)) {
+		t.Fatal("stream out of sync after a 1 GiB frame")
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// req builds a request payload from already-encoded fields.
+func req(id uint32, op Op, fields ...[]byte) []byte {
+	b := header(id, op)
+	for _, f := range fields {
+		b = append(b, f...)
+	}
+	return b
+}
+
+func str(s string) []byte  { return AppendStr(nil, s) }
+func byts(s string) []byte { return AppendBytes(nil, []byte(s)) }
+func u64(v uint64) []byte  { return AppendU64(nil, v) }
+func u32(v uint32) []byte  { return AppendU32(nil, v) }
+func u16(v uint16) []byte  { return AppendU16(nil, v) }
+func u8(v uint8) []byte    { return []byte{v} }
+
+func TestDecodeRequestEveryOp(t *testing.T) {
+	cases := []struct {
+		payload []byte
+		check   func(r *Request) bool
+	}{
+		{req(1, OpConfigure, u16(1), byts(`{}`), u16(1), str("masterKey"), byts("k")), func(r *Request) bool {
+			return r.ProtocolVersion == 1 && string(r.ConfigJSON) == "{}" && len(r.Secrets) == 1 && string(r.Secrets[0].Name) == "masterKey"
+		}},
+		{req(2, OpPing), func(r *Request) bool { return r.ID == 2 }},
+		{req(3, OpShutdown), func(r *Request) bool { return r.Op == OpShutdown }},
+		{req(4, OpStats), func(r *Request) bool { return r.Op == OpStats }},
+		{req(5, OpKVSet, str("sb"), byts("k"), byts("v"), u64(9)), func(r *Request) bool {
+			return string(r.Sandbox) == "sb" && string(r.Key) == "k" && string(r.Value) == "v" && r.TTLMs == 9
+		}},
+		{req(6, OpKVGet, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
+		{req(7, OpKVDel, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
+		{req(8, OpKVHas, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
+		{req(9, OpKVTTL, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
+		{req(10, OpKVTouch, str("sb"), byts("k"), u64(5)), func(r *Request) bool { return r.TTLMs == 5 }},
+		{req(11, OpKVScan, str("sb"), byts("p"), str("c"), u32(10)), func(r *Request) bool {
+			return string(r.Key) == "p" && string(r.Cursor) == "c" && r.Limit == 10
+		}},
+		{req(12, OpClear, str("sb")), func(r *Request) bool { return string(r.Sandbox) == "sb" }},
+		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")), func(r *Request) bool {
+			return string(r.Value) == "d" && r.TTLMs == 1 && r.IdleMs == 2 && string(r.UserID) == "u" && string(r.Meta) == "m"
+		}},
+		{req(14, OpSResolve, str("sb"), str("t"), u8(1), u64(2000), u64(7)), func(r *Request) bool {
+			return string(r.Token) == "t" && r.Flags == 1 && r.GraceMs == 2000 && r.MinRotateMs == 7
+		}},
+		{req(15, OpSUpdate, str("sb"), str("t"), byts("d")), func(r *Request) bool { return string(r.Value) == "d" }},
+		{req(16, OpSRevoke, str("sb"), str("t")), func(r *Request) bool { return string(r.Token) == "t" }},
+		{req(17, OpSList, str("sb"), str("u")), func(r *Request) bool { return string(r.UserID) == "u" }},
+		{req(18, OpSRevokeAll, str("sb"), str("u"), str("t")), func(r *Request) bool {
+			return string(r.UserID) == "u" && string(r.Token) == "t"
+		}},
+		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }},
+	}
+	seen := map[Op]bool{}
+	for _, c := range cases {
+		var r Request
+		if err := DecodeRequest(c.payload, &r); err != nil {
+			t.Fatalf("op %v: %v", Op(c.payload[4]), err)
+		}
+		if !c.check(&r) {
+			t.Fatalf("op %v decoded wrongly: %+v", r.Op, r)
+		}
+		seen[r.Op] = true
+		// Every strict prefix of the body is BAD_REQUEST, as is any trailing byte.
+		for n := 5; n < len(c.payload); n++ {
+			if err := DecodeRequest(c.payload[:n], &r); code(err) != xerr.BadRequest {
+				t.Fatalf("op %v truncated to %d bytes: %v", Op(c.payload[4]), n, err)
+			}
+		}
+		if err := DecodeRequest(append(bytes.Clone(c.payload), 0), &r); code(err) != xerr.BadRequest || !strings.Contains(err.Error(), "trailing") {
+			t.Fatalf("op %v with a trailing byte: %v", Op(c.payload[4]), err)
+		}
+	}
+	if len(seen) != len(Ops()) {
+		t.Fatalf("tested %d ops of %d", len(seen), len(Ops()))
+	}
+}
+
+func code(err error) xerr.Code {
+	var xe *xerr.Error
+	if errors.As(err, &xe) {
+		return xe.Code
+	}
+	return 0
+}
+
+func TestDecodeRequestErrors(t *testing.T) {
+	var r Request
+	cases := map[string]struct {
+		payload []byte
+		want    xerr.Code
+	}{
+		"unknown op":         {req(1, Op(0x7F)), xerr.UnknownOp},
+		"op zero":            {req(1, Op(0)), xerr.UnknownOp},
+		"invalid UTF-8 str":  {req(1, OpClear, []byte{2, 0, 0xff, 0xfe}), xerr.BadRequest},
+		"bytes past the end": {req(1, OpKVGet, str("sb"), u32(1000), []byte("k")), xerr.BadRequest},
+		"huge bytes length":  {req(1, OpKVGet, str("sb"), u32(0xFFFFFFFF)), xerr.BadRequest},
+		"unknown flag bits":  {req(1, OpSResolve, str("sb"), str("t"), u8(2), u64(0), u64(0)), xerr.BadRequest},
+		"too many secrets":   {req(1, OpConfigure, u16(1), byts("{}"), u16(5), str("a"), byts("b")), xerr.BadRequest},
+		"short header":       {[]byte{1, 0, 0}, xerr.BadRequest},
+	}
+	for name, c := range cases {
+		if err := DecodeRequest(c.payload, &r); code(err) != c.want {
+			t.Errorf("%s: got %v, want %v", name, err, c.want)
+		}
+	}
+	// The error names the op and field.
+	err := DecodeRequest(req(1, OpKVSet, str("sb"), byts("k")), &r)
+	if err == nil || !strings.Contains(err.Error(), "KV_SET") || !strings.Contains(err.Error(), "value") {
+		t.Fatalf("error does not name op and field: %v", err)
+	}
+}
+
+func TestReplies(t *testing.T) {
+	h := Hello("1.2.3+go")
+	want := append(u32(0), HelloKind)
+	want = append(want, u16(Version)...)
+	want = append(want, str("1.2.3+go")...)
+	if !bytes.Equal(h, frame(want)) {
+		t.Fatalf("HELLO = %x", h)
+	}
+	e := ErrorReply(5, xerr.KeyTooLarge, "too big")
+	want = append(u32(5), byte(StatusError))
+	want = append(want, u16(uint16(xerr.KeyTooLarge))...)
+	want = append(want, str("too big")...)
+	if !bytes.Equal(e, frame(want)) {
+		t.Fatalf("ERROR = %x", e)
+	}
+	if s := SimpleReply(6, StatusNotFound); !bytes.Equal(s, frame(append(u32(6), byte(StatusNotFound)))) {
+		t.Fatalf("NOT_FOUND = %x", s)
+	}
+	if got := AppendStr(nil, strings.Repeat("x", 70000)); len(got) != 2+0xFFFF {
+		t.Fatal("AppendStr does not bound its length")
+	}
+}

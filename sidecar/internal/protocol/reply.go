@@ -1,0 +1,47 @@
+package protocol
+
+import "github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+
+// Status is a reply status.
+type Status uint8
+
+const (
+	StatusOK       Status = 0
+	StatusNotFound Status = 1
+	StatusError    Status = 2
+	StatusReused   Status = 3
+)
+
+// HelloKind is the kind byte of the HELLO frame (id 0).
+const HelloKind = 0
+
+// BeginReply appends a frame header and the reply header (id, status) to b. Append the body
+// with the Append* helpers, then call FinishFrame(b, start) with start = len(b) before the call.
+func BeginReply(b []byte, id uint32, status Status) []byte {
+	b = AppendFrameHeader(b)
+	b = AppendU32(b, id)
+	return append(b, byte(status))
+}
+
+// ErrorReply returns a complete ERROR frame for id.
+func ErrorReply(id uint32, code xerr.Code, msg string) []byte {
+	b := BeginReply(make([]byte, 0, 16+len(msg)), id, StatusError)
+	b = AppendU16(b, uint16(code))
+	b = AppendStr(b, msg)
+	return FinishFrame(b, 0)
+}
+
+// SimpleReply returns a complete frame with an empty body.
+func SimpleReply(id uint32, status Status) []byte {
+	return FinishFrame(BeginReply(make([]byte, 0, 9), id, status), 0)
+}
+
+// Hello returns the HELLO frame.
+func Hello(buildVersion string) []byte {
+	b := AppendFrameHeader(make([]byte, 0, 16+len(buildVersion)))
+	b = AppendU32(b, 0)
+	b = append(b, HelloKind)
+	b = AppendU16(b, Version)
+	b = AppendStr(b, buildVersion)
+	return FinishFrame(b, 0)
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// config is the result of a valid CONFIGURE.
+type config struct {
+	MaxFrameSize uint32
+	MaxValueSize int
+	LogLevel     slog.Level
+	MasterKey    []byte // nil: random
+}
+
+// configJSON is the wire form of CONFIGURE's configJson. Pointers tell "absent" from zero.
+type configJSON struct {
+	MaxFrameSize *int64  `json:"maxFrameSize"`
+	MaxValueSize *int64  `json:"maxValueSize"`
+	LogLevel     *string `json:"logLevel"`
+}
+
+// parseConfig validates a CONFIGURE request. Error messages name the field; they never echo
+// secret values.
+func parseConfig(req *protocol.Request) (config, error) {
+	c := config{MaxFrameSize: protocol.DefaultMaxFrameSize, MaxValueSize: store.DefaultMaxValueSize, LogLevel: slog.LevelInfo}
+	if req.ProtocolVersion != protocol.Version {
+		return c, xerr.New(xerr.VersionMismatch, "client speaks protocol version %d, this sidecar speaks version %d: install matching versions of nestjs-xems and its sidecar",
+			req.ProtocolVersion, protocol.Version)
+	}
+	if len(bytes.TrimSpace(req.ConfigJSON)) > 0 {
+		var cj configJSON
+		dec := json.NewDecoder(bytes.NewReader(req.ConfigJSON))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cj); err != nil {
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: invalid configJson: %s", jsonErr(err))
+		}
+		if dec.More() {
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: configJson has trailing data")
+		}
+		if cj.MaxFrameSize != nil {
+			if *cj.MaxFrameSize < protocol.MinMaxFrameSize || *cj.MaxFrameSize > protocol.MaxMaxFrameSize {
+				return c, xerr.New(xerr.BadRequest, "CONFIGURE: maxFrameSize must be %d..%d bytes", protocol.MinMaxFrameSize, protocol.MaxMaxFrameSize)
+			}
+			c.MaxFrameSize = uint32(*cj.MaxFrameSize)
+		}
+		if cj.MaxValueSize != nil {
+			if *cj.MaxValueSize < 1 || *cj.MaxValueSize > int64(c.MaxFrameSize) {
+				return c, xerr.New(xerr.BadRequest, "CONFIGURE: maxValueSize must be 1..maxFrameSize (%d) bytes", c.MaxFrameSize)
+			}
+			c.MaxValueSize = int(*cj.MaxValueSize)
+		}
+		if cj.LogLevel != nil {
+			l, err := logging.ParseLevel(*cj.LogLevel)
+			if err != nil {
+				return c, xerr.New(xerr.BadRequest, "CONFIGURE: %s", err.Error())
+			}
+			c.LogLevel = l
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range req.Secrets {
+		name := string(s.Name)
+		if seen[name] {
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: secret %q given twice", name)
+		}
+		seen[name] = true
+		switch name {
+		case "masterKey":
+			if len(s.Value) != crypto.KeySize {
+				return c, xerr.New(xerr.BadRequest, "CONFIGURE: secret masterKey must be exactly %d bytes (got %d)", crypto.KeySize, len(s.Value))
+			}
+			c.MasterKey = s.Value
+		default:
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: unknown secret %q (known: masterKey)", name)
+		}
+	}
+	return c, nil
+}
+
+// jsonErr turns a JSON decoding error into a message naming the field, without echoing input.
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + te.Field + " must be a " + te.Type.String()
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel)"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "not valid JSON"
+	}
+	return "not a JSON object of known fields"
+}
+
+type effectiveConfig struct {
+	ProtocolVersion int    `json:"protocolVersion"`
+	BuildVersion    string `json:"buildVersion"`
+	MaxFrameSize    uint32 `json:"maxFrameSize"`
+	MaxValueSize    int    `json:"maxValueSize"`
+	LogLevel        string `json:"logLevel"`
+	MasterKey       string `json:"masterKey"` // "supplied" or "random", never the key
+	MaxKeySize      int    `json:"maxKeySize"`
+	MaxTTLMs        int    `json:"maxTtlMs"`
+	MaxGraceMs      int    `json:"maxGraceMs"`
+	MaxScanLimit    int    `json:"maxScanLimit"`
+}

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// debugOp, when set (by a test-only build tag), handles an op outside the protocol table.
+var debugOp func(req []byte) ([]byte, bool)
+
+// configure answers CONFIGURE. It runs in the read loop, before any later frame is read.
+func (s *Server) configure(payload []byte) []byte {
+	var req protocol.Request
+	if err := protocol.DecodeRequest(payload, &req); err != nil {
+		return errorReply(req.ID, err)
+	}
+	s.ops[protocol.OpConfigure].Add(1)
+	if s.configured.Load() {
+		return protocol.ErrorReply(req.ID, xerr.BadRequest, "CONFIGURE: already configured (send it once, first)")
+	}
+	cfg, err := parseConfig(&req)
+	if err != nil {
+		return errorReply(req.ID, err)
+	}
+	master, err := crypto.NewMaster(cfg.MasterKey)
+	if err != nil {
+		return protocol.ErrorReply(req.ID, xerr.Internal, "could not create the master key")
+	}
+	source := "random"
+	if cfg.MasterKey != nil {
+		source = "supplied"
+	}
+	s.level.Set(cfg.LogLevel)
+	s.cfg = cfg
+	s.master = master
+	s.maxFrame = cfg.MaxFrameSize
+	s.store = store.New(store.Options{Master: master, Clock: s.clock, MaxValueSize: cfg.MaxValueSize, Logger: s.log})
+	s.stopExpirer = s.store.StartExpirer(expiryInterval)
+	s.configured.Store(true)
+	eff, _ := json.Marshal(effectiveConfig{
+		ProtocolVersion: protocol.Version, BuildVersion: s.build,
+		MaxFrameSize: cfg.MaxFrameSize, MaxValueSize: cfg.MaxValueSize,
+		LogLevel: logging.LevelName(cfg.LogLevel), MasterKey: source,
+		MaxKeySize: store.MaxKeySize, MaxTTLMs: store.MaxTTLMs, MaxGraceMs: store.MaxGraceMs,
+		MaxScanLimit: store.MaxScanLimit,
+	})
+	s.log.Info("configured", "maxFrameSize", cfg.MaxFrameSize, "maxValueSize", cfg.MaxValueSize, "masterKey", source)
+	b := protocol.BeginReply(nil, req.ID, protocol.StatusOK)
+	b = protocol.AppendStrBytes(b, eff)
+	return protocol.FinishFrame(b, 0)
+}
+
+func errorReply(id uint32, err error) []byte {
+	var xe *xerr.Error
+	if errors.As(err, &xe) {
+		return protocol.ErrorReply(id, xe.Code, xe.Msg)
+	}
+	return protocol.ErrorReply(id, xerr.Internal, "internal error")
+}
+
+func ok(id uint32, capHint int) []byte {
+	return protocol.BeginReply(make([]byte, 0, 9+capHint), id, protocol.StatusOK)
+}
+
+func done(b []byte) []byte { return protocol.FinishFrame(b, 0) }
+
+func notFound(id uint32) []byte { return protocol.SimpleReply(id, protocol.StatusNotFound) }
+
+func boolByte(v bool) uint8 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// dispatch decodes and runs one request and returns its reply frame.
+func (s *Server) dispatch(payload []byte) []byte {
+	if debugOp != nil {
+		if reply, handled := debugOp(payload); handled {
+			return reply
+		}
+	}
+	var req protocol.Request
+	if err := protocol.DecodeRequest(payload, &req); err != nil {
+		return errorReply(req.ID, err)
+	}
+	s.ops[req.Op].Add(1)
+	reply, err := s.run(&req)
+	if err != nil {
+		return errorReply(req.ID, err)
+	}
+	if len(reply)-4 > int(s.cfg.MaxFrameSize) {
+		return protocol.ErrorReply(req.ID, xerr.ValueTooLarge, "the reply would exceed maxFrameSize: ask for less (smaller limit, fewer sessions)")
+	}
+	return reply
+}
+
+func (s *Server) run(req *protocol.Request) ([]byte, error) {
+	st := s.store
+	id := req.ID
+	switch req.Op {
+	case protocol.OpPing:
+		return done(ok(id, 0)), nil
+
+	case protocol.OpStats:
+		js, err := json.Marshal(s.stats())
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendBytes(ok(id, 4+len(js)), js)), nil
+
+	case protocol.OpKVSet:
+		exp, err := st.KVSet(req.Sandbox, req.Key, req.Value, req.TTLMs)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendI64(ok(id, 8), exp)), nil
+
+	case protocol.OpKVGet:
+		// The value is opened straight into the reply: u32 length, value, i64 expiresAt.
+		b := ok(id, 4+len(req.Key)+s.cfg.MaxValueSize/8+16)
+		lenAt := len(b)
+		b = protocol.AppendU32(b, 0)
+		out, exp, found, err := st.KVGet(req.Sandbox, req.Key, b)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return notFound(id), nil
+		}
+		b = out
+		binary.LittleEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
+		return done(protocol.AppendI64(b, exp)), nil
+
+	case protocol.OpKVDel:
+		existed, err := st.KVDel(req.Sandbox, req.Key)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU8(ok(id, 1), boolByte(existed))), nil
+
+	case protocol.OpKVHas:
+		exists, err := st.KVHas(req.Sandbox, req.Key)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU8(ok(id, 1), boolByte(exists))), nil
+
+	case protocol.OpKVTTL:
+		rem, found, err := st.KVTTL(req.Sandbox, req.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return notFound(id), nil
+		}
+		return done(protocol.AppendI64(ok(id, 8), rem)), nil
+
+	case protocol.OpKVTouch:
+		exp, found, err := st.KVTouch(req.Sandbox, req.Key, req.TTLMs)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return notFound(id), nil
+		}
+		return done(protocol.AppendI64(ok(id, 8), exp)), nil
+
+	case protocol.OpKVScan:
+		names, next, err := st.KVScan(req.Sandbox, req.Key, req.Cursor, req.Limit)
+		if err != nil {
+			return nil, err
+		}
+		size := 2 + len(next) + 4
+		for _, n := range names {
+			size += 4 + len(n)
+		}
+		b := protocol.AppendStr(ok(id, size), next)
+		b = protocol.AppendU32(b, uint32(len(names)))
+		for _, n := range names {
+			b = protocol.AppendBytes(b, n)
+		}
+		return done(b), nil
+
+	case protocol.OpClear:
+		n, err := st.Clear(req.Sandbox)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU64(ok(id, 8), n)), nil
+
+	case protocol.OpSCreate:
+		res, err := st.SessionCreate(req.Sandbox, req.Value, req.TTLMs, req.IdleMs, req.UserID, req.Meta)
+		if err != nil {
+			return nil, err
+		}
+		b := protocol.AppendStrBytes(ok(id, 2+crypto.TokenLength+2+crypto.IDLength+8), res.Token[:])
+		clear(res.Token[:])
+		b = protocol.AppendU16(b, crypto.IDLength)
+		b = crypto.AppendID(b, &res.SessionID)
+		return done(protocol.AppendI64(b, res.ExpiresAt)), nil
+
+	case protocol.OpSResolve:
+		return s.resolve(req)
+
+	case protocol.OpSUpdate:
+		exp, found, err := st.SessionUpdate(req.Sandbox, req.Token, req.Value)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return notFound(id), nil
+		}
+		return done(protocol.AppendI64(ok(id, 8), exp)), nil
+
+	case protocol.OpSRevoke:
+		existed, err := st.SessionRevoke(req.Sandbox, req.Token)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU8(ok(id, 1), boolByte(existed))), nil
+
+	case protocol.OpSList:
+		list, err := st.SessionList(req.Sandbox, req.UserID)
+		if err != nil {
+			return nil, err
+		}
+		size := 4
+		for _, it := range list {
+			size += 2 + crypto.IDLength + 24 + 4 + len(it.Meta)
+		}
+		b := protocol.AppendU32(ok(id, size), uint32(len(list)))
+		for _, it := range list {
+			b = protocol.AppendU16(b, crypto.IDLength)
+			b = crypto.AppendID(b, &it.SessionID)
+			b = protocol.AppendI64(b, it.CreatedAt)
+			b = protocol.AppendI64(b, it.LastSeenAt)
+			b = protocol.AppendI64(b, it.ExpiresAt)
+			b = protocol.AppendBytes(b, it.Meta)
+		}
+		return done(b), nil
+
+	case protocol.OpSRevokeAll:
+		n, err := st.SessionRevokeAll(req.Sandbox, req.UserID, req.Token)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU32(ok(id, 4), n)), nil
+
+	case protocol.OpSRevokeID:
+		existed, err := st.SessionRevokeID(req.Sandbox, req.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		return done(protocol.AppendU8(ok(id, 1), boolByte(existed))), nil
+	}
+	return nil, xerr.New(xerr.UnknownOp, "unknown op 0x%02x", uint8(req.Op))
+}
+
+// resolveFixed is the size of S_RESOLVE's reply fields before the data: str token, u8 rotated,
+// i64 expiresAt, str sessionId, u32 data length.
+const resolveFixed = 2 + crypto.TokenLength + 1 + 8 + 2 + crypto.IDLength + 4
+
+// resolve answers S_RESOLVE. The data is opened straight into the reply after a reserved
+// fixed-size region, which is filled in afterwards.
+func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
+	b := ok(req.ID, resolveFixed+512)
+	fixedAt := len(b)
+	b = append(b, make([]byte, resolveFixed)...)
+	res, err := s.store.SessionResolve(req.Sandbox, req.Token, req.Flags&protocol.FlagRotate != 0, req.GraceMs, req.MinRotateMs, b)
+	if err != nil {
+		return nil, err
+	}
+	switch res.Status {
+	case store.NotFound:
+		return notFound(req.ID), nil
+	case store.Reused:
+		r := protocol.BeginReply(make([]byte, 0, 9+2+crypto.IDLength), req.ID, protocol.StatusReused)
+		r = protocol.AppendU16(r, crypto.IDLength)
+		return done(crypto.AppendID(r, &res.SessionID)), nil
+	}
+	b = res.Out
+	f := b[fixedAt:fixedAt]
+	f = protocol.AppendStrBytes(f, res.Token[:])
+	clear(res.Token[:])
+	f = protocol.AppendU8(f, boolByte(res.Rotated))
+	f = protocol.AppendI64(f, res.ExpiresAt)
+	f = protocol.AppendU16(f, crypto.IDLength)
+	f = crypto.AppendID(f, &res.SessionID)
+	protocol.AppendU32(f, uint32(len(b)-fixedAt-resolveFixed))
+	return done(b), nil
+}
+
+type statsJSON struct {
+	Sandboxes     map[string]store.SandboxStats `json:"sandboxes"`
+	Ops           map[string]uint64             `json:"ops"`
+	Rotations     uint64                        `json:"rotations"`
+	ReuseDetected uint64                        `json:"reuseDetected"`
+	Expired       uint64                        `json:"expired"`
+	Revoked       uint64                        `json:"revoked"`
+	UptimeMs      int64                         `json:"uptimeMs"`
+}
+
+func (s *Server) stats() statsJSON {
+	st := s.store.Stats()
+	ops := map[string]uint64{}
+	for _, op := range protocol.Ops() {
+		ops[op.String()] = s.ops[op].Load()
+	}
+	return statsJSON{Sandboxes: st.Sandboxes, Ops: ops, Rotations: st.Rotations, ReuseDetected: st.ReuseDetected,
+		Expired: st.Expired, Revoked: st.Revoked, UptimeMs: time.Since(s.started).Milliseconds()}
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// Benchmarks over 1 M records (BENCH_RECORDS overrides it for quick runs). Run with:
+//
+//	go test -run '^$' -bench . -benchtime 2000000x ./internal/store
+//
+// Setup (creating the records) happens before b.Loop and is not timed.
+
+const benchRecords = 1_000_000
+
+func benchKeys(n int) [][]byte {
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = binary.BigEndian.AppendUint64([]byte("key:"), uint64(i))
+	}
+	return keys
+}
+
+func BenchmarkKVSet(b *testing.B) {
+	s, _ := newTestStore(b)
+	keys := benchKeys(benchRecords)
+	value := make([]byte, 256)
+	for _, k := range keys {
+		s.KVSet(sbA, k, value, MaxTTLMs)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.KVSet(sbA, keys[i%len(keys)], value, MaxTTLMs); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkKVGet(b *testing.B) {
+	s, _ := newTestStore(b)
+	keys := benchKeys(benchRecords)
+	value := make([]byte, 256)
+	for _, k := range keys {
+		s.KVSet(sbA, k, value, MaxTTLMs)
+	}
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, found, _ := s.KVGet(sbA, keys[i%len(keys)], dst[:0]); !found {
+			b.Fatal("not found")
+		}
+		i++
+	}
+}
+
+func benchSessions(b *testing.B) (*Store, [][70]byte) {
+	s, _ := newTestStore(b)
+	data := make([]byte, 256)
+	tokens := make([][70]byte, benchRecords)
+	for i := range tokens {
+		res, err := s.SessionCreate(sbA, data, MaxTTLMs, 0, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[i] = res.Token
+	}
+	return s, tokens
+}
+
+func BenchmarkSessionResolve(b *testing.B) {
+	s, tokens := benchSessions(b)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r, _ := s.SessionResolve(sbA, tokens[i%len(tokens)][:], false, 2000, 0, dst[:0])
+		if r.Status != OK {
+			b.Fatal("not found")
+		}
+		i++
+	}
+}
+
+func BenchmarkSessionResolveRotate(b *testing.B) {
+	s, tokens := benchSessions(b)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		j := i % len(tokens)
+		r, _ := s.SessionResolve(sbA, tokens[j][:], true, 2000, 0, dst[:0])
+		if r.Status != OK || !r.Rotated {
+			b.Fatal("did not rotate")
+		}
+		tokens[j] = r.Token
+		i++
+	}
+}
+
+func BenchmarkSessionCreate(b *testing.B) {
+	s, _ := newTestStore(b)
+	data := make([]byte, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.SessionCreate(sbA, data, MaxTTLMs, 0, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

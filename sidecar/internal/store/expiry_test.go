@@ -1,0 +1,202 @@
+package store
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
+
+func TestKVExpiry(t *testing.T) {
+	s, clock := newTestStore(t)
+	exp, _ := s.KVSet(sbA, []byte("k"), []byte("v"), 1000)
+	clock.Advance(999)
+	if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); !found {
+		t.Fatal("expired 1 ms early")
+	}
+	clock.Advance(1)
+	if clock.NowMs() != exp {
+		t.Fatal("test arithmetic")
+	}
+	for name, check := range map[string]func() bool{
+		"get": func() bool { _, _, f, _ := s.KVGet(sbA, []byte("k"), nil); return f },
+		"has": func() bool { f, _ := s.KVHas(sbA, []byte("k")); return f },
+		"ttl": func() bool { _, f, _ := s.KVTTL(sbA, []byte("k")); return f },
+	} {
+		if check() {
+			t.Fatalf("%s returned an expired record", name)
+		}
+	}
+	if st := s.Stats(); st.Expired != 1 || st.Sandboxes[string(sbA)].KV != 0 {
+		t.Fatalf("expired record not removed on read: %+v", st)
+	}
+	// Touch of an expired record fails; del reports it absent.
+	s.KVSet(sbA, []byte("k2"), []byte("v"), 10)
+	clock.Advance(10)
+	if _, found, _ := s.KVTouch(sbA, []byte("k2"), 1000); found {
+		t.Fatal("touch revived an expired record")
+	}
+}
+
+func TestFiveDayCap(t *testing.T) {
+	s, clock := newTestStore(t)
+	t0 := clock.NowMs()
+	t.Run("KV touch never passes creation + 5 days", func(t *testing.T) {
+		s.KVSet(sbA, []byte("k"), []byte("v"), MaxTTLMs)
+		clock.Advance(MaxTTLMs - 1000)
+		exp, found, _ := s.KVTouch(sbA, []byte("k"), MaxTTLMs)
+		if !found || exp != t0+MaxTTLMs {
+			t.Fatalf("touch set expiry %d, cap is %d", exp, t0+MaxTTLMs)
+		}
+		clock.Advance(1000)
+		if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); found {
+			t.Fatal("record outlived the 5-day cap")
+		}
+	})
+	t.Run("idle sliding, rotation and update never pass the absolute expiry", func(t *testing.T) {
+		s, clock := newTestStore(t)
+		t0 := clock.NowMs()
+		res := mustCreate(t, s, sbA, "d", MaxTTLMs, 3_600_000, "u")
+		if res.ExpiresAt != t0+3_600_000 {
+			t.Fatalf("initial expiry %d (idle deadline first)", res.ExpiresAt-t0)
+		}
+		tok := res.Token
+		// Active every 30 minutes for 5 days: idle never triggers, the cap does.
+		for clock.NowMs()+1_800_000 < t0+MaxTTLMs {
+			clock.Advance(1_800_000)
+			r := resolve(t, s, sbA, tok[:], true, 2000)
+			if r.Status != OK {
+				t.Fatalf("expired early at +%d ms", clock.NowMs()-t0)
+			}
+			if r.ExpiresAt > t0+MaxTTLMs {
+				t.Fatalf("expiry %d past the cap", r.ExpiresAt-t0)
+			}
+			tok = r.Token
+			if exp, _, _ := s.SessionUpdate(sbA, tok[:], []byte("x")); exp > t0+MaxTTLMs {
+				t.Fatal("update pushed past the cap")
+			}
+		}
+		clock.Advance(t0 + MaxTTLMs - clock.NowMs())
+		if r := resolve(t, s, sbA, tok[:], false, 2000); r.Status != NotFound {
+			t.Fatal("session outlived the 5-day cap")
+		}
+	})
+}
+
+func TestIdleTimeout(t *testing.T) {
+	s, clock := newTestStore(t)
+	res := mustCreate(t, s, sbA, "d", 600_000, 10_000, "u")
+	clock.Advance(9_999)
+	r := resolve(t, s, sbA, res.Token[:], false, 2000)
+	if r.Status != OK || r.ExpiresAt != clock.NowMs()+10_000 {
+		t.Fatalf("resolve did not slide the idle deadline: %+v", r)
+	}
+	clock.Advance(9_999)
+	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != OK {
+		t.Fatal("expired before the slid deadline")
+	}
+	clock.Advance(10_000)
+	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != NotFound {
+		t.Fatal("resolved after the idle timeout")
+	}
+	if indexSize(s, sbA) != 0 || s.Stats().Expired != 1 {
+		t.Fatal("idle expiry did not clean the index or count")
+	}
+}
+
+func TestExpirerRemovesAndReschedules(t *testing.T) {
+	s, clock := newTestStore(t)
+	for i := 0; i < 100; i++ {
+		s.KVSet(sbA, []byte(fmt.Sprint("short", i)), []byte("v"), 1000)
+		s.KVSet(sbA, []byte(fmt.Sprint("long", i)), []byte("v"), 5000)
+		mustCreate(t, s, sbA, "d", 1000, 0, fmt.Sprint("user", i%7))
+	}
+	idle := mustCreate(t, s, sbA, "d", 100_000, 2000, "idle-user")
+	clock.Advance(1500)
+	resolve(t, s, sbA, idle.Token[:], false, 0) // slides to +3500
+	if n := s.Expire(); n != 200 {
+		t.Fatalf("expired %d, want 200", n)
+	}
+	st := s.Stats().Sandboxes[string(sbA)]
+	if st.KV != 100 || st.Sessions != 1 || indexSize(s, sbA) != 1 {
+		t.Fatalf("after first sweep: %+v index %d", st, indexSize(s, sbA))
+	}
+	clock.Advance(2000) // +3500: the idle session's slid deadline
+	if n := s.Expire(); n != 1 {
+		t.Fatalf("expired %d, want the idle session", n)
+	}
+	clock.Advance(1500)
+	if n := s.Expire(); n != 100 {
+		t.Fatalf("expired %d, want 100 long keys", n)
+	}
+	if st := s.Stats(); st.Expired != 301 || st.Sandboxes[string(sbA)].Bytes != 0 || indexSize(s, sbA) != 0 {
+		t.Fatalf("after all expired: %+v", st)
+	}
+	// A record re-set with a shorter TTL expires at the shorter time.
+	s.KVSet(sbA, []byte("k"), []byte("v"), 100_000)
+	s.KVSet(sbA, []byte("k"), []byte("v"), 10)
+	clock.Advance(10)
+	if n := s.Expire(); n != 1 {
+		t.Fatalf("shortened record: expired %d", n)
+	}
+}
+
+func TestStaleHeapEntriesAreBounded(t *testing.T) {
+	s, _ := newTestStore(t)
+	// Create and delete many long-lived records: their heap entries must not pile up.
+	for i := 0; i < 20_000; i++ {
+		name := []byte(fmt.Sprint("k", i))
+		s.KVSet(sbA, name, nil, MaxTTLMs)
+		s.KVDel(sbA, name)
+		res := mustCreate(t, s, sbA, "", MaxTTLMs, 0, "")
+		s.SessionRevoke(sbA, res.Token[:])
+	}
+	s.Expire()
+	sb, _ := s.sandboxFor(sbA, false)
+	total := 0
+	for i := range sb.shards {
+		total += len(sb.shards[i].exp)
+	}
+	if total > nShards*shrinkFloor*2 {
+		t.Fatalf("%d heap entries for 0 records", total)
+	}
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// TestMemoryReleasedAfterMassExpiry: heap in use goes back down after every record expires.
+func TestMemoryReleasedAfterMassExpiry(t *testing.T) {
+	s, clock := newTestStore(t)
+	before := heapInuse()
+	const n = 60_000
+	data := make([]byte, 256)
+	for i := 0; i < n; i++ {
+		if _, err := s.SessionCreate(sbA, data, 60_000, 0, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			s.KVSet(sbA, []byte(fmt.Sprint("key", i)), data, 60_000)
+		}
+	}
+	peak := heapInuse()
+	grown := peak - before
+	if grown < n*300 {
+		t.Fatalf("heap grew by only %d bytes for %d records: measurement broken", grown, n)
+	}
+	clock.Advance(60_000)
+	if got := s.Expire(); got != n+n/2 {
+		t.Fatalf("expired %d", got)
+	}
+	after := heapInuse()
+	t.Logf("heap in use: before %d MB, peak %d MB, after mass expiry %d MB", before>>20, peak>>20, after>>20)
+	if after > before+grown/10 {
+		t.Fatalf("after expiry the heap holds %d of the %d bytes it grew by", after-before, grown)
+	}
+	runtime.KeepAlive(s)
+}

@@ -1,0 +1,503 @@
+package store
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"slices"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// Status is the outcome of a session lookup.
+type Status uint8
+
+const (
+	OK       Status = iota
+	NotFound        // absent, expired, malformed or not verifying: indistinguishable to clients
+	Reused          // a superseded token outside its grace window: the session was revoked
+)
+
+// graceCap bounds how many superseded generations can be in grace at once; a generation
+// pushed out by it counts as outside grace.
+const graceCap = 32
+
+func sessRecSize(hasUser bool, data, meta []byte) int {
+	return sessHdrSize(hasUser) + crypto.SealedSize(len(data)+len(meta)+4)
+}
+
+// sealSession seals data || meta || u32 len(meta) in place into the record's sealed area.
+func sealSession(keys *crypto.SandboxKeys, k *key, rec sessRec, data, meta []byte) error {
+	buf := rec[sessHdrSize(rec.hasUser()) : len(rec)-crypto.TagSize]
+	pt := buf[crypto.NonceSize:]
+	copy(pt, data)
+	copy(pt[len(data):], meta)
+	binary.LittleEndian.PutUint32(pt[len(data)+len(meta):], uint32(len(meta)))
+	_, err := keys.SealBuffer(buf, crypto.KindSession, k)
+	return err
+}
+
+// openSession appends the plaintext to dst and splits it: out is dst extended by the data only;
+// data and meta alias the plaintext (meta lives past len(out), in out's capacity).
+func openSession(keys *crypto.SandboxKeys, k *key, sealed, dst []byte) (out, data, meta []byte, err error) {
+	start := len(dst)
+	full, err := keys.Open(dst, sealed, crypto.KindSession, k)
+	if err != nil {
+		return nil, nil, nil, xerr.New(xerr.Internal, "a sealed record failed to open")
+	}
+	pt := full[start:]
+	if len(pt) < 4 {
+		return nil, nil, nil, xerr.New(xerr.Internal, "a sealed record is malformed")
+	}
+	n := binary.LittleEndian.Uint32(pt[len(pt)-4:])
+	if uint64(n)+4 > uint64(len(pt)) {
+		return nil, nil, nil, xerr.New(xerr.Internal, "a sealed record is malformed")
+	}
+	end := len(pt) - 4 - int(n)
+	return full[:start+end], pt[:end:end], pt[end : len(pt)-4], nil
+}
+
+// CreateResult is what S_CREATE replies.
+type CreateResult struct {
+	Token     [crypto.TokenLength]byte
+	SessionID key
+	ExpiresAt int64
+}
+
+// SessionCreate starts a session. ttlMs is its absolute lifetime (1..5 days), idleMs its idle
+// timeout (0 = none, else 1..5 days), userID ("" = none) puts it in the per-user index.
+func (s *Store) SessionCreate(sandbox, data []byte, ttlMs, idleMs uint64, userID, meta []byte) (CreateResult, error) {
+	var res CreateResult
+	if err := s.checkValue(data, "data"); err != nil {
+		return res, err
+	}
+	if err := s.checkValue(meta, "meta"); err != nil {
+		return res, err
+	}
+	if err := checkTTL(ttlMs, "ttlMs"); err != nil {
+		return res, err
+	}
+	if idleMs > MaxTTLMs {
+		return res, xerr.New(xerr.InvalidTTL, "idleMs must be 0 (none) or 1..%d ms (5 days)", MaxTTLMs)
+	}
+	sb, err := s.sandboxFor(sandbox, true)
+	if err != nil {
+		return res, err
+	}
+	t, err := crypto.NewToken()
+	if err != nil {
+		return res, xerr.New(xerr.Internal, "random source failed")
+	}
+	defer t.Wipe()
+	k := sb.keys.SIDKey(&t.SID)
+	verifier := sb.keys.Verifier(&t)
+	hasUser := len(userID) > 0
+	var user key
+	if hasUser {
+		user = sb.keys.UserKey(userID)
+	}
+	sh := sb.shard(&k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, exists := sh.sess[k]; exists {
+		// 128 random bits collided: astronomically unlikely; refuse rather than overwrite.
+		return res, xerr.New(xerr.Internal, "session id collision, retry")
+	}
+	l, rb := sh.mem.alloc(sessRecSize(hasUser, data, meta), kindSess, &k)
+	r := sessRec(rb)
+	now := s.clock.NowMs()
+	r.setVerifier(&verifier)
+	binary.LittleEndian.PutUint64(r[sCreated:], uint64(now))
+	r.put32(sIssued, 0)
+	r.put32(sLastSeen, 0)
+	r.put32(sAbsExp, uint32(ttlMs))
+	r.put32(sGen, 0)
+	r.put32(sIdle, uint32(idleMs))
+	r[sFlags] = 0
+	if hasUser {
+		r.setFlag(flagUser, true)
+		copy(r[sUser:], user[:])
+	}
+	if err := sealSession(sb.keys, &k, r, data, meta); err != nil {
+		sh.mem.release(l)
+		return res, xerr.New(xerr.Internal, "sealing failed")
+	}
+	sh.sess[k] = l
+	sh.bytes += int64(len(r.sealed()))
+	res.ExpiresAt = r.expiresAt()
+	sb.schedule(sh, r, sSched, res.ExpiresAt, &k, kindSess, true)
+	sh.notePeaks()
+	if hasUser {
+		sb.indexAdd(&user, &k)
+	}
+	t.AppendEncoded(res.Token[:0])
+	res.SessionID = k
+	return res, nil
+}
+
+// ResolveResult is what S_RESOLVE replies.
+type ResolveResult struct {
+	Status    Status
+	Token     [crypto.TokenLength]byte // the current token (OK only)
+	Rotated   bool
+	ExpiresAt int64
+	SessionID key
+	Out       []byte // the caller's dst extended by the data (OK only)
+	Data      []byte // the data: the tail of Out
+}
+
+// found is a located session: its shard is locked until release.
+type found struct {
+	sb  *sandbox
+	sh  *shard
+	k   key
+	l   uint64
+	t   crypto.Token
+	now int64
+}
+
+func (f *found) rec() sessRec { return sessRec(f.sh.mem.rec(f.l)) }
+
+func (f *found) release() {
+	f.t.Wipe()
+	f.sh.afterFree()
+	f.sh.mu.Unlock()
+}
+
+// locate finds the live session a token names, removing it if expired. ok: the shard is
+// locked and the caller must call release.
+func (s *Store) locate(sandbox, token []byte) (f found, ok bool, err error) {
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil {
+		return f, false, err
+	}
+	t, valid := crypto.ParseToken(token)
+	if !valid {
+		return f, false, nil
+	}
+	f = found{sb: sb, t: t}
+	f.k = sb.keys.SIDKey(&t.SID)
+	f.sh = sb.shard(&f.k)
+	f.sh.mu.Lock()
+	f.now = s.clock.NowMs()
+	f.l, ok = f.sh.sess[f.k]
+	if ok && f.rec().expiresAt() <= f.now {
+		sb.removeSession(f.sh, &f.k, f.l)
+		s.expired.Add(1)
+		ok = false
+	}
+	if !ok {
+		f.release()
+		return found{}, false, nil
+	}
+	return f, true, nil
+}
+
+// tokenState classifies a presented token against its session. Caller holds the shard lock.
+type tokenState uint8
+
+const (
+	tokenInvalid  tokenState = iota // does not verify, or claims a future generation
+	tokenCurrent                    // the current generation, verified
+	tokenInGrace                    // superseded less than graceMs ago, verified
+	tokenOutdated                   // superseded graceMs or more ago (or pushed out by the cap)
+)
+
+// supersededAt returns when generation g (older than the current one) was superseded, if the
+// session still remembers: generation g ended when g+1 was issued.
+func (f *found) supersededAt(r sessRec, g uint32) (int64, bool) {
+	d := r.gen() - 1 - g // 0: the previous generation
+	if d == 0 {
+		return r.issued(), true
+	}
+	if r.flags()&flagHist == 0 {
+		return 0, false
+	}
+	h := f.sh.hist[f.k]
+	if int(d) > len(h) {
+		return 0, false
+	}
+	return r.created() + int64(h[len(h)-int(d)]), true
+}
+
+// classify decides what the presented token is. An in-grace token is verified by walking its
+// secret forward to the current generation and comparing with the current verifier; on
+// success f.t is left holding the current token.
+func (f *found) classify(r sessRec, graceMs uint64) tokenState {
+	cur := r.gen()
+	switch {
+	case f.t.Gen > cur:
+		return tokenInvalid
+	case f.t.Gen == cur:
+		if f.verifies(r) {
+			return tokenCurrent
+		}
+		return tokenInvalid
+	case cur-f.t.Gen > graceCap:
+		return tokenOutdated
+	}
+	at, known := f.supersededAt(r, f.t.Gen)
+	if !known || at <= f.now-int64(graceMs) {
+		// An older generation is presented. Its sid is 128 secret random bits that only ever
+		// left the sidecar inside this session's tokens, so whoever presents it held one.
+		return tokenOutdated
+	}
+	for f.t.Gen < cur {
+		f.sb.keys.Advance(&f.t)
+	}
+	if f.verifies(r) {
+		return tokenInGrace
+	}
+	return tokenInvalid
+}
+
+func (f *found) verifies(r sessRec) bool {
+	v := f.sb.keys.Verifier(&f.t)
+	want := r.verifier()
+	return crypto.VerifierEqual(&v, &want)
+}
+
+// rotate moves the session to its next generation; f.t (the current token) is advanced.
+func (f *found) rotate(r sessRec) {
+	cur := r.gen()
+	prevIssued := r.issued()
+	if cur > 0 && prevIssued > f.now-MaxGraceMs {
+		// Generation cur-1 was superseded at prevIssued, recently enough that a request may
+		// still present it once cur is superseded too: remember when.
+		h := pruneHistList(f.sh.hist[f.k], r, f.now)
+		if len(h) >= graceCap-1 {
+			h = h[len(h)-(graceCap-2):]
+		}
+		f.sh.hist[f.k] = append(h, uint32(prevIssued-r.created()))
+		r.setFlag(flagHist, true)
+	} else if r.flags()&flagHist != 0 {
+		delete(f.sh.hist, f.k) // everything older is outside every grace window
+		r.setFlag(flagHist, false)
+	}
+	f.sb.keys.Advance(&f.t)
+	v := f.sb.keys.Verifier(&f.t)
+	r.setVerifier(&v)
+	r.put32(sGen, f.t.Gen)
+	r.setAt(sIssued, f.now)
+}
+
+// SessionResolve looks a token up, rotating it when asked, and appends the session data to dst.
+func (s *Store) SessionResolve(sandbox, token []byte, rotate bool, graceMs, minRotateMs uint64, dst []byte) (ResolveResult, error) {
+	res := ResolveResult{Status: NotFound}
+	if graceMs > MaxGraceMs {
+		return res, xerr.New(xerr.BadRequest, "graceMs must be at most %d", MaxGraceMs)
+	}
+	f, ok, err := s.locate(sandbox, token)
+	if !ok {
+		return res, err
+	}
+	defer f.release()
+	r := f.rec()
+	switch f.classify(r, graceMs) {
+	case tokenInvalid:
+		return res, nil
+	case tokenOutdated:
+		f.sb.removeSession(f.sh, &f.k, f.l)
+		s.reuse.Add(1)
+		s.log.Warn("token reuse detected: session revoked", "sandbox", f.sb.name, "sessionId", crypto.EncodeID(&f.k))
+		return ResolveResult{Status: Reused, SessionID: f.k}, nil
+	case tokenCurrent:
+		if rotate && r.gen() < math.MaxUint32 && f.now >= r.issued() && uint64(f.now-r.issued()) >= minRotateMs {
+			f.rotate(r)
+			s.rotations.Add(1)
+			res.Rotated = true
+		}
+	}
+	out, data, meta, err := openSession(f.sb.keys, &f.k, r.sealed(), dst)
+	if err != nil {
+		return ResolveResult{Status: NotFound}, err
+	}
+	clear(meta)
+	r.setAt(sLastSeen, f.now)
+	res.Status = OK
+	res.Out, res.Data = out, data
+	res.ExpiresAt = r.expiresAt()
+	res.SessionID = f.k
+	f.t.AppendEncoded(res.Token[:0])
+	return res, nil
+}
+
+// SessionUpdate replaces the data of the session of a current or in-grace (DefaultGraceMs)
+// token. It counts as activity (slides the idle deadline) but never extends the absolute expiry.
+func (s *Store) SessionUpdate(sandbox, token, data []byte) (int64, bool, error) {
+	if err := s.checkValue(data, "data"); err != nil {
+		return 0, false, err
+	}
+	f, ok, err := s.locate(sandbox, token)
+	if !ok {
+		return 0, false, err
+	}
+	defer f.release()
+	old := f.rec()
+	if st := f.classify(old, DefaultGraceMs); st != tokenCurrent && st != tokenInGrace {
+		return 0, false, nil
+	}
+	_, oldData, meta, err := openSession(f.sb.keys, &f.k, old.sealed(), nil)
+	if err != nil {
+		return 0, false, err
+	}
+	defer clear(meta)
+	clear(oldData)
+	hdr := sessHdrSize(old.hasUser())
+	l, rb := f.sh.mem.alloc(sessRecSize(old.hasUser(), data, meta), kindSess, &f.k)
+	r := sessRec(rb)
+	old = f.rec() // alloc may not move records, but re-read for clarity
+	copy(r[recHdr:hdr], old[recHdr:hdr])
+	if err := sealSession(f.sb.keys, &f.k, r, data, meta); err != nil {
+		f.sh.mem.release(l)
+		return 0, false, xerr.New(xerr.Internal, "sealing failed")
+	}
+	f.sh.bytes += int64(len(r.sealed()) - len(old.sealed()))
+	f.sh.mem.release(f.l)
+	f.sh.sess[f.k], f.l = l, l
+	r.setAt(sLastSeen, f.now)
+	return r.expiresAt(), true, nil
+}
+
+// SessionRevoke revokes the session of any of its tokens: current, in grace or older. A
+// current or in-grace generation must verify; an older one proves itself by its sid.
+func (s *Store) SessionRevoke(sandbox, token []byte) (bool, error) {
+	f, ok, err := s.locate(sandbox, token)
+	if !ok {
+		return false, err
+	}
+	defer f.release()
+	if f.classify(f.rec(), MaxGraceMs) == tokenInvalid {
+		return false, nil
+	}
+	f.sb.removeSession(f.sh, &f.k, f.l)
+	s.revoked.Add(1)
+	return true, nil
+}
+
+// SessionRevokeID revokes a session by its public id.
+func (s *Store) SessionRevokeID(sandbox, sessionID []byte) (bool, error) {
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil {
+		return false, err
+	}
+	k, ok := crypto.DecodeID(sessionID)
+	if !ok {
+		return false, nil
+	}
+	return s.revokeKey(sb, &k, nil), nil
+}
+
+// revokeKey removes the session stored under k, if live and (when user is set) owned by user.
+func (s *Store) revokeKey(sb *sandbox, k *key, user *key) bool {
+	sh := sb.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	l, ok := sh.sess[*k]
+	if !ok {
+		return false
+	}
+	r := sessRec(sh.mem.rec(l))
+	if user != nil && (!r.hasUser() || r.user() != *user) {
+		return false
+	}
+	expired := r.expiresAt() <= s.clock.NowMs()
+	sb.removeSession(sh, k, l)
+	sh.afterFree()
+	if expired {
+		s.expired.Add(1)
+		return false
+	}
+	s.revoked.Add(1)
+	return true
+}
+
+// SessionInfo is one entry of S_LIST.
+type SessionInfo struct {
+	SessionID  key
+	CreatedAt  int64
+	LastSeenAt int64
+	ExpiresAt  int64
+	Meta       []byte
+}
+
+// SessionList returns the live sessions of a user, oldest first.
+func (s *Store) SessionList(sandbox, userID []byte) ([]SessionInfo, error) {
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil || len(userID) == 0 {
+		return nil, err
+	}
+	u := sb.keys.UserKey(userID)
+	var out []SessionInfo
+	for _, k := range sb.indexList(&u) {
+		info, ok, err := s.sessionInfo(sb, &k, &u)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, info)
+		}
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int {
+		if c := cmp.Compare(a.CreatedAt, b.CreatedAt); c != 0 {
+			return c
+		}
+		return slices.Compare(a.SessionID[:], b.SessionID[:])
+	})
+	return out, nil
+}
+
+func (s *Store) sessionInfo(sb *sandbox, k, u *key) (SessionInfo, bool, error) {
+	sh := sb.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	l, ok := sh.sess[*k]
+	if !ok {
+		return SessionInfo{}, false, nil
+	}
+	r := sessRec(sh.mem.rec(l))
+	if !r.hasUser() || r.user() != *u || r.expiresAt() <= s.clock.NowMs() {
+		return SessionInfo{}, false, nil
+	}
+	_, data, meta, err := openSession(sb.keys, k, r.sealed(), nil)
+	if err != nil {
+		return SessionInfo{}, false, err
+	}
+	clear(data)
+	return SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta}, true, nil
+}
+
+// SessionRevokeAll revokes every session of a user except the one exceptToken belongs to (any
+// generation that SessionRevoke would accept). Returns how many were revoked.
+func (s *Store) SessionRevokeAll(sandbox, userID, exceptToken []byte) (uint32, error) {
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil || len(userID) == 0 {
+		return 0, err
+	}
+	u := sb.keys.UserKey(userID)
+	keep, hasKeep := s.keptSession(sandbox, exceptToken)
+	var n uint32
+	for _, k := range sb.indexList(&u) {
+		if hasKeep && k == keep {
+			continue
+		}
+		if s.revokeKey(sb, &k, &u) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// keptSession returns the key of the session exceptToken belongs to, if it does.
+func (s *Store) keptSession(sandbox, exceptToken []byte) (key, bool) {
+	if len(exceptToken) == 0 {
+		return key{}, false
+	}
+	f, ok, _ := s.locate(sandbox, exceptToken)
+	if !ok {
+		return key{}, false
+	}
+	defer f.release()
+	return f.k, f.classify(f.rec(), MaxGraceMs) != tokenInvalid
+}

@@ -1,0 +1,47 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { fakeHttp, httpContext } from '../test/support/http-fakes';
+import { Session, XemsSession, selectSessionData } from './session.decorator';
+import { TokenTransport } from './token-transport';
+import { resolveXemsOptions } from './xems.options';
+
+describe('@Session()', () => {
+  const transport = new TokenTransport(resolveXemsOptions({}));
+  const withSession = (data: unknown) => {
+    const { req, res } = fakeHttp();
+    transport.state(req).session = { sandbox: 's', id: 'i', token: 't', data, expiresAt: 0 };
+    return httpContext(req, res);
+  };
+
+  it('returns the whole session data, or one field', () => {
+    const ctx = withSession({ email: 'a@b.c', roles: ['x'] });
+    assert.deepEqual(selectSessionData(undefined, ctx), { email: 'a@b.c', roles: ['x'] });
+    assert.equal(selectSessionData('email', ctx), 'a@b.c');
+    assert.equal(selectSessionData('missing', ctx), undefined);
+  });
+
+  it('returns undefined without a session, for non-object data, and for inherited properties', () => {
+    const { req, res } = fakeHttp();
+    assert.equal(selectSessionData(undefined, httpContext(req, res)), undefined);
+    assert.equal(selectSessionData('email', httpContext(req, res)), undefined);
+    assert.equal(selectSessionData('length', withSession('abc')), undefined);
+    assert.equal(selectSessionData('constructor', withSession({})), undefined);
+    assert.equal(selectSessionData('__proto__', withSession({})), undefined);
+  });
+
+  it('is exported as Session and XemsSession and registers a custom route argument', () => {
+    assert.equal(XemsSession, Session);
+    class C {
+      handler(_a: unknown, _b: unknown) {}
+    }
+    Session('email')(C.prototype, 'handler', 1);
+    XemsSession()(C.prototype, 'handler', 0);
+    const meta = Reflect.getMetadata(ROUTE_ARGS_METADATA, C, 'handler') as Record<string, { index: number; data: unknown; factory: unknown }>;
+    const args = Object.values(meta).sort((a, b) => a.index - b.index);
+    assert.equal(args.length, 2);
+    assert.equal(args[0].data, undefined);
+    assert.equal(args[1].data, 'email');
+    assert.equal(args[1].factory, selectSessionData);
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { XemsProtocolError, XemsValidationError } from '../xems.errors';
+import { BodyReader, FrameDecoder, RequestWriter, stampRequestId } from './frame-codec';
+
+function frame(payload: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(payload.length);
+  return Buffer.concat([len, payload]);
+}
+
+describe('RequestWriter', () => {
+  it('lays out a request frame exactly as docs/protocol.md says', () => {
+    const f = new RequestWriter(0x21, 1).str('sb').str('tok').u8(1).u64(2000).u64(0x1_0000_0001).finish();
+    stampRequestId(f, 0xdeadbeef);
+    const expected = Buffer.concat([
+      Buffer.from([0xef, 0xbe, 0xad, 0xde]), // id
+      Buffer.from([0x21]), // op
+      Buffer.from([2, 0]), Buffer.from('sb'),
+      Buffer.from([3, 0]), Buffer.from('tok'),
+      Buffer.from([1]),
+      Buffer.from([0xd0, 0x07, 0, 0, 0, 0, 0, 0]),
+      Buffer.from([1, 0, 0, 0, 1, 0, 0, 0]),
+    ]);
+    assert.deepEqual(f, frame(expected));
+  });
+
+  it('encodes bytes with a u32 length and grows past its size hint', () => {
+    const big = Buffer.alloc(5000, 7);
+    const f = new RequestWriter(0x10, 0).bytes(big).u16(0xbeef).finish();
+    assert.equal(f.readUInt32LE(0), 4 + 1 + 4 + 5000 + 2);
+    assert.equal(f.readUInt32LE(9), 5000);
+    assert.equal(f[13], 7);
+    assert.equal(f.readUInt16LE(13 + 5000), 0xbeef);
+  });
+
+  it('counts UTF-8 bytes, not characters, and refuses strings over 65535 bytes', () => {
+    const f = new RequestWriter(1).str('é€').finish();
+    assert.equal(f.readUInt16LE(9), 5);
+    assert.throws(() => new RequestWriter(1).str('x'.repeat(65536), 'token'), XemsValidationError);
+  });
+});
+
+describe('BodyReader', () => {
+  it('reads every primitive, including negative i64', () => {
+    const i64 = Buffer.alloc(8);
+    i64.writeBigInt64LE(-5n);
+    const u64 = Buffer.alloc(8);
+    u64.writeBigUInt64LE(2n ** 40n + 3n);
+    const body = Buffer.concat([Buffer.from([9, 0x34, 0x12, 4, 0, 0, 0]), u64, i64, Buffer.from([2, 0]), Buffer.from('hi'), Buffer.from([1, 0, 0, 0, 0xff])]);
+    const r = new BodyReader(body);
+    assert.equal(r.u8(), 9);
+    assert.equal(r.u16(), 0x1234);
+    assert.equal(r.u32(), 4);
+    assert.equal(r.u64(), 2 ** 40 + 3);
+    assert.equal(r.i64(), -5);
+    assert.equal(r.str(), 'hi');
+    assert.deepEqual(r.bytes(), Buffer.from([0xff]));
+    r.end();
+  });
+
+  it('refuses truncated fields and trailing bytes with XemsProtocolError', () => {
+    assert.throws(() => new BodyReader(Buffer.from([5, 0, 1])).str(), XemsProtocolError);
+    assert.throws(() => new BodyReader(Buffer.from([9, 0, 0, 0, 1])).bytes(), XemsProtocolError);
+    assert.throws(() => new BodyReader(Buffer.from([1, 2])).u32(), XemsProtocolError);
+    const r = new BodyReader(Buffer.from([1, 2]));
+    r.u8();
+    assert.throws(() => r.end(), /trailing/);
+  });
+});
+
+describe('FrameDecoder', () => {
+  const a = frame(Buffer.from('first'));
+  const b = frame(Buffer.from(''));
+  const c = frame(Buffer.alloc(300, 1));
+  const stream = Buffer.concat([a, b, c]);
+
+  it('splits several frames in one chunk', () => {
+    const out = new FrameDecoder(1024).push(stream);
+    assert.deepEqual(out.map((p) => p.length), [5, 0, 300]);
+    assert.equal(out[0].toString(), 'first');
+  });
+
+  it('reassembles frames split at every possible byte boundary', () => {
+    for (let cut = 1; cut < stream.length; cut++) {
+      const d = new FrameDecoder(1024);
+      const out = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+      assert.deepEqual(out.map((p) => p.length), [5, 0, 300], `cut at ${cut}`);
+      assert.equal(d.buffered, 0);
+    }
+  });
+
+  it('survives one byte at a time', () => {
+    const d = new FrameDecoder(1024);
+    const out: Buffer[] = [];
+    for (const byte of stream) out.push(...d.push(Buffer.from([byte])));
+    assert.deepEqual(out.map((p) => p.length), [5, 0, 300]);
+  });
+
+  it('reports an incomplete frame as buffered bytes', () => {
+    const d = new FrameDecoder(1024);
+    assert.deepEqual(d.push(a.subarray(0, 6)), []);
+    assert.equal(d.buffered, 6);
+  });
+
+  it('refuses a declared length above the maximum before buffering it', () => {
+    const d = new FrameDecoder(100);
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(101);
+    assert.throws(() => d.push(header), /101-byte frame/);
+  });
+});

@@ -1,0 +1,214 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeSidecar, enc } from '../../test/support/fake-sidecar';
+import {
+  XemsOverloadedError,
+  XemsProtocolError,
+  XemsTimeoutError,
+  XemsUnavailableError,
+  XemsValidationError,
+} from '../xems.errors';
+import { RequestWriter } from './frame-codec';
+import { Op, Status } from './protocol';
+import { SidecarApi } from './sidecar-api';
+import { SidecarClient, SidecarClientOptions } from './sidecar-client';
+
+function setup(options: Partial<SidecarClientOptions> = {}) {
+  const fake = new FakeSidecar();
+  const busy: boolean[] = [];
+  const client = new SidecarClient(fake.stdin, fake.stdout, {
+    requestTimeoutMs: 1000,
+    maxInFlight: 100,
+    onBusyChange: (b) => busy.push(b),
+    ...options,
+  });
+  return { fake, client, busy };
+}
+
+const ping = () => new RequestWriter(Op.PING, 0).finish();
+
+describe('SidecarClient handshake', () => {
+  it('resolves hello with the build version', async () => {
+    const { fake, client } = setup();
+    fake.hello(1, 'v-test');
+    assert.deepEqual(await client.hello, { protocolVersion: 1, buildVersion: 'v-test' });
+  });
+
+  it('refuses another protocol version, naming both, and closes', async () => {
+    const { fake, client } = setup();
+    fake.hello(2, 'future');
+    await assert.rejects(client.hello, (err: unknown) => {
+      assert.ok(err instanceof XemsProtocolError);
+      assert.match(err.message, /protocol version 2/);
+      assert.match(err.message, /version 1/);
+      return true;
+    });
+    assert.equal(client.isClosed, true);
+  });
+
+  it('rejects hello when the stream ends first', async () => {
+    const { fake, client } = setup();
+    fake.stdout.end();
+    await assert.rejects(client.hello, XemsUnavailableError);
+  });
+
+  it('treats a reply before HELLO as a protocol error', async () => {
+    const { fake, client } = setup();
+    fake.reply(1, Status.OK);
+    await assert.rejects(client.hello, /before sending HELLO/);
+  });
+});
+
+describe('SidecarClient requests', () => {
+  it('pipelines requests with distinct ids and matches out-of-order replies', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    await client.hello;
+    const calls = [0, 1, 2, 3, 4].map((n) => client.request(Op.KV_HAS, new RequestWriter(Op.KV_HAS).u8(n).finish()));
+    await fake.waitForRequests(5);
+    const ids = fake.requests.map((r) => r.id);
+    assert.equal(new Set(ids).size, 5);
+    assert.ok(!ids.includes(0), 'id 0 is reserved');
+    // Answer in reverse order; each reply carries the request's own marker byte back.
+    for (const req of [...fake.requests].reverse()) fake.reply(req.id, Status.OK, enc.u8(req.body[0]));
+    const replies = await Promise.all(calls);
+    assert.deepEqual(replies.map((r) => r.body.u8()), [0, 1, 2, 3, 4]);
+  });
+
+  it('maps ERROR replies to typed errors and keeps NOT_FOUND / REUSED as statuses', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    const err = client.request(Op.KV_SET, ping());
+    const nf = client.request(Op.KV_GET, ping());
+    await fake.waitForRequests(2);
+    fake.replyError(fake.requests[0].id, 5, 'value is 70000 bytes');
+    fake.reply(fake.requests[1].id, Status.NOT_FOUND);
+    await assert.rejects(err, (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_TOO_LARGE' && /KV_SET/.test(e.message));
+    assert.equal((await nf).status, Status.NOT_FOUND);
+  });
+
+  it('times out one call with XemsTimeoutError and drops its late reply', async () => {
+    const { fake, client } = setup({ requestTimeoutMs: 30 });
+    fake.hello();
+    const slow = client.request(Op.PING, ping());
+    await assert.rejects(slow, XemsTimeoutError);
+    assert.equal(client.inFlight, 0);
+    fake.reply(fake.requests[0].id, Status.OK); // late: must be ignored, not crash
+    const next = client.request(Op.PING, ping());
+    await fake.waitForRequests(2);
+    fake.reply(fake.requests[1].id, Status.OK);
+    assert.equal((await next).status, Status.OK);
+    assert.equal(client.isClosed, false);
+  });
+
+  it('fails fast with XemsOverloadedError beyond maxInFlight', async () => {
+    const { fake, client } = setup({ maxInFlight: 2 });
+    fake.hello();
+    const a = client.request(Op.PING, ping());
+    const b = client.request(Op.PING, ping());
+    await assert.rejects(client.request(Op.PING, ping()), XemsOverloadedError);
+    await fake.waitForRequests(2);
+    assert.equal(fake.requests.length, 2, 'the refused call was never written');
+    for (const r of fake.requests) fake.reply(r.id, Status.OK);
+    await Promise.all([a, b]);
+    // Capacity is back once replies arrive.
+    const c = client.request(Op.PING, ping());
+    await fake.waitForRequests(3);
+    fake.reply(fake.requests[2].id, Status.OK);
+    await c;
+  });
+
+  it('reports busy when the first call starts and idle when the last settles', async () => {
+    const { fake, client, busy } = setup();
+    fake.hello();
+    const a = client.request(Op.PING, ping());
+    const b = client.request(Op.PING, ping());
+    await fake.waitForRequests(2);
+    assert.deepEqual(busy, [true]);
+    fake.reply(fake.requests[0].id, Status.OK);
+    await a;
+    assert.deepEqual(busy, [true]);
+    fake.reply(fake.requests[1].id, Status.OK);
+    await b;
+    assert.deepEqual(busy, [true, false]);
+  });
+});
+
+describe('SidecarClient close path', () => {
+  it('rejects every pending call at once with XemsUnavailableError when stdout ends', async () => {
+    const { fake, client, busy } = setup({ requestTimeoutMs: 60_000 });
+    fake.hello();
+    await client.hello;
+    const calls = Array.from({ length: 20 }, () => client.request(Op.PING, ping()));
+    await fake.waitForRequests(20);
+    const started = Date.now();
+    fake.stdout.end();
+    const results = await Promise.allSettled(calls);
+    assert.ok(Date.now() - started < 1000, 'rejected at once, not after the 60 s timeout');
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.ok((r as PromiseRejectedResult).reason instanceof XemsUnavailableError);
+    }
+    assert.equal(client.inFlight, 0);
+    assert.deepEqual(busy, [true, false]);
+    assert.ok((await client.closed) instanceof XemsUnavailableError);
+    await assert.rejects(client.request(Op.PING, ping()), XemsUnavailableError);
+  });
+
+  it('closes on a pipe error and on a corrupt frame', async () => {
+    const first = setup();
+    first.fake.hello();
+    const pending = first.client.request(Op.PING, ping());
+    first.fake.stdin.destroy(new Error('EPIPE'));
+    await assert.rejects(pending, XemsUnavailableError);
+
+    const second = setup();
+    second.fake.hello();
+    const call = second.client.request(Op.PING, ping());
+    const bogus = Buffer.alloc(4);
+    bogus.writeUInt32LE(0xffffffff);
+    second.fake.stdout.write(bogus);
+    await assert.rejects(call, XemsUnavailableError);
+    assert.ok((await second.client.closed) instanceof XemsProtocolError);
+  });
+
+  it('close() is idempotent and the first reason wins', async () => {
+    const { client } = setup();
+    client.close(new XemsUnavailableError('first'));
+    client.close(new XemsUnavailableError('second'));
+    assert.match((await client.closed).message, /first/);
+  });
+});
+
+describe('SidecarApi over the client', () => {
+  it('encodes S_RESOLVE and decodes OK, NOT_FOUND and REUSED', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    const api = new SidecarApi(client);
+    const token = 'A'.repeat(70);
+    const ok = api.sResolve('sb', token, true, 2000, 500);
+    const nf = api.sResolve('sb', token, false, 0, 0);
+    const reused = api.sResolve('sb', token, true, 0, 0);
+    await fake.waitForRequests(3);
+    const body = fake.requests[0].body;
+    assert.equal(fake.requests[0].op, Op.S_RESOLVE);
+    assert.deepEqual(body, Buffer.concat([enc.str('sb'), enc.str(token), enc.u8(1), enc.i64(2000), enc.i64(500)]));
+    const next = 'B'.repeat(70);
+    fake.reply(fake.requests[0].id, Status.OK, Buffer.concat([enc.str(next), enc.u8(1), enc.i64(1_700_000_000_000), enc.str('sid1'), enc.bytes(Buffer.from('{"a":1}'))]));
+    fake.reply(fake.requests[1].id, Status.NOT_FOUND);
+    fake.reply(fake.requests[2].id, Status.REUSED, enc.str('sid1'));
+    assert.deepEqual(await ok, { status: 'ok', token: next, rotated: true, expiresAt: 1_700_000_000_000, sessionId: 'sid1', data: Buffer.from('{"a":1}') });
+    assert.deepEqual(await nf, { status: 'not_found' });
+    assert.deepEqual(await reused, { status: 'reused', sessionId: 'sid1' });
+  });
+
+  it('refuses a reply with trailing bytes as a protocol error', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    const api = new SidecarApi(client);
+    const has = api.kvHas('sb', Buffer.from('k'));
+    await fake.waitForRequests(1);
+    fake.reply(fake.requests[0].id, Status.OK, Buffer.from([1, 9]));
+    await assert.rejects(has, XemsProtocolError);
+  });
+});

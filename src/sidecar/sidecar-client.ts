@@ -1,0 +1,211 @@
+import type { Readable, Writable } from 'node:stream';
+import {
+  XemsError,
+  XemsOverloadedError,
+  XemsProtocolError,
+  XemsTimeoutError,
+  XemsUnavailableError,
+} from '../xems.errors';
+import { BodyReader, FrameDecoder, stampRequestId } from './frame-codec';
+import { PROTOCOL_VERSION, SidecarFrame, SidecarReply, Status, opName, sidecarError } from './protocol';
+
+export interface SidecarHello {
+  protocolVersion: number;
+  buildVersion: string;
+}
+
+export interface SidecarClientOptions {
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  /** Largest reply frame accepted; anything bigger means the stream is corrupt. */
+  maxReplyFrameSize?: number;
+  /** Called when the first call starts waiting (true) and when the last one settles (false). */
+  onBusyChange?(busy: boolean): void;
+}
+
+interface PendingCall {
+  op: number;
+  resolve(reply: SidecarReply): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const MAX_ID = 0xffff_ffff;
+const DEFAULT_MAX_REPLY_FRAME = 64 * 1024 * 1024;
+
+/**
+ * Speaks docs/protocol.md over one pair of pipes: request ids, a map of pending calls
+ * (replies may come in any order), a timeout per call, a bound on calls in flight, and ONE
+ * close path that fails every pending call at once. It knows nothing about processes: the
+ * supervisor (sidecar-process.ts) owns the child and decides about restarts.
+ */
+export class SidecarClient {
+  /** Resolves with the sidecar's HELLO; rejects if the stream closes first or the version differs. */
+  readonly hello: Promise<SidecarHello>;
+  /** Resolves (never rejects) with the reason once the client is closed. */
+  readonly closed: Promise<Error>;
+
+  private readonly pending = new Map<number, PendingCall>();
+  private readonly decoder: FrameDecoder;
+  private nextId = 1;
+  private closeReason: Error | undefined;
+  private settleHello!: { resolve(h: SidecarHello): void; reject(e: Error): void; done: boolean };
+  private resolveClosed!: (reason: Error) => void;
+
+  constructor(
+    private readonly input: Writable,
+    private readonly output: Readable,
+    private readonly options: SidecarClientOptions,
+  ) {
+    this.decoder = new FrameDecoder(options.maxReplyFrameSize ?? DEFAULT_MAX_REPLY_FRAME);
+    this.hello = new Promise<SidecarHello>((resolve, reject) => {
+      this.settleHello = { resolve, reject, done: false };
+    });
+    // The hello promise may be rejected before anyone awaits it (the child died at once).
+    this.hello.catch(() => undefined);
+    this.closed = new Promise<Error>((resolve) => (this.resolveClosed = resolve));
+
+    output.on('data', (chunk: Buffer) => this.onData(chunk));
+    output.on('end', () => this.close(new XemsUnavailableError('its stdout closed')));
+    output.on('close', () => this.close(new XemsUnavailableError('its stdout closed')));
+    output.on('error', (err) => this.close(new XemsUnavailableError('its stdout failed', { cause: err })));
+    input.on('error', (err) => this.close(new XemsUnavailableError('its stdin failed', { cause: err })));
+    input.on('close', () => this.close(new XemsUnavailableError('its stdin closed')));
+  }
+
+  get isClosed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends one request frame (built by RequestWriter) and resolves with its reply. ERROR replies
+   * reject with the matching XemsError; OK, NOT_FOUND and REUSED resolve.
+   */
+  request(op: number, frame: Buffer, timeoutMs = this.options.requestTimeoutMs): Promise<SidecarReply> {
+    if (this.closeReason) return Promise.reject(this.unavailable());
+    if (this.pending.size >= this.options.maxInFlight) {
+      return Promise.reject(new XemsOverloadedError(this.options.maxInFlight));
+    }
+    const id = this.allocateId();
+    stampRequestId(frame, id);
+    return new Promise<SidecarReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.get(id)?.timer !== timer) return;
+        this.settle(id);
+        reject(new XemsTimeoutError(opName(op), timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { op, resolve, reject, timer });
+      if (this.pending.size === 1) this.options.onBusyChange?.(true);
+      try {
+        this.input.write(frame);
+      } catch (err) {
+        this.close(new XemsUnavailableError('writing to its stdin failed', { cause: err }));
+      }
+    });
+  }
+
+  /**
+   * The one close path: marks the client closed, rejects every pending call (and the
+   * handshake) at once, and stops reading. Idempotent; the first reason wins.
+   */
+  close(reason: Error): void {
+    if (this.closeReason) return;
+    this.closeReason = reason;
+    const error = this.unavailable();
+    if (!this.settleHello.done) {
+      this.settleHello.done = true;
+      this.settleHello.reject(reason instanceof XemsError ? reason : error);
+    }
+    const calls = [...this.pending.values()];
+    const wasBusy = calls.length > 0;
+    this.pending.clear();
+    for (const call of calls) {
+      clearTimeout(call.timer);
+      call.reject(error);
+    }
+    if (wasBusy) this.options.onBusyChange?.(false);
+    this.output.removeAllListeners('data');
+    this.resolveClosed(reason);
+  }
+
+  private unavailable(): XemsUnavailableError {
+    const reason = this.closeReason!;
+    return reason instanceof XemsUnavailableError
+      ? reason
+      : new XemsUnavailableError(reason.message, { cause: reason });
+  }
+
+  private allocateId(): number {
+    // Ids wrap at 2^32-1; 0 is reserved for sidecar-initiated frames; an id still pending
+    // (a very slow call) is skipped. maxInFlight < 2^32 guarantees a free id exists.
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === MAX_ID ? 1 : id + 1;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  private settle(id: number): PendingCall | undefined {
+    const call = this.pending.get(id);
+    if (!call) return undefined;
+    this.pending.delete(id);
+    clearTimeout(call.timer);
+    if (this.pending.size === 0) this.options.onBusyChange?.(false);
+    return call;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closeReason) return;
+    let payloads: Buffer[];
+    try {
+      payloads = this.decoder.push(chunk);
+      for (const payload of payloads) this.onFrame(payload);
+    } catch (err) {
+      this.close(err instanceof Error ? err : new XemsProtocolError('BAD_REPLY', String(err), 'Rebuild the sidecar.'));
+    }
+  }
+
+  private onFrame(payload: Buffer): void {
+    if (payload.length < 5) {
+      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum 5)`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+    }
+    const id = payload.readUInt32LE(0);
+    const status = payload[4];
+    const body = new BodyReader(payload, 5);
+    if (id === 0) return this.onSidecarFrame(status, body);
+    if (!this.settleHello.done) {
+      throw new XemsProtocolError('BAD_HANDSHAKE', 'The xems sidecar replied before sending HELLO', 'The binary is not an xems sidecar, or a mismatched version; rebuild it with "npm run build:sidecar".');
+    }
+    const call = this.settle(id);
+    if (!call) return; // the call timed out earlier: its late reply is dropped
+    if (status === Status.ERROR) {
+      call.reject(sidecarError(call.op, body));
+    } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED) {
+      call.resolve({ status, body });
+    } else {
+      throw new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+    }
+  }
+
+  private onSidecarFrame(kind: number, body: BodyReader): void {
+    if (kind !== SidecarFrame.HELLO || this.settleHello.done) {
+      throw new XemsProtocolError('BAD_HANDSHAKE', `Unexpected sidecar frame kind ${kind}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+    }
+    const protocolVersion = body.u16();
+    const buildVersion = body.str();
+    body.end();
+    if (protocolVersion !== PROTOCOL_VERSION) {
+      throw new XemsProtocolError(
+        'VERSION_MISMATCH',
+        `The xems sidecar speaks protocol version ${protocolVersion} (build ${buildVersion}); this module speaks version ${PROTOCOL_VERSION}`,
+        'Rebuild the sidecar from this package with "npm run build:sidecar" (or "npx nestjs-xems build-sidecar"), or point sidecar.binaryPath at a matching binary.',
+      );
+    }
+    this.settleHello.done = true;
+    this.settleHello.resolve({ protocolVersion, buildVersion });
+  }
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Observable, catchError } from 'rxjs';
+import { isSidecarUnavailable, throwServiceUnavailable } from './session.guard';
+import { xemsRequestContext } from './xems.context';
+import { XemsService } from './xems.service';
+
+/**
+ * Registered globally by XemsModule (nothing to add by hand). Around every HTTP handler it:
+ * - makes sure a session found or created in this request sends its current token on the
+ *   response (the on-headers hook covers returned values, thrown exceptions, redirects,
+ *   streamed files and @Res() handlers alike);
+ * - runs the handler with the request in an AsyncLocalStorage, so XemsService knows the
+ *   current session (listSessions marks it, updateSession keeps @Session() in step);
+ * - turns a sidecar outage raised inside the handler (XemsService calls) into a 503 with
+ *   Retry-After instead of a 500.
+ */
+@Injectable()
+export class TokenRotationInterceptor implements NestInterceptor {
+  constructor(private readonly xems: XemsService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const req = http.getRequest<IncomingMessage>();
+    const res = http.getResponse<ServerResponse>();
+    if (this.xems.transport.peek(req)?.session) this.xems.transport.arm(req, res);
+    return new Observable((subscriber) =>
+      xemsRequestContext.run(req, () =>
+        next
+          .handle()
+          .pipe(
+            catchError((error: unknown) => {
+              if (isSidecarUnavailable(error)) throwServiceUnavailable(res);
+              throw error;
+            }),
+          )
+          .subscribe(subscriber),
+      ),
+    );
+  }
+}

@@ -1,0 +1,175 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { XemsConfigError } from './xems.errors';
+import { resolveXemsOptions, XemsModuleOptions } from './xems.options';
+
+function refuses(options: unknown, field: string, problem?: RegExp): XemsConfigError {
+  let caught: unknown;
+  try {
+    resolveXemsOptions(options as XemsModuleOptions);
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof XemsConfigError, `expected XemsConfigError for ${JSON.stringify(options)}, got ${String(caught)}`);
+  assert.equal(caught.field, field);
+  assert.equal(caught.code, 'INVALID_OPTION');
+  assert.ok(caught.hint.length > 10, 'a hint says how to fix it');
+  assert.match(caught.message, new RegExp(`"${field.replace(/[.()]/g, '\\$&')}"`));
+  if (problem) assert.match(caught.message, problem);
+  return caught;
+}
+
+describe('resolveXemsOptions', () => {
+  it('applies every default', () => {
+    const o = resolveXemsOptions(undefined);
+    assert.deepEqual(o, {
+      sandbox: 'xems.session',
+      ttlMs: 3_600_000,
+      rotation: { enabled: true, minIntervalMs: 0 },
+      graceMs: 2000,
+      cookie: { name: 'xems_token', path: '/', domain: undefined, secure: true, sameSite: 'strict' },
+      header: 'x-xems-token',
+      persistence: { enabled: false, path: undefined },
+      sidecar: {
+        binaryPath: undefined,
+        startTimeoutMs: 5000,
+        requestTimeoutMs: 2000,
+        shutdownTimeoutMs: 3000,
+        maxInFlight: 10000,
+        maxRestarts: 10,
+      },
+    });
+    assert.deepEqual(resolveXemsOptions({}), o);
+  });
+
+  it('accepts every option and converts durations', () => {
+    const o = resolveXemsOptions({
+      sandbox: 'app:sessions-1',
+      ttl: '2d',
+      autoRotation: '30s',
+      gracePeriod: '5s',
+      cookie: { name: '__Host-sid', path: '/', secure: true, sameSite: 'lax' },
+      header: 'X-Session-Token',
+      persistence: { enabled: false, secret: 'x'.repeat(40), path: '/tmp/vault' },
+      sidecar: { binaryPath: '/opt/xems', startTimeout: '10s', requestTimeout: 500, shutdownTimeout: '1s', maxInFlight: 5, maxRestarts: 0 },
+    });
+    assert.equal(o.sandbox, 'app:sessions-1');
+    assert.equal(o.ttlMs, 2 * 86_400_000);
+    assert.deepEqual(o.rotation, { enabled: true, minIntervalMs: 30_000 });
+    assert.equal(o.graceMs, 5000);
+    assert.deepEqual(o.cookie, { name: '__Host-sid', path: '/', domain: undefined, secure: true, sameSite: 'lax' });
+    assert.equal(o.header, 'x-session-token');
+    assert.deepEqual(o.sidecar, { binaryPath: '/opt/xems', startTimeoutMs: 10_000, requestTimeoutMs: 500, shutdownTimeoutMs: 1000, maxInFlight: 5, maxRestarts: 0 });
+  });
+
+  it('autoRotation false never rotates; true rotates on every request', () => {
+    assert.deepEqual(resolveXemsOptions({ autoRotation: false }).rotation, { enabled: false, minIntervalMs: 0 });
+    assert.deepEqual(resolveXemsOptions({ autoRotation: true }).rotation, { enabled: true, minIntervalMs: 0 });
+    assert.deepEqual(resolveXemsOptions({ autoRotation: 1500 }).rotation, { enabled: true, minIntervalMs: 1500 });
+  });
+
+  it('turns the cookie or the header off, but not both', () => {
+    assert.equal(resolveXemsOptions({ cookie: false }).cookie, false);
+    assert.equal(resolveXemsOptions({ header: false }).header, false);
+    refuses({ cookie: false, header: false }, 'cookie', /no way to reach the client/);
+  });
+
+  it('caps a TTL above 5 days to 5 days with exactly one warning', () => {
+    const warnings: string[] = [];
+    const o = resolveXemsOptions({ ttl: '30d' }, { warn: (m) => warnings.push(m) });
+    assert.equal(o.ttlMs, 432_000_000);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /capped to 5 days/);
+    const exact: string[] = [];
+    assert.equal(resolveXemsOptions({ ttl: '5d' }, { warn: (m) => exact.push(m) }).ttlMs, 432_000_000);
+    assert.equal(exact.length, 0);
+  });
+
+  it('refuses bad TTLs', () => {
+    for (const ttl of ['1 hour', '1.5h', -5, 0, '0s', 'abc', '', true, 1.5]) refuses({ ttl }, 'ttl');
+  });
+
+  it('refuses a grace period above 60 s or malformed', () => {
+    assert.equal(resolveXemsOptions({ gracePeriod: '60s' }).graceMs, 60_000);
+    assert.equal(resolveXemsOptions({ gracePeriod: 0 }).graceMs, 0);
+    refuses({ gracePeriod: '61s' }, 'gracePeriod', /outside 0\.\.60000/);
+    refuses({ gracePeriod: 60_001 }, 'gracePeriod');
+    refuses({ gracePeriod: '2 s' }, 'gracePeriod', /not a duration/);
+  });
+
+  it('refuses bad autoRotation values', () => {
+    refuses({ autoRotation: 'sometimes' }, 'autoRotation');
+    refuses({ autoRotation: -1 }, 'autoRotation');
+    refuses({ autoRotation: '1x' }, 'autoRotation');
+  });
+
+  it('refuses cookie names, paths and domains with ; , = spaces or control characters', () => {
+    for (const name of ['a;b', 'a,b', 'a=b', 'a b', 'a\tb', 'a\u0000b', 'a\nb', '', 'é']) {
+      refuses({ cookie: { name } }, 'cookie.name');
+    }
+    for (const path of ['/a;b', '/a,b', '/a=b', '/a b', '/a\u0001', 'relative', '/ä']) {
+      refuses({ cookie: { path } }, 'cookie.path');
+    }
+    for (const domain of ['a;b.com', 'a,b.com', 'a=b.com', 'a b.com', 'exa\u0007mple.com', 'https://example.com', 'example.com:80']) {
+      refuses({ cookie: { domain } }, 'cookie.domain');
+    }
+    assert.deepEqual(resolveXemsOptions({ cookie: { domain: 'example.com', path: '/app' } }).cookie, {
+      name: 'xems_token',
+      path: '/app',
+      domain: 'example.com',
+      secure: true,
+      sameSite: 'strict',
+    });
+  });
+
+  it('keeps cookies HttpOnly and SameSite=None secure', () => {
+    refuses({ cookie: { httpOnly: false } }, 'cookie.httpOnly', /always HttpOnly/);
+    refuses({ cookie: { sameSite: 'none', secure: false } }, 'cookie.sameSite');
+    refuses({ cookie: { sameSite: 'Strict' } }, 'cookie.sameSite');
+    refuses({ cookie: { secure: 'yes' } }, 'cookie.secure');
+    refuses({ cookie: { name: '__Host-x', path: '/app' } }, 'cookie.name', /__Host-/);
+    refuses({ cookie: 'xems' }, 'cookie', /must be an object/);
+  });
+
+  it('refuses bad header names and sandboxes', () => {
+    refuses({ header: 'x token' }, 'header');
+    refuses({ header: 'x:token' }, 'header');
+    refuses({ header: true }, 'header');
+    refuses({ sandbox: 'a b' }, 'sandbox');
+    refuses({ sandbox: 'x'.repeat(65) }, 'sandbox');
+    refuses({ sandbox: 42 }, 'sandbox');
+  });
+
+  it('refuses bad sidecar options', () => {
+    refuses({ sidecar: { maxInFlight: 0 } }, 'sidecar.maxInFlight', /at least 1/);
+    refuses({ sidecar: { maxInFlight: 1.5 } }, 'sidecar.maxInFlight', /integer/);
+    refuses({ sidecar: { maxRestarts: -1 } }, 'sidecar.maxRestarts');
+    refuses({ sidecar: { requestTimeout: '0s' } }, 'sidecar.requestTimeout');
+    refuses({ sidecar: { startTimeout: 'soon' } }, 'sidecar.startTimeout');
+    refuses({ sidecar: { binaryPath: 42 } }, 'sidecar.binaryPath');
+    refuses({ sidecar: 5 }, 'sidecar', /must be an object/);
+  });
+
+  it('refuses unknown options, naming them', () => {
+    refuses({ tll: '1h' }, 'tll', /not a known option/);
+    refuses({ cookie: { nmae: 'x' } }, 'cookie.nmae', /not a known option/);
+    refuses({ sidecar: { timeout: 5 } }, 'sidecar.timeout', /not a known option/);
+  });
+
+  it('accepts the persistence shape but refuses enabling it until it is implemented', () => {
+    assert.equal(resolveXemsOptions({ persistence: { enabled: false, path: '/x' } }).persistence.enabled, false);
+    refuses({ persistence: { enabled: true, secret: 's'.repeat(40) } }, 'persistence.enabled', /not implemented/);
+    refuses({ persistence: { enabled: 'yes' } }, 'persistence.enabled');
+  });
+
+  it('never echoes the persistence secret in an error', () => {
+    const secret = 12345678901234567890;
+    const err = refuses({ persistence: { secret } }, 'persistence.secret');
+    assert.doesNotMatch(err.message, /1234567890/);
+  });
+
+  it('refuses a non-object', () => {
+    refuses('fast', '(options)');
+    refuses([1], '(options)');
+  });
+});
