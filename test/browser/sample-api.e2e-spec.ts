@@ -30,15 +30,26 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   let sample: RunningSample;
   let xems: XemsService;
 
+  // A failed start fails every test with its message instead of cancelling them.
+  let setupError: unknown;
+  const ready = () => {
+    if (setupError) throw setupError;
+  };
+
   before(async () => {
-    sample = await startSample();
-    xems = sample.app.get(XemsService);
+    try {
+      sample = await startSample();
+      xems = sample.app.get(XemsService);
+    } catch (err) {
+      setupError = err;
+    }
   });
   after(async () => {
     await sample?.app.close();
   });
 
   it('serves the page and its script with a strict Content-Security-Policy', async () => {
+    ready();
     for (const path of ['/', '/app.js', '/style.css']) {
       const res = await fetch(sample.url + path);
       assert.equal(res.status, 200, path);
@@ -51,6 +62,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('validates the register form with 400s and refuses a second account for one email', async () => {
+    ready();
     const client = new CookieClient(sample.url);
     for (const body of [
       {},
@@ -70,6 +82,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('keeps users in the users-registry sandbox with an scrypt hash, never the password', async () => {
+    ready();
     const client = new CookieClient(sample.url);
     assert.equal((await client.post('/api/register', { email: 'hash@example.test', name: 'H', password: PASSWORD })).status, 201);
     const record = await xems.from(USERS_SANDBOX).get<{ passwordHash: string; email: string }>('user:hash@example.test');
@@ -80,6 +93,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('refuses a wrong password and an unknown email with the same 401', async () => {
+    ready();
     const client = new CookieClient(sample.url);
     await client.post('/api/register', { email: 'pw@example.test', name: 'P', password: PASSWORD });
     const wrong = await client.post('/api/login', { email: 'pw@example.test', password: 'wrong password!' });
@@ -91,6 +105,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('keeps a pending login in otp-pending for 15 minutes, unusable as a session, then replaces it', async () => {
+    ready();
     const client = new CookieClient(sample.url);
     await client.post('/api/register', { email: 'otp@example.test', name: 'O', password: PASSWORD });
     const login = await client.post('/api/login', { email: 'otp@example.test', password: PASSWORD });
@@ -129,6 +144,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it(`deletes the pending login after ${OTP_MAX_ATTEMPTS} wrong codes`, async () => {
+    ready();
     const client = new CookieClient(sample.url);
     await client.post('/api/register', { email: 'guess@example.test', name: 'G', password: PASSWORD });
     const login = await client.post('/api/login', { email: 'guess@example.test', password: PASSWORD });
@@ -149,6 +165,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('rotates the token on every request and says so in a response header', async () => {
+    ready();
     const client = await loggedIn(sample.url, 'rotate@example.test');
     const seen = new Set([client.token]);
     for (let i = 0; i < 3; i++) {
@@ -162,6 +179,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('lists devices with ip and user agent, and lets a user revoke only their own', async () => {
+    ready();
     const laptop = await loggedIn(sample.url, 'dev@example.test', 'Laptop/1.0');
     const phone = await loggedIn(sample.url, 'dev@example.test', 'Phone/2.0');
     const other = await loggedIn(sample.url, 'other@example.test', 'Other/3.0');
@@ -189,6 +207,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('logs out idempotently and clears the cookie; the old token stays dead', async () => {
+    ready();
     const anonymous = new CookieClient(sample.url);
     assert.equal((await anonymous.post('/api/logout')).status, 200, 'logout without a session is fine');
 
@@ -204,6 +223,7 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
   });
 
   it('logs out everywhere', async () => {
+    ready();
     const a = await loggedIn(sample.url, 'all@example.test', 'A');
     const b = await loggedIn(sample.url, 'all@example.test', 'B');
     const c = await loggedIn(sample.url, 'all@example.test', 'C');

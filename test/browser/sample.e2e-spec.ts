@@ -40,9 +40,20 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   let first: { context: BrowserContext; page: Page };
   let second: { context: BrowserContext; page: Page };
 
+  // A failed set-up (no Chromium) fails every test with its message, instead of cancelling them
+  // (cancelled tests are not counted as failures in the suite's summary).
+  let setupError: unknown;
+  const ready = () => {
+    if (setupError) throw setupError;
+  };
+
   before(async () => {
-    browser = await launchChromium();
-    sample = await startSample();
+    try {
+      browser = await launchChromium();
+      sample = await startSample();
+    } catch (err) {
+      setupError = err;
+    }
   });
 
   after(async () => {
@@ -51,6 +62,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('registers, logs in with the one-time code, and shows the profile', async () => {
+    ready();
     first = await openDevice(browser, sample.url);
     const { page } = first;
     await register(page, user);
@@ -75,6 +87,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('keeps the token out of page scripts: HttpOnly, Secure, SameSite=Strict cookie', async () => {
+    ready();
     const { context, page } = first;
     const cookie = await sessionCookie(context);
     assert.ok(cookie, 'the session cookie is set');
@@ -93,6 +106,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('answers 30 concurrent fetches from the page, and stays logged in afterwards', async () => {
+    ready();
     const { context, page } = first;
     const tokenBefore = (await sessionCookie(context))?.value;
     const responses = await page.evaluate(() =>
@@ -119,6 +133,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('lists a second browser context as a second device; revoking it makes its next request 401', async () => {
+    ready();
     second = await openDevice(browser, sample.url);
     await logInWithCode(second.page, user);
     assert.equal(await fetchStatus(second.page, '/api/me'), 200);
@@ -142,6 +157,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('logs out: the next request gets 401 and the cookie is gone', async () => {
+    ready();
     const { context, page } = first;
     assert.ok(await sessionCookie(context));
     await page.click('#logout');
@@ -152,6 +168,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('logs out everywhere: every other device of the user gets 401', async () => {
+    ready();
     const a = await openDevice(browser, sample.url);
     const b = await openDevice(browser, sample.url);
     await logInWithCode(a.page, user);

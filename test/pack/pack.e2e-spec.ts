@@ -64,7 +64,22 @@ describe('npm package', { timeout: 300_000 }, () => {
   let packedFiles: string[];
   let app: string;
 
+  // A failed set-up (npm pack) fails every test with its message instead of cancelling them
+  // (cancelled tests are not counted as failures in the suite's summary).
+  let setupError: unknown;
+  const ready = () => {
+    if (setupError) throw setupError;
+  };
+
   before(() => {
+    try {
+      pack();
+    } catch (err) {
+      setupError = err;
+    }
+  });
+
+  function pack(): void {
     work = mkdtempSync(join(tmpdir(), 'xems-pack-'));
     PATH_WITHOUT_GO = nodeOnlyBin(join(work, 'node-only-bin'));
     // Pack a copy so that prepack's dist/ and sidecar build never race the other test files
@@ -85,13 +100,14 @@ describe('npm package', { timeout: 300_000 }, () => {
     const info = JSON.parse(out.slice(out.search(/^\[\s*\{/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = join(work, info[0].filename);
     packedFiles = info[0].files.map((f) => f.path);
-  });
+  }
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('contains dist/, the sidecar Go sources, the prebuilt binary, the CLI and the docs, and nothing else', () => {
+    ready();
     const has = (path: string) => assert.ok(packedFiles.includes(path), `${path} is in the tarball`);
     has('package.json');
     has('README.md');
@@ -110,6 +126,7 @@ describe('npm package', { timeout: 300_000 }, () => {
   });
 
   it('installs into a fresh Nest app without Go on PATH; the app logs in and out with the shipped binary', async () => {
+    ready();
     const whichGo = spawnSync('/bin/sh', ['-c', 'command -v go'], { env: { PATH: PATH_WITHOUT_GO }, encoding: 'utf8' });
     assert.equal(whichGo.stdout.trim(), '', 'go is not reachable on the PATH used below');
     assert.ok(!PATH_WITHOUT_GO.split(delimiter).some((dir) => existsSync(join(dir, 'go'))));
@@ -186,6 +203,7 @@ describe('npm package', { timeout: 300_000 }, () => {
   });
 
   it('without a binary for the platform, names the platform and `npx nestjs-xems build-sidecar`', async () => {
+    ready();
     assert.ok(app, 'needs the installed app of the previous test');
     const binDir = join(app, 'node_modules', 'nestjs-xems', 'sidecar', 'bin');
     renameSync(binDir, `${binDir}.away`);
@@ -201,6 +219,7 @@ describe('npm package', { timeout: 300_000 }, () => {
   });
 
   it('ships a CLI: --help, a clear error without Go, and build-sidecar with Go', () => {
+    ready();
     assert.ok(app, 'needs the installed app of the previous test');
     const npx = join(PATH_WITHOUT_GO, 'npx');
     const help = run(npx, ['--no', '--', 'nestjs-xems', '--help'], app, cleanEnv({ PATH: PATH_WITHOUT_GO }), 30_000);

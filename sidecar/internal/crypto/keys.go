@@ -129,8 +129,8 @@ type macState struct {
 	out [sha256.Size]byte
 }
 
-// mac computes HMAC(key of pool, prefix || parts...) into out. Inputs are at most 128 bytes
-// (the longest is a tag plus a raw token, 53 bytes); longer ones are written directly.
+// mac computes HMAC(key of pool, tag || a || b) into out (no tag byte when tag is 0). Input is
+// copied through the state's own buffer, so no caller buffer escapes to the heap.
 func (k *SandboxKeys) mac(pool *sync.Pool, out *[sha256.Size]byte, tag byte, a, b []byte) {
 	st := pool.Get().(*macState)
 	n := 0
@@ -138,20 +138,23 @@ func (k *SandboxKeys) mac(pool *sync.Pool, out *[sha256.Size]byte, tag byte, a, 
 		st.in[0] = tag
 		n = 1
 	}
-	if n+len(a)+len(b) <= len(st.in) {
-		n += copy(st.in[n:], a)
-		n += copy(st.in[n:], b)
-		st.h.Write(st.in[:n])
-	} else {
-		st.h.Write(st.in[:n])
-		st.h.Write(a)
-		st.h.Write(b)
+	for _, p := range [2][]byte{a, b} {
+		for len(p) > 0 {
+			c := copy(st.in[n:], p)
+			p = p[c:]
+			n += c
+			if n == len(st.in) {
+				st.h.Write(st.in[:n])
+				n = 0
+			}
+		}
 	}
+	st.h.Write(st.in[:n])
 	st.h.Sum(st.out[:0])
 	*out = st.out
 	// Leave nothing of the input or output behind in the pooled object. Reset restores the
 	// precomputed pad state, which also overwrites the hash's buffered input.
-	clear(st.in[:n])
+	clear(st.in[:])
 	clear(st.out[:])
 	st.h.Reset()
 	pool.Put(st)

@@ -3,6 +3,7 @@ package crypto
 import (
 	"crypto/rand"
 	"errors"
+	"sync"
 )
 
 // Record kinds, bound into the AAD so a sealed record cannot be moved to another kind.
@@ -28,8 +29,14 @@ func makeAADPrefix(sandbox string) []byte {
 	return append(b, sandbox...)
 }
 
-// aad = "xems1" || len(sandbox) || sandbox || kind || recordKey. Built in a stack buffer.
-func (k *SandboxKeys) buildAAD(buf *[96]byte, kind byte, recKey *Digest) []byte {
+// aadBuf holds an AAD while the AEAD (an interface, through which a stack buffer would escape)
+// uses it; pooled so sealing and opening allocate nothing.
+type aadBuf [96]byte
+
+var aadPool = sync.Pool{New: func() any { return new(aadBuf) }}
+
+// aad = "xems1" || len(sandbox) || sandbox || kind || recordKey.
+func (k *SandboxKeys) buildAAD(buf *aadBuf, kind byte, recKey *Digest) []byte {
 	b := append(buf[:0], k.aad...)
 	b = append(b, kind)
 	return append(b, recKey[:]...)
@@ -41,8 +48,9 @@ func SealedSize(n int) int { return n + Overhead }
 // Seal appends nonce || AES-256-GCM(plaintext) || tag to dst with a fresh random 96-bit
 // nonce, binding the record to this sandbox, its kind and its hashed key.
 func (k *SandboxKeys) Seal(dst, plaintext []byte, kind byte, recKey *Digest) ([]byte, error) {
-	var abuf [96]byte
-	aad := k.buildAAD(&abuf, kind, recKey)
+	abuf := aadPool.Get().(*aadBuf)
+	defer aadPool.Put(abuf)
+	aad := k.buildAAD(abuf, kind, recKey)
 	start := len(dst)
 	dst = append(dst, make([]byte, NonceSize)...)
 	nonce := dst[start : start+NonceSize]
@@ -59,8 +67,9 @@ func NewSealBuffer(n int) []byte { return make([]byte, NonceSize+n, NonceSize+n+
 
 // SealBuffer seals, in place, a buffer from NewSealBuffer whose plaintext is filled in.
 func (k *SandboxKeys) SealBuffer(buf []byte, kind byte, recKey *Digest) ([]byte, error) {
-	var abuf [96]byte
-	aad := k.buildAAD(&abuf, kind, recKey)
+	abuf := aadPool.Get().(*aadBuf)
+	defer aadPool.Put(abuf)
+	aad := k.buildAAD(abuf, kind, recKey)
 	nonce := buf[:NonceSize]
 	if _, err := rand.Read(nonce); err != nil {
 		clear(buf)
@@ -74,8 +83,9 @@ func (k *SandboxKeys) Open(dst, sealed []byte, kind byte, recKey *Digest) ([]byt
 	if len(sealed) < Overhead {
 		return nil, ErrOpen
 	}
-	var abuf [96]byte
-	aad := k.buildAAD(&abuf, kind, recKey)
+	abuf := aadPool.Get().(*aadBuf)
+	defer aadPool.Put(abuf)
+	aad := k.buildAAD(abuf, kind, recKey)
 	out, err := k.aead.Open(dst, sealed[:NonceSize], sealed[NonceSize:], aad)
 	if err != nil {
 		return nil, ErrOpen

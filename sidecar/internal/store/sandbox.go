@@ -1,7 +1,6 @@
 package store
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"sync"
 
@@ -119,20 +118,20 @@ func sessHdrSize(hasUser bool) int {
 	return sHdr
 }
 
-func (r sessRec) u32(off int) uint32       { return binary.LittleEndian.Uint32(r[off:]) }
-func (r sessRec) put32(off int, v uint32)  { binary.LittleEndian.PutUint32(r[off:], v) }
-func (r sessRec) created() int64           { return int64(binary.LittleEndian.Uint64(r[sCreated:])) }
-func (r sessRec) at(off int) int64         { return r.created() + int64(r.u32(off)) }
-func (r sessRec) setAt(off int, t int64)   { r.put32(off, uint32(t-r.created())) }
-func (r sessRec) issued() int64            { return r.at(sIssued) }
-func (r sessRec) lastSeen() int64          { return r.at(sLastSeen) }
-func (r sessRec) gen() uint32              { return r.u32(sGen) }
-func (r sessRec) flags() uint8             { return r[sFlags] }
-func (r sessRec) hasUser() bool            { return r[sFlags]&flagUser != 0 }
-func (r sessRec) sealed() []byte           { return r[sessHdrSize(r.hasUser()):] }
-func (r sessRec) verifier() (v key)        { copy(v[:], r[sVerifier:]); return }
-func (r sessRec) setVerifier(v *key)       { copy(r[sVerifier:], v[:]) }
-func (r sessRec) user() (u key)            { copy(u[:], r[sUser:sUser+16]); return }
+func (r sessRec) u32(off int) uint32      { return binary.LittleEndian.Uint32(r[off:]) }
+func (r sessRec) put32(off int, v uint32) { binary.LittleEndian.PutUint32(r[off:], v) }
+func (r sessRec) created() int64          { return int64(binary.LittleEndian.Uint64(r[sCreated:])) }
+func (r sessRec) at(off int) int64        { return r.created() + int64(r.u32(off)) }
+func (r sessRec) setAt(off int, t int64)  { r.put32(off, uint32(t-r.created())) }
+func (r sessRec) issued() int64           { return r.at(sIssued) }
+func (r sessRec) lastSeen() int64         { return r.at(sLastSeen) }
+func (r sessRec) gen() uint32             { return r.u32(sGen) }
+func (r sessRec) flags() uint8            { return r[sFlags] }
+func (r sessRec) hasUser() bool           { return r[sFlags]&flagUser != 0 }
+func (r sessRec) sealed() []byte          { return r[sessHdrSize(r.hasUser()):] }
+func (r sessRec) verifier() (v key)       { copy(v[:], r[sVerifier:]); return }
+func (r sessRec) setVerifier(v *key)      { copy(r[sVerifier:], v[:]) }
+func (r sessRec) user() (u key)           { copy(u[:], r[sUser:sUser+16]); return }
 func (r sessRec) setFlag(f uint8, on bool) {
 	if on {
 		r[sFlags] |= f
@@ -173,17 +172,55 @@ func (e expEntry) kind() uint8 {
 	return kindKV
 }
 
+// expHeap is a binary min-heap by second (typed, so pushing allocates nothing).
 type expHeap []expEntry
 
-func (h expHeap) Len() int           { return len(h) }
-func (h expHeap) Less(i, j int) bool { return h[i].second() < h[j].second() }
-func (h expHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expHeap) Push(x any)        { *h = append(*h, x.(expEntry)) }
-func (h *expHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+func (h *expHeap) push(e expEntry) {
+	*h = append(*h, e)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if a[p].second() <= a[i].second() {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *expHeap) pop() expEntry {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	a.down(0)
+	*h = a
+	return top
+}
+
+func (h expHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].second() < h[l].second() {
+			m = r
+		}
+		if h[i].second() <= h[m].second() {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+func (h expHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // second converts a time to the expiry heap's whole seconds, rounding up.
@@ -211,7 +248,7 @@ func (sb *sandbox) schedule(sh *shard, r []byte, schedOff int, at int64, k *key,
 	if kind == kindSess {
 		sec |= sessBit
 	}
-	heap.Push(&sh.exp, expEntry{sec: sec, key: *k})
+	sh.exp.push(expEntry{sec: sec, key: *k})
 }
 
 // --- per-user index ----------------------------------------------------------------------------
@@ -294,7 +331,7 @@ func (sb *sandbox) expire(sh *shard, now int64) int {
 	nowSec := sb.second(now)
 	n := 0
 	for len(sh.exp) > 0 && sh.exp[0].second() <= nowSec {
-		e := heap.Pop(&sh.exp).(expEntry)
+		e := sh.exp.pop()
 		sec := e.second()
 		switch e.kind() {
 		case kindKV:
@@ -424,7 +461,7 @@ func (sh *shard) rebuildHeap() {
 		r := sessRec(sh.mem.rec(l))
 		h = append(h, expEntry{sec: r.u32(sSched) | sessBit, key: k})
 	}
-	heap.Init(&h)
+	h.init()
 	sh.exp, sh.stale = h, 0
 }
 
