@@ -126,4 +126,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { main, binaryTarget, CliError };
+module.exports = { main, binaryTarget, buildSidecar, findGo, CliError };
