@@ -25,6 +25,16 @@ const BUILD = join(BENCH_ROOT, 'build');
 
 const log = (msg: string): void => console.log(`[bench] ${msg}`);
 
+const USAGE = `npm run bench [-- options]      (in bench/; builds the library and the sidecar first)
+  --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
+  --only a,b           only these apps (bare, redis, memory, xems, xems-norotate) or scenarios (xems:/me)
+  --skip-http | --skip-micro | --skip-memory
+  --runs N --duration S --warmup S   override the run count and durations
+  --profile a,b        write V8 CPU profiles of these processes (app ids, client, micro) under
+                       bench/profiles/ and print where the time went (slower: not for numbers)
+  --out FILE           where to write the report (default RESULTS.md, RESULTS.quick.md with --quick)
+Environment: XEMS_BENCH_LIB (library build to test, default ../dist), XEMS_SIDECAR_PATH.`;
+
 interface RunningApp {
   spec: AppSpec;
   port: number;
@@ -133,8 +143,13 @@ async function main(): Promise<number> {
       runs: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (values.profile) {
     profiled = values.profile.split(',').map((x) => x.trim());
     profileDir = join(BENCH_ROOT, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));

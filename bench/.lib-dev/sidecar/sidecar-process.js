@@ -208,7 +208,9 @@ class SidecarProcess {
         const stdioClosed = new Promise((resolve) => child.once('close', () => resolve()));
         const exitError = async ({ code, signal }) => {
             // Let the last stderr lines arrive: they usually say why.
-            await Promise.race([stdioClosed, delay(200).promise]);
+            const linger = delay(200);
+            await Promise.race([stdioClosed, linger.promise]);
+            linger.cancel();
             const tail = stderrTail.length ? `; last log lines: ${stderrTail.join(' | ')}` : '';
             return new xems_errors_1.XemsSidecarError('SIDECAR_EXITED', `The xems sidecar (${path}) exited during start-up (${signal ? `signal ${signal}` : `code ${code}`})${tail}`, 'Check that the binary matches this module ("npm run build:sidecar") and read its log lines.');
         };

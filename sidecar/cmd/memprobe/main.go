@@ -77,6 +77,19 @@ func rss(pid int) (cur, peak int64) {
 	return cur, peak
 }
 
+// cpuTime returns the user+system CPU time a process has used (Linux, /proc/<pid>/stat).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name (which is in parentheses and may contain spaces).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 
 // --- sidecar ---------------------------------------------------------------------------------
@@ -145,6 +158,7 @@ func probeSidecar(path string, n, size int, rotate bool) error {
 	sb := str([]byte("sessions"))
 	tokens := make([][]byte, 0, n)
 	begin := time.Now()
+	cpu0 := cpuTime(cmd.Process.Pid)
 	// Pipelined in windows, as a busy client would.
 	const window = 2048
 	sent, got := 0, 0
@@ -169,12 +183,15 @@ func probeSidecar(path string, n, size int, rotate bool) error {
 		}
 	}
 	elapsed := time.Since(begin)
+	cpu := cpuTime(cmd.Process.Pid) - cpu0
 	time.Sleep(2 * time.Second) // let a GC cycle and the scavenger settle
 	cur, peak := rss(cmd.Process.Pid)
-	fmt.Printf("sidecar: %d sessions of %d bytes created in %v (%.0f/s over the pipe)\n", n, size, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	fmt.Printf("sidecar: %d sessions of %d bytes created in %v (%.0f/s over the pipe), sidecar CPU %.2f µs per S_CREATE\n",
+		n, size, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), float64(cpu.Microseconds())/float64(n))
 	fmt.Printf("sidecar: RSS %s (peak %s), %.0f bytes per session\n", mb(cur), mb(peak), float64(cur-base)/float64(n))
 	if rotate {
 		begin = time.Now()
+		cpu0 = cpuTime(cmd.Process.Pid)
 		sent, got = 0, 0
 		for got < n {
 			for sent < n && sent-got < window {
@@ -194,10 +211,11 @@ func probeSidecar(path string, n, size int, rotate bool) error {
 			}
 		}
 		elapsed = time.Since(begin)
+		cpu = cpuTime(cmd.Process.Pid) - cpu0
 		time.Sleep(2 * time.Second)
 		cur, peak = rss(cmd.Process.Pid)
-		fmt.Printf("sidecar: %d resolve-with-rotate in %v (%.0f/s over the pipe); RSS %s (peak %s) with grace entries live\n",
-			n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), mb(cur), mb(peak))
+		fmt.Printf("sidecar: %d S_RESOLVE with rotate in %v (%.0f/s over the pipe), sidecar CPU %.2f µs per call (frame I/O, decode, store, reply); RSS %s (peak %s)\n",
+			n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), float64(cpu.Microseconds())/float64(n), mb(cur), mb(peak))
 	}
 	c.send(uint32(n+10), 0x04)
 	c.w.Flush()

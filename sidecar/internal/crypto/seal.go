@@ -45,27 +45,15 @@ func (k *SandboxKeys) buildAAD(buf *aadBuf, kind byte, recKey *Digest) []byte {
 // SealedSize is the size of a sealed record holding n plaintext bytes.
 func SealedSize(n int) int { return n + Overhead }
 
-// Seal appends nonce || AES-256-GCM(plaintext) || tag to dst with a fresh random 96-bit
-// nonce, binding the record to this sandbox, its kind and its hashed key.
-func (k *SandboxKeys) Seal(dst, plaintext []byte, kind byte, recKey *Digest) ([]byte, error) {
-	abuf := aadPool.Get().(*aadBuf)
-	defer aadPool.Put(abuf)
-	aad := k.buildAAD(abuf, kind, recKey)
-	start := len(dst)
-	dst = append(dst, make([]byte, NonceSize)...)
-	nonce := dst[start : start+NonceSize]
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return k.aead.Seal(dst, nonce, plaintext, aad), nil
-}
-
 // NewSealBuffer returns a buffer for sealing n plaintext bytes in place: write the plaintext
 // into buf[NonceSize:], then call SealBuffer. One allocation holds the whole sealed record, and
 // no separate plaintext copy is left behind.
 func NewSealBuffer(n int) []byte { return make([]byte, NonceSize+n, NonceSize+n+TagSize) }
 
-// SealBuffer seals, in place, a buffer from NewSealBuffer whose plaintext is filled in.
+// SealBuffer seals, in place, a buffer laid out as NewSealBuffer makes it (len = nonce +
+// plaintext, capacity for the tag), whose plaintext is filled in. It returns the sealed record:
+// nonce || ciphertext || tag, with a fresh random 96-bit nonce, bound to this sandbox, its
+// kind and its hashed key.
 func (k *SandboxKeys) SealBuffer(buf []byte, kind byte, recKey *Digest) ([]byte, error) {
 	abuf := aadPool.Get().(*aadBuf)
 	defer aadPool.Put(abuf)

@@ -49,6 +49,11 @@ func (e *TooLargeError) Error() string {
 // inside a frame; *TooLargeError for a frame over max (already skipped); ErrShortFrame for a
 // payload under 5 bytes (already consumed).
 func ReadFrame(r *bufio.Reader, max uint32) ([]byte, error) {
+	return ReadFrameInto(r, max, func(n int) []byte { return make([]byte, n) })
+}
+
+// ReadFrameInto is ReadFrame with the payload buffer supplied by alloc (which returns n bytes).
+func ReadFrameInto(r *bufio.Reader, max uint32, alloc func(n int) []byte) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if err == io.EOF {
@@ -60,7 +65,7 @@ func ReadFrame(r *bufio.Reader, max uint32) ([]byte, error) {
 	if n > max {
 		return nil, skipOversize(r, n, max)
 	}
-	payload := make([]byte, n)
+	payload := alloc(int(n))
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return nil, truncated(err)
 	}

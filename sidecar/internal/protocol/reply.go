@@ -25,7 +25,7 @@ func BeginReply(b []byte, id uint32, status Status) []byte {
 
 // ErrorReply returns a complete ERROR frame for id.
 func ErrorReply(id uint32, code xerr.Code, msg string) []byte {
-	b := BeginReply(make([]byte, 0, 16+len(msg)), id, StatusError)
+	b := BeginReply(GetBuf(16+len(msg)), id, StatusError)
 	b = AppendU16(b, uint16(code))
 	b = AppendStr(b, msg)
 	return FinishFrame(b, 0)
@@ -33,7 +33,7 @@ func ErrorReply(id uint32, code xerr.Code, msg string) []byte {
 
 // SimpleReply returns a complete frame with an empty body.
 func SimpleReply(id uint32, status Status) []byte {
-	return FinishFrame(BeginReply(make([]byte, 0, 9), id, status), 0)
+	return FinishFrame(BeginReply(GetBuf(9), id, status), 0)
 }
 
 // Hello returns the HELLO frame.

@@ -67,7 +67,7 @@ func errorReply(id uint32, err error) []byte {
 }
 
 func ok(id uint32, capHint int) []byte {
-	return protocol.BeginReply(make([]byte, 0, 9+capHint), id, protocol.StatusOK)
+	return protocol.BeginReply(protocol.GetBuf(9+capHint), id, protocol.StatusOK)
 }
 
 func done(b []byte) []byte { return protocol.FinishFrame(b, 0) }
@@ -98,6 +98,7 @@ func (s *Server) dispatch(payload []byte) []byte {
 		return errorReply(req.ID, err)
 	}
 	if len(reply)-4 > int(s.cfg.MaxFrameSize) {
+		clear(reply)
 		return protocol.ErrorReply(req.ID, xerr.ValueTooLarge, "the reply would exceed maxFrameSize: ask for less (smaller limit, fewer sessions)")
 	}
 	return reply
@@ -134,6 +135,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 			return nil, err
 		}
 		if !found {
+			protocol.PutBuf(b)
 			return notFound(id), nil
 		}
 		b = out
@@ -279,11 +281,14 @@ func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res.Status != store.OK {
+		protocol.PutBuf(b)
+	}
 	switch res.Status {
 	case store.NotFound:
 		return notFound(req.ID), nil
 	case store.Reused:
-		r := protocol.BeginReply(make([]byte, 0, 9+2+crypto.IDLength), req.ID, protocol.StatusReused)
+		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength), req.ID, protocol.StatusReused)
 		r = protocol.AppendU16(r, crypto.IDLength)
 		return done(crypto.AppendID(r, &res.SessionID)), nil
 	}

@@ -1,6 +1,6 @@
 // Package server runs the sidecar's protocol loop: it reads request frames from stdin, answers
-// CONFIGURE and SHUTDOWN in order, runs every other request in its own goroutine (so replies
-// go out in any order) and hands replies to the one goroutine that owns stdout.
+// CONFIGURE and SHUTDOWN in order, hands every other request to a pool of worker goroutines (so
+// replies go out in completion order) and hands replies to the one goroutine that owns stdout.
 package server
 
 import (
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type Server struct {
 	shutting atomic.Bool
 	inflight sync.WaitGroup
 
+	work       chan []byte // admitted request frames, for the workers
 	replies    chan []byte
 	quitWriter chan struct{}
 	writerDone chan struct{}
@@ -87,6 +89,7 @@ func New(o Options) *Server {
 		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, log: o.Logger, level: o.Level,
 		build: o.BuildVersion, clock: o.Clock, started: time.Now(),
 		maxFrame:   protocol.DefaultMaxFrameSize,
+		work:       make(chan []byte, 1024),
 		replies:    make(chan []byte, 4096),
 		quitWriter: make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -98,6 +101,9 @@ func New(o Options) *Server {
 // protocol, and returns the process exit code. Key material is wiped before it returns.
 func (s *Server) Run() int {
 	go s.writeLoop()
+	for i := 0; i < workerCount(); i++ {
+		go s.worker()
+	}
 	s.send(protocol.Hello(s.build))
 	go s.readLoop()
 	code := <-s.exit
@@ -144,24 +150,11 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 // readLoop reads frames until the stream ends or breaks the protocol.
 func (s *Server) readLoop() {
 	for {
-		payload, err := protocol.ReadFrame(s.in, s.maxFrame)
-		var tooLarge *protocol.TooLargeError
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF):
-			s.log.Info("stdin closed: exiting")
-			s.finish(ExitOK)
-			return
-		case errors.As(err, &tooLarge):
-			if tooLarge.ID == 0 {
-				s.fatal("oversize frame with request id 0 (reserved): cannot reply")
-				return
+		payload, err := protocol.ReadFrameInto(s.in, s.maxFrame, allocPayload)
+		if err != nil {
+			if s.readFailed(err) {
+				continue
 			}
-			s.log.Warn("frame too large: discarded", "id", tooLarge.ID, "size", tooLarge.Size, "max", tooLarge.Max)
-			s.send(protocol.ErrorReply(tooLarge.ID, xerr.FrameTooLarge, tooLarge.Error()))
-			continue
-		default:
-			s.fatal(err.Error())
 			return
 		}
 		id, op := protocol.PeekHeader(payload)
@@ -171,15 +164,18 @@ func (s *Server) readLoop() {
 			return
 		case s.shutting.Load():
 			s.send(protocol.ErrorReply(id, xerr.ShuttingDown, "the sidecar is shutting down"))
+			discard(payload)
 		case op == protocol.OpConfigure:
 			// In order, before any later frame is read: it sets the frame limit for them.
-			s.send(s.safely(id, func() []byte { return s.configure(payload) }))
-			clear(payload) // it carried the master key
+			s.send(s.safely(payload, s.configure))
+			discard(payload) // it carried the master key
 		case !s.configured.Load():
 			s.send(protocol.ErrorReply(id, xerr.NotConfigured, "the first request must be CONFIGURE"))
+			discard(payload)
 		case op == protocol.OpShutdown:
 			s.ops[op].Add(1)
 			s.stopAdmitting()
+			discard(payload)
 			go func() {
 				s.inflight.Wait()
 				s.log.Info("shutdown requested: in-flight requests done, exiting")
@@ -189,11 +185,45 @@ func (s *Server) readLoop() {
 		default:
 			if !s.admit() {
 				s.send(protocol.ErrorReply(id, xerr.ShuttingDown, "the sidecar is shutting down"))
+				discard(payload)
 				continue
 			}
-			go s.handle(payload)
+			s.work <- payload
 		}
 	}
+}
+
+// workerCount: enough workers that a few slow requests (a large SCAN or CLEAR) do not hold up
+// the rest, few enough that they stay busy. Long-lived workers matter for CPU: a goroutine per
+// request would start on a small stack and pay for growing it (copying) on every request.
+func workerCount() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+func (s *Server) worker() {
+	for payload := range s.work {
+		s.handle(payload)
+	}
+}
+
+// readFailed handles a frame that could not be read. It returns true when the stream is still
+// in sync (an oversize frame was skipped and answered) and reading can go on.
+func (s *Server) readFailed(err error) bool {
+	var tooLarge *protocol.TooLargeError
+	switch {
+	case errors.Is(err, io.EOF):
+		s.log.Info("stdin closed: exiting")
+		s.finish(ExitOK)
+		return false
+	case errors.As(err, &tooLarge):
+		if tooLarge.ID == 0 {
+			s.fatal("oversize frame with request id 0 (reserved): cannot reply")
+			return false
+		}
+		s.log.Warn("frame too large: discarded", "id", tooLarge.ID, "size", tooLarge.Size, "max", tooLarge.Max)
+		s.send(protocol.ErrorReply(tooLarge.ID, xerr.FrameTooLarge, tooLarge.Error()))
+		return true
+	}
+	s.fatal(err.Error())
+	return false
 }
 
 // admit counts a request in flight unless the server has stopped admitting.
@@ -218,26 +248,33 @@ func (s *Server) fatal(reason string) {
 	s.finish(ExitProtocol)
 }
 
-// handle runs one request in its own goroutine.
+// handle runs one admitted request on a worker.
 func (s *Server) handle(payload []byte) {
 	defer s.inflight.Done()
-	id, _ := protocol.PeekHeader(payload)
-	s.send(s.safely(id, func() []byte { return s.dispatch(payload) }))
-	// The request may have carried a token, a key name or a value: do not leave it lying in
-	// freed memory longer than needed.
-	clear(payload)
+	s.send(s.safely(payload, s.dispatch))
+	discard(payload)
 }
 
-// safely runs fn, turning a panic into ERROR INTERNAL for that request (defence in depth:
-// there should be none) with a log line that carries no request content.
-func (s *Server) safely(id uint32, fn func() []byte) (reply []byte) {
+// discard wipes a request frame and gives its buffer back: it may have carried a token, a key
+// name, a value or key material, which should not linger in memory.
+func discard(payload []byte) {
+	clear(payload)
+	protocol.PutBuf(payload)
+}
+
+func allocPayload(n int) []byte { return protocol.GetBuf(n)[:n] }
+
+// safely runs fn on a request, turning a panic into ERROR INTERNAL for that request (defence in
+// depth: there should be none) with a log line that carries no request content.
+func (s *Server) safely(payload []byte, fn func([]byte) []byte) (reply []byte) {
 	defer func() {
 		if p := recover(); p != nil {
+			id, _ := protocol.PeekHeader(payload)
 			s.log.Error("internal error while handling a request", "id", id, "panic", panicText(p), "stack", string(debug.Stack()))
 			reply = protocol.ErrorReply(id, xerr.Internal, "internal error (logged by the sidecar)")
 		}
 	}()
-	return fn()
+	return fn(payload)
 }
 
 func panicText(p any) string {
@@ -263,7 +300,11 @@ func (s *Server) writeLoop() {
 		if failed {
 			return
 		}
-		if _, err := w.Write(f); err != nil {
+		_, err := w.Write(f)
+		// Replies carry session data and values: wipe before the buffer is reused.
+		clear(f)
+		protocol.PutBuf(f)
+		if err != nil {
 			failed = true
 			s.log.Info("stdout closed: exiting", "error", err.Error())
 			s.finish(ExitOK)

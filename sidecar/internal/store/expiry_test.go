@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 func TestKVExpiry(t *testing.T) {
@@ -136,6 +137,12 @@ func TestExpirerRemovesAndReschedules(t *testing.T) {
 	s.KVSet(sbA, []byte("k"), []byte("v"), 100_000)
 	s.KVSet(sbA, []byte("k"), []byte("v"), 10)
 	clock.Advance(10)
+	if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); found {
+		t.Fatal("read an expired record")
+	}
+	s.KVSet(sbA, []byte("k"), []byte("v"), 100_000)
+	s.KVSet(sbA, []byte("k"), []byte("v"), 10)
+	clock.Advance(1010) // the expirer works in whole seconds
 	if n := s.Expire(); n != 1 {
 		t.Fatalf("shortened record: expired %d", n)
 	}
@@ -199,4 +206,37 @@ func TestMemoryReleasedAfterMassExpiry(t *testing.T) {
 		t.Fatalf("after expiry the heap holds %d of the %d bytes it grew by", after-before, grown)
 	}
 	runtime.KeepAlive(s)
+}
+
+// TestExpirerWithinTheSameSecond: records expiring a few ms after "now", inside the same whole
+// second, are neither removed early nor spun on (an entry due but not expired must not be
+// re-pushed for a second that is already due).
+func TestExpirerWithinTheSameSecond(t *testing.T) {
+	s, clock := newTestStore(t)
+	clock.Advance(1500)
+	s.KVSet(sbA, []byte("k"), []byte("v"), 300) // expires at +1800
+	res := mustCreate(t, s, sbA, "d", 600_000, 1000, "")
+	clock.Advance(400)                         // +1900: the key has expired, the session (idle until +2500) has not
+	resolve(t, s, sbA, res.Token[:], false, 0) // slides the idle deadline to +2900
+	clock.Advance(500)                         // +2400
+	done := make(chan int)
+	go func() { done <- s.Expire() }()
+	select {
+	case n := <-done:
+		if n != 1 {
+			t.Fatalf("expired %d, want the key only", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Expire does not return: it spins on entries that are due but not expired")
+	}
+	if r := resolve(t, s, sbA, res.Token[:], false, 0); r.Status != OK {
+		t.Fatal("session removed early")
+	}
+	for i := 0; i < 30; i++ { // step through several seconds at odd offsets
+		clock.Advance(333)
+		s.Expire()
+	}
+	if st := s.Stats().Sandboxes[string(sbA)]; st.Sessions != 0 || st.KV != 0 {
+		t.Fatalf("left %+v", st)
+	}
 }

@@ -232,6 +232,15 @@ func (sb *sandbox) second(t int64) uint32 {
 	return uint32(min((d+999)/1000, sessBit-1))
 }
 
+// elapsedSeconds converts a time to the heap's whole seconds, rounding down.
+func (sb *sandbox) elapsedSeconds(t int64) uint32 {
+	d := t - sb.base
+	if d <= 0 {
+		return 0
+	}
+	return uint32(min(d/1000, sessBit-1))
+}
+
 // schedule makes sure the record is looked at no later than its expiry at. fresh: the record
 // has no live entry yet. Expiry that moves later (idle sliding) needs nothing: the existing
 // entry fires early and reschedules.
@@ -328,7 +337,10 @@ func (sb *sandbox) removeSession(sh *shard, k *key, l uint64) {
 func (sb *sandbox) expire(sh *shard, now int64) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	nowSec := sb.second(now)
+	// Entries are due once their second has fully passed: an entry is for the second rounded
+	// up from its record's expiry, so that record has expired by then unless its expiry moved
+	// later, and then it is pushed again for a second still in the future.
+	nowSec := sb.elapsedSeconds(now)
 	n := 0
 	for len(sh.exp) > 0 && sh.exp[0].second() <= nowSec {
 		e := sh.exp.pop()

@@ -1,0 +1,74 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.ErrorCode = exports.SidecarFrame = exports.Status = exports.Op = exports.PROTOCOL_VERSION = void 0;
+exports.opName = opName;
+exports.sidecarError = sidecarError;
+const xems_errors_1 = require("../xems.errors");
+/** Constants of docs/protocol.md (version 1). */
+exports.PROTOCOL_VERSION = 1;
+exports.Op = {
+    CONFIGURE: 0x01,
+    PING: 0x02,
+    SHUTDOWN: 0x03,
+    STATS: 0x04,
+    KV_SET: 0x10,
+    KV_GET: 0x11,
+    KV_DEL: 0x12,
+    KV_HAS: 0x13,
+    KV_TTL: 0x14,
+    KV_TOUCH: 0x15,
+    KV_SCAN: 0x16,
+    CLEAR: 0x17,
+    S_CREATE: 0x20,
+    S_RESOLVE: 0x21,
+    S_UPDATE: 0x22,
+    S_REVOKE: 0x23,
+    S_LIST: 0x24,
+    S_REVOKE_ALL: 0x25,
+    S_REVOKE_ID: 0x26,
+};
+const OP_NAMES = new Map(Object.entries(exports.Op).map(([name, code]) => [code, name]));
+function opName(op) {
+    return OP_NAMES.get(op) ?? `op 0x${op.toString(16)}`;
+}
+exports.Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, REUSED: 3 };
+/** Kinds of sidecar-initiated frames (id 0). */
+exports.SidecarFrame = { HELLO: 0 };
+exports.ErrorCode = {
+    BAD_REQUEST: 1,
+    UNKNOWN_OP: 2,
+    INVALID_SANDBOX: 3,
+    KEY_TOO_LARGE: 4,
+    VALUE_TOO_LARGE: 5,
+    INVALID_TTL: 6,
+    FRAME_TOO_LARGE: 7,
+    NOT_CONFIGURED: 8,
+    SHUTTING_DOWN: 9,
+    VERSION_MISMATCH: 10,
+    INTERNAL: 11,
+};
+const ERROR_NAMES = new Map(Object.entries(exports.ErrorCode).map(([name, code]) => [code, name]));
+const VALIDATION_HINTS = {
+    BAD_REQUEST: 'Check the arguments passed to XemsService.',
+    INVALID_SANDBOX: 'Use a sandbox name of 1-64 characters from A-Z a-z 0-9 . _ : -',
+    KEY_TOO_LARGE: 'Keys are limited to 1024 bytes; hash long keys first.',
+    VALUE_TOO_LARGE: 'Values and session data are limited to 64 KiB of JSON; keep large data elsewhere and store a reference.',
+    INVALID_TTL: 'Use a TTL between 1 ms and 5 days.',
+    FRAME_TOO_LARGE: 'The request exceeds the sidecar frame limit (1 MiB); store smaller values.',
+};
+/** Turns an ERROR reply into the matching XemsError subclass. */
+function sidecarError(op, reader) {
+    const code = reader.u16();
+    const message = reader.str();
+    const name = ERROR_NAMES.get(code) ?? `ERROR_${code}`;
+    const text = `${opName(op)} refused by the xems sidecar: ${name}: ${message}`;
+    if (name in VALIDATION_HINTS)
+        return new xems_errors_1.XemsValidationError(name, text, VALIDATION_HINTS[name]);
+    if (name === 'SHUTTING_DOWN')
+        return new xems_errors_1.XemsUnavailableError('it is shutting down');
+    if (name === 'INTERNAL') {
+        return new xems_errors_1.XemsSidecarError(name, text, 'This is a bug in the sidecar; its log line (XemsSidecar) has the details. Please report it.');
+    }
+    return new xems_errors_1.XemsProtocolError(name, text, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+}
+//# sourceMappingURL=protocol.js.map
