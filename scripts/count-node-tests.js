@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Sums the closing summaries of Node's test runner ("# pass N" / "# fail N" with the TAP
-// reporter, "ℹ pass N" / "ℹ fail N" with the spec reporter) in a log.
-// Prints "<passed> <failed>". Used by .ci/run to sum every suite into one line.
+// Reads the closing summaries of Node's test runner in a log and prints "<passed> <failed>".
+// scripts/run-tests.js prints the spec reporter's summary ("ℹ pass N") and then the TAP one
+// ("# pass N") for the same run, so only one kind is summed: TAP when present, else spec.
+// Cancelled tests (a hook or the file itself failed) count as failed. Used by .ci/run.
 'use strict';
 const fs = require('node:fs');
 
 const text = fs.readFileSync(process.argv[2], 'utf8');
+const marker = /^# pass \d+$/m.test(text) ? '#' : 'ℹ';
 const sum = (word) => {
   let total = 0;
-  for (const m of text.matchAll(new RegExp(`^(?:#|ℹ) ${word} (\\d+)$`, 'gm'))) total += Number(m[1]);
+  for (const m of text.matchAll(new RegExp(`^${marker} ${word} (\\d+)$`, 'gm'))) total += Number(m[1]);
   return total;
 };
-process.stdout.write(`${sum('pass')} ${sum('fail')}\n`);
+process.stdout.write(`${sum('pass')} ${sum('fail') + sum('cancelled')}\n`);
