@@ -2,6 +2,8 @@
 // The `nestjs-xems` command line tool, shipped in the npm package.
 //
 //   npx nestjs-xems build-sidecar   compile the Go sidecar for this machine (needs Go)
+//   npx nestjs-xems secret          print a fresh vault secret (persistence.secret)
+//   npx nestjs-xems vault verify|rekey --path <dir>   check or re-seal an encrypted vault
 //   npx nestjs-xems --help
 //
 // The package ships a prebuilt sidecar only for the platform that packed it; on any other
@@ -10,6 +12,7 @@
 'use strict';
 
 const { spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -23,6 +26,13 @@ Commands:
   build-sidecar   Compile the Go sidecar (xems-sidecar) from the sources shipped in this
                   package into sidecar/bin/<platform>-<arch>/, where the module looks for it.
                   Needs Go ${MIN_GO} or later on PATH (set GO to use another go binary).
+  secret          Print a fresh vault secret for persistence.secret: 32 bytes from the
+                  operating system's random source, as "base64:...". Store it like a password
+                  (e.g. in XEMS_SECRET); whoever has it and the vault can read the sessions.
+  vault verify    Check every entry of an encrypted vault and print its records per sandbox.
+  vault rekey     Re-seal a vault under a new secret and/or machine identity.
+                  "nestjs-xems vault --help" for their options; secrets are read from
+                  XEMS_SECRET / XEMS_NEW_SECRET or stdin, never from the command line.
 
 Options:
   -h, --help      Show this help.
@@ -94,6 +104,36 @@ function buildSidecar() {
   process.stdout.write(`nestjs-xems: sidecar built at ${output}\n`);
 }
 
+/**
+ * The compiled module (the vault commands reuse its secret rules, machine identity and binary
+ * lookup): dist/ in an installed package, build/src/ in a development checkout after
+ * "npm run build:test". When both exist, the newer one.
+ */
+function loadLibrary(relative) {
+  const candidates = ['dist', path.join('build', 'src')]
+    .map((dir) => path.join(PACKAGE_ROOT, dir, relative))
+    .filter((file) => fs.existsSync(file))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (candidates.length === 0) {
+    throw new CliError(`The compiled module is missing (${path.join('dist', relative)}): reinstall nestjs-xems, or run "npm run build" in a checkout.`);
+  }
+  return require(candidates[0]);
+}
+
+/** vault verify|rekey: returns a promise of the exit code. */
+function runVault(args) {
+  const cli = loadLibrary(path.join('persistence', 'vault-cli.js'));
+  return cli
+    .runVaultCommand(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env })
+    .catch((err) => {
+      if (err instanceof cli.VaultCliError || (err && err.name === 'XemsSidecarError')) {
+        process.stderr.write(`nestjs-xems: ${err.message}\n`);
+        return err.exitCode ?? 1;
+      }
+      throw err;
+    });
+}
+
 function main(argv) {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -104,6 +144,12 @@ function main(argv) {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
+  if (command === 'secret') {
+    if (rest.length > 0) throw new CliError(`secret takes no arguments (got: ${rest.join(' ')}).`);
+    process.stdout.write(`base64:${randomBytes(32).toString('base64')}\n`);
+    return 0;
+  }
+  if (command === 'vault') return runVault(rest);
   if (command === 'build-sidecar') {
     if (rest.includes('-h') || rest.includes('--help')) {
       process.stdout.write(USAGE);
@@ -118,7 +164,15 @@ function main(argv) {
 
 if (require.main === module) {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    Promise.resolve(main(process.argv.slice(2))).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err) => {
+        process.stderr.write(`nestjs-xems: ${err instanceof CliError ? err.message : err && err.stack}\n`);
+        process.exitCode = 1;
+      },
+    );
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
     process.stderr.write(`nestjs-xems: ${err.message}\n`);

@@ -4,7 +4,9 @@ export { XEMS_DEFAULT_HEADER, XEMS_MODULE_OPTIONS, XEMS_SANDBOX_METADATA } from 
 export type {
   ResolvedCookieOptions,
   ResolvedXemsOptions,
+  XemsBindingOptions,
   XemsCookieOptions,
+  XemsCsrfOptions,
   XemsDuration,
   XemsModuleOptions,
   XemsPersistenceOptions,
@@ -18,25 +20,41 @@ export {
   XemsError,
   XemsOverloadedError,
   XemsProtocolError,
+  XemsSessionLimitError,
   XemsSidecarError,
   XemsTimeoutError,
   XemsUnavailableError,
   XemsValidationError,
+  XemsVaultError,
 } from './xems.errors';
-export { XemsService } from './xems.service';
+export type { XemsVaultErrorKind } from './xems.errors';
+export type { XemsFsyncPolicy } from './persistence/persistence.options';
+export type { XemsHardwareBinding } from './persistence/machine-identity';
+export { XemsService, requestClient } from './xems.service';
 export type {
+  XemsClientInfo,
   XemsCreateSessionOptions,
   XemsLinkOptions,
+  XemsRegenerateOptions,
   XemsResolveOptions,
   XemsResolvedSession,
+  XemsSessionContext,
   XemsSessionInfo,
+  XemsStats,
   XemsStore,
 } from './xems.service';
 export { SessionGuard } from './session.guard';
 export type { XemsRotationPolicy, XemsUnauthorizedReason } from './session.guard';
-export { Session, XemsSession } from './session.decorator';
+export { CsrfGuard } from './csrf.guard';
+export type { XemsCsrfFailure } from './csrf.guard';
+export { XemsHealthCheckError, XemsHealthIndicator } from './xems.health';
+export type { XemsHealthResult } from './xems.health';
+export type { XemsResponseHelpers } from './express-helpers';
+export type { XemsSchema, XemsSchemaOptions } from './typed-data';
+export { Session, SessionContext, XemsSession } from './session.decorator';
+export type { XemsSessionParam } from './session.decorator';
 export { XemsSandbox } from './xems-sandbox.decorator';
 export { TokenRotationInterceptor } from './token-rotation.interceptor';
 export type { XemsActiveSession, XemsPresentedToken, XemsTokenVia } from './token-transport';
-export type { XemsEvent, XemsSessionEvent } from './xems.events';
+export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';

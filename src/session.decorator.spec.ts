@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { fakeHttp, httpContext } from '../test/support/http-fakes';
-import { Session, XemsSession, selectSessionData } from './session.decorator';
+import { Logger, UnauthorizedException } from '@nestjs/common';
+import { IsString } from 'class-validator';
+import { Session, XemsSession, selectSessionContext, selectSessionData } from './session.decorator';
 import { TokenTransport } from './token-transport';
 import { resolveXemsOptions } from './xems.options';
 
@@ -10,7 +12,7 @@ describe('@Session()', () => {
   const transport = new TokenTransport(resolveXemsOptions({}));
   const withSession = (data: unknown) => {
     const { req, res } = fakeHttp();
-    transport.state(req).session = { sandbox: 's', id: 'i', token: 't', data, expiresAt: 0 };
+    transport.state(req).session = { sandbox: 's', id: 'i', token: 't', data, expiresAt: 0, rotated: false, rememberMe: false, sliding: false };
     return httpContext(req, res);
   };
 
@@ -28,6 +30,37 @@ describe('@Session()', () => {
     assert.equal(selectSessionData('length', withSession('abc')), undefined);
     assert.equal(selectSessionData('constructor', withSession({})), undefined);
     assert.equal(selectSessionData('__proto__', withSession({})), undefined);
+  });
+
+  it('with a schema: returns a validated instance, or refuses with 401 and a log line', () => {
+    class Dto {
+      @IsString()
+      email!: string;
+    }
+    const good = selectSessionData({ schema: Dto }, withSession({ email: 'a@b.c' }));
+    assert.ok(good instanceof Dto);
+    const warnings: string[] = [];
+    const original = Logger.prototype.warn;
+    Logger.prototype.warn = function (message: unknown) {
+      warnings.push(String(message));
+    };
+    try {
+      assert.throws(() => selectSessionData({ schema: Dto }, withSession({ email: 42, secret: 'DATA-MARKER' })), UnauthorizedException);
+    } finally {
+      Logger.prototype.warn = original;
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /Session i .*Dto.*email/);
+    assert.doesNotMatch(warnings[0], /DATA-MARKER|42/);
+    const { req, res } = fakeHttp();
+    assert.throws(() => selectSessionData({ schema: Dto }, httpContext(req, res)), UnauthorizedException, 'no session at all');
+  });
+
+  it('@SessionContext() gives id, sandbox, expiry, rotated and remember-me, never the token or data', () => {
+    const ctx = withSession({ secret: 1 });
+    assert.deepEqual(selectSessionContext(undefined, ctx), { id: 'i', sandbox: 's', expiresAt: 0, rotated: false, rememberMe: false });
+    const { req, res } = fakeHttp();
+    assert.equal(selectSessionContext(undefined, httpContext(req, res)), undefined);
   });
 
   it('is exported as Session and XemsSession and registers a custom route argument', () => {

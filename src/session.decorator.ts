@@ -1,29 +1,70 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import { XemsSchemaOptions, checkSchema } from './typed-data';
 import { XEMS_REQUEST_STATE } from './xems.internal-constants';
 import type { XemsRequestState } from './token-transport';
+import type { XemsSessionContext } from './xems.service';
+
+/** What @Session() accepts: nothing (all data), a field name, or a schema to validate the data with. */
+export type XemsSessionParam = string | XemsSchemaOptions | undefined;
+
+const logger = new Logger('Xems');
+
+function stateOf(req: IncomingMessage): XemsRequestState | undefined {
+  return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
+}
 
 /** The session data of a request (set by SessionGuard or XemsService.link), or undefined. */
 export function sessionDataOf(req: IncomingMessage): unknown {
-  const state = (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
-  return state?.session?.data;
+  return stateOf(req)?.session?.data;
 }
 
-/** Exported for unit tests: what @Session(field) returns for a request. */
-export function selectSessionData(field: string | undefined, ctx: ExecutionContext): unknown {
-  const data = sessionDataOf(ctx.switchToHttp().getRequest<IncomingMessage>());
-  if (field === undefined) return data;
+/** Exported for unit tests: what @Session(param) returns for a request. */
+export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
+  const req = ctx.switchToHttp().getRequest<IncomingMessage>();
+  const data = sessionDataOf(req);
+  if (param === undefined) return data;
+  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
   if (data === null || typeof data !== 'object') return undefined;
-  return Object.prototype.hasOwnProperty.call(data, field) ? (data as Record<string, unknown>)[field] : undefined;
+  return Object.prototype.hasOwnProperty.call(data, param) ? (data as Record<string, unknown>)[param] : undefined;
 }
 
 /**
- * Injects the session data resolved by SessionGuard: `@Session() session` or one field,
- * `@Session('email') email`. Import it from 'nestjs-xems': Nest's own `Session` from
- * '@nestjs/common' returns express-session's req.session, not this. Also exported as
+ * The session data validated against a schema, as an instance of it. Data that does not match
+ * (written before a schema change, or by other code) refuses the request with 401 and a log
+ * line naming the session id and the failing properties, never the data.
+ */
+function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown): unknown {
+  const session = stateOf(req)?.session;
+  if (!session) throw new UnauthorizedException();
+  const checked = checkSchema(options, data);
+  if (checked.ok) return checked.value;
+  logger.warn(`Session ${session.id} (sandbox ${session.sandbox}) holds data that does not match ${options.schema.name}: ${checked.problems.join('; ')}; request refused (401)`);
+  throw new UnauthorizedException();
+}
+
+/**
+ * Injects the session data resolved by SessionGuard: `@Session() session`, one field
+ * (`@Session('email') email`), or the data validated against a class-validator schema
+ * (`@Session({ schema: UserSessionDto }) session: UserSessionDto`: an instance of the class;
+ * invalid data answers 401 and is logged). Import it from 'nestjs-xems': Nest's own `Session`
+ * from '@nestjs/common' returns express-session's req.session, not this. Also exported as
  * XemsSession to avoid the clash.
  */
-export const Session = createParamDecorator<string | undefined>(selectSessionData);
+export const Session = createParamDecorator<XemsSessionParam>(selectSessionData);
 
 /** Alias of Session that cannot be confused with `Session` from '@nestjs/common'. */
 export const XemsSession = Session;
+
+/** Exported for unit tests: what @SessionContext() returns for a request. */
+export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
+  const session = stateOf(ctx.switchToHttp().getRequest<IncomingMessage>())?.session;
+  if (!session) return undefined;
+  return { id: session.id, sandbox: session.sandbox, expiresAt: session.expiresAt, rotated: session.rotated, rememberMe: session.rememberMe };
+}
+
+/**
+ * Injects the request's session context (no token, no data): its public id, sandbox, expiry,
+ * whether this request rotated the token (`rotated`) and whether it is a remember-me session.
+ */
+export const SessionContext = createParamDecorator<undefined>(selectSessionContext);

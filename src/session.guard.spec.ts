@@ -69,7 +69,7 @@ describe('SessionGuard', () => {
     const { service, calls } = fakeService({}, async () => live());
     const { req, res } = fakeHttp({ cookie: `xems_token=${T1}`, 'x-xems-token': 'ignored-because-cookie-wins' });
     assert.equal(await new SessionGuard(service, new Reflector()).canActivate(httpContext(req, res)), true);
-    assert.deepEqual(calls, [{ token: T1, options: { sandbox: 'xems.session', rotate: true, gracePeriod: 2000, minRotateInterval: 0 } }]);
+    assert.deepEqual(calls, [{ token: T1, options: { sandbox: 'xems.session', rotate: true, gracePeriod: 2000, minRotateInterval: 0, csrf: true } }]);
     const state = service.transport.peek(req)!;
     assert.deepEqual(state.presented, { token: T1, via: 'cookie' });
     assert.deepEqual(state.session?.data, { user: 'ann' });
@@ -94,8 +94,26 @@ describe('SessionGuard', () => {
       const { service, calls } = fakeService({ autoRotation, gracePeriod: '1s' }, async () => live(T1));
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
       await new SessionGuard(service, new Reflector()).canActivate(httpContext(req, res));
-      assert.deepEqual(calls[0].options, { sandbox: 'xems.session', rotate, gracePeriod: 1000, minRotateInterval });
+      assert.deepEqual(calls[0].options, { sandbox: 'xems.session', rotate, gracePeriod: 1000, minRotateInterval, csrf: true });
     }
+  });
+
+  it('passes the client (req.ip, User-Agent) for the binding check only when binding is on', async () => {
+    for (const [binding, expectClient] of [[undefined, false], [{ ip: 'subnet' }, true], [{ userAgent: true }, true], [{ ip: 'off', userAgent: false }, false]] as const) {
+      const { service, calls } = fakeService({ binding }, async () => live(T1));
+      const { req, res } = fakeHttp({ cookie: `xems_token=${T1}`, 'user-agent': 'UA/1' });
+      (req as unknown as { ip: string }).ip = '203.0.113.7';
+      await new SessionGuard(service, new Reflector()).canActivate(httpContext(req, res));
+      assert.deepEqual(calls[0].options.client, expectClient ? { ip: '203.0.113.7', userAgent: 'UA/1' } : undefined, JSON.stringify(binding));
+    }
+  });
+
+  it('keeps rotated, remember-me, sliding and the CSRF token on the request state', async () => {
+    const { service } = fakeService({}, async () => ({ ...live(), rememberMe: true, sliding: true, csrfToken: 'c'.repeat(22) }));
+    const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+    await new SessionGuard(service, new Reflector()).canActivate(httpContext(req, res));
+    const session = service.transport.peek(req)!.session!;
+    assert.deepEqual([session.rotated, session.rememberMe, session.sliding, session.csrfToken], [true, true, true, 'c'.repeat(22)]);
   });
 
   it('refuses unknown, expired, revoked or reused tokens (resolveSession null) with 401', async () => {

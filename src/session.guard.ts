@@ -11,8 +11,8 @@ import { Reflector } from '@nestjs/core';
 import type { XemsPresentedToken } from './token-transport';
 import { XEMS_SANDBOX_METADATA } from './xems.constants';
 import { XEMS_UNAVAILABLE_RETRY_AFTER_S } from './xems.defaults';
-import { XemsOverloadedError, XemsTimeoutError, XemsUnavailableError } from './xems.errors';
-import { XemsService } from './xems.service';
+import { XemsOverloadedError, XemsTimeoutError, XemsUnavailableError, XemsVaultError } from './xems.errors';
+import { XemsClientInfo, XemsService, requestClient } from './xems.service';
 
 /** Why a request was refused: no token, a malformed carrier, or a token the sidecar refused. */
 export type XemsUnauthorizedReason = 'missing' | 'malformed' | 'invalid';
@@ -24,9 +24,17 @@ export interface XemsRotationPolicy {
   minRotateIntervalMs: number;
 }
 
-/** True for the errors meaning "the sidecar cannot answer now" (503, retry later). */
+/**
+ * True for the errors meaning "the sidecar cannot answer now" (503, retry later), including a
+ * rotation the vault could not write (disk full): nothing changed, the old token still works.
+ */
 export function isSidecarUnavailable(error: unknown): boolean {
-  return error instanceof XemsUnavailableError || error instanceof XemsTimeoutError || error instanceof XemsOverloadedError;
+  return (
+    error instanceof XemsUnavailableError ||
+    error instanceof XemsTimeoutError ||
+    error instanceof XemsOverloadedError ||
+    (error instanceof XemsVaultError && error.kind === 'write-failed')
+  );
 }
 
 /** Throws the 503 used for every sidecar outage, with Retry-After and no stack in the body. */
@@ -69,6 +77,8 @@ export class SessionGuard implements CanActivate {
         rotate: policy.rotate,
         gracePeriod: policy.graceMs,
         minRotateInterval: policy.minRotateIntervalMs,
+        csrf: true,
+        ...(this.xems.options.binding.enabled ? { client: this.getClient(req, context) } : {}),
       });
     } catch (error) {
       if (isSidecarUnavailable(error)) return this.onUnavailable(error as Error, context);
@@ -81,7 +91,17 @@ export class SessionGuard implements CanActivate {
     state.presented = presented;
     state.via = presented.via;
     state.cleared = false;
-    state.session = { sandbox, id: session.id, token: session.token, data: session.data, expiresAt: session.expiresAt };
+    state.session = {
+      sandbox,
+      id: session.id,
+      token: session.token,
+      data: session.data,
+      expiresAt: session.expiresAt,
+      rotated: session.rotated,
+      rememberMe: session.rememberMe === true,
+      sliding: session.sliding === true,
+      csrfToken: session.csrfToken,
+    };
     transport.arm(req, res);
     return true;
   }
@@ -107,6 +127,14 @@ export class SessionGuard implements CanActivate {
       this.reflector.getAllAndOverride<string | undefined>(XEMS_SANDBOX_METADATA, [context.getHandler(), context.getClass()]) ??
       this.xems.options.sandbox
     );
+  }
+
+  /**
+   * The client the binding check compares with the session's binding: Express's `req.ip`
+   * (which honours the app's `trust proxy` setting) and the User-Agent header.
+   */
+  protected getClient(req: IncomingMessage, _context: ExecutionContext): XemsClientInfo {
+    return requestClient(req);
   }
 
   /** From the module's autoRotation and gracePeriod options. */

@@ -61,7 +61,7 @@ describe('TokenRotationInterceptor', () => {
     const { interceptor, service } = setup();
     const { req, res } = fakeHttp();
     const T2 = 'b'.repeat(70);
-    service.transport.state(req).session = { sandbox: 's', id: 'i', token: T2, data: {}, expiresAt: Date.now() + 10_000 };
+    service.transport.state(req).session = { sandbox: 's', id: 'i', token: T2, data: {}, expiresAt: Date.now() + 10_000, rotated: false, rememberMe: false, sliding: false };
     await firstValueFrom(interceptor.intercept(httpContext(req, res), handler(() => of(1))));
     flushHeaders(res);
     assert.match(setCookies(res)[0], new RegExp(`^xems_token=${T2};`));

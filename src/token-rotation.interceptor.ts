@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, catchError } from 'rxjs';
+import { installExpressHelpers } from './express-helpers';
 import { isSidecarUnavailable, throwServiceUnavailable } from './session.guard';
 import { xemsRequestContext } from './xems.context';
 import { XemsService } from './xems.service';
@@ -13,7 +14,8 @@ import { XemsService } from './xems.service';
  * - runs the handler with the request in an AsyncLocalStorage, so XemsService knows the
  *   current session (listSessions marks it, updateSession keeps @Session() in step);
  * - turns a sidecar outage raised inside the handler (XemsService calls) into a 503 with
- *   Retry-After instead of a 500.
+ *   Retry-After instead of a 500;
+ * - with `expressHelpers: true`, adds `res.xLink()` and `res.xUnlink()` (XemsResponseHelpers).
  */
 @Injectable()
 export class TokenRotationInterceptor implements NestInterceptor {
@@ -25,6 +27,7 @@ export class TokenRotationInterceptor implements NestInterceptor {
     const req = http.getRequest<IncomingMessage>();
     const res = http.getResponse<ServerResponse>();
     if (this.xems.transport.peek(req)?.session) this.xems.transport.arm(req, res);
+    if (this.xems.options.expressHelpers) installExpressHelpers(this.xems, req, res);
     return new Observable((subscriber) =>
       xemsRequestContext.run(req, () =>
         next

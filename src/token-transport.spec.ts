@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeHttp, flushHeaders, setCookies } from '../test/support/http-fakes';
-import { TokenTransport } from './token-transport';
+import { TokenTransport, XemsActiveSession } from './token-transport';
 import { resolveXemsOptions } from './xems.options';
 
 const T1 = 'a'.repeat(70);
@@ -48,6 +48,11 @@ describe('TokenTransport.read', () => {
   });
 });
 
+/** An active session expiring in `ms`, not remember-me, not sliding. */
+function session(token: string, ms: number): XemsActiveSession {
+  return { sandbox: 's', id: 'id', token, data: {}, expiresAt: Date.now() + ms, rotated: false, rememberMe: false, sliding: false };
+}
+
 describe('TokenTransport response hook', () => {
   const options = resolveXemsOptions({ cookie: { domain: 'example.test', path: '/app' } });
   const transport = new TokenTransport(options);
@@ -57,7 +62,7 @@ describe('TokenTransport response hook', () => {
     const state = transport.state(req);
     state.presented = { token: T1, via: 'cookie' };
     state.via = 'cookie';
-    state.session = { sandbox: 's', id: 'id', token: T2, data: {}, expiresAt: Date.now() + 90_500 };
+    state.session = { ...session(T2, 90_500), rememberMe: true };
     transport.arm(req, res);
     transport.arm(req, res); // idempotent
     res.setHeader('Set-Cookie', ['theme=dark; Path=/']);
@@ -70,11 +75,35 @@ describe('TokenTransport response hook', () => {
     assert.equal(res.getHeader('x-xems-token'), undefined);
   });
 
+  it('without remember-me the cookie is a browser-session cookie (no Max-Age, no Expires)', () => {
+    const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+    const state = transport.state(req);
+    state.presented = { token: T1, via: 'cookie' };
+    state.via = 'cookie';
+    state.session = session(T2, 90_500);
+    transport.arm(req, res);
+    flushHeaders(res);
+    assert.deepEqual(setCookies(res), [`xems_token=${T2}; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`]);
+  });
+
+  it('sends a remember-me cookie of a sliding session again when only its expiry moved', () => {
+    for (const [rememberMe, sliding, sent] of [[true, true, true], [true, false, false], [false, true, false]] as const) {
+      const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+      const state = transport.state(req);
+      state.presented = { token: T1, via: 'cookie' };
+      state.via = 'cookie';
+      state.session = { ...session(T1, 30_500), rememberMe, sliding };
+      transport.arm(req, res);
+      flushHeaders(res);
+      assert.deepEqual(setCookies(res), sent ? [`xems_token=${T1}; Max-Age=30; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`] : [], `${rememberMe} ${sliding}`);
+    }
+  });
+
   it('sends nothing when the token did not change', () => {
     const { req, res } = fakeHttp();
     const state = transport.state(req);
     state.presented = { token: T1, via: 'cookie' };
-    state.session = { sandbox: 's', id: 'id', token: T1, data: {}, expiresAt: Date.now() + 60_000 };
+    state.session = session(T1, 60_000);
     transport.arm(req, res);
     res.setHeader('Cache-Control', 'max-age=60');
     flushHeaders(res);
@@ -87,7 +116,7 @@ describe('TokenTransport response hook', () => {
     const state = transport.state(req);
     state.presented = { token: T1, via: 'header' };
     state.via = 'header';
-    state.session = { sandbox: 's', id: 'id', token: T2, data: {}, expiresAt: Date.now() + 60_000 };
+    state.session = session(T2, 60_000);
     transport.arm(req, res);
     flushHeaders(res);
     assert.equal(res.getHeader('x-xems-token'), T2);
@@ -112,12 +141,13 @@ describe('TokenTransport response hook', () => {
     const cookie = options.cookie as Exclude<typeof options.cookie, false>;
     const now = 1_000_000;
     for (const remaining of [0, 1, 999, 1000, 1001, 59_999, 3_600_000]) {
-      const line = transport.tokenCookie(cookie, T1, now + remaining, now);
+      const line = transport.tokenCookie(cookie, T1, now + remaining, { persistent: true, now });
       const maxAge = Number(/Max-Age=(\d+)/.exec(line)![1]);
       assert.ok(maxAge * 1000 <= remaining, `${remaining} ms -> Max-Age ${maxAge}`);
       assert.ok(maxAge * 1000 > remaining - 1000);
     }
-    assert.match(transport.tokenCookie(cookie, T1, now - 5000, now), /Max-Age=0/);
+    assert.match(transport.tokenCookie(cookie, T1, now - 5000, { persistent: true, now }), /Max-Age=0/);
+    assert.doesNotMatch(transport.tokenCookie(cookie, T1, now + 5000, { persistent: false, now }), /Max-Age|Expires/);
   });
 
   it('replies the way the client speaks', () => {

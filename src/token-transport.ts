@@ -29,6 +29,14 @@ export interface XemsActiveSession {
   data: unknown;
   /** Server-side expiry, Unix milliseconds. */
   expiresAt: number;
+  /** True when this request rotated the token (only the request that performed the rotation). */
+  rotated: boolean;
+  /** Remember-me session: the cookie is persistent (Max-Age = remaining lifetime). */
+  rememberMe: boolean;
+  /** The session has an idle timeout: its expiry slides with each use. */
+  sliding: boolean;
+  /** The session's CSRF token (see XemsService.csrfToken). */
+  csrfToken?: string;
 }
 
 /** Per-request state, stored on the request object. */
@@ -133,19 +141,28 @@ export class TokenTransport {
       return;
     }
     const session = state.session;
-    if (!session || session.token === state.presented?.token) return;
+    if (!session) return;
     const via = state.via ?? (this.options.cookie ? 'cookie' : 'header');
+    const unchanged = session.token === state.presented?.token;
+    // A persistent cookie of a sliding session is sent again with the new Max-Age even when the
+    // token did not change, so the browser keeps it as long as the server does.
+    const refresh = unchanged && via === 'cookie' && session.rememberMe && session.sliding;
+    if (unchanged && !refresh) return;
     if (via === 'cookie' && this.options.cookie) {
-      this.setCookie(res, this.tokenCookie(this.options.cookie, session.token, session.expiresAt));
+      this.setCookie(res, this.tokenCookie(this.options.cookie, session.token, session.expiresAt, { persistent: session.rememberMe }));
     } else if (this.options.header) {
       res.setHeader(this.options.header, session.token);
     }
     res.setHeader('Cache-Control', 'no-store');
   }
 
-  /** Set-Cookie for a token; Max-Age never outlives the session's server-side expiry. */
-  tokenCookie(cookie: ResolvedCookieOptions, token: string, expiresAt: number, now = Date.now()): string {
-    const maxAge = Math.max(0, Math.floor((expiresAt - now) / 1000));
+  /**
+   * Set-Cookie for a token. A remember-me (persistent) cookie gets Max-Age = the session's
+   * remaining lifetime, rounded down, so it never outlives the server-side expiry; otherwise
+   * it is a browser-session cookie (no Max-Age, no Expires).
+   */
+  tokenCookie(cookie: ResolvedCookieOptions, token: string, expiresAt: number, options: { persistent: boolean; now?: number }): string {
+    const maxAge = options.persistent ? Math.max(0, Math.floor((expiresAt - (options.now ?? Date.now())) / 1000)) : undefined;
     return serializeCookie(cookie.name, token, {
       httpOnly: true,
       secure: cookie.secure,

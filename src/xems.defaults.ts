@@ -12,7 +12,15 @@ export const XEMS_DEFAULTS = {
     sameSite: 'strict' as const,
   },
   header: 'x-xems-token',
-  persistence: { enabled: false },
+  idleTimeout: false,
+  maxSessionsPerUser: 0,
+  onLimit: 'evict-oldest' as const,
+  binding: { ip: 'off' as const, userAgent: false, onMismatch: 'revoke' as const },
+  csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined as string[] | undefined },
+  expressHelpers: false,
+  persistence: { enabled: false, fsync: 'everysec' as const },
+  /** With persistence: bind the vault key to this machine's identity. */
+  hardwareBinding: true,
   sidecar: {
     startTimeout: 5000,
     requestTimeout: 2000,

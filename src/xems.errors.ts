@@ -69,3 +69,69 @@ export class XemsProtocolError extends XemsError {}
 
 /** A value, key, sandbox name or TTL was refused (by the module or by the sidecar). */
 export class XemsValidationError extends XemsError {}
+
+/**
+ * A login was refused because the user already has `maxSessionsPerUser` live sessions and
+ * `onLimit` is `'reject'`. Catch it to tell the user to log out elsewhere first.
+ */
+export class XemsSessionLimitError extends XemsError {
+  constructor(detail: string) {
+    super(
+      'SESSION_LIMIT',
+      `The session was not created: ${detail}`,
+      "Ask the user to log out on another device (listSessions / revokeSessionById), or use onLimit: 'evict-oldest'.",
+    );
+  }
+}
+
+/**
+ * What went wrong with the encrypted vault (persistence): `wrong-secret`, `wrong-machine` and
+ * `corrupt` refuse the start and leave the vault untouched; `locked` (another process uses the
+ * vault) and `io` (the directory cannot be created, read or written) refuse the start too;
+ * `write-failed` refuses one change at run time (disk full, read-only, failing): the change
+ * was not made, and writes resume by themselves once the disk works again.
+ */
+export type XemsVaultErrorKind = 'wrong-secret' | 'wrong-machine' | 'corrupt' | 'locked' | 'io' | 'write-failed';
+
+const VAULT_ERRORS: Record<XemsVaultErrorKind, { code: string; hint: string }> = {
+  'wrong-secret': {
+    code: 'VAULT_WRONG_SECRET',
+    hint: 'persistence.secret is not the secret this vault was written with. Restore the right one; if it is lost, move the vault directory away to start with an empty vault (its sessions are lost).',
+  },
+  'wrong-machine': {
+    code: 'VAULT_WRONG_MACHINE',
+    hint: 'The vault is bound to another machine identity (a copied vault, a restored backup, or a machine id that changed). Pass hardwareBinding: { id } with the original identity, move it on purpose with "npx nestjs-xems vault rekey", or move it away to start empty.',
+  },
+  corrupt: {
+    code: 'VAULT_CORRUPT',
+    hint: 'The vault files are damaged (a disk or copy error, or tampering) and were left as they are. Check them with "npx nestjs-xems vault verify --path <dir>", restore the directory from a backup, or move it away to start empty.',
+  },
+  locked: {
+    code: 'VAULT_LOCKED',
+    hint: 'Another process (a second instance of the app, or a cluster worker) uses this vault. Give each instance its own persistence.path.',
+  },
+  io: {
+    code: 'VAULT_IO',
+    hint: 'Check that persistence.path names a directory this process can create, read and write (on a local file system).',
+  },
+  'write-failed': {
+    code: 'PERSIST_FAILED',
+    hint: 'The vault disk is full, read-only or failing: the change was not made. Free space or fix the disk; writes succeed again by themselves.',
+  },
+};
+
+/** The encrypted vault refused to open, or a change could not be written to it. `kind` says which. */
+export class XemsVaultError extends XemsError {
+  readonly kind: XemsVaultErrorKind;
+
+  constructor(kind: XemsVaultErrorKind, message: string) {
+    super(VAULT_ERRORS[kind].code, message, VAULT_ERRORS[kind].hint);
+    this.kind = kind;
+  }
+
+  /** The kind of a sidecar error name (VAULT_WRONG_SECRET...), if it is a vault error. */
+  static kindOf(errorName: string): XemsVaultErrorKind | undefined {
+    const entry = Object.entries(VAULT_ERRORS).find(([, v]) => v.code === errorName);
+    return entry?.[0] as XemsVaultErrorKind | undefined;
+  }
+}

@@ -29,6 +29,12 @@ describe('resolveXemsOptions', () => {
       graceMs: 2000,
       cookie: { name: 'xems_token', path: '/', domain: undefined, secure: true, sameSite: 'strict' },
       header: 'x-xems-token',
+      idleMs: 0,
+      maxSessionsPerUser: 0,
+      onLimit: 'evict-oldest',
+      binding: { ip: 'off', userAgent: false, onMismatch: 'revoke', enabled: false },
+      csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
+      expressHelpers: false,
       persistence: { enabled: false, path: undefined },
       sidecar: {
         binaryPath: undefined,

@@ -1,4 +1,6 @@
 import {
+  Allow,
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -17,6 +19,9 @@ import {
 import { parseDuration } from './duration.util';
 import { XEMS_DEFAULTS, XEMS_LIMITS } from './xems.defaults';
 import { XemsConfigError } from './xems.errors';
+import { ResolvedPersistence, resolvePersistence } from './persistence/persistence.options';
+import type { XemsPersistenceOptions } from './persistence/persistence.options';
+import type { XemsHardwareBinding } from './persistence/machine-identity';
 
 /** A duration: a number of milliseconds, or a string such as `'500ms'`, `'30s'`, `'15m'`, `'1h'`, `'2d'`. */
 export type XemsDuration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -34,11 +39,37 @@ export interface XemsCookieOptions {
   sameSite?: 'strict' | 'lax' | 'none';
 }
 
-/** Accepted in this shape now; the persistence issue implements it (enabled: true is refused until then). */
-export interface XemsPersistenceOptions {
-  enabled?: boolean;
-  secret?: string;
-  path?: string;
+export type { XemsPersistenceOptions, XemsFsyncPolicy } from './persistence/persistence.options';
+export type { XemsHardwareBinding } from './persistence/machine-identity';
+
+/** Client binding: a session only works for the client that created it (enforced by the sidecar). */
+export interface XemsBindingOptions {
+  /**
+   * Bind to the client address (Express's `req.ip`, which honours the `trust proxy` setting):
+   * `'subnet'` the same /24 (IPv4) or /64 (IPv6), `'exact'` the same address. Default `'off'`.
+   */
+  ip?: 'off' | 'subnet' | 'exact';
+  /** Bind to the `User-Agent` header. Default `false`. */
+  userAgent?: boolean;
+  /**
+   * On a mismatch: `'revoke'` ends the session and answers 401 (default), `'reject'` answers
+   * 401 and keeps the session for its own client, `'log'` serves the request and reports it
+   * (a log line and a `binding.mismatch` event).
+   */
+  onMismatch?: 'revoke' | 'reject' | 'log';
+}
+
+/** CsrfGuard's options. */
+export interface XemsCsrfOptions {
+  /** Request header carrying the CSRF token. Default `'x-csrf-token'`. */
+  header?: string;
+  /** Body field carrying the CSRF token (HTML forms). Default `'_csrf'`. */
+  field?: string;
+  /**
+   * When set, unsafe requests must also come from one of these origins (`Origin` header, or
+   * `Referer` when a browser sent no `Origin`), e.g. `['https://app.example.com']`.
+   */
+  origins?: string[];
 }
 
 export interface XemsSidecarOptions {
@@ -69,7 +100,25 @@ export interface XemsModuleOptions {
   cookie?: XemsCookieOptions | false;
   /** Request/response header carrying the token for non-browser clients; `false` turns it off. Default `'x-xems-token'`. */
   header?: string | false;
+  /** Idle timeout: a session unused this long ends (each use slides it, never past `ttl`). Default `false` (none). */
+  idleTimeout?: XemsDuration | false;
+  /** Live sessions a user (`userId`) may have per sandbox; `0` = no limit (default). `1`: a new login ends the old one. */
+  maxSessionsPerUser?: number;
+  /** At the limit: `'evict-oldest'` ends the user's oldest session (default), `'reject'` refuses the login (XemsSessionLimitError). */
+  onLimit?: 'evict-oldest' | 'reject';
+  /** Bind sessions to the client's address and/or user agent. Default: off. */
+  binding?: XemsBindingOptions;
+  /** CsrfGuard's header, body field and allowed origins. */
+  csrf?: XemsCsrfOptions;
+  /** Add `res.xLink(data, sandboxOrOptions)` and `res.xUnlink()` to Express responses (for code ported from XEMS). Default `false`. */
+  expressHelpers?: boolean;
+  /** Encrypted persistence: sessions and values survive restarts (see the README, "Persistence"). */
   persistence?: XemsPersistenceOptions;
+  /**
+   * With persistence: bind the vault's key to this machine's identity (`true`, default: a copied
+   * vault or stolen backup does not open elsewhere), to a given `{ id }`, or to nothing (`false`).
+   */
+  hardwareBinding?: XemsHardwareBinding;
   sidecar?: XemsSidecarOptions;
 }
 
@@ -82,7 +131,16 @@ export interface ResolvedXemsOptions {
   cookie: ResolvedCookieOptions | false;
   /** Lower-cased header name, or false. */
   header: string | false;
-  persistence: { enabled: false; path?: string };
+  /** 0 = no idle timeout. */
+  idleMs: number;
+  /** 0 = no limit. */
+  maxSessionsPerUser: number;
+  onLimit: 'evict-oldest' | 'reject';
+  binding: { ip: 'off' | 'subnet' | 'exact'; userAgent: boolean; onMismatch: 'revoke' | 'reject' | 'log'; enabled: boolean };
+  /** header lower-cased; origins normalised (scheme://host[:port]) or undefined. */
+  csrf: { header: string; field: string; origins?: string[] };
+  expressHelpers: boolean;
+  persistence: ResolvedPersistence;
   sidecar: {
     binaryPath?: string;
     startTimeoutMs: number;
@@ -188,14 +246,49 @@ class PersistenceOptionsSchema {
   @IsBoolean({ message: (a) => `must be true or false, got ${describe(a.value)}`, ...hint('Use true or false.') })
   enabled?: boolean;
 
-  // Never echo the secret's value in an error message.
-  @IsOptional()
-  @IsString({ message: 'must be a string', ...hint('Pass the secret from the environment, e.g. process.env.XEMS_SECRET.') })
-  secret?: string;
+  // Checked (never echoed) by resolvePersistence: a string or a Buffer, of several forms.
+  @Allow()
+  secret?: string | Buffer;
 
   @IsOptional()
-  @IsString({ message: (a) => `must be a string, got ${describe(a.value)}`, ...hint('Use a file path.') })
+  @IsString({ message: (a) => `must be a string, got ${describe(a.value)}`, ...hint('Use the path of a directory for the vault.') })
   path?: string;
+
+  @IsOptional()
+  @IsIn(['always', 'everysec', 'no'], {
+    message: (a) => `must be 'always', 'everysec' or 'no', got ${describe(a.value)}`,
+    ...hint("Use 'everysec' (default), or 'always' to lose nothing acknowledged even on power loss."),
+  })
+  fsync?: 'always' | 'everysec' | 'no';
+}
+
+class BindingOptionsSchema {
+  @IsOptional()
+  @IsIn(['off', 'subnet', 'exact'], { message: (a) => `must be 'off', 'subnet' or 'exact', got ${describe(a.value)}`, ...hint("Use 'subnet' (same /24 or /64: survives address changes inside a network) or 'exact'.") })
+  ip?: 'off' | 'subnet' | 'exact';
+
+  @IsOptional()
+  @IsBoolean({ message: (a) => `must be true or false, got ${describe(a.value)}`, ...hint('Use true to bind sessions to the User-Agent header.') })
+  userAgent?: boolean;
+
+  @IsOptional()
+  @IsIn(['revoke', 'reject', 'log'], { message: (a) => `must be 'revoke', 'reject' or 'log', got ${describe(a.value)}`, ...hint("Use 'revoke' (default), 'reject' or 'log'.") })
+  onMismatch?: 'revoke' | 'reject' | 'log';
+}
+
+class CsrfOptionsSchema {
+  @IsOptional()
+  @IsString({ message: (a) => `must be a string, got ${describe(a.value)}`, ...hint("Use a header name such as 'x-csrf-token'.") })
+  header?: string;
+
+  @IsOptional()
+  @IsString({ message: (a) => `must be a string, got ${describe(a.value)}`, ...hint("Use a form field name such as '_csrf'.") })
+  field?: string;
+
+  @IsOptional()
+  @IsArray({ message: (a) => `must be an array of origins, got ${describe(a.value)}`, ...hint("Use e.g. ['https://app.example.com'].") })
+  @IsString({ each: true, message: 'must contain only strings', ...hint("Use e.g. ['https://app.example.com'].") })
+  origins?: string[];
 }
 
 class SidecarOptionsSchema {
@@ -257,8 +350,39 @@ class XemsOptionsSchema {
   header?: string | false;
 
   @IsOptional()
+  @ValidateIf((_o, v) => v !== false)
+  @IsXemsDuration(1, XEMS_LIMITS.maxTtlMs, `Use false (no idle timeout) or a duration up to 5 days, e.g. '30m'. ${DURATION_HINT}`)
+  idleTimeout?: XemsDuration | false;
+
+  @IsOptional()
+  @IsInt({ message: (a) => `must be an integer, got ${describe(a.value)}`, ...hint('Use 0 (no limit) or a positive integer, e.g. 5.') })
+  @Min(0, { message: (a) => `must be at least 0, got ${describe(a.value)}`, ...hint('Use 0 (no limit) or a positive integer, e.g. 5.') })
+  @Max(1_000_000, { message: (a) => `must be at most 1000000, got ${describe(a.value)}`, ...hint('Use 0 (no limit) or a positive integer, e.g. 5.') })
+  maxSessionsPerUser?: number;
+
+  @IsOptional()
+  @IsIn(['evict-oldest', 'reject'], { message: (a) => `must be 'evict-oldest' or 'reject', got ${describe(a.value)}`, ...hint("Use 'evict-oldest' (a new login ends the oldest session) or 'reject' (the login fails).") })
+  onLimit?: 'evict-oldest' | 'reject';
+
+  @IsOptional()
+  @ValidateNested()
+  binding?: BindingOptionsSchema;
+
+  @IsOptional()
+  @ValidateNested()
+  csrf?: CsrfOptionsSchema;
+
+  @IsOptional()
+  @IsBoolean({ message: (a) => `must be true or false, got ${describe(a.value)}`, ...hint('Use true to add res.xLink() / res.xUnlink() to Express responses.') })
+  expressHelpers?: boolean;
+
+  @IsOptional()
   @ValidateNested()
   persistence?: PersistenceOptionsSchema;
+
+  // Checked by resolvePersistence (true, false or { id }).
+  @Allow()
+  hardwareBinding?: unknown;
 
   @IsOptional()
   @ValidateNested()
@@ -333,9 +457,40 @@ function checkCookie(cookie: XemsCookieOptions): void {
   }
 }
 
+/** CSRF options with defaults; the origins normalised to scheme://host[:port]. */
+function resolveCsrf(given: XemsCsrfOptions): ResolvedXemsOptions['csrf'] {
+  const header = given.header ?? XEMS_DEFAULTS.csrf.header;
+  if (!HEADER_NAME.test(header)) {
+    fail('csrf.header', `${describe(header)} is not a valid HTTP header name`, "Use letters, digits and dashes, e.g. 'x-csrf-token'.");
+  }
+  const field = given.field ?? XEMS_DEFAULTS.csrf.field;
+  if (field.length === 0 || field.length > 128) fail('csrf.field', 'must be 1-128 characters', "Use a form field name such as '_csrf'.");
+  let origins: string[] | undefined;
+  if (given.origins !== undefined) {
+    if (given.origins.length === 0) {
+      fail('csrf.origins', 'is empty: no request could pass', "List the origins your pages are served from, e.g. ['https://app.example.com'], or leave the option out.");
+    }
+    origins = given.origins.map((o, i) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(o);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash || url.username || !/^https?:\/\/[^/]+\/?$/i.test(o)) {
+        fail(`csrf.origins[${i}]`, `${describe(o)} is not an origin (scheme://host[:port], no path)`, "Use e.g. 'https://app.example.com'.");
+      }
+      return url.origin;
+    });
+  }
+  return { header: header.toLowerCase(), field, origins };
+}
+
 export interface ResolveOptionsHooks {
   /** Called once when the TTL is capped to 5 days. */
   warn?(message: string): void;
+  /** Reads a machine-id file for hardwareBinding: true (tests inject one). */
+  readMachineId?(path: string): string;
 }
 
 /**
@@ -351,6 +506,8 @@ export function resolveXemsOptions(raw: XemsModuleOptions | undefined, hooks: Re
   const schema = Object.assign(new XemsOptionsSchema(), options, {
     cookie: options.cookie === false ? false : toSchema(CookieOptionsSchema, options.cookie),
     persistence: toSchema(PersistenceOptionsSchema, options.persistence),
+    binding: toSchema(BindingOptionsSchema, options.binding),
+    csrf: toSchema(CsrfOptionsSchema, options.csrf),
     sidecar: toSchema(SidecarOptionsSchema, options.sidecar),
   });
   const errors = validateSync(schema, { whitelist: true, forbidNonWhitelisted: true });
@@ -395,17 +552,18 @@ export function resolveXemsOptions(raw: XemsModuleOptions | undefined, hooks: Re
     }
     header = header.toLowerCase();
   }
+  const csrf = resolveCsrf(options.csrf ?? {});
+  const binding = {
+    ip: options.binding?.ip ?? XEMS_DEFAULTS.binding.ip,
+    userAgent: options.binding?.userAgent ?? XEMS_DEFAULTS.binding.userAgent,
+    onMismatch: options.binding?.onMismatch ?? XEMS_DEFAULTS.binding.onMismatch,
+  };
+
   if (cookie === false && header === false) {
     fail('cookie', 'and "header" are both false: the token would have no way to reach the client', 'Keep the cookie (browsers), the header (other clients), or both.');
   }
 
-  if (options.persistence?.enabled === true) {
-    fail(
-      'persistence.enabled',
-      'persistence is not implemented in this version of nestjs-xems (sessions live in memory only)',
-      'Remove persistence.enabled or set it to false; a later version adds the encrypted vault.',
-    );
-  }
+  const persistence = resolvePersistence(options.persistence, options.hardwareBinding, hooks.readMachineId);
 
   const sc = options.sidecar ?? {};
   return {
@@ -415,7 +573,13 @@ export function resolveXemsOptions(raw: XemsModuleOptions | undefined, hooks: Re
     graceMs: parseDuration(options.gracePeriod ?? XEMS_DEFAULTS.gracePeriod)!,
     cookie,
     header,
-    persistence: { enabled: false, path: options.persistence?.path },
+    idleMs: options.idleTimeout === undefined || options.idleTimeout === false ? 0 : parseDuration(options.idleTimeout)!,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? XEMS_DEFAULTS.maxSessionsPerUser,
+    onLimit: options.onLimit ?? XEMS_DEFAULTS.onLimit,
+    binding: { ...binding, enabled: binding.ip !== 'off' || binding.userAgent },
+    csrf,
+    expressHelpers: options.expressHelpers ?? XEMS_DEFAULTS.expressHelpers,
+    persistence,
     sidecar: {
       binaryPath: sc.binaryPath,
       startTimeoutMs: parseDuration(sc.startTimeout ?? XEMS_DEFAULTS.sidecar.startTimeout)!,

@@ -44,8 +44,7 @@ describe('sessions against the real sidecar', () => {
     await t.close();
   });
 
-  it('login via link() sets a secure cookie whose Max-Age stays within the session', async () => {
-    const started = Date.now();
+  it('login via link() sets a secure browser-session cookie (no Max-Age, no Expires) by default', async () => {
     const res = await request(t.server).post('/login').send({ user: 'ann' });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.session, { user: 'ann', email: 'ann@example.test', n: 0 }, 'the new session is visible in the same request');
@@ -55,6 +54,19 @@ describe('sessions against the real sidecar', () => {
     assert.ok(attrs.has('secure'));
     assert.equal(attrs.get('samesite'), 'Strict');
     assert.equal(attrs.get('path'), '/');
+    assert.ok(!attrs.has('max-age') && !attrs.has('expires'), line);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const rotated = await me(t, cookieToken(res)!);
+    assert.ok(!cookieAttributes(setCookieLine(rotated)!).has('max-age'), 'rotated cookies stay browser-session cookies');
+  });
+
+  it('login with rememberMe sets a persistent cookie whose Max-Age stays within the session', async () => {
+    const started = Date.now();
+    const res = await request(t.server).post('/login').send({ user: 'ann', rememberMe: true });
+    assert.equal(res.status, 200);
+    const line = setCookieLine(res)!;
+    const attrs = cookieAttributes(line);
+    assert.ok(attrs.has('httponly') && attrs.has('secure'));
     const maxAge = Number(attrs.get('max-age'));
     assert.ok(maxAge <= 3600 && maxAge >= 3598, `Max-Age ${maxAge}`);
     assert.equal(res.headers['cache-control'], 'no-store');
@@ -62,6 +74,9 @@ describe('sessions against the real sidecar', () => {
     const session = await t.xems.resolveSession(token);
     assert.ok(session);
     assert.ok(maxAge * 1000 <= session.expiresAt - started, 'the cookie never outlives the server-side session');
+    const rotated = setCookieLine(await me(t, token))!;
+    const again = Number(cookieAttributes(rotated).get('max-age'));
+    assert.ok(again <= maxAge && again >= maxAge - 2, `a rotated remember-me cookie keeps counting down: ${again}`);
   });
 
   it('/me works with the cookie and rotates the token on every request', async () => {
@@ -215,7 +230,7 @@ describe('sessions against the real sidecar', () => {
   });
 
   it('an expired session -> 401, and its cookie expired no later', async () => {
-    const res = await request(t.server).post('/login').send({ user: 'ttl', ttl: '2s' });
+    const res = await request(t.server).post('/login').send({ user: 'ttl', ttl: '2s', rememberMe: true });
     const token = cookieToken(res)!;
     assert.ok(Number(cookieAttributes(setCookieLine(res)!).get('max-age')) <= 2);
     assert.equal((await me(t, token)).status, 200);

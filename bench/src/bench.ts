@@ -4,7 +4,7 @@
  * (RESULTS.quick.md for --quick) and prints a short table. Exits non-zero when an app did not
  * answer correctly; speed never fails the run.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APPS, CONNECTIONS, FULL, QUICK, SCENARIOS, type AppId, type AppSpec, type ScenarioSpec, type Timing } from './config';
@@ -17,7 +17,7 @@ import type { LoadJob, LoadResult } from './load/load-client';
 import type { MemoryResult } from './micro/memory';
 import type { MicroResult } from './micro/sidecar-micro';
 import { formatProfile, summarizeProfile } from './report/cpu-profile';
-import { renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
+import { refreshFindings, renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
 
 const BENCH_ROOT = resolve(__dirname, '..');
 const REPO_ROOT = resolve(BENCH_ROOT, '..');
@@ -33,6 +33,7 @@ const USAGE = `npm run bench [-- options]      (in bench/; builds the library an
   --profile a,b        write V8 CPU profiles of these processes (app ids, client, micro) under
                        bench/profiles/ and print where the time went (slower: not for numbers)
   --out FILE           where to write the report (default RESULTS.md, RESULTS.quick.md with --quick)
+  --refresh-findings   only copy the hand-written FINDINGS.md into the existing report (no run)
 Environment: XEMS_BENCH_LIB (library build to test, default ../dist), XEMS_SIDECAR_PATH.`;
 
 interface RunningApp {
@@ -144,10 +145,17 @@ async function main(): Promise<number> {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       help: { type: 'boolean', default: false },
+      'refresh-findings': { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values['refresh-findings']) {
+    const file = values.out ? resolve(values.out) : join(BENCH_ROOT, 'RESULTS.md');
+    writeFileSync(file, refreshFindings(readFileSync(file, 'utf8')));
+    log(`copied FINDINGS.md into ${file} (no benchmark run)`);
     return 0;
   }
   if (values.profile) {

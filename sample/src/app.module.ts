@@ -12,6 +12,7 @@ export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
   const options: XemsModuleOptions = { ttl: '1h' };
   if (config.insecureCookies) options.cookie = { secure: false };
   if (config.persist) {
+    // The vault is bound to this machine (hardwareBinding defaults to true with persistence).
     options.persistence = { enabled: true, secret: config.secret, path: config.persistPath };
   }
   return options;

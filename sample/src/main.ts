@@ -7,7 +7,7 @@ function explain(err: unknown, config: SampleConfig): string {
   if (!(err instanceof XemsError)) return `The sample could not start: ${err instanceof Error ? err.message : String(err)}`;
   const lines = [`The sample could not start: ${err.message}`, `  Fix: ${err.hint}`];
   if (config.persist) {
-    lines.push('  (--persist asks nestjs-xems to keep sessions across restarts; run without it for the in-memory store.)');
+    lines.push(`  (--persist keeps sessions in the encrypted vault at ${config.persistPath}; run without it for the in-memory store.)`);
   }
   return lines.join('\n');
 }
@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   }
   if (config.persist && !config.secret) {
     console.error(
-      '--persist needs the store\'s secret in XEMS_SECRET (32 random bytes, base64). Create one with:\n' +
-        '  export XEMS_SECRET="$(node -p "require(\'node:crypto\').randomBytes(32).toString(\'base64\')")"',
+      '--persist needs the vault secret in XEMS_SECRET. Create one with:\n' +
+        '  export XEMS_SECRET="$(npx nestjs-xems secret)"    (in this repository: node bin/nestjs-xems.js secret)',
     );
     process.exitCode = 1;
     return;

@@ -5,11 +5,11 @@ export interface SampleConfig {
   /** TCP port on 127.0.0.1; 0 picks a free one (tests). */
   port: number;
   host: string;
-  /** `--persist` or XEMS_PERSIST=1: ask the module to keep sessions across restarts. */
+  /** `--persist` or XEMS_PERSIST=1: keep sessions in an encrypted vault across restarts. */
   persist: boolean;
-  /** Where the persisted store lives (XEMS_PERSIST_PATH). */
+  /** The vault directory (XEMS_PERSIST_PATH). */
   persistPath: string;
-  /** XEMS_SECRET: the key material of the persisted store; never logged. */
+  /** XEMS_SECRET: the vault secret (as printed by `npx nestjs-xems secret`); never logged. */
   secret?: string;
   /**
    * XEMS_INSECURE_COOKIES=1 drops the Secure flag of the session cookie. Off by default: browsers
@@ -43,7 +43,7 @@ export function readSampleConfig(argv: readonly string[] = process.argv.slice(2)
     port: port(env.PORT),
     host: DEFAULT_HOST,
     persist: argv.includes('--persist') || flag(env.XEMS_PERSIST),
-    persistPath: env.XEMS_PERSIST_PATH || join(process.cwd(), 'sample', '.data', 'sessions.xems'),
+    persistPath: env.XEMS_PERSIST_PATH || join(process.cwd(), 'sample', '.data', 'vault'),
     secret: env.XEMS_SECRET || undefined,
     insecureCookies: flag(env.XEMS_INSECURE_COOKIES),
   };

@@ -1,9 +1,11 @@
 import {
   XemsError,
   XemsProtocolError,
+  XemsSessionLimitError,
   XemsSidecarError,
   XemsUnavailableError,
   XemsValidationError,
+  XemsVaultError,
 } from '../xems.errors';
 import { BodyReader } from './frame-codec';
 
@@ -30,6 +32,7 @@ export const Op = {
   S_LIST: 0x24,
   S_REVOKE_ALL: 0x25,
   S_REVOKE_ID: 0x26,
+  S_REGENERATE: 0x27,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -40,11 +43,11 @@ export function opName(op: number): string {
   return OP_NAMES.get(op) ?? `op 0x${op.toString(16)}`;
 }
 
-export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, REUSED: 3 } as const;
+export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, REUSED: 3, MISMATCH: 4 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
 /** Kinds of sidecar-initiated frames (id 0). */
-export const SidecarFrame = { HELLO: 0 } as const;
+export const SidecarFrame = { HELLO: 0, EXPIRED: 1 } as const;
 
 export const ErrorCode = {
   BAD_REQUEST: 1,
@@ -58,6 +61,13 @@ export const ErrorCode = {
   SHUTTING_DOWN: 9,
   VERSION_MISMATCH: 10,
   INTERNAL: 11,
+  LIMIT_REACHED: 12,
+  VAULT_WRONG_SECRET: 20,
+  VAULT_WRONG_MACHINE: 21,
+  VAULT_CORRUPT: 22,
+  VAULT_LOCKED: 23,
+  VAULT_IO: 24,
+  PERSIST_FAILED: 25,
 } as const;
 
 const ERROR_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
@@ -85,6 +95,10 @@ export function sidecarError(op: number, reader: BodyReader): XemsError {
   const text = `${opName(op)} refused by the xems sidecar: ${name}: ${message}`;
   if (name in VALIDATION_HINTS) return new XemsValidationError(name, text, VALIDATION_HINTS[name]);
   if (name === 'SHUTTING_DOWN') return new XemsUnavailableError('it is shutting down');
+  if (name === 'LIMIT_REACHED') return new XemsSessionLimitError(message);
+  const vaultKind = XemsVaultError.kindOf(name);
+  if (vaultKind === 'write-failed') return new XemsVaultError(vaultKind, `${opName(op)} failed: ${message}`);
+  if (vaultKind) return new XemsVaultError(vaultKind, `The xems vault cannot be opened: ${message}`);
   if (name === 'INTERNAL') {
     return new XemsSidecarError(name, text, 'This is a bug in the sidecar; its log line (XemsSidecar) has the details. Please report it.');
   }

@@ -16,12 +16,66 @@ export interface CreatedSession {
   token: string;
   sessionId: string;
   expiresAt: number;
+  csrfToken: string;
+  /** Sessions of the same user ended by the evict-oldest limit policy. */
+  evicted: string[];
 }
 
+/** S_CREATE's extension fields (docs/protocol.md). */
+export interface CreateSessionExt {
+  remember: boolean;
+  /** 0 = no limit. */
+  maxSessions: number;
+  onLimit: 'evict-oldest' | 'reject';
+  bindIp: 'off' | 'subnet' | 'exact';
+  bindUserAgent: boolean;
+  ip: string;
+  userAgent: string;
+}
+
+/** What a request tells the sidecar for the binding check. */
+export interface BindingCheck {
+  onMismatch: 'revoke' | 'reject' | 'log';
+  ip: string;
+  userAgent: string;
+}
+
+export interface ResolveExt {
+  wantCsrf?: boolean;
+  binding?: BindingCheck;
+}
+
+/** Session flags reported by S_RESOLVE and S_REGENERATE. */
+export const SessionFlags = { REMEMBER: 1, IDLE: 2 } as const;
+/** Mismatch bits of a binding check. */
+export const MismatchBits = { IP: 1, USER_AGENT: 2 } as const;
+
 export type ResolveResult =
-  | { status: 'ok'; token: string; rotated: boolean; expiresAt: number; sessionId: string; data: Buffer }
+  | {
+      status: 'ok';
+      token: string;
+      rotated: boolean;
+      expiresAt: number;
+      sessionId: string;
+      data: Buffer;
+      flags: number;
+      /** MismatchBits of a failed binding check whose action is 'log'. */
+      mismatch: number;
+      /** '' unless asked for. */
+      csrfToken: string;
+    }
   | { status: 'not_found' }
-  | { status: 'reused'; sessionId: string };
+  | { status: 'reused'; sessionId: string }
+  | { status: 'mismatch'; sessionId: string; mismatch: number; revoked: boolean };
+
+export interface RegeneratedSession {
+  token: string;
+  sessionId: string;
+  expiresAt: number;
+  csrfToken: string;
+  flags: number;
+  oldSessionId: string;
+}
 
 export interface ListedSession {
   sessionId: string;
@@ -127,29 +181,46 @@ export class SidecarApi {
     return removed;
   }
 
-  async sCreate(sandbox: string, data: Buffer, ttlMs: number, idleMs: number, userId: string, meta: Buffer = EMPTY): Promise<CreatedSession> {
-    const w = new RequestWriter(Op.S_CREATE, 64 + data.length + meta.length)
+  async sCreate(sandbox: string, data: Buffer, ttlMs: number, idleMs: number, userId: string, meta: Buffer = EMPTY, ext?: CreateSessionExt): Promise<CreatedSession> {
+    const w = new RequestWriter(Op.S_CREATE, 64 + data.length + meta.length + (ext ? 16 + ext.ip.length + ext.userAgent.length * 3 : 0))
       .str(sandbox, 'sandbox')
       .bytes(data)
       .u64(ttlMs)
       .u64(idleMs)
       .str(userId, 'userId')
       .bytes(meta);
+    if (ext) {
+      const ipMode = { off: 0, subnet: 1, exact: 2 }[ext.bindIp];
+      w.u8(ext.remember ? 1 : 0)
+        .u32(ext.maxSessions)
+        .u8(ext.onLimit === 'reject' ? 1 : 0)
+        .u8(ipMode | (ext.bindUserAgent ? 4 : 0))
+        .str(ext.ip, 'ip')
+        .str(ext.userAgent, 'userAgent');
+    }
     const r = ok(Op.S_CREATE, await this.call(Op.S_CREATE, w));
     const token = r.str();
     const sessionId = r.str();
     const expiresAt = r.i64();
+    const csrfToken = r.str();
+    const evicted: string[] = [];
+    for (let n = r.u32(); n > 0; n--) evicted.push(r.str());
     r.end();
-    return { token, sessionId, expiresAt };
+    return { token, sessionId, expiresAt, csrfToken, evicted };
   }
 
-  async sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number): Promise<ResolveResult> {
-    const w = new RequestWriter(Op.S_RESOLVE, 112)
+  async sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext: ResolveExt = {}): Promise<ResolveResult> {
+    const binding = ext.binding;
+    const flags = (rotate ? 1 : 0) | (binding ? 2 : 0) | (ext.wantCsrf ? 4 : 0);
+    const w = new RequestWriter(Op.S_RESOLVE, 112 + (binding ? 8 + binding.ip.length + binding.userAgent.length * 3 : 0))
       .str(sandbox, 'sandbox')
       .str(token, 'token')
-      .u8(rotate ? 1 : 0)
+      .u8(flags)
       .u64(graceMs)
       .u64(minRotateIntervalMs);
+    if (binding) {
+      w.u8({ revoke: 0, reject: 1, log: 2 }[binding.onMismatch]).str(binding.ip, 'ip').str(binding.userAgent, 'userAgent');
+    }
     const reply = await this.call(Op.S_RESOLVE, w);
     const r = reply.body;
     if (reply.status === Status.NOT_FOUND) {
@@ -161,24 +232,57 @@ export class SidecarApi {
       r.end();
       return { status: 'reused', sessionId };
     }
+    if (reply.status === Status.MISMATCH) {
+      const sessionId = r.str();
+      const mismatch = r.u8();
+      const revoked = r.u8() === 1;
+      r.end();
+      return { status: 'mismatch', sessionId, mismatch, revoked };
+    }
     ok(Op.S_RESOLVE, reply);
     const current = r.str();
     const rotated = r.u8() === 1;
     const expiresAt = r.i64();
     const sessionId = r.str();
     const data = r.bytes();
+    const sessionFlags = r.u8();
+    const mismatch = r.u8();
+    const csrfToken = r.str();
     r.end();
-    return { status: 'ok', token: current, rotated, expiresAt, sessionId, data };
+    return { status: 'ok', token: current, rotated, expiresAt, sessionId, data, flags: sessionFlags, mismatch, csrfToken };
   }
 
-  /** The session's expiry, or null when the token is dead. */
-  async sUpdate(sandbox: string, token: string, data: Buffer): Promise<number | null> {
-    const w = new RequestWriter(Op.S_UPDATE, 96 + data.length).str(sandbox, 'sandbox').str(token, 'token').bytes(data);
+  /** The session's expiry, or null when the token is dead (or superseded graceMs or more ago). */
+  async sUpdate(sandbox: string, token: string, data: Buffer, graceMs: number): Promise<number | null> {
+    const w = new RequestWriter(Op.S_UPDATE, 104 + data.length).str(sandbox, 'sandbox').str(token, 'token').bytes(data).u64(graceMs);
     return this.i64OrNull(Op.S_UPDATE, w);
   }
 
-  async sRevoke(sandbox: string, token: string): Promise<boolean> {
-    return this.flagOp(Op.S_REVOKE, new RequestWriter(Op.S_REVOKE, 96).str(sandbox, 'sandbox').str(token, 'token'));
+  /** The revoked session's id, or null when no live session had that token. */
+  async sRevoke(sandbox: string, token: string): Promise<string | null> {
+    const r = ok(Op.S_REVOKE, await this.call(Op.S_REVOKE, new RequestWriter(Op.S_REVOKE, 96).str(sandbox, 'sandbox').str(token, 'token')));
+    const existed = r.u8() === 1;
+    const sessionId = r.str();
+    r.end();
+    return existed ? sessionId : null;
+  }
+
+  /**
+   * Replaces the session of `token` by a new one (new token, id and CSRF token); keepData, or
+   * `data` for the new session. Null when the token is dead.
+   */
+  async sRegenerate(sandbox: string, token: string, graceMs: number, keepData: boolean, data: Buffer = EMPTY): Promise<RegeneratedSession | null> {
+    const w = new RequestWriter(Op.S_REGENERATE, 112 + data.length)
+      .str(sandbox, 'sandbox')
+      .str(token, 'token')
+      .u64(graceMs)
+      .u8(keepData ? 1 : 0)
+      .bytes(keepData ? EMPTY : data);
+    const r = okOrNull(Op.S_REGENERATE, await this.call(Op.S_REGENERATE, w));
+    if (!r) return null;
+    const result = { token: r.str(), sessionId: r.str(), expiresAt: r.i64(), csrfToken: r.str(), flags: r.u8(), oldSessionId: r.str() };
+    r.end();
+    return result;
   }
 
   async sList(sandbox: string, userId: string): Promise<ListedSession[]> {
@@ -193,12 +297,14 @@ export class SidecarApi {
     return sessions;
   }
 
-  async sRevokeAll(sandbox: string, userId: string, exceptToken: string): Promise<number> {
-    const w = new RequestWriter(Op.S_REVOKE_ALL, 160).str(sandbox, 'sandbox').str(userId, 'userId').str(exceptToken, 'token');
+  /** Revokes every session of userId but the one `except` (a token or a session id) names; returns the revoked ids. */
+  async sRevokeAll(sandbox: string, userId: string, except: string): Promise<string[]> {
+    const w = new RequestWriter(Op.S_REVOKE_ALL, 160).str(sandbox, 'sandbox').str(userId, 'userId').str(except, 'except');
     const r = ok(Op.S_REVOKE_ALL, await this.call(Op.S_REVOKE_ALL, w));
-    const revoked = r.u32();
+    const ids: string[] = [];
+    for (let n = r.u32(); n > 0; n--) ids.push(r.str());
     r.end();
-    return revoked;
+    return ids;
   }
 
   async sRevokeId(sandbox: string, sessionId: string): Promise<boolean> {

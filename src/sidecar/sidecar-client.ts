@@ -21,6 +21,10 @@ export interface SidecarClientOptions {
   maxReplyFrameSize?: number;
   /** Called when the first call starts waiting (true) and when the last one settles (false). */
   onBusyChange?(busy: boolean): void;
+  /** Called with the ids of sessions the sidecar removed because they expired (EXPIRED frames). */
+  onExpired?(sandbox: string, sessionIds: string[]): void;
+  /** Called with the round-trip time of every answered call, in milliseconds. */
+  onLatency?(ms: number): void;
 }
 
 interface PendingCall {
@@ -28,6 +32,7 @@ interface PendingCall {
   resolve(reply: SidecarReply): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  startedAt: number;
 }
 
 const MAX_ID = 0xffff_ffff;
@@ -98,7 +103,7 @@ export class SidecarClient {
         this.settle(id);
         reject(new XemsTimeoutError(opName(op), timeoutMs));
       }, timeoutMs);
-      this.pending.set(id, { op, resolve, reject, timer });
+      this.pending.set(id, { op, resolve, reject, timer, startedAt: performance.now() });
       if (this.pending.size === 1) this.options.onBusyChange?.(true);
       try {
         this.input.write(frame);
@@ -182,16 +187,27 @@ export class SidecarClient {
     }
     const call = this.settle(id);
     if (!call) return; // the call timed out earlier: its late reply is dropped
+    this.options.onLatency?.(performance.now() - call.startedAt);
     if (status === Status.ERROR) {
       call.reject(sidecarError(call.op, body));
-    } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED) {
+    } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED || status === Status.MISMATCH) {
       call.resolve({ status, body });
     } else {
-      throw new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+      const error = new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+      call.reject(error); // already settled: the close path below would not reach it
+      throw error;
     }
   }
 
   private onSidecarFrame(kind: number, body: BodyReader): void {
+    if (kind === SidecarFrame.EXPIRED && this.settleHello.done) {
+      const sandbox = body.str();
+      const ids: string[] = [];
+      for (let n = body.u32(); n > 0; n--) ids.push(body.str());
+      body.end();
+      this.options.onExpired?.(sandbox, ids);
+      return;
+    }
     if (kind !== SidecarFrame.HELLO || this.settleHello.done) {
       throw new XemsProtocolError('BAD_HANDSHAKE', `Unexpected sidecar frame kind ${kind}`, 'Rebuild the sidecar with "npm run build:sidecar".');
     }

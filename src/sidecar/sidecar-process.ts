@@ -1,10 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { XEMS_RESTART_POLICY } from '../xems.defaults';
-import { XemsError, XemsProtocolError, XemsSidecarError, XemsTimeoutError, XemsUnavailableError } from '../xems.errors';
+import { XemsError, XemsProtocolError, XemsSidecarError, XemsTimeoutError, XemsUnavailableError, XemsVaultError } from '../xems.errors';
+import { SidecarPersistence, describeVaultLoad, persistenceConfigure } from '../persistence/vault-configure';
 import { locateSidecarBinary } from './binary-locator';
 import { RequestWriter } from './frame-codec';
-import { Op, PROTOCOL_VERSION, SidecarReply, Status } from './protocol';
+import { Op, PROTOCOL_VERSION, SidecarReply, Status, opName } from './protocol';
 import { SidecarClient, SidecarHello } from './sidecar-client';
 import type { SidecarTransport } from './sidecar-api';
 
@@ -17,6 +18,10 @@ export interface SidecarProcessOptions {
   maxRestarts: number;
   /** Sidecar log level sent in CONFIGURE. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Ask the sidecar to report expired sessions (CONFIGURE expiryEvents); see onExpired. */
+  onExpired?(sandbox: string, sessionIds: string[]): void;
+  /** Encrypted persistence: every (re)started sidecar loads this vault (src/persistence/). */
+  persistence?: SidecarPersistence;
 }
 
 /** The part of Nest's LoggerService the supervisor uses. */
@@ -31,7 +36,9 @@ export type SidecarEvent =
   | { type: 'sidecar.started'; pid: number; buildVersion: string }
   | { type: 'sidecar.restarted'; pid: number; buildVersion: string; attempt: number; downtimeMs: number }
   | { type: 'sidecar.unavailable'; reason: string; willRestart: boolean; retryInMs?: number }
-  | { type: 'sidecar.stopped'; pid: number };
+  | { type: 'sidecar.stopped'; pid: number }
+  /** Persistence: a change could not be written to the vault (disk full, read-only, failing); it was not made. */
+  | { type: 'vault.write-failed'; op: string; reason: string };
 
 export type SidecarState = 'idle' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
@@ -69,6 +76,31 @@ function setRefs(child: ChildProcess, ref: boolean): void {
   }
 }
 
+/** The round-trip times of the last `size` calls, for percentiles. */
+export class LatencyWindow {
+  private readonly samples: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(size = 4096) {
+    this.samples = new Float64Array(size);
+  }
+
+  record(ms: number): void {
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.count < this.samples.length) this.count++;
+  }
+
+  /** Percentiles (nearest rank) of the window, in milliseconds; null when no call was measured. */
+  percentiles(): { p50: number; p99: number; samples: number } | null {
+    if (this.count === 0) return null;
+    const sorted = this.samples.slice(0, this.count).sort();
+    const rank = (p: number) => sorted[Math.min(this.count - 1, Math.ceil((p / 100) * this.count) - 1)];
+    return { p50: rank(50), p99: rank(99), samples: this.count };
+  }
+}
+
 function delay(ms: number): { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout;
   const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
@@ -82,6 +114,8 @@ function delay(ms: number): { promise: Promise<void>; cancel(): void } {
  * life line (the child exits on EOF when this process dies, even by SIGKILL).
  */
 export class SidecarProcess implements SidecarTransport {
+  /** Round-trip times of the last calls (all children), for stats(). */
+  readonly latency = new LatencyWindow();
   private running: Running | undefined;
   private currentState: SidecarState = 'idle';
   private launching: Promise<Running> | undefined;
@@ -91,6 +125,8 @@ export class SidecarProcess implements SidecarTransport {
   private downSince = 0;
   private shutdownPromise: Promise<void> | undefined;
   private busy = false;
+  private vaultFailures = 0;
+  private lastVaultFailureLog = 0;
   private failure: string | undefined;
 
   constructor(
@@ -136,7 +172,23 @@ export class SidecarProcess implements SidecarTransport {
     if (!running || running.client.isClosed || this.currentState !== 'running') {
       return Promise.reject(new XemsUnavailableError(this.unavailableReason()));
     }
-    return running.client.request(op, frame);
+    const reply = running.client.request(op, frame);
+    if (!this.options.persistence) return reply;
+    return reply.catch((err: unknown) => {
+      if (err instanceof XemsVaultError && err.kind === 'write-failed') this.onVaultWriteFailed(op, err);
+      throw err;
+    });
+  }
+
+  /** A write the vault refused: one log line per 10 s (with a count) and an event per failure. */
+  private onVaultWriteFailed(op: number, err: XemsVaultError): void {
+    this.vaultFailures++;
+    const now = Date.now();
+    if (now - this.lastVaultFailureLog >= 10_000) {
+      this.lastVaultFailureLog = now;
+      this.logger.error(`${err.message} (${this.vaultFailures} failed writes so far). ${err.hint}`);
+    }
+    this.emit({ type: 'vault.write-failed', op: opName(op), reason: err.message });
   }
 
   private unavailableReason(): string {
@@ -230,6 +282,8 @@ export class SidecarProcess implements SidecarTransport {
       requestTimeoutMs: this.options.requestTimeoutMs,
       maxInFlight: this.options.maxInFlight,
       onBusyChange: (busy) => this.onBusyChange(child, busy),
+      onExpired: this.options.onExpired,
+      onLatency: (ms) => this.latency.record(ms),
     });
     void exited.then(({ code, signal }) => {
       client.close(new XemsUnavailableError(`it exited (${signal ? `signal ${signal}` : `code ${code}`})`));
@@ -298,12 +352,32 @@ export class SidecarProcess implements SidecarTransport {
   }
 
   private async configure(client: SidecarClient, timeoutMs: number): Promise<void> {
-    const config = JSON.stringify(this.options.logLevel ? { logLevel: this.options.logLevel } : {});
-    // No secrets: the sidecar then picks a random master key (memory-only store).
-    const w = new RequestWriter(Op.CONFIGURE, 32 + config.length).u16(PROTOCOL_VERSION).bytes(Buffer.from(config, 'utf8')).u16(0);
-    const reply = await client.request(Op.CONFIGURE, w.finish(), timeoutMs);
+    const vault = this.options.persistence ? persistenceConfigure(this.options.persistence) : undefined;
+    const config = JSON.stringify({
+      ...(this.options.logLevel ? { logLevel: this.options.logLevel } : {}),
+      ...(this.options.onExpired ? { expiryEvents: true } : {}),
+      ...(vault ? { persistence: vault.config } : {}),
+    });
+    // Without persistence, no secrets: the sidecar picks a random master key (memory-only
+    // store). With it, the vault secret and machine identity travel only in this frame.
+    const secrets = vault?.secrets ?? [];
+    const w = new RequestWriter(Op.CONFIGURE, 160 + config.length).u16(PROTOCOL_VERSION).bytes(Buffer.from(config, 'utf8')).u16(secrets.length);
+    for (const [name, value] of secrets) w.str(name, 'secret name').bytes(value);
+    const frame = w.finish();
+    let reply: SidecarReply;
+    try {
+      reply = await client.request(Op.CONFIGURE, frame, timeoutMs);
+    } finally {
+      // The sidecar has read the frame once it answered (or is gone): wipe our copies.
+      frame.fill(0);
+      for (const [, value] of secrets) value.fill(0);
+    }
     if (reply.status !== Status.OK) {
       throw new XemsProtocolError('BAD_HANDSHAKE', `CONFIGURE answered with status ${reply.status}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+    }
+    if (vault) {
+      const loaded = describeVaultLoad(reply.body.str());
+      if (loaded) this.logger.log(loaded);
     }
   }
 
@@ -322,7 +396,7 @@ export class SidecarProcess implements SidecarTransport {
     const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
     this.downSince = Date.now();
     if (Date.now() - running.startedAt >= XEMS_RESTART_POLICY.stableAfterMs) this.consecutiveFailures = 0;
-    this.logger.error(`Sidecar (pid ${running.child.pid}) exited unexpectedly (${how}); in-memory sessions are lost`);
+    this.logger.error(`Sidecar (pid ${running.child.pid}) exited unexpectedly (${how}); ${this.options.persistence ? 'sessions and values are reloaded from the vault by the restarted sidecar' : 'in-memory sessions are lost'}`);
     this.scheduleRestart(`it exited unexpectedly (${how})`);
   }
 

@@ -1,6 +1,9 @@
 // The sample app's HTTP API without a browser (real module, real sidecar): the edge cases the
 // browser test does not reach, and the `npm run sample` entry point as a real process.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XemsService } from '../../src';
@@ -266,18 +269,55 @@ describe('sample entry point (node build/sample/src/main.js)', { timeout: 60_000
     assert.match(proc.stderr, /XEMS_SECRET/);
   });
 
-  it('--persist with XEMS_SECRET passes persistence to the module and never pretends it works', async () => {
+  it('--persist with a bad XEMS_SECRET stops with the module\'s explanation and never prints the secret', async () => {
     const secret = 'x'.repeat(43);
     const proc = new Spawned(process.execPath, [main, '--persist'], {
       cwd: repoRoot(),
-      env: env({ PORT: '0', XEMS_SECRET: secret }),
+      env: env({ PORT: '0', XEMS_SECRET: secret, XEMS_PERSIST_PATH: join(mkdtempSync(join(tmpdir(), 'xems-sample-')), 'vault') }),
     });
-    // Persistence is a later issue: until the module implements it, the sample must stop with
-    // the module's explanation instead of running as if sessions survived a restart.
     const exit = await proc.waitExit(20_000);
     assert.equal(exit.code, 1);
-    assert.match(proc.stderr, /persistence/i);
+    assert.match(proc.stderr, /persistence\.secret.*43 characters long/);
+    assert.match(proc.stderr, /Fix: .*nestjs-xems secret/);
     assert.ok(!proc.output.includes(secret), 'the secret is never printed');
+  });
+
+  it('--persist keeps the user logged in across a restart of the sample (SIGTERM, start again)', async () => {
+    const secret = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'nestjs-xems.js'), 'secret'], { encoding: 'utf8' }).stdout.trim();
+    const vault = join(mkdtempSync(join(tmpdir(), 'xems-sample-')), 'vault');
+    const start = async () => {
+      const proc = new Spawned(process.execPath, [main, '--persist'], { cwd: repoRoot(), env: env({ PORT: '0', XEMS_SECRET: secret, XEMS_PERSIST_PATH: vault }) });
+      const [, url] = await proc.waitFor(/(http:\/\/127\.0\.0\.1:\d+)/, 20_000);
+      return { proc, url };
+    };
+    const stop = async (proc: Spawned) => {
+      proc.child.kill('SIGTERM');
+      const exit = await proc.waitExit(10_000);
+      assert.ok(exit.code === 0 || exit.signal === 'SIGTERM', `clean exit, got ${JSON.stringify(exit)}`);
+    };
+    const first = await start();
+    let token: string | undefined;
+    try {
+      assert.match(first.proc.output, /Persistence: created a new vault/);
+      const client = await loggedIn(first.url, 'persist@example.test');
+      const me = await client.get('/api/me');
+      assert.equal(me.status, 200);
+      token = client.token;
+    } finally {
+      await stop(first.proc);
+    }
+    const second = await start();
+    try {
+      assert.match(second.proc.output, /Persistence: loaded \d+ records from the vault/);
+      const client = new CookieClient(second.url);
+      client.token = token;
+      const me = await client.get('/api/me');
+      assert.equal(me.status, 200, 'the session survived the restart');
+      assert.equal(me.body.user.email, 'persist@example.test');
+      assert.ok(!second.proc.output.includes(secret.slice(7)) && !first.proc.output.includes(secret.slice(7)), 'the secret is never printed');
+    } finally {
+      await stop(second.proc);
+    }
   });
 
   it('refuses an unknown argument', async () => {

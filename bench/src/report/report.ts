@@ -290,10 +290,19 @@ function otherLoadNote(report: BenchReport): string {
   );
 }
 
+const FINDINGS_FILE = join(__dirname, '..', '..', 'FINDINGS.md');
+const FINDINGS_MARK = '<!-- The rest of this file is copied from bench/FINDINGS.md (hand-written). -->';
+
 /** Hand-written analysis (profiles of missed bars), kept across runs in bench/FINDINGS.md. */
 function findings(): string {
-  const file = join(__dirname, '..', '..', 'FINDINGS.md');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return existsSync(FINDINGS_FILE) ? `${FINDINGS_MARK}\n\n${readFileSync(FINDINGS_FILE, 'utf8').trim()}` : '';
+}
+
+/** Replaces the findings section of an existing report with the current FINDINGS.md. */
+export function refreshFindings(report: string): string {
+  const at = report.indexOf(FINDINGS_MARK);
+  const head = (at >= 0 ? report.slice(0, at) : report).trimEnd();
+  return `${head}\n\n${findings()}\n`;
 }
 
 export function renderMarkdown(report: BenchReport): string {

@@ -15,6 +15,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/harden"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/server"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vaulttool"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=1.2.3".
@@ -33,6 +34,11 @@ func main() {
 		if os.Args[1] == "--version" || os.Args[1] == "-version" {
 			fmt.Println(build)
 			return
+		}
+		if os.Args[1] == "vault" {
+			// The offline vault tool (npx nestjs-xems vault verify|rekey): secrets on stdin.
+			harden.Apply()
+			os.Exit(vaulttool.Main(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		}
 		fmt.Fprintln(os.Stderr, "xems-sidecar takes no arguments (configuration arrives over stdin); usage: xems-sidecar [--version]")
 		os.Exit(2)

@@ -99,6 +99,10 @@ func (d *Decoder) Bytes(field string) []byte {
 	return d.take(field, int(n))
 }
 
+// Done reports whether the body has been read completely (and no field failed): where an op
+// has optional extension fields, their absence is a body that is done before them.
+func (d *Decoder) Done() bool { return d.field == "" && len(d.b) == 0 }
+
 // Err returns the first decoding failure, or a trailing-bytes failure.
 func (d *Decoder) Err() (field, why string, ok bool) {
 	if d.field != "" {

@@ -70,6 +70,10 @@ func FuzzRequestDecoder(f *testing.F) {
 	f.Add(req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")))
 	f.Add(req(14, OpSResolve, str("sb"), str("t"), u8(1), u64(2000), u64(7)))
 	f.Add(req(18, OpSRevokeAll, str("sb"), str("u"), str("t")))
+	f.Add(req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m"), u8(1), u32(3), u8(0), u8(5), str("10.0.0.1"), str("ua")))
+	f.Add(req(14, OpSResolve, str("sb"), str("t"), u8(7), u64(2000), u64(7), u8(1), str("::1"), str("ua")))
+	f.Add(req(15, OpSUpdate, str("sb"), str("t"), byts("d"), u64(100)))
+	f.Add(req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(0), byts("d")))
 	f.Add(req(1, OpKVGet, str("sb"), u32(0xFFFFFFFF)))
 	f.Add([]byte{1, 0, 0, 0, 0x21, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -123,15 +127,36 @@ func encodeRequest(r *Request) []byte {
 		b = AppendU64(b, r.IdleMs)
 		s(r.UserID)
 		by(r.Meta)
+		if r.HasExt {
+			b = append(b, r.CreateFlags)
+			b = AppendU32(b, r.MaxPerUser)
+			b = append(b, r.OnLimit, r.BindMode)
+			s(r.IP)
+			s(r.UserAgent)
+		}
 	case OpSResolve:
 		s(r.Sandbox)
 		s(r.Token)
 		b = append(b, r.Flags)
 		b = AppendU64(b, r.GraceMs)
 		b = AppendU64(b, r.MinRotateMs)
+		if r.Flags&FlagCheckBinding != 0 {
+			b = append(b, r.OnMismatch)
+			s(r.IP)
+			s(r.UserAgent)
+		}
 	case OpSUpdate:
 		s(r.Sandbox)
 		s(r.Token)
+		by(r.Value)
+		if r.HasExt {
+			b = AppendU64(b, r.GraceMs)
+		}
+	case OpSRegen:
+		s(r.Sandbox)
+		s(r.Token)
+		b = AppendU64(b, r.GraceMs)
+		b = append(b, r.Flags)
 		by(r.Value)
 	case OpSRevoke:
 		s(r.Sandbox)

@@ -114,38 +114,52 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 	cases := []struct {
 		payload []byte
 		check   func(r *Request) bool
+		// base: the body length at which a prefix is a valid request of its own (the op's
+		// extension fields left out), 0 if none.
+		base int
 	}{
 		{req(1, OpConfigure, u16(1), byts(`{}`), u16(1), str("masterKey"), byts("k")), func(r *Request) bool {
 			return r.ProtocolVersion == 1 && string(r.ConfigJSON) == "{}" && len(r.Secrets) == 1 && string(r.Secrets[0].Name) == "masterKey"
-		}},
-		{req(2, OpPing), func(r *Request) bool { return r.ID == 2 }},
-		{req(3, OpShutdown), func(r *Request) bool { return r.Op == OpShutdown }},
-		{req(4, OpStats), func(r *Request) bool { return r.Op == OpStats }},
+		}, 0},
+		{req(2, OpPing), func(r *Request) bool { return r.ID == 2 }, 0},
+		{req(3, OpShutdown), func(r *Request) bool { return r.Op == OpShutdown }, 0},
+		{req(4, OpStats), func(r *Request) bool { return r.Op == OpStats }, 0},
 		{req(5, OpKVSet, str("sb"), byts("k"), byts("v"), u64(9)), func(r *Request) bool {
 			return string(r.Sandbox) == "sb" && string(r.Key) == "k" && string(r.Value) == "v" && r.TTLMs == 9
-		}},
-		{req(6, OpKVGet, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
-		{req(7, OpKVDel, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
-		{req(8, OpKVHas, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
-		{req(9, OpKVTTL, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }},
-		{req(10, OpKVTouch, str("sb"), byts("k"), u64(5)), func(r *Request) bool { return r.TTLMs == 5 }},
+		}, 0},
+		{req(6, OpKVGet, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }, 0},
+		{req(7, OpKVDel, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }, 0},
+		{req(8, OpKVHas, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }, 0},
+		{req(9, OpKVTTL, str("sb"), byts("k")), func(r *Request) bool { return string(r.Key) == "k" }, 0},
+		{req(10, OpKVTouch, str("sb"), byts("k"), u64(5)), func(r *Request) bool { return r.TTLMs == 5 }, 0},
 		{req(11, OpKVScan, str("sb"), byts("p"), str("c"), u32(10)), func(r *Request) bool {
 			return string(r.Key) == "p" && string(r.Cursor) == "c" && r.Limit == 10
-		}},
-		{req(12, OpClear, str("sb")), func(r *Request) bool { return string(r.Sandbox) == "sb" }},
+		}, 0},
+		{req(12, OpClear, str("sb")), func(r *Request) bool { return string(r.Sandbox) == "sb" }, 0},
 		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")), func(r *Request) bool {
-			return string(r.Value) == "d" && r.TTLMs == 1 && r.IdleMs == 2 && string(r.UserID) == "u" && string(r.Meta) == "m"
-		}},
+			return string(r.Value) == "d" && r.TTLMs == 1 && r.IdleMs == 2 && string(r.UserID) == "u" && string(r.Meta) == "m" && !r.HasExt
+		}, 0},
+		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m"), u8(1), u32(3), u8(1), u8(6), str("1.2.3.4"), str("ua")), func(r *Request) bool {
+			return r.HasExt && r.CreateFlags == 1 && r.MaxPerUser == 3 && r.OnLimit == 1 && r.BindMode == 6 && string(r.IP) == "1.2.3.4" && string(r.UserAgent) == "ua"
+		}, len(req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")))},
 		{req(14, OpSResolve, str("sb"), str("t"), u8(1), u64(2000), u64(7)), func(r *Request) bool {
 			return string(r.Token) == "t" && r.Flags == 1 && r.GraceMs == 2000 && r.MinRotateMs == 7
-		}},
-		{req(15, OpSUpdate, str("sb"), str("t"), byts("d")), func(r *Request) bool { return string(r.Value) == "d" }},
-		{req(16, OpSRevoke, str("sb"), str("t")), func(r *Request) bool { return string(r.Token) == "t" }},
-		{req(17, OpSList, str("sb"), str("u")), func(r *Request) bool { return string(r.UserID) == "u" }},
+		}, 0},
+		{req(14, OpSResolve, str("sb"), str("t"), u8(7), u64(2000), u64(7), u8(2), str("::1"), str("ua")), func(r *Request) bool {
+			return r.Flags == 7 && r.OnMismatch == 2 && string(r.IP) == "::1" && string(r.UserAgent) == "ua"
+		}, 0},
+		{req(15, OpSUpdate, str("sb"), str("t"), byts("d")), func(r *Request) bool { return string(r.Value) == "d" && !r.HasExt }, 0},
+		{req(15, OpSUpdate, str("sb"), str("t"), byts("d"), u64(500)), func(r *Request) bool { return r.HasExt && r.GraceMs == 500 },
+			len(req(15, OpSUpdate, str("sb"), str("t"), byts("d")))},
+		{req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(1), byts("")), func(r *Request) bool {
+			return string(r.Token) == "t" && r.GraceMs == 2000 && r.Flags == 1 && len(r.Value) == 0
+		}, 0},
+		{req(16, OpSRevoke, str("sb"), str("t")), func(r *Request) bool { return string(r.Token) == "t" }, 0},
+		{req(17, OpSList, str("sb"), str("u")), func(r *Request) bool { return string(r.UserID) == "u" }, 0},
 		{req(18, OpSRevokeAll, str("sb"), str("u"), str("t")), func(r *Request) bool {
 			return string(r.UserID) == "u" && string(r.Token) == "t"
-		}},
-		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }},
+		}, 0},
+		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
 	}
 	seen := map[Op]bool{}
 	for _, c := range cases {
@@ -157,13 +171,20 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 			t.Fatalf("op %v decoded wrongly: %+v", r.Op, r)
 		}
 		seen[r.Op] = true
-		// Every strict prefix of the body is BAD_REQUEST, as is any trailing byte.
+		// Every strict prefix of the body is BAD_REQUEST (but the one that leaves the op's
+		// extension fields out as a whole), as is any trailing byte.
 		for n := 5; n < len(c.payload); n++ {
+			if n == c.base {
+				if err := DecodeRequest(c.payload[:n], &r); err != nil || r.HasExt {
+					t.Fatalf("op %v without its extension: %v", Op(c.payload[4]), err)
+				}
+				continue
+			}
 			if err := DecodeRequest(c.payload[:n], &r); code(err) != xerr.BadRequest {
 				t.Fatalf("op %v truncated to %d bytes: %v", Op(c.payload[4]), n, err)
 			}
 		}
-		if err := DecodeRequest(append(bytes.Clone(c.payload), 0), &r); code(err) != xerr.BadRequest || !strings.Contains(err.Error(), "trailing") {
+		if err := DecodeRequest(append(bytes.Clone(c.payload), 0), &r); code(err) != xerr.BadRequest {
 			t.Fatalf("op %v with a trailing byte: %v", Op(c.payload[4]), err)
 		}
 	}

@@ -10,10 +10,31 @@ const (
 	StatusNotFound Status = 1
 	StatusError    Status = 2
 	StatusReused   Status = 3
+	// StatusMismatch: S_RESOLVE's client does not match the session's binding (the revoke or
+	// reject action); body: str sessionId, u8 mismatch, u8 revoked.
+	StatusMismatch Status = 4
 )
 
-// HelloKind is the kind byte of the HELLO frame (id 0).
-const HelloKind = 0
+// Kinds of sidecar-initiated frames (id 0).
+const (
+	HelloKind   = 0 // the first frame: protocol and build version
+	ExpiredKind = 1 // sessions removed because they expired (CONFIGURE's expiryEvents)
+)
+
+// ExpiredFrame returns an EXPIRED frame: str sandbox, u32 n, n x str sessionId. ids holds the
+// encoded ids (each IDLength bytes) back to back.
+func ExpiredFrame(sandbox string, ids []byte, idLen int) []byte {
+	n := len(ids) / idLen
+	b := AppendFrameHeader(GetBuf(9 + 2 + len(sandbox) + 4 + n*(2+idLen))[:0])
+	b = AppendU32(b, 0)
+	b = append(b, ExpiredKind)
+	b = AppendStr(b, sandbox)
+	b = AppendU32(b, uint32(n))
+	for i := 0; i < n; i++ {
+		b = AppendStrBytes(b, ids[i*idLen:(i+1)*idLen])
+	}
+	return FinishFrame(b, 0)
+}
 
 // BeginReply appends a frame header and the reply header (id, status) to b. Append the body
 // with the Append* helpers, then call FinishFrame(b, start) with start = len(b) before the call.

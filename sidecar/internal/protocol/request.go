@@ -29,6 +29,7 @@ const (
 	OpSList      Op = 0x24
 	OpSRevokeAll Op = 0x25
 	OpSRevokeID  Op = 0x26
+	OpSRegen     Op = 0x27
 )
 
 var opNames = [256]string{
@@ -37,6 +38,7 @@ var opNames = [256]string{
 	OpKVTouch: "KV_TOUCH", OpKVScan: "KV_SCAN", OpClear: "CLEAR",
 	OpSCreate: "S_CREATE", OpSResolve: "S_RESOLVE", OpSUpdate: "S_UPDATE", OpSRevoke: "S_REVOKE",
 	OpSList: "S_LIST", OpSRevokeAll: "S_REVOKE_ALL", OpSRevokeID: "S_REVOKE_ID",
+	OpSRegen: "S_REGENERATE",
 }
 
 // Known reports whether op is in the protocol's table.
@@ -56,8 +58,21 @@ func Ops() []Op {
 	return ops
 }
 
-// FlagRotate is bit 0 of S_RESOLVE's flags.
-const FlagRotate = 1
+// S_RESOLVE's flags.
+const (
+	FlagRotate       = 1 // rotate the token
+	FlagCheckBinding = 2 // the body goes on with onMismatch, ip, userAgent: check the binding
+	FlagWantCSRF     = 4 // reply with the session's CSRF token
+	resolveFlags     = FlagRotate | FlagCheckBinding | FlagWantCSRF
+)
+
+// S_CREATE's createFlags and S_REGENERATE's flags.
+const (
+	CreateRemember = 1 // remember-me session
+	createFlags    = CreateRemember
+	RegenKeepData  = 1 // keep the data (the data field must be empty)
+	regenFlags     = RegenKeepData
+)
 
 // Secret is one named secret of CONFIGURE.
 type Secret struct {
@@ -90,6 +105,19 @@ type Request struct {
 	Flags       uint8
 	GraceMs     uint64
 	MinRotateMs uint64
+
+	// HasExt: the body carries its op's extension fields (S_CREATE, S_UPDATE), which a body
+	// may leave out as a whole (docs/protocol.md, "Extension fields").
+	HasExt bool
+	// S_CREATE extension
+	CreateFlags uint8
+	MaxPerUser  uint32
+	OnLimit     uint8
+	BindMode    uint8
+	// S_CREATE extension and S_RESOLVE with FlagCheckBinding
+	IP         []byte // str
+	UserAgent  []byte // str
+	OnMismatch uint8  // S_RESOLVE with FlagCheckBinding
 }
 
 // PeekHeader returns the id and op of a payload of at least 5 bytes.
@@ -146,15 +174,37 @@ func DecodeRequest(payload []byte, req *Request) error {
 		req.IdleMs = d.U64("idleMs")
 		req.UserID = d.Str("userId")
 		req.Meta = d.Bytes("meta")
+		if req.HasExt = !d.Done(); req.HasExt {
+			req.CreateFlags = d.U8("createFlags")
+			req.MaxPerUser = d.U32("maxSessions")
+			req.OnLimit = d.U8("onLimit")
+			req.BindMode = d.U8("bindMode")
+			req.IP = d.Str("ip")
+			req.UserAgent = d.Str("userAgent")
+		}
 	case OpSResolve:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
 		req.Flags = d.U8("flags")
 		req.GraceMs = d.U64("graceMs")
 		req.MinRotateMs = d.U64("minRotateIntervalMs")
+		if req.Flags&FlagCheckBinding != 0 {
+			req.OnMismatch = d.U8("onMismatch")
+			req.IP = d.Str("ip")
+			req.UserAgent = d.Str("userAgent")
+		}
 	case OpSUpdate:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
+		req.Value = d.Bytes("data")
+		if req.HasExt = !d.Done(); req.HasExt {
+			req.GraceMs = d.U64("graceMs")
+		}
+	case OpSRegen:
+		req.Sandbox = d.Str("sandbox")
+		req.Token = d.Str("token")
+		req.GraceMs = d.U64("graceMs")
+		req.Flags = d.U8("flags")
 		req.Value = d.Bytes("data")
 	case OpSRevoke:
 		req.Sandbox = d.Str("sandbox")
@@ -165,7 +215,7 @@ func DecodeRequest(payload []byte, req *Request) error {
 	case OpSRevokeAll:
 		req.Sandbox = d.Str("sandbox")
 		req.UserID = d.Str("userId")
-		req.Token = d.Str("exceptToken")
+		req.Token = d.Str("except")
 	case OpSRevokeID:
 		req.Sandbox = d.Str("sandbox")
 		req.SessionID = d.Str("sessionId")
@@ -173,8 +223,14 @@ func DecodeRequest(payload []byte, req *Request) error {
 	if field, why, ok := d.Err(); !ok {
 		return xerr.New(xerr.BadRequest, "%s: %s %s", req.Op, field, why)
 	}
-	if req.Op == OpSResolve && req.Flags&^FlagRotate != 0 {
-		return xerr.New(xerr.BadRequest, "S_RESOLVE: flags has unknown bits 0x%02x", req.Flags&^FlagRotate)
+	if req.Op == OpSResolve && req.Flags&^resolveFlags != 0 {
+		return xerr.New(xerr.BadRequest, "S_RESOLVE: flags has unknown bits 0x%02x", req.Flags&^resolveFlags)
+	}
+	if req.Op == OpSCreate && req.CreateFlags&^createFlags != 0 {
+		return xerr.New(xerr.BadRequest, "S_CREATE: createFlags has unknown bits 0x%02x", req.CreateFlags&^createFlags)
+	}
+	if req.Op == OpSRegen && req.Flags&^regenFlags != 0 {
+		return xerr.New(xerr.BadRequest, "S_REGENERATE: flags has unknown bits 0x%02x", req.Flags&^regenFlags)
 	}
 	return nil
 }

@@ -20,6 +20,9 @@ type config struct {
 	MaxValueSize int
 	LogLevel     slog.Level
 	MasterKey    []byte // nil: random
+	// ExpiryEvents: report sessions removed because they expired in EXPIRED frames (id 0).
+	ExpiryEvents bool
+	Persist      *persistConfig // nil: memory only (persistence.go)
 }
 
 // configJSON is the wire form of CONFIGURE's configJson. Pointers tell "absent" from zero.
@@ -27,6 +30,9 @@ type configJSON struct {
 	MaxFrameSize *int64  `json:"maxFrameSize"`
 	MaxValueSize *int64  `json:"maxValueSize"`
 	LogLevel     *string `json:"logLevel"`
+	ExpiryEvents *bool   `json:"expiryEvents"`
+
+	Persistence *persistenceJSON `json:"persistence"`
 }
 
 // parseConfig validates a CONFIGURE request. Error messages name the field; they never echo
@@ -59,6 +65,16 @@ func parseConfig(req *protocol.Request) (config, error) {
 			}
 			c.MaxValueSize = int(*cj.MaxValueSize)
 		}
+		if cj.ExpiryEvents != nil {
+			c.ExpiryEvents = *cj.ExpiryEvents
+		}
+		if cj.Persistence != nil {
+			p, err := parsePersistence(cj.Persistence)
+			if err != nil {
+				return c, err
+			}
+			c.Persist = p
+		}
 		if cj.LogLevel != nil {
 			l, err := logging.ParseLevel(*cj.LogLevel)
 			if err != nil {
@@ -80,9 +96,16 @@ func parseConfig(req *protocol.Request) (config, error) {
 				return c, xerr.New(xerr.BadRequest, "CONFIGURE: secret masterKey must be exactly %d bytes (got %d)", crypto.KeySize, len(s.Value))
 			}
 			c.MasterKey = s.Value
+		case secretVault, secretMachineID:
+			if err := persistenceSecret(&c, name, s.Value); err != nil {
+				return c, err
+			}
 		default:
-			return c, xerr.New(xerr.BadRequest, "CONFIGURE: unknown secret %q (known: masterKey)", name)
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: unknown secret %q (known: masterKey, vaultSecret, machineId)", name)
 		}
+	}
+	if err := checkPersistence(&c); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -95,7 +118,7 @@ func jsonErr(err error) string {
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field ") {
-		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel)"
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel, expiryEvents, persistence.path, persistence.fsync, persistence.compactMinBytes)"
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -115,4 +138,6 @@ type effectiveConfig struct {
 	MaxTTLMs        int    `json:"maxTtlMs"`
 	MaxGraceMs      int    `json:"maxGraceMs"`
 	MaxScanLimit    int    `json:"maxScanLimit"`
+
+	Persistence *persistenceInfo `json:"persistence,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -30,19 +31,51 @@ func (s *Server) configure(payload []byte) []byte {
 	if err != nil {
 		return errorReply(req.ID, err)
 	}
-	master, err := crypto.NewMaster(cfg.MasterKey)
-	if err != nil {
-		return protocol.ErrorReply(req.ID, xerr.Internal, "could not create the master key")
-	}
-	source := "random"
+	masterKey, source := cfg.MasterKey, "random"
 	if cfg.MasterKey != nil {
 		source = "supplied"
+	}
+	var v *vault.Vault
+	if cfg.Persist != nil {
+		// The vault keeps the data key the records are sealed under (persistence.go).
+		if v, err = s.openVault(cfg.Persist); err != nil {
+			return vaultErrorReply(req.ID, err)
+		}
+		masterKey, source = v.DataKey(), "vault"
+	}
+	master, err := crypto.NewMaster(masterKey)
+	if err != nil {
+		if v != nil {
+			v.Close()
+		}
+		return protocol.ErrorReply(req.ID, xerr.Internal, "could not create the master key")
 	}
 	s.level.Set(cfg.LogLevel)
 	s.cfg = cfg
 	s.master = master
 	s.maxFrame = cfg.MaxFrameSize
-	s.store = store.New(store.Options{Master: master, Clock: s.clock, MaxValueSize: cfg.MaxValueSize, Logger: s.log})
+	storeOpts := store.Options{Master: master, Clock: s.clock, MaxValueSize: cfg.MaxValueSize, Logger: s.log}
+	if cfg.ExpiryEvents {
+		s.expired = newExpiredReporter(s.send, cfg.MaxFrameSize)
+		storeOpts.OnSessionExpired = s.expired.note
+	}
+	s.store = store.New(storeOpts)
+	var persisted *persistenceInfo
+	if v != nil {
+		if persisted, err = s.loadVault(v, s.store, cfg.Persist); err != nil {
+			// Refused (wrong secret, other machine, corruption): the vault is left untouched
+			// and the sidecar stays unconfigured.
+			v.Close()
+			master.Wipe()
+			s.store, s.master = nil, nil
+			if s.expired != nil {
+				s.expired.abort()
+				s.expired = nil
+			}
+			return vaultErrorReply(req.ID, err)
+		}
+		s.vault = v
+	}
 	s.stopExpirer = s.store.StartExpirer(expiryInterval)
 	s.configured.Store(true)
 	eff, _ := json.Marshal(effectiveConfig{
@@ -50,7 +83,7 @@ func (s *Server) configure(payload []byte) []byte {
 		MaxFrameSize: cfg.MaxFrameSize, MaxValueSize: cfg.MaxValueSize,
 		LogLevel: logging.LevelName(cfg.LogLevel), MasterKey: source,
 		MaxKeySize: store.MaxKeySize, MaxTTLMs: store.MaxTTLMs, MaxGraceMs: store.MaxGraceMs,
-		MaxScanLimit: store.MaxScanLimit,
+		MaxScanLimit: store.MaxScanLimit, Persistence: persisted,
 	})
 	s.log.Info("configured", "maxFrameSize", cfg.MaxFrameSize, "maxValueSize", cfg.MaxValueSize, "masterKey", source)
 	b := protocol.BeginReply(nil, req.ID, protocol.StatusOK)
@@ -200,21 +233,53 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendU64(ok(id, 8), n)), nil
 
 	case protocol.OpSCreate:
-		res, err := st.SessionCreate(req.Sandbox, req.Value, req.TTLMs, req.IdleMs, req.UserID, req.Meta)
+		res, err := st.SessionCreateWith(req.Sandbox, req.Value, store.CreateOptions{
+			TTLMs: req.TTLMs, IdleMs: req.IdleMs, UserID: req.UserID, Meta: req.Meta,
+			Remember:   req.CreateFlags&protocol.CreateRemember != 0,
+			MaxPerUser: req.MaxPerUser, OnLimit: store.LimitPolicy(req.OnLimit),
+			Bind: store.BindMode(req.BindMode), IP: req.IP, UserAgent: req.UserAgent,
+		})
 		if err != nil {
 			return nil, err
 		}
-		b := protocol.AppendStrBytes(ok(id, 2+crypto.TokenLength+2+crypto.IDLength+8), res.Token[:])
+		b := protocol.AppendStrBytes(ok(id, 2+crypto.TokenLength+2*(2+crypto.IDLength)+8+4+len(res.Evicted)*(2+crypto.IDLength)), res.Token[:])
 		clear(res.Token[:])
-		b = protocol.AppendU16(b, crypto.IDLength)
-		b = crypto.AppendID(b, &res.SessionID)
-		return done(protocol.AppendI64(b, res.ExpiresAt)), nil
+		b = appendID(b, &res.SessionID)
+		b = protocol.AppendI64(b, res.ExpiresAt)
+		b = appendID(b, &res.CSRF)
+		clear(res.CSRF[:])
+		b = protocol.AppendU32(b, uint32(len(res.Evicted)))
+		for i := range res.Evicted {
+			b = appendID(b, &res.Evicted[i])
+		}
+		return done(b), nil
+
+	case protocol.OpSRegen:
+		res, err := st.SessionRegenerate(req.Sandbox, req.Token, req.GraceMs, req.Flags&protocol.RegenKeepData != 0, req.Value)
+		if err != nil {
+			return nil, err
+		}
+		if res.Status != store.OK {
+			return notFound(id), nil
+		}
+		b := protocol.AppendStrBytes(ok(id, 2+crypto.TokenLength+3*(2+crypto.IDLength)+8+1), res.Token[:])
+		clear(res.Token[:])
+		b = appendID(b, &res.SessionID)
+		b = protocol.AppendI64(b, res.ExpiresAt)
+		b = appendID(b, &res.CSRF)
+		clear(res.CSRF[:])
+		b = protocol.AppendU8(b, res.Flags)
+		return done(appendID(b, &res.OldID)), nil
 
 	case protocol.OpSResolve:
 		return s.resolve(req)
 
 	case protocol.OpSUpdate:
-		exp, found, err := st.SessionUpdate(req.Sandbox, req.Token, req.Value)
+		grace := uint64(store.DefaultGraceMs)
+		if req.HasExt {
+			grace = req.GraceMs
+		}
+		exp, found, err := st.SessionUpdateGrace(req.Sandbox, req.Token, req.Value, grace)
 		if err != nil {
 			return nil, err
 		}
@@ -224,11 +289,15 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendI64(ok(id, 8), exp)), nil
 
 	case protocol.OpSRevoke:
-		existed, err := st.SessionRevoke(req.Sandbox, req.Token)
+		sid, existed, err := st.SessionRevokeToken(req.Sandbox, req.Token)
 		if err != nil {
 			return nil, err
 		}
-		return done(protocol.AppendU8(ok(id, 1), boolByte(existed))), nil
+		b := protocol.AppendU8(ok(id, 1+2+crypto.IDLength), boolByte(existed))
+		if !existed {
+			return done(protocol.AppendU16(b, 0)), nil
+		}
+		return done(appendID(b, &sid)), nil
 
 	case protocol.OpSList:
 		list, err := st.SessionList(req.Sandbox, req.UserID)
@@ -241,8 +310,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		}
 		b := protocol.AppendU32(ok(id, size), uint32(len(list)))
 		for _, it := range list {
-			b = protocol.AppendU16(b, crypto.IDLength)
-			b = crypto.AppendID(b, &it.SessionID)
+			b = appendID(b, &it.SessionID)
 			b = protocol.AppendI64(b, it.CreatedAt)
 			b = protocol.AppendI64(b, it.LastSeenAt)
 			b = protocol.AppendI64(b, it.ExpiresAt)
@@ -251,11 +319,15 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(b), nil
 
 	case protocol.OpSRevokeAll:
-		n, err := st.SessionRevokeAll(req.Sandbox, req.UserID, req.Token)
+		ids, err := st.SessionRevokeAllIDs(req.Sandbox, req.UserID, req.Token)
 		if err != nil {
 			return nil, err
 		}
-		return done(protocol.AppendU32(ok(id, 4), n)), nil
+		b := protocol.AppendU32(ok(id, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
+		for i := range ids {
+			b = appendID(b, &ids[i])
+		}
+		return done(b), nil
 
 	case protocol.OpSRevokeID:
 		existed, err := st.SessionRevokeID(req.Sandbox, req.SessionID)
@@ -271,13 +343,26 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 // i64 expiresAt, str sessionId, u32 data length.
 const resolveFixed = 2 + crypto.TokenLength + 1 + 8 + 2 + crypto.IDLength + 4
 
+// resolveTail is the largest size of the fields after the data: u8 sessionFlags, u8 mismatch,
+// str csrfToken.
+const resolveTail = 1 + 1 + 2 + crypto.IDLength
+
 // resolve answers S_RESOLVE. The data is opened straight into the reply after a reserved
-// fixed-size region, which is filled in afterwards.
+// fixed-size region, which is filled in afterwards; the other fields follow the data.
 func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
-	b := ok(req.ID, resolveFixed+512)
+	b := ok(req.ID, resolveFixed+512+resolveTail)
 	fixedAt := len(b)
 	b = append(b, make([]byte, resolveFixed)...)
-	res, err := s.store.SessionResolve(req.Sandbox, req.Token, req.Flags&protocol.FlagRotate != 0, req.GraceMs, req.MinRotateMs, b)
+	res, err := s.store.SessionResolveWith(req.Sandbox, req.Token, store.ResolveOptions{
+		Rotate:       req.Flags&protocol.FlagRotate != 0,
+		GraceMs:      req.GraceMs,
+		MinRotateMs:  req.MinRotateMs,
+		WantCSRF:     req.Flags&protocol.FlagWantCSRF != 0,
+		CheckBinding: req.Flags&protocol.FlagCheckBinding != 0,
+		OnMismatch:   store.MismatchAction(req.OnMismatch),
+		IP:           req.IP,
+		UserAgent:    req.UserAgent,
+	}, b)
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +374,12 @@ func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
 		return notFound(req.ID), nil
 	case store.Reused:
 		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength), req.ID, protocol.StatusReused)
-		r = protocol.AppendU16(r, crypto.IDLength)
-		return done(crypto.AppendID(r, &res.SessionID)), nil
+		return done(appendID(r, &res.SessionID)), nil
+	case store.Mismatched:
+		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength+2), req.ID, protocol.StatusMismatch)
+		r = appendID(r, &res.SessionID)
+		r = protocol.AppendU8(r, res.Mismatch)
+		return done(protocol.AppendU8(r, boolByte(res.Revoked))), nil
 	}
 	b = res.Out
 	f := b[fixedAt:fixedAt]
@@ -298,10 +387,23 @@ func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
 	clear(res.Token[:])
 	f = protocol.AppendU8(f, boolByte(res.Rotated))
 	f = protocol.AppendI64(f, res.ExpiresAt)
-	f = protocol.AppendU16(f, crypto.IDLength)
-	f = crypto.AppendID(f, &res.SessionID)
+	f = appendID(f, &res.SessionID)
 	protocol.AppendU32(f, uint32(len(b)-fixedAt-resolveFixed))
+	b = protocol.AppendU8(b, res.Flags)
+	b = protocol.AppendU8(b, res.Mismatch)
+	if res.HasCSRF {
+		b = appendID(b, &res.CSRF)
+		clear(res.CSRF[:])
+	} else {
+		b = protocol.AppendU16(b, 0)
+	}
 	return done(b), nil
+}
+
+// appendID appends a 128-bit digest as a str (its 22-character base64url form).
+func appendID(b []byte, d *crypto.Digest) []byte {
+	b = protocol.AppendU16(b, crypto.IDLength)
+	return crypto.AppendID(b, d)
 }
 
 type statsJSON struct {
@@ -311,6 +413,8 @@ type statsJSON struct {
 	ReuseDetected uint64                        `json:"reuseDetected"`
 	Expired       uint64                        `json:"expired"`
 	Revoked       uint64                        `json:"revoked"`
+	Evicted       uint64                        `json:"evicted"`
+	Mismatches    uint64                        `json:"bindingMismatches"`
 	UptimeMs      int64                         `json:"uptimeMs"`
 }
 
@@ -321,5 +425,6 @@ func (s *Server) stats() statsJSON {
 		ops[op.String()] = s.ops[op].Load()
 	}
 	return statsJSON{Sandboxes: st.Sandboxes, Ops: ops, Rotations: st.Rotations, ReuseDetected: st.ReuseDetected,
-		Expired: st.Expired, Revoked: st.Revoked, UptimeMs: time.Since(s.started).Milliseconds()}
+		Expired: st.Expired, Revoked: st.Revoked, Evicted: st.Evicted, Mismatches: st.BindingMismatches,
+		UptimeMs: time.Since(s.started).Milliseconds()}
 }

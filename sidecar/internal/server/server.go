@@ -17,6 +17,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -60,6 +61,8 @@ type Server struct {
 	store       *store.Store // set before configured becomes true
 	master      *crypto.Master
 	stopExpirer func()
+	expired     *expiredReporter // nil unless CONFIGURE asked for expiryEvents
+	vault       *vault.Vault     // nil unless persistence is on (persistence.go)
 	cfg         config
 
 	// admitMu orders "admit a request" (inflight.Add) before "stop admitting" (shutting), so
@@ -130,8 +133,17 @@ func (s *Server) finish(code int) {
 }
 
 func (s *Server) close() {
+	if s.expired != nil {
+		s.expired.abort()
+	}
 	if s.stopExpirer != nil {
 		s.stopExpirer()
+	}
+	if s.vault != nil {
+		// Graceful or not (stdin EOF, SIGTERM), everything written so far reaches the disk.
+		if err := s.vault.Close(); err != nil {
+			s.log.Error("closing the vault failed", "error", err.Error())
+		}
 	}
 	if s.master != nil {
 		s.master.Wipe()
@@ -178,6 +190,9 @@ func (s *Server) readLoop() {
 			discard(payload)
 			go func() {
 				s.inflight.Wait()
+				if s.expired != nil {
+					s.expired.shutdown() // its frames go out before the SHUTDOWN reply
+				}
 				s.log.Info("shutdown requested: in-flight requests done, exiting")
 				s.send(protocol.SimpleReply(id, protocol.StatusOK))
 				s.finish(ExitOK)

@@ -238,7 +238,7 @@ func TestOperationsOverTheWire(t *testing.T) {
 	h := start(t, `{"maxValueSize":2048}`)
 	sb := Str("app")
 	var token, sessionID string
-	var rotated string
+	var rotated, csrf, regen string
 	steps := []struct {
 		name   string
 		op     protocol.Op
@@ -298,8 +298,12 @@ func TestOperationsOverTheWire(t *testing.T) {
 				token = string(d.Str("token"))
 				sessionID = string(d.Str("sid"))
 				d.I64("exp")
-				if len(token) != crypto.TokenLength || len(sessionID) != crypto.IDLength {
-					t.Fatalf("token %d chars, id %d chars", len(token), len(sessionID))
+				csrf = string(d.Str("csrf"))
+				if len(token) != crypto.TokenLength || len(sessionID) != crypto.IDLength || len(csrf) != crypto.IDLength {
+					t.Fatalf("token %d chars, id %d chars, csrf %d chars", len(token), len(sessionID), len(csrf))
+				}
+				if n := d.U32("nEvicted"); n != 0 {
+					t.Fatalf("evicted %d", n)
 				}
 			}},
 		{"S_RESOLVE rotate", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(token), U8(1), U64(2000), U64(0)} }, protocol.StatusOK,
@@ -316,8 +320,15 @@ func TestOperationsOverTheWire(t *testing.T) {
 				if rotated == token {
 					t.Fatal("token not rotated")
 				}
+				wantU8(t, d, 0) // session flags
+				wantU8(t, d, 0) // mismatch
+				if c := d.Str("csrf"); len(c) != 0 {
+					t.Fatal("a CSRF token that was not asked for")
+				}
 			}},
-		{"S_RESOLVE in grace", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(token), U8(1), U64(2000), U64(0)} }, protocol.StatusOK,
+		{"S_RESOLVE in grace", protocol.OpSResolve, func() [][]byte {
+			return [][]byte{sb, Str(token), U8(1 | 2 | 4), U64(2000), U64(0), U8(2), Str("10.0.0.1"), Str("agent")}
+		}, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
 				if cur := d.Str("token"); string(cur) != rotated {
 					t.Fatal("grace resolve did not return the current token")
@@ -326,10 +337,16 @@ func TestOperationsOverTheWire(t *testing.T) {
 				d.I64("exp")
 				d.Str("sid")
 				d.Bytes("data")
+				wantU8(t, d, 0) // session flags
+				wantU8(t, d, 0) // mismatch: the session is not bound
+				if c := d.Str("csrf"); string(c) != csrf {
+					t.Fatal("resolve's CSRF token differs from create's")
+				}
 			}},
 		{"S_UPDATE", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(rotated), BytesS(`{"n":2}`)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { d.I64("exp") }},
 		{"S_UPDATE bad token", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str("x"), BytesS(`{}`)} }, protocol.StatusNotFound, nil},
+		{"S_UPDATE grace 0", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(token), BytesS(`{}`), U64(0)} }, protocol.StatusNotFound, nil},
 		{"S_LIST", protocol.OpSList, func() [][]byte { return [][]byte{sb, Str("alice")} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
 				if n := d.U32("n"); n != 1 {
@@ -353,10 +370,50 @@ func TestOperationsOverTheWire(t *testing.T) {
 					t.Fatalf("revoked %d, the only session was excepted", n)
 				}
 			}},
+		{"S_REVOKE_ALL except id", protocol.OpSRevokeAll, func() [][]byte { return [][]byte{sb, Str("alice"), Str(sessionID)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				if n := d.U32("n"); n != 0 {
+					t.Fatalf("revoked %d, the only session was excepted by id", n)
+				}
+			}},
+		{"S_REGENERATE", protocol.OpSRegen, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000), U8(1), BytesS("")} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				regen = string(d.Str("token"))
+				newID := string(d.Str("sid"))
+				d.I64("exp")
+				newCSRF := string(d.Str("csrf"))
+				wantU8(t, d, 0)
+				if old := d.Str("old"); string(old) != sessionID {
+					t.Fatal("the old session id is not reported")
+				}
+				if regen == rotated || newID == sessionID || newCSRF == csrf || len(regen) != crypto.TokenLength {
+					t.Fatal("regenerate kept the token, id or CSRF token")
+				}
+				sessionID = newID
+			}},
+		{"S_RESOLVE old token after regenerate", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(rotated), U8(0), U64(2000), U64(0)} }, protocol.StatusNotFound, nil},
+		{"S_RESOLVE regenerated", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(regen), U8(0), U64(2000), U64(0)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				d.Str("token")
+				wantU8(t, d, 0)
+				d.I64("exp")
+				d.Str("sid")
+				if data := d.Bytes("data"); string(data) != `{"n":2}` {
+					t.Fatalf("data %q not kept", data)
+				}
+				d.U8("flags")
+				d.U8("mismatch")
+				d.Str("csrf")
+			}},
 		{"S_REVOKE_ID", protocol.OpSRevokeID, func() [][]byte { return [][]byte{sb, Str(sessionID)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { wantU8(t, d, 1) }},
-		{"S_REVOKE after revoke", protocol.OpSRevoke, func() [][]byte { return [][]byte{sb, Str(rotated)} }, protocol.StatusOK,
-			func(t *testing.T, d *protocol.Decoder) { wantU8(t, d, 0) }},
+		{"S_REVOKE after revoke", protocol.OpSRevoke, func() [][]byte { return [][]byte{sb, Str(regen)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				wantU8(t, d, 0)
+				if id := d.Str("sid"); len(id) != 0 {
+					t.Fatal("a session id for nothing revoked")
+				}
+			}},
 		{"CLEAR", protocol.OpClear, func() [][]byte { return [][]byte{sb} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
 				if n := d.U64("n"); n != 0 {
@@ -369,13 +426,13 @@ func TestOperationsOverTheWire(t *testing.T) {
 				if err := json.Unmarshal(d.Bytes("json"), &st); err != nil {
 					t.Fatal(err)
 				}
-				for _, k := range []string{"sandboxes", "ops", "rotations", "reuseDetected", "expired", "revoked", "uptimeMs"} {
+				for _, k := range []string{"sandboxes", "ops", "rotations", "reuseDetected", "expired", "revoked", "evicted", "bindingMismatches", "uptimeMs"} {
 					if _, ok := st[k]; !ok {
 						t.Fatalf("STATS lacks %q: %v", k, st)
 					}
 				}
 				ops := st["ops"].(map[string]any)
-				if ops["KV_GET"] != 2.0 || ops["S_RESOLVE"] != 3.0 || st["rotations"] != 1.0 || st["revoked"] != 1.0 {
+				if ops["KV_GET"] != 2.0 || ops["S_RESOLVE"] != 5.0 || ops["S_REGENERATE"] != 1.0 || st["rotations"] != 1.0 || st["revoked"] != 1.0 {
 					t.Fatalf("counters %v", st)
 				}
 				if _, ok := st["sandboxes"].(map[string]any)["app"].(map[string]any)["bytes"]; !ok {
@@ -455,7 +512,13 @@ func TestErrorCodesOverTheWire(t *testing.T) {
 		{"value too large", protocol.OpKVSet, [][]byte{sb, BytesS("k"), Bytes(make([]byte, 3001)), U64(1)}, xerr.ValueTooLarge, "3000"},
 		{"ttl zero", protocol.OpKVSet, [][]byte{sb, BytesS("k"), BytesS("v"), U64(0)}, xerr.InvalidTTL, "432000000"},
 		{"grace too large", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(0), U64(60_001), U64(0)}, xerr.BadRequest, "graceMs"},
-		{"unknown flags", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(4), U64(0), U64(0)}, xerr.BadRequest, "flags"},
+		{"unknown flags", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(8), U64(0), U64(0)}, xerr.BadRequest, "flags"},
+		{"unknown create flags", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(2), U32(0), U8(0), U8(0), Str(""), Str("")}, xerr.BadRequest, "createFlags"},
+		{"bad bind mode", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(0), U32(0), U8(0), U8(3), Str(""), Str("")}, xerr.BadRequest, "bindMode"},
+		{"bad onLimit", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str("u"), BytesS(""), U8(0), U32(1), U8(2), U8(0), Str(""), Str("")}, xerr.BadRequest, "onLimit"},
+		{"bad onMismatch", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(2), U64(0), U64(0), U8(3), Str(""), Str("")}, xerr.BadRequest, "onMismatch"},
+		{"unknown regenerate flags", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(2), BytesS("")}, xerr.BadRequest, "flags"},
+		{"regenerate keepData with data", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(1), BytesS("x")}, xerr.BadRequest, "keepData"},
 		{"panic", protocol.Op(opTestPanic), nil, xerr.Internal, "internal error"},
 	}
 	for i, c := range cases {
@@ -603,5 +666,116 @@ func TestPipelined(t *testing.T) {
 			t.Fatalf("bad or duplicate reply %+v", r)
 		}
 		seen[r.ID] = true
+	}
+}
+
+// TestExpiredFramesReportEveryExpiredSession: with expiryEvents, every session removed because
+// it expired (on a read, or by the expirer) is reported once in EXPIRED frames (id 0), each
+// within maxFrameSize; SHUTDOWN sends the backlog before its reply.
+func TestExpiredFramesReportEveryExpiredSession(t *testing.T) {
+	h := start(t, `{"maxFrameSize":4096,"expiryEvents":true}`)
+	sb := Str("app")
+	got := map[string]int{}
+	// call reads frames until the reply to id, collecting the EXPIRED frames met on the way.
+	call := func(id uint32, op protocol.Op, fields ...[]byte) Reply {
+		t.Helper()
+		if err := h.c.Send(id, op, fields...); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			f, err := h.c.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.ID == id {
+				return f
+			}
+			if f.ID != 0 || f.Status != protocol.ExpiredKind {
+				t.Fatalf("unexpected frame id %d status %d", f.ID, f.Status)
+			}
+			if len(f.Body)+5 > 4096 {
+				t.Fatalf("EXPIRED frame of %d bytes over maxFrameSize", len(f.Body)+5)
+			}
+			d := f.D()
+			if s := d.Str("sandbox"); string(s) != "app" {
+				t.Fatalf("sandbox %q", s)
+			}
+			n := d.U32("n")
+			for i := uint32(0); i < n; i++ {
+				got[string(d.Str("id"))]++
+			}
+			if field, why, ok := d.Err(); !ok {
+				t.Fatalf("EXPIRED body: %s %s", field, why)
+			}
+		}
+	}
+	want := map[string]bool{}
+	var first string
+	for i := 0; i < 400; i++ {
+		d := call(uint32(10+i), protocol.OpSCreate, sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS("")).D()
+		tok := string(d.Str("token"))
+		want[string(d.Str("sid"))] = true
+		if i == 0 {
+			first = tok
+		}
+	}
+	call(999, protocol.OpSCreate, sb, BytesS("d"), U64(600_000), U64(0), Str(""), BytesS("")) // stays live: never reported
+	time.Sleep(5 * time.Millisecond)
+	if r := call(1000, protocol.OpSResolve, sb, Str(first), U8(0), U64(0), U64(0)); r.Status != protocol.StatusNotFound {
+		t.Fatal("an expired session resolved")
+	}
+	for i := uint32(0); len(got) < len(want) && i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		call(2000+i, protocol.OpPing)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d of %d expirations reported", len(got), len(want))
+	}
+	for id, n := range got {
+		if !want[id] || n != 1 {
+			t.Fatalf("id %s reported %d times (expected: %v)", id, n, want[id])
+		}
+	}
+	// SHUTDOWN: a session expiring just before is reported before the SHUTDOWN reply.
+	tok := string(call(3000, protocol.OpSCreate, sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS("")).D().Str("token"))
+	time.Sleep(5 * time.Millisecond)
+	if err := h.c.Send(3001, protocol.OpSResolve, sb, Str(tok), U8(0), U64(0), U64(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.Send(3002, protocol.OpShutdown); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for len(order) == 0 || order[len(order)-1] != "shutdown" {
+		f, err := h.c.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case f.ID == 0:
+			order = append(order, "expired")
+		case f.ID == 3001:
+			order = append(order, "resolve")
+		case f.ID == 3002:
+			order = append(order, "shutdown")
+		}
+	}
+	// (The expirer may have reported it before the resolve met it: either way, once, and before
+	// the SHUTDOWN reply.)
+	if o := strings.Join(order, ","); o != "resolve,expired,shutdown" && o != "expired,resolve,shutdown" {
+		t.Fatalf("frame order %v", order)
+	}
+}
+
+func TestNoExpiredFramesByDefault(t *testing.T) {
+	h := start(t, `{}`)
+	sb := Str("app")
+	r := h.call(2, protocol.OpSCreate, sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""))
+	tok := string(r.D().Str("token"))
+	time.Sleep(5 * time.Millisecond)
+	h.call(3, protocol.OpSResolve, sb, Str(tok), U8(0), U64(0), U64(0))
+	time.Sleep(400 * time.Millisecond) // longer than the reporter's flush interval
+	if r := h.call(4, protocol.OpPing); r.ID != 4 {
+		t.Fatal("an unsolicited frame arrived")
 	}
 }

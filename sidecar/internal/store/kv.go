@@ -65,6 +65,7 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 	sh := sb.shard(&k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	c := sb.track(sh, kindKV, &k)
 	now := s.clock.NowMs()
 	exp := now + int64(ttlMs)
 	l, r := sh.mem.alloc(kvRecSize(name, value), kindKV, &k)
@@ -84,11 +85,17 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 		sh.kv[k] = l
 		sb.schedule(sh, r, kvSched, exp, &k, kindKV, false)
 		sh.afterFree()
+		if err := c.commit(); err != nil {
+			return 0, err
+		}
 		return exp, nil
 	}
 	sh.kv[k] = l
 	sb.schedule(sh, r, kvSched, exp, &k, kindKV, true)
 	sh.notePeaks()
+	if err := c.commit(); err != nil {
+		return 0, err
+	}
 	return exp, nil
 }
 
@@ -141,13 +148,18 @@ func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, f
 
 // KVDel deletes the key; existed says whether a live record was there.
 func (s *Store) KVDel(sandbox, name []byte) (bool, error) {
-	_, sh, k, l, _, found, err := s.kvLookup(sandbox, name)
+	sb, sh, k, l, _, found, err := s.kvLookup(sandbox, name)
 	if !found {
 		return false, err
 	}
+	c := sb.track(sh, kindKV, &k)
 	sh.removeKV(&k, l)
 	sh.afterFree()
+	err = c.commit()
 	sh.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
@@ -181,10 +193,14 @@ func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
 		return 0, false, err
 	}
 	defer sh.mu.Unlock()
+	c := sb.track(sh, kindKV, &k)
 	r := kvRec(sh.mem.rec(l))
 	exp := min(now+int64(ttlMs), r.created()+MaxTTLMs)
 	r.setExpires(exp)
 	sb.schedule(sh, r, kvSched, exp, &k, kindKV, false)
+	if err := c.commit(); err != nil {
+		return 0, false, err
+	}
 	return exp, true, nil
 }
 
@@ -194,19 +210,8 @@ func (s *Store) Clear(sandbox []byte) (uint64, error) {
 	if err != nil || sb == nil {
 		return 0, err
 	}
-	var n uint64
-	for i := range sb.shards {
-		sh := &sb.shards[i]
-		sh.mu.Lock()
-		n += uint64(len(sh.kv) + len(sh.sess))
-		for k, l := range sh.sess {
-			if r := sessRec(sh.mem.rec(l)); r.hasUser() {
-				u := r.user()
-				sb.indexRemove(&u, &k)
-			}
-		}
-		sh.init()
-		sh.mu.Unlock()
+	if sb.journal != nil {
+		return sb.clearJournaled()
 	}
-	return n, nil
+	return sb.clearShards(), nil
 }

@@ -25,6 +25,12 @@ type sandbox struct {
 	base   int64 // the store's time origin (ms) for expiry-heap seconds
 	shards [nShards]shard
 	users  [nUserShards]userShard
+	// limits serialise the operations that add a session to a user (create, regenerate), per
+	// user shard, so counting a user's sessions and adding one is atomic (maxSessionsPerUser).
+	// Lock order: limits, then a record shard, then a user shard.
+	limits    [nUserShards]sync.Mutex
+	onExpired func(sandbox string, sessionID *crypto.Digest)
+	journal   Journal // nil: persistence off (see persist.go)
 }
 
 func newSandbox(name string, keys *crypto.SandboxKeys, base int64) *sandbox {
@@ -90,8 +96,10 @@ func (r kvRec) sealed() []byte     { return r[kvHdr:] }
 
 // Session record: verifier [16], created i64, then u32 offsets in ms from created (issued,
 // lastSeen, absolute expiry), sched u32, gen u32, idleMs u32, flags u8, [user key 16 if
-// flagUser], then sealed(data || meta || u32 len(meta)). Offsets fit: nothing outlives
-// created + 5 days (432,000,000 ms < 2^32).
+// flagUser], [bound address hash 16 if flagBindIP], [bound user-agent hash 16 if flagBindUA],
+// then sealed(data || meta || u32 len(meta)). Offsets fit: nothing outlives created + 5 days
+// (432,000,000 ms < 2^32). The optional parts are fixed when the record is created (their
+// flags never change afterwards), so the header size is a function of the flags.
 const (
 	sVerifier = recHdr
 	sCreated  = sVerifier + 16
@@ -105,17 +113,42 @@ const (
 	sHdr      = sFlags + 1
 	sUser     = sHdr
 
-	flagUser uint8 = 1 // the record carries a user key (it is in the per-user index)
-	flagHist uint8 = 2 // the shard's hist map has an entry for this session
+	flagUser       uint8 = 1  // the record carries a user key (it is in the per-user index)
+	flagHist       uint8 = 2  // the shard's hist map has an entry for this session
+	flagBindIP     uint8 = 4  // the record carries the keyed hash of the client address
+	flagBindUA     uint8 = 8  // the record carries the keyed hash of the user agent
+	flagBindSubnet uint8 = 16 // the address hash is of the /24 (IPv4) or /64 (IPv6) prefix
+	flagRemember   uint8 = 32 // remember-me: the client keeps a persistent cookie
+
+	// sizeFlags are the flags that add optional header parts.
+	sizeFlags = flagUser | flagBindIP | flagBindUA
 )
 
 type sessRec []byte
 
-func sessHdrSize(hasUser bool) int {
-	if hasUser {
-		return sHdr + 16
+// sessHdrSize is the header size of a session record with these flags.
+func sessHdrSize(flags uint8) int {
+	n := sHdr
+	for _, f := range [...]uint8{flagUser, flagBindIP, flagBindUA} {
+		if flags&f != 0 {
+			n += 16
+		}
 	}
-	return sHdr
+	return n
+}
+
+// optOffset is where the optional 16-byte header part of flag f starts (f must be set).
+func optOffset(flags, f uint8) int {
+	n := sHdr
+	for _, g := range [...]uint8{flagUser, flagBindIP, flagBindUA} {
+		if g == f {
+			return n
+		}
+		if flags&g != 0 {
+			n += 16
+		}
+	}
+	panic("optOffset: not an optional header part")
 }
 
 func (r sessRec) u32(off int) uint32      { return binary.LittleEndian.Uint32(r[off:]) }
@@ -128,10 +161,12 @@ func (r sessRec) lastSeen() int64         { return r.at(sLastSeen) }
 func (r sessRec) gen() uint32             { return r.u32(sGen) }
 func (r sessRec) flags() uint8            { return r[sFlags] }
 func (r sessRec) hasUser() bool           { return r[sFlags]&flagUser != 0 }
-func (r sessRec) sealed() []byte          { return r[sessHdrSize(r.hasUser()):] }
+func (r sessRec) sealed() []byte          { return r[sessHdrSize(r.flags()):] }
 func (r sessRec) verifier() (v key)       { copy(v[:], r[sVerifier:]); return }
 func (r sessRec) setVerifier(v *key)      { copy(r[sVerifier:], v[:]) }
 func (r sessRec) user() (u key)           { copy(u[:], r[sUser:sUser+16]); return }
+func (r sessRec) opt(f uint8) (d key)     { o := optOffset(r.flags(), f); copy(d[:], r[o:o+16]); return }
+func (r sessRec) setOpt(f uint8, d *key)  { o := optOffset(r.flags(), f); copy(r[o:o+16], d[:]) }
 func (r sessRec) setFlag(f uint8, on bool) {
 	if on {
 		r[sFlags] |= f
@@ -270,6 +305,9 @@ type userShard struct {
 
 func (sb *sandbox) userShard(u *key) *userShard { return &sb.users[u[0]%nUserShards] }
 
+// limitLock is the lock serialising additions of sessions to user u (see sandbox.limits).
+func (sb *sandbox) limitLock(u *key) *sync.Mutex { return &sb.limits[u[0]%nUserShards] }
+
 // indexAdd and indexRemove keep the per-user index exact. Lock order: a record shard's lock may
 // be held while taking a user shard's lock, never the reverse.
 func (sb *sandbox) indexAdd(u, sid *key) {
@@ -374,6 +412,7 @@ func (sb *sandbox) expire(sh *shard, now int64) int {
 			sb.removeSession(sh, &e.key, l)
 			sh.stale--
 			n++
+			reportExpired(sb.onExpired, sb.name, e.key)
 		}
 	}
 	sh.pruneHist(now)

@@ -525,7 +525,17 @@ func TestNoPlaintextInMemory(t *testing.T) {
 		r := resolve(t, s, sbA, res.Token[:], true, 2000) // a rotation leaves a grace entry
 		s.SessionUpdate(sbA, r.Token[:], withMarker("updated"))
 		s.SessionList(sbA, withMarker("user"))
-		for _, tok := range [][]byte{res.Token[:], r.Token[:]} {
+		// Bound sessions keep only keyed hashes of the client's address and user agent; the
+		// CSRF token is derived, never stored; a regenerated session leaves nothing behind.
+		bound, err := s.SessionCreateWith(sbA, withMarker("data"), CreateOptions{TTLMs: 60_000, UserID: withMarker("user"),
+			Bind: BindIPExact | BindAgent, IP: withMarker("ip"), UserAgent: withMarker("agent")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SessionResolveWith(sbA, bound.Token[:], ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
+		g, _ := s.SessionRegenerate(sbA, bound.Token[:], 2000, true, nil)
+		tokens = append(tokens, bound.CSRF[:], g.CSRF[:])
+		for _, tok := range [][]byte{res.Token[:], r.Token[:], bound.Token[:], g.Token[:]} {
 			raw, _ := crypto.ParseToken(tok)
 			tokens = append(tokens, bytes.Clone(tok), raw.SID[:], raw.Secret[:])
 		}

@@ -48,6 +48,10 @@ type Options struct {
 	Clock        Clock        // default SystemClock
 	MaxValueSize int          // default DefaultMaxValueSize
 	Logger       *slog.Logger // default: discard
+	// OnSessionExpired, if set, is told the public id of every session removed because it
+	// expired (by a read or by the expirer). It is called with a shard lock held: it must be
+	// quick and must not call back into the store.
+	OnSessionExpired func(sandbox string, sessionID *crypto.Digest)
 }
 
 // Store holds every sandbox. All methods are safe for concurrent use.
@@ -61,10 +65,16 @@ type Store struct {
 	mu        sync.RWMutex
 	sandboxes map[string]*sandbox
 
-	rotations atomic.Uint64
-	reuse     atomic.Uint64
-	expired   atomic.Uint64
-	revoked   atomic.Uint64
+	rotations  atomic.Uint64
+	reuse      atomic.Uint64
+	expired    atomic.Uint64
+	revoked    atomic.Uint64
+	evicted    atomic.Uint64 // sessions ended by the evict-oldest limit policy
+	mismatches atomic.Uint64 // binding mismatches detected (every action)
+
+	onExpired func(sandbox string, sessionID *crypto.Digest)
+
+	journal Journal // the vault, when persistence is on (SetJournal); see persist.go
 }
 
 // New returns an empty store.
@@ -79,7 +89,22 @@ func New(o Options) *Store {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Store{clock: o.Clock, base: o.Clock.NowMs(), master: o.Master, maxValue: o.MaxValueSize, log: o.Logger,
-		sandboxes: make(map[string]*sandbox)}
+		sandboxes: make(map[string]*sandbox), onExpired: o.OnSessionExpired}
+}
+
+// sessionExpired counts a session removed because it expired and reports it. Caller holds
+// the session's shard lock.
+func (s *Store) sessionExpired(sb *sandbox, k *key) {
+	s.expired.Add(1)
+	reportExpired(s.onExpired, sb.name, *k)
+}
+
+// reportExpired calls fn with a copy of the id: handing the callback a pointer into the
+// caller's variables would move them to the heap on every call, expiring or not.
+func reportExpired(fn func(string, *crypto.Digest), sandbox string, id key) {
+	if fn != nil {
+		fn(sandbox, &id)
+	}
 }
 
 // MaxValueSize is the configured limit for values, session data and meta.
@@ -127,6 +152,8 @@ func (s *Store) sandboxFor(name []byte, create bool) (*sandbox, error) {
 		return nil, xerr.New(xerr.Internal, "key derivation failed")
 	}
 	sb = newSandbox(string(name), keys, s.base)
+	sb.onExpired = s.onExpired
+	sb.journal = s.journal
 	s.sandboxes[sb.name] = sb
 	return sb, nil
 }
@@ -174,18 +201,21 @@ type SandboxStats struct {
 
 // Stats are the store-wide counters.
 type Stats struct {
-	Sandboxes     map[string]SandboxStats
-	Rotations     uint64
-	ReuseDetected uint64
-	Expired       uint64
-	Revoked       uint64
+	Sandboxes         map[string]SandboxStats
+	Rotations         uint64
+	ReuseDetected     uint64
+	Expired           uint64
+	Revoked           uint64
+	Evicted           uint64
+	BindingMismatches uint64
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Store) Stats() Stats {
 	st := Stats{Sandboxes: map[string]SandboxStats{},
 		Rotations: s.rotations.Load(), ReuseDetected: s.reuse.Load(),
-		Expired: s.expired.Load(), Revoked: s.revoked.Load()}
+		Expired: s.expired.Load(), Revoked: s.revoked.Load(),
+		Evicted: s.evicted.Load(), BindingMismatches: s.mismatches.Load()}
 	for _, sb := range s.allSandboxes() {
 		var ss SandboxStats
 		for i := range sb.shards {

@@ -1,0 +1,141 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// The circuit breaker keeps a Redis outage from turning into a pile of requests each waiting
+// for its own timeout. Closed: every request goes to Redis. After tripAfter consecutive
+// failures that mean "Redis cannot answer" it opens: requests fail at once with UNAVAILABLE for
+// a cooling period (minOpen, doubling up to maxOpen while Redis stays down). When the period
+// ends, one request goes through as a probe: success closes the breaker, failure opens it again.
+// go-redis redials by itself, so the probe is an ordinary request on a fresh connection.
+const (
+	tripAfter = 3
+	minOpen   = 100 * time.Millisecond
+	maxOpen   = 2 * time.Second
+)
+
+type breaker struct {
+	mu        sync.Mutex
+	failures  int       // consecutive availability failures
+	openUntil time.Time // zero: closed
+	backoff   time.Duration
+	probing   bool
+	lastCause string // why it opened, for the error message (no secrets: an address at most)
+	now       func() time.Time
+}
+
+func newBreaker() *breaker { return &breaker{now: time.Now} }
+
+// allow says whether a request may go to Redis; probe is true for the one request that tests
+// an open breaker.
+func (b *breaker) allow() (probe bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.openUntil.IsZero() {
+		return false, nil
+	}
+	if b.now().Before(b.openUntil) || b.probing {
+		return false, unavailable("Redis is not answering (" + b.lastCause + "); retrying in the background")
+	}
+	b.probing = true
+	return true, nil
+}
+
+// done records the outcome of an allowed request. Only availability failures count; any other
+// outcome (success, NOT_FOUND, a refused argument) proves Redis answers.
+func (b *breaker) done(probe bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if probe {
+		b.probing = false
+	}
+	cause, down := availabilityFailure(err)
+	if !down {
+		b.failures, b.openUntil, b.backoff = 0, time.Time{}, 0
+		return
+	}
+	b.failures++
+	if !probe && b.failures < tripAfter && b.openUntil.IsZero() {
+		return
+	}
+	if b.backoff == 0 {
+		b.backoff = minOpen
+	} else if probe {
+		b.backoff = min(2*b.backoff, maxOpen)
+	}
+	b.openUntil = b.now().Add(b.backoff)
+	b.lastCause = cause
+}
+
+// isOpen reports whether requests are being refused (for stats and tests).
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.openUntil.IsZero()
+}
+
+func unavailable(msg string) error { return xerr.New(xerr.Unavailable, "%s", msg) }
+
+// unavailableErr is the error of failed store work, whatever caused it.
+type unavailableErr struct{ cause string }
+
+func (e *unavailableErr) Error() string { return "redis unavailable: " + e.cause }
+
+// availabilityFailure classifies an error: down is true when it means Redis cannot answer now
+// (connection refused or reset, a timeout, a server loading its data, a cluster failing over).
+// cause is a short description for messages: it names an address at most, never a value.
+func availabilityFailure(err error) (cause string, down bool) {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return "", false
+	}
+	var ue *unavailableErr
+	if errors.As(err, &ue) {
+		return ue.cause, true
+	}
+	var xe *xerr.Error
+	if errors.As(err, &xe) {
+		return "", xe.Code == xerr.Unavailable
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "timed out", true
+	}
+	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) {
+		return "no connection available", true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed", true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Addr != nil {
+			return op.Op + " " + op.Addr.String() + " failed", true
+		}
+		return "network error", true
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "BUSY", "NOAUTH", "WRONGPASS"} {
+			if strings.HasPrefix(msg, p) {
+				return p, true
+			}
+		}
+		return "", false
+	}
+	// Anything else from the client (a closed pool, a broken connection it could not name)
+	// is treated as an outage: refusing is safe, passing is not.
+	return "connection error", true
+}

@@ -1,0 +1,393 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// KVSet stores value under name for ttlMs, replacing any previous record (its 5-day cap counts
+// from now). Returns the expiry.
+func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) {
+	if err := store.CheckKey(name); err != nil {
+		return 0, err
+	}
+	if err := store.CheckValue(value, s.maxValue, "value"); err != nil {
+		return 0, err
+	}
+	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+		return 0, err
+	}
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return 0, err
+	}
+	k := sb.keys.KVKey(name)
+	sealed, err := sealKV(sb.keys, &k, name, value)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock.NowMs()
+	exp := now + int64(ttlMs)
+	err = s.do(func(ctx context.Context) error {
+		return scriptKVSet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}, sealed, ms(now+store.MaxTTLMs), ms(exp)).Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return exp, nil
+}
+
+// KVGet appends the value to dst and returns the extended slice. found is false if the key is
+// absent or expired.
+func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, found bool, err error) {
+	if err = store.CheckKey(name); err != nil {
+		return nil, 0, false, err
+	}
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	k := sb.keys.KVKey(name)
+	var sealed string
+	var pttl int64
+	err = s.do(func(ctx context.Context) error {
+		r, err := scriptKVGet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}).Slice()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(r) != 2 {
+			return errors.New("kvGet: unexpected reply")
+		}
+		sealed, _ = r[0].(string)
+		pttl, _ = r[1].(int64)
+		return nil
+	})
+	if err != nil || sealed == "" || pttl <= 0 {
+		return nil, 0, false, err
+	}
+	out, _, storedName, err := openKV(sb.keys, &k, sealed, dst)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	same := bytes.Equal(storedName, name)
+	clear(storedName)
+	if !same {
+		clear(out[len(dst):])
+		return nil, 0, false, nil // a keyed-hash collision: never seen in practice, never served
+	}
+	return out, s.clock.NowMs() + pttl, true, nil
+}
+
+// KVDel deletes the key; existed says whether a live record was there.
+func (s *Store) KVDel(sandbox, name []byte) (bool, error) {
+	var n int64
+	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) (err error) {
+		n, err = s.rdb.Del(ctx, key).Result()
+		return err
+	})
+	return n == 1, err
+}
+
+// KVHas reports whether a live record exists.
+func (s *Store) KVHas(sandbox, name []byte) (bool, error) {
+	var n int64
+	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) (err error) {
+		n, err = s.rdb.Exists(ctx, key).Result()
+		return err
+	})
+	return n == 1, err
+}
+
+// KVTTL returns the remaining lifetime in ms.
+func (s *Store) KVTTL(sandbox, name []byte) (int64, bool, error) {
+	var ttl int64
+	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) error {
+		d, err := s.rdb.PTTL(ctx, key).Result()
+		ttl = d.Milliseconds()
+		if d < 0 {
+			ttl = -1 // -1 ns / -2 ns from go-redis: no key (every record has an expiry)
+		}
+		return err
+	})
+	if err != nil || ttl <= 0 {
+		return 0, false, err
+	}
+	return ttl, true, nil
+}
+
+// KVTouch sets a new TTL from now, never past the record's creation + 5 days.
+func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error) {
+	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+		return 0, false, err
+	}
+	var exp int64
+	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) error {
+		v, err := scriptKVTouch.Run(ctx, s.rdb, []string{key}, ms(s.clock.NowMs()+int64(ttlMs))).Text()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		exp, err = strconv.ParseInt(v, 10, 64)
+		return err
+	})
+	if err != nil || exp == 0 {
+		return 0, false, err
+	}
+	return exp, true, nil
+}
+
+func (s *Store) kvSimple(sandbox, name []byte, fn func(ctx context.Context, key string) error) error {
+	if err := store.CheckKey(name); err != nil {
+		return err
+	}
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return err
+	}
+	k := sb.keys.KVKey(name)
+	key := s.kvKey(sb, &k)
+	return s.do(func(ctx context.Context) error { return fn(ctx, key) })
+}
+
+// --- KV_SCAN -----------------------------------------------------------------------------------
+
+// scanBudget bounds the records one call examines, like the memory store's.
+const scanBudget = 8192
+
+// A cursor (base64url): 'r' || node u8 || Redis SCAN cursor u64 || has-last u8 || last [16].
+// node indexes the masters sorted by address. A Redis SCAN step returns the keys of some hash
+// buckets; when a page fills up inside a step, the cursor stays on that step and remembers the
+// last key examined, and the next call repeats the step and goes on after that key (keys of a
+// step are taken in keyed-hash order).
+type redisCursor struct {
+	node    int
+	scan    uint64
+	last    key
+	hasLast bool
+}
+
+const cursorMark = 'r'
+
+func parseCursor(c []byte) (redisCursor, error) {
+	var rc redisCursor
+	if len(c) == 0 {
+		return rc, nil
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(string(c))
+	if err != nil || len(raw) != 1+1+8+1+16 || raw[0] != cursorMark || raw[10] > 1 {
+		return rc, xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
+	}
+	rc.node = int(raw[1])
+	rc.scan = binary.BigEndian.Uint64(raw[2:])
+	rc.hasLast = raw[10] == 1
+	copy(rc.last[:], raw[11:])
+	return rc, nil
+}
+
+func (rc redisCursor) String() string {
+	raw := make([]byte, 0, 27)
+	raw = append(raw, cursorMark, byte(rc.node))
+	raw = binary.BigEndian.AppendUint64(raw, rc.scan)
+	if rc.hasLast {
+		raw = append(raw, 1)
+	} else {
+		raw = append(raw, 0)
+	}
+	raw = append(raw, rc.last[:]...)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+type scanItem struct {
+	k    key
+	name []byte
+}
+
+// KVScan returns up to limit live key names starting with prefix, and the cursor of the next
+// page ("" when the scan is complete).
+func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error) {
+	if limit == 0 || limit > store.MaxScanLimit {
+		return nil, "", xerr.New(xerr.BadRequest, "KV_SCAN: limit must be 1..%d", store.MaxScanLimit)
+	}
+	if len(prefix) > store.MaxKeySize {
+		return nil, "", xerr.New(xerr.KeyTooLarge, "prefix is %d bytes, over the limit of %d", len(prefix), store.MaxKeySize)
+	}
+	rc, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return nil, "", err
+	}
+	var names [][]byte
+	next := ""
+	err = s.do(func(ctx context.Context) error {
+		nodes, err := s.masters(ctx)
+		if err != nil {
+			return err
+		}
+		pattern := s.prefix + sb.label + ":k:*"
+		count := int64(min(max(limit, 16), 1000))
+		examined := 0
+		for rc.node < len(nodes) {
+			keys, after, err := nodes[rc.node].Scan(ctx, rc.scan, pattern, count).Result()
+			if err != nil {
+				return err
+			}
+			items, err := s.openNames(ctx, nodes[rc.node], sb, keys)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				if rc.hasLast && bytes.Compare(it.k[:], rc.last[:]) <= 0 {
+					continue
+				}
+				if bytes.HasPrefix(it.name, prefix) {
+					names = append(names, it.name)
+				}
+				examined++
+				rc.last, rc.hasLast = it.k, true
+				if len(names) == int(limit) || examined >= scanBudget {
+					next = rc.String()
+					return nil
+				}
+			}
+			rc.scan, rc.hasLast = after, false
+			if after == 0 {
+				rc.node++
+			}
+			if examined >= scanBudget && rc.node < len(nodes) {
+				next = rc.String()
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return names, next, nil
+}
+
+// openNames reads and opens the records of one SCAN step and returns their names in
+// keyed-hash order. Records that vanished meanwhile are skipped.
+func (s *Store) openNames(ctx context.Context, node *redis.Client, sb *sandbox, keys []string) ([]scanItem, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HGet(ctx, k, "v")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	items := make([]scanItem, 0, len(keys))
+	for i, rk := range keys {
+		sealed, err := cmds[i].Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		raw, err := b64.DecodeString(rk[strings.LastIndexByte(rk, ':')+1:])
+		if err != nil || len(raw) != len(key{}) {
+			continue // not one of ours
+		}
+		var k key
+		copy(k[:], raw)
+		_, value, name, err := openKV(sb.keys, &k, sealed, nil)
+		if err != nil {
+			return nil, err
+		}
+		clear(value)
+		items = append(items, scanItem{k: k, name: name})
+	}
+	slices.SortFunc(items, func(a, b scanItem) int { return bytes.Compare(a.k[:], b.k[:]) })
+	return items, nil
+}
+
+// Clear removes every KV record and session of a sandbox (and its user indexes) and returns
+// how many records and sessions there were. It visits every master with SCAN: records written
+// while it runs may survive it, as with the memory store's shard-by-shard clear.
+func (s *Store) Clear(sandbox []byte) (uint64, error) {
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return 0, err
+	}
+	var removed uint64
+	err = s.do(func(ctx context.Context) error {
+		nodes, err := s.masters(ctx)
+		if err != nil {
+			return err
+		}
+		pattern := s.prefix + sb.label + ":*"
+		for _, node := range nodes {
+			var cursor uint64
+			for {
+				keys, after, err := node.Scan(ctx, cursor, pattern, 1000).Result()
+				if err != nil {
+					return err
+				}
+				n, err := unlinkCounting(ctx, node, keys, len(s.prefix)+len(sb.label))
+				if err != nil {
+					return err
+				}
+				removed += n
+				if cursor = after; cursor == 0 {
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return removed, nil
+}
+
+// unlinkCounting removes keys one by one (keys of one node may be in several hash slots) and
+// counts the records and sessions among those that existed (base: the length of prefix and
+// label, after which a key says what it is).
+func unlinkCounting(ctx context.Context, node *redis.Client, keys []string, base int) (uint64, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	cmds := make([]*redis.IntCmd, len(keys))
+	if _, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Unlink(ctx, k)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	var n uint64
+	for i, k := range keys {
+		if cmds[i].Val() == 1 && len(k) > base+7 && (k[base:base+3] == ":k:" || k[base+5:base+8] == ":s:") {
+			n++
+		}
+	}
+	return n, nil
+}

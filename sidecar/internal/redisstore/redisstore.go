@@ -1,0 +1,302 @@
+// Package redisstore is the sidecar's shared store: the KV and session operations of
+// internal/store with the same semantics, kept in Redis or Valkey (one server, or a Redis
+// Cluster) so that several sidecars (one per application instance) serve the same sessions.
+//
+// Only ciphertext, keyed hashes and times reach Redis: key names are built from keyed hashes
+// (HMAC-SHA256 under the sandbox's hash key), every value, session data, device meta, rotation
+// state and last-seen time is sealed with AES-256-GCM by the sidecar before it is sent, and
+// tokens never leave the sidecar (Redis holds their keyed-hash verifiers inside the sealed
+// header). Every instance derives the same keys from the shared secret and the deployment
+// identity (keys.go). See docs/sidecar-internals.md ("Redis store").
+package redisstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+type key = crypto.Digest
+
+var b64 = base64.RawURLEncoding
+
+// Options configure a Store.
+type Options struct {
+	Conn         ConnConfig
+	Keys         *Keys  // from DeriveKeys; its master is copied (the caller wipes its own)
+	KeyPrefix    string // default DefaultKeyPrefix
+	Clock        store.Clock
+	MaxValueSize int
+	Logger       *slog.Logger
+}
+
+// Store is the Redis-backed store. Its methods have the signatures and semantics of
+// internal/store's, so the server can use either. Safe for concurrent use.
+type Store struct {
+	rdb      client
+	cluster  bool
+	master   *crypto.Master
+	check    []byte // the key check value (keys.go)
+	prefix   string
+	clock    store.Clock
+	maxValue int
+	timeout  time.Duration
+	log      *slog.Logger
+	br       *breaker
+	ready    atomic.Bool
+	checkMu  sync.Mutex
+
+	mu        sync.RWMutex
+	sandboxes map[string]*sandbox
+
+	rotations  atomic.Uint64
+	reuse      atomic.Uint64
+	expired    atomic.Uint64
+	revoked    atomic.Uint64
+	evicted    atomic.Uint64
+	mismatches atomic.Uint64
+}
+
+// New builds the store. It does not contact Redis (see Check).
+func New(o Options) (*Store, error) {
+	if o.Keys == nil || len(o.Keys.Master) != crypto.KeySize {
+		return nil, errors.New("redisstore: keys are required")
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if !ValidKeyPrefix(o.KeyPrefix) {
+		return nil, errors.New("keyPrefix must match ^[A-Za-z0-9._:-]{0,64}$ (no braces: they would put every key in one Cluster hash slot)")
+	}
+	if o.Clock == nil {
+		o.Clock = store.NewSystemClock()
+	}
+	if o.MaxValueSize <= 0 {
+		o.MaxValueSize = store.DefaultMaxValueSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Conn.Timeout <= 0 {
+		o.Conn.Timeout = time.Second
+	}
+	rdb, cluster, err := connect(o.Conn)
+	if err != nil {
+		return nil, err
+	}
+	master, err := crypto.NewMaster(o.Keys.Master)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
+		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, log: o.Logger, br: newBreaker(),
+		sandboxes: map[string]*sandbox{}}, nil
+}
+
+// Close closes the connections and wipes the keys.
+func (s *Store) Close() {
+	s.rdb.Close()
+	s.master.Wipe()
+}
+
+// Cluster reports whether the store talks to a Redis Cluster.
+func (s *Store) Cluster() bool { return s.cluster }
+
+// MaxValueSize is the configured limit for values, session data and meta.
+func (s *Store) MaxValueSize() int { return s.maxValue }
+
+// --- keys in Redis ---------------------------------------------------------------------------
+//
+//	<prefix>keycheck                          the key check values (keys.go)
+//	<prefix><label>:k:<kv key hash>            a KV record
+//	<prefix><label>:{bb}:s:<session id>        a session
+//	<prefix><label>:{bb}:u:<user hash>         a user's index: a sorted set of session ids
+//
+// <label> is the sandbox's keyed label (16 base64url characters), hashes and ids are 22
+// base64url characters, and {bb} is the Cluster hash tag: two hex digits, the first byte of
+// the session id. A user's sessions are all created with ids whose first byte is the first
+// byte of the user's hash (a new session id is drawn until it is: newToken), so a session, its
+// user's index and the user's other sessions share one hash slot, and every script that
+// touches several of them runs on one node. 256 tags spread sessions over the cluster's nodes.
+
+type sandbox struct {
+	name  string
+	keys  *crypto.SandboxKeys
+	label string
+}
+
+func (s *Store) sandboxFor(name []byte) (*sandbox, error) {
+	if !store.ValidSandboxName(name) {
+		return nil, store.ErrSandbox()
+	}
+	s.mu.RLock()
+	sb := s.sandboxes[string(name)]
+	s.mu.RUnlock()
+	if sb != nil {
+		return sb, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sb = s.sandboxes[string(name)]; sb != nil {
+		return sb, nil
+	}
+	keys, err := s.master.Derive(string(name))
+	if err != nil {
+		return nil, xerr.New(xerr.Internal, "key derivation failed")
+	}
+	l := keys.Label()
+	sb = &sandbox{name: string(name), keys: keys, label: b64.EncodeToString(l[:12])}
+	s.sandboxes[sb.name] = sb
+	return sb, nil
+}
+
+func (s *Store) kvKey(sb *sandbox, k *key) string {
+	return s.prefix + sb.label + ":k:" + b64.EncodeToString(k[:])
+}
+
+func (s *Store) bucketPrefix(sb *sandbox, bucket byte, kind string) string {
+	return s.prefix + sb.label + ":{" + hex.EncodeToString([]byte{bucket}) + "}:" + kind + ":"
+}
+
+func (s *Store) sessKey(sb *sandbox, k *key) string {
+	return s.bucketPrefix(sb, k[0], "s") + crypto.EncodeID(k)
+}
+
+func (s *Store) userKey(sb *sandbox, u *key) string {
+	return s.bucketPrefix(sb, u[0], "u") + b64.EncodeToString(u[:])
+}
+
+// --- running an operation --------------------------------------------------------------------
+
+// do runs one store operation against Redis under the breaker and the operation timeout, and
+// turns an outage into ERROR UNAVAILABLE and any other unexpected failure into INTERNAL.
+func (s *Store) do(fn func(ctx context.Context) error) error {
+	probe, err := s.br.allow()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	err = s.ensureReady(ctx)
+	if err == nil {
+		err = fn(ctx)
+	}
+	s.br.done(probe, err)
+	return s.wrap(err)
+}
+
+func (s *Store) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var xe *xerr.Error
+	if errors.As(err, &xe) {
+		return xe
+	}
+	if cause, down := availabilityFailure(err); down {
+		return unavailable("Redis cannot answer (" + cause + "); retry shortly")
+	}
+	// A reply Redis should never give (a script error): logged without arguments.
+	s.log.Error("unexpected reply from Redis", "error", err.Error())
+	return xerr.New(xerr.Internal, "unexpected reply from Redis (logged by the sidecar)")
+}
+
+// ensureReady runs the key check once Redis answers (see Check).
+func (s *Store) ensureReady(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if s.ready.Load() {
+		return nil
+	}
+	if err := s.keyCheck(ctx); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Check contacts Redis now: it loads the scripts and compares this sidecar's key check values
+// with those stored by the instances that wrote first. It fails with STORE_WRONG_SECRET or
+// STORE_WRONG_IDENTITY when this instance would not read their records, and UNAVAILABLE when
+// Redis cannot be reached (the store then checks again before its first request is served).
+func (s *Store) Check(ctx context.Context) error {
+	err := s.ensureReady(ctx)
+	if err == nil {
+		err = s.loadScripts(ctx)
+	}
+	return s.wrap(err)
+}
+
+func (s *Store) keyCheck(ctx context.Context) error {
+	k := s.prefix + "keycheck"
+	for attempt := 0; attempt < 3; attempt++ {
+		set, err := s.rdb.SetNX(ctx, k, s.check, 0).Result()
+		if err != nil {
+			return err
+		}
+		if set {
+			return nil
+		}
+		got, err := s.rdb.Get(ctx, k).Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue // removed meanwhile: set it again
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(got) != len(s.check):
+			return xerr.New(xerr.StoreWrongSecret, "the key %skeycheck in Redis was not written by nestjs-xems: use another keyPrefix", s.prefix)
+		case string(got[:checkSize]) != string(s.check[:checkSize]):
+			return xerr.New(xerr.StoreWrongSecret, "the records in Redis under the key prefix %q were written with another shared secret: give every instance the same persistence.secret (or use another keyPrefix)", s.prefix)
+		case string(got[checkSize:]) != string(s.check[checkSize:]):
+			return xerr.New(xerr.StoreWrongIdentity, "the records in Redis under the key prefix %q were written with another hardwareBinding id: give every instance the same hardwareBinding { id } (or use another keyPrefix)", s.prefix)
+		}
+		return nil
+	}
+	return xerr.New(xerr.Internal, "the key check in Redis keeps disappearing")
+}
+
+// loadScripts loads every script on every master, so the first EVALSHA of each finds it.
+func (s *Store) loadScripts(ctx context.Context) error {
+	nodes, err := s.masters(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		for _, sc := range allScripts {
+			if err := sc.Load(ctx, n).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// --- stats -------------------------------------------------------------------------------------
+
+// Stats returns this sidecar's counters. Record counts per sandbox would need a scan of the
+// whole keyspace, so Sandboxes is empty; Redis's own INFO keyspace has the totals.
+func (s *Store) Stats() store.Stats {
+	return store.Stats{Sandboxes: map[string]store.SandboxStats{},
+		Rotations: s.rotations.Load(), ReuseDetected: s.reuse.Load(), Expired: s.expired.Load(),
+		Revoked: s.revoked.Load(), Evicted: s.evicted.Load(), BindingMismatches: s.mismatches.Load()}
+}
+
+// Available reports whether the breaker lets requests through (false while Redis is down).
+func (s *Store) Available() bool { return !s.br.isOpen() }

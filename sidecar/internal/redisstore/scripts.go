@@ -1,0 +1,176 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts that make each change atomic in Redis. Redis runs a script without
+// interleaving any other command, so a script is the unit of atomicity; every key a script
+// touches is in one hash slot (a session, its user's index and the user's other sessions share
+// the hash tag {bb}: see keys in redisstore.go), so the scripts also work on a Redis Cluster.
+//
+// Scripts never see a key, a token or plaintext: only sealed blobs, keyed hashes (in key names
+// and index members) and times. Decisions that need the keys (verifying a token, deriving a
+// successor) are made by the sidecar, which then commits them with a compare-and-set on the
+// session's sealed header (field h): each write of h uses a fresh random nonce, so equal bytes
+// mean "nobody changed the rotation state since I read it".
+//
+// Times are Unix ms, passed as decimal strings and compared with tonumber (exact below 2^53).
+// Expiry times are passed on as the caller's strings, never re-formatted Lua numbers.
+
+// extend moves a key's expiry to `at` if that is later than its current one (a key without
+// expiry, PTTL -1, gets it). Shared by the scripts below.
+const luaExtend = `
+local function extend(key, at, now)
+  local t = redis.call('PTTL', key)
+  if t < 0 or tonumber(now) + t < tonumber(at) then
+    redis.call('PEXPIREAT', key, at)
+  end
+end
+`
+
+// sessCreate: KEYS[1] the session, KEYS[2] the user's index (absent without a user).
+// ARGV: h, d, l, m ('' = none), expiresAt, createdAt (index score), absolute expiry (the
+// index lives at least that long), maxPerUser (0 = none), policy ('1' = reject), member (the
+// session id), member key prefix, now.
+// Returns {0, evicted ids...}, {-1} on a session id collision, {-2, live} when refused.
+var scriptCreate = redis.NewScript(luaExtend + `
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 1 then return {-1} end
+local out = {0}
+if #KEYS == 2 then
+  local idx = KEYS[2]
+  local max = tonumber(ARGV[8])
+  if max > 0 then
+    local live = {}
+    for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+      if redis.call('EXISTS', ARGV[11] .. m) == 1 then
+        live[#live + 1] = m
+      else
+        redis.call('ZREM', idx, m)
+      end
+    end
+    if #live >= max then
+      if ARGV[9] == '1' then return {-2, #live} end
+      for i = 1, #live - max + 1 do
+        redis.call('DEL', ARGV[11] .. live[i])
+        redis.call('ZREM', idx, live[i])
+        out[#out + 1] = live[i]
+      end
+    end
+  end
+  redis.call('ZADD', idx, ARGV[6], ARGV[10])
+  extend(idx, ARGV[7], ARGV[12])
+end
+if ARGV[4] ~= '' then
+  redis.call('HSET', k, 'h', ARGV[1], 'd', ARGV[2], 'l', ARGV[3], 'm', ARGV[4])
+else
+  redis.call('HSET', k, 'h', ARGV[1], 'd', ARGV[2], 'l', ARGV[3])
+end
+redis.call('PEXPIREAT', k, ARGV[5])
+return out
+`)
+
+// sessCommit: the compare-and-set of every change to a live session (rotation, last seen,
+// idle sliding, data update). KEYS[1] the session. ARGV: the header read, the new header
+// ('' = unchanged), the new last-seen blob, the expiry (moved only later), the new data
+// ('' = unchanged), now. Returns 1 done, 0 the session is gone, -1 it changed meanwhile.
+var scriptCommit = redis.NewScript(luaExtend + `
+local cur = redis.call('HGET', KEYS[1], 'h')
+if not cur then return 0 end
+if cur ~= ARGV[1] then return -1 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'h', ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'd', ARGV[5]) end
+redis.call('HSET', KEYS[1], 'l', ARGV[3])
+extend(KEYS[1], ARGV[4], ARGV[6])
+return 1
+`)
+
+// sessDelete: KEYS[1] the session, KEYS[2] the user's index (absent without a user); ARGV[1]
+// the member. Returns 1 if the session existed.
+var scriptDelete = redis.NewScript(`
+local n = redis.call('DEL', KEYS[1])
+if #KEYS == 2 then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return n
+`)
+
+// sessList: KEYS[1] the user's index; ARGV[1] the member key prefix. Returns member, h, l, m
+// for each live session (oldest first) and drops index members whose session expired.
+var scriptList = redis.NewScript(`
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local r = redis.call('HMGET', ARGV[1] .. m, 'h', 'l', 'm')
+  if r[1] then
+    out[#out + 1] = m
+    out[#out + 1] = r[1]
+    out[#out + 1] = r[2] or ''
+    out[#out + 1] = r[3] or ''
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`)
+
+// sessRevokeAll: KEYS[1] the user's index; ARGV[1] the member key prefix, ARGV[2] the member
+// to keep ('' = none). Returns the members of the sessions it removed.
+var scriptRevokeAll = redis.NewScript(`
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if m ~= ARGV[2] then
+    if redis.call('DEL', ARGV[1] .. m) == 1 then out[#out + 1] = m end
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`)
+
+// sessRegenerate: KEYS[1] the old session, KEYS[2] the new one (same hash slot), KEYS[3] the
+// user's index (absent without a user). ARGV: the old header read, new h, d, l, m ('' = none),
+// expiresAt, old member, new member, createdAt (index score). Returns 1 done, 0 the old
+// session is gone, -1 it changed meanwhile, -2 the new id is taken.
+var scriptRegenerate = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'h')
+if not cur then return 0 end
+if cur ~= ARGV[1] then return -1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+redis.call('DEL', KEYS[1])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[2], 'h', ARGV[2], 'd', ARGV[3], 'l', ARGV[4], 'm', ARGV[5])
+else
+  redis.call('HSET', KEYS[2], 'h', ARGV[2], 'd', ARGV[3], 'l', ARGV[4])
+end
+redis.call('PEXPIREAT', KEYS[2], ARGV[6])
+if #KEYS == 3 then
+  redis.call('ZREM', KEYS[3], ARGV[7])
+  redis.call('ZADD', KEYS[3], ARGV[9], ARGV[8])
+end
+return 1
+`)
+
+// kvSet: KEYS[1]; ARGV: sealed value, cap (creation + 5 days), expiresAt.
+var scriptKVSet = redis.NewScript(`
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'c', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1
+`)
+
+// kvGet: KEYS[1]. Returns {sealed value, remaining ms} or nil.
+var scriptKVGet = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return false end
+return {v, redis.call('PTTL', KEYS[1])}
+`)
+
+// kvTouch: KEYS[1]; ARGV[1] now + ttl. Sets the expiry to the earlier of that and the
+// record's 5-day cap and returns it (as a string), or nil when absent.
+var scriptKVTouch = redis.NewScript(`
+local c = redis.call('HGET', KEYS[1], 'c')
+if not c then return false end
+local e = ARGV[1]
+if tonumber(c) < tonumber(e) then e = c end
+redis.call('PEXPIREAT', KEYS[1], e)
+return e
+`)
+
+// allScripts are loaded on every master when the store starts (EVALSHA then needs no retry).
+var allScripts = []*redis.Script{scriptCreate, scriptCommit, scriptDelete, scriptList, scriptRevokeAll,
+	scriptRegenerate, scriptKVSet, scriptKVGet, scriptKVTouch}

@@ -1,0 +1,393 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// Persistence hook. When persistence is on, every change to a record goes through ONE path:
+//
+//	c := sb.track(sh, kind, &k)   // before the first change to the record (shard locked)
+//	... change, insert or remove the record ...
+//	if err := c.commit(); err != nil { return ..., err }   // still under the same lock
+//
+// commit journals the record's new state (its bytes, or its removal) and waits until the
+// journal has it; if the journal refuses (disk full, read-only, I/O error) it restores the
+// record as track saw it and returns PERSIST_FAILED, so the request fails and memory holds
+// exactly what was acknowledged. The shard stays locked from track to commit, so nobody sees
+// a change before it is durable or after it was undone. With persistence off track returns
+// nil and commit does nothing. Expiry is not journaled: records carry absolute expiry times
+// and a load skips the expired ones. See docs/sidecar-internals.md ("Persistence").
+
+// Journal receives the store's changes (the vault implements it). Records are opaque to it:
+// a (sandbox, kind, key) and a blob that only RestorePut understands.
+type Journal interface {
+	// Put journals the new state of a record; blob is valid only during the call. With wait it
+	// returns once the change is as durable as configured, or an error.
+	Put(sandbox string, kind uint8, key *[16]byte, blob []byte, wait bool) error
+	// Delete journals the removal of a record (waiting).
+	Delete(sandbox string, kind uint8, key *[16]byte) error
+	// Clear journals the removal of every record of a sandbox (waiting).
+	Clear(sandbox string) error
+}
+
+// SetJournal turns journaling on: call it after the vault was loaded into the store and
+// before the store serves requests.
+func (s *Store) SetJournal(j Journal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.journal = j
+	for _, sb := range s.sandboxes {
+		sb.journal = j
+	}
+}
+
+// change is a record's state captured before a mutation.
+type change struct {
+	sb   *sandbox
+	sh   *shard
+	kind uint8
+	k    key
+	had  bool
+	rec  []byte   // the record's bytes (common header included) before the change
+	hist []uint32 // its rotation history, for a session that has one
+}
+
+func (sh *shard) index(kind uint8) map[key]uint64 {
+	if kind == kindKV {
+		return sh.kv
+	}
+	return sh.sess
+}
+
+// track captures record (kind, k) before a mutation changes it. Caller holds sh.mu and keeps
+// it until commit. nil when persistence is off.
+func (sb *sandbox) track(sh *shard, kind uint8, k *key) *change {
+	if sb.journal == nil {
+		return nil
+	}
+	c := &change{sb: sb, sh: sh, kind: kind, k: *k}
+	if l, ok := sh.index(kind)[*k]; ok {
+		c.had = true
+		c.rec = bytes.Clone(sh.mem.rec(l))
+		if kind == kindSess && sessRec(c.rec).flags()&flagHist != 0 {
+			c.hist = slices.Clone(sh.hist[*k])
+		}
+	}
+	return c
+}
+
+// commit journals the record's state after the mutation and waits for it; on failure it undoes
+// the mutation and returns PERSIST_FAILED.
+func (c *change) commit() error {
+	if c == nil {
+		return nil
+	}
+	if err := c.journal(true); err != nil {
+		c.undo()
+		return persistFailed(err)
+	}
+	return nil
+}
+
+// persistFailed is the PERSIST_FAILED error of a change the journal refused. The journal's
+// message (the vault's: the OS error, never record content) says why.
+func persistFailed(err error) error {
+	msg := "the change could not be written to the vault and was not made"
+	if d, ok := err.(interface{ Detail() string }); ok {
+		msg = d.Detail()
+	}
+	return xerr.New(xerr.PersistFailed, "%s", msg)
+}
+
+// commitLazy journals without waiting, for changes nobody waits for (the last-seen time that
+// slides an idle timeout). If the write fails later, memory keeps the newer state; the next
+// journaled change of the record, or the next snapshot, writes it.
+func (c *change) commitLazy() {
+	if c != nil {
+		_ = c.journal(false)
+	}
+}
+
+var blobPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (c *change) journal(wait bool) error {
+	sh := c.sh
+	if l, ok := sh.index(c.kind)[c.k]; ok {
+		bp := blobPool.Get().(*[]byte)
+		blob := sh.appendBlob((*bp)[:0], c.kind, &c.k, l)
+		err := c.sb.journal.Put(c.sb.name, c.kind, (*[16]byte)(&c.k), blob, wait)
+		*bp = blob[:0]
+		blobPool.Put(bp)
+		return err
+	}
+	if c.had {
+		return c.sb.journal.Delete(c.sb.name, c.kind, (*[16]byte)(&c.k))
+	}
+	return nil
+}
+
+// undo puts the record back as track captured it. The shard has stayed locked since track, so
+// the captured record's expiry-heap entry is still in the heap.
+func (c *change) undo() {
+	sh, sb := c.sh, c.sb
+	if l, ok := sh.index(c.kind)[c.k]; ok {
+		if c.kind == kindKV {
+			sh.removeKV(&c.k, l)
+		} else {
+			sb.removeSession(sh, &c.k, l)
+		}
+	}
+	if !c.had {
+		return
+	}
+	l, r := sh.mem.alloc(len(c.rec), c.kind, &c.k)
+	copy(r, c.rec)
+	if c.kind == kindKV {
+		sh.kv[c.k] = l
+		sh.bytes += int64(len(kvRec(r).sealed()))
+	} else {
+		sr := sessRec(r)
+		sh.sess[c.k] = l
+		sh.bytes += int64(len(sr.sealed()))
+		if sr.hasUser() {
+			u := sr.user()
+			sb.indexAdd(&u, &c.k)
+		}
+		if len(c.hist) > 0 {
+			sh.hist[c.k] = c.hist
+		}
+	}
+	sh.notePeaks()
+}
+
+// Blob: the record's bytes after the arena's common header (length, kind, key: the vault
+// stores kind and key itself), then the session's rotation history (u32 each, oldest first),
+// then u8 the number of history entries. KV records have an empty history.
+func (sh *shard) appendBlob(dst []byte, kind uint8, k *key, l uint64) []byte {
+	r := sh.mem.rec(l)
+	dst = append(dst, r[recHdr:]...)
+	var hist []uint32
+	if kind == kindSess && sessRec(r).flags()&flagHist != 0 {
+		hist = sh.hist[*k]
+	}
+	for _, h := range hist {
+		dst = binary.LittleEndian.AppendUint32(dst, h)
+	}
+	return append(dst, byte(len(hist)))
+}
+
+// splitBlob checks a blob's structure and splits it into record body and history.
+func splitBlob(kind uint8, blob []byte) (body []byte, hist []uint32, ok bool) {
+	if len(blob) < 1 {
+		return nil, nil, false
+	}
+	n := int(blob[len(blob)-1])
+	end := len(blob) - 1 - 4*n
+	if n > graceCap || end < 0 {
+		return nil, nil, false
+	}
+	body = blob[:end]
+	switch kind {
+	case kindKV:
+		if n != 0 || recHdr+len(body) < kvHdr+crypto.Overhead {
+			return nil, nil, false
+		}
+	case kindSess:
+		if recHdr+len(body) < sHdr+crypto.Overhead {
+			return nil, nil, false
+		}
+		flags := body[sFlags-recHdr]
+		if recHdr+len(body) < sessHdrSize(flags)+crypto.Overhead {
+			return nil, nil, false
+		}
+	default:
+		return nil, nil, false
+	}
+	for i := 0; i < n; i++ {
+		hist = append(hist, binary.LittleEndian.Uint32(blob[end+4*i:]))
+	}
+	return body, hist, true
+}
+
+// RestorePut installs a record read from the vault, without journaling it. A record that has
+// expired is not installed (and an earlier version is removed): expired reports it.
+func (s *Store) RestorePut(sandbox []byte, kind uint8, k *[16]byte, blob []byte) (bool, error) {
+	body, hist, ok := splitBlob(kind, blob)
+	if !ok {
+		return false, xerr.New(xerr.Internal, "malformed record (kind %d, %d bytes)", kind, len(blob))
+	}
+	sb, err := s.sandboxFor(sandbox, true)
+	if err != nil {
+		return false, err
+	}
+	key := key(*k)
+	sh := sb.shard(&key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sb.restoreRemove(sh, kind, &key)
+	now := s.clock.NowMs()
+	l, r := sh.mem.alloc(recHdr+len(body), kind, &key)
+	copy(r[recHdr:], body)
+	if kind == kindKV {
+		kr := kvRec(r)
+		if kr.expires() <= now {
+			sh.mem.release(l)
+			return true, nil
+		}
+		sh.kv[key] = l
+		sh.bytes += int64(len(kr.sealed()))
+		sb.schedule(sh, r, kvSched, kr.expires(), &key, kindKV, true)
+		sh.notePeaks()
+		return false, nil
+	}
+	sr := sessRec(r)
+	if sr.expiresAt() <= now {
+		sh.mem.release(l)
+		return true, nil
+	}
+	sr.setFlag(flagHist, len(hist) > 0)
+	if len(hist) > 0 {
+		sh.hist[key] = hist
+	}
+	sb.insertSession(sh, &key, l)
+	return false, nil
+}
+
+// RestoreDelete removes a record while loading the vault.
+func (s *Store) RestoreDelete(sandbox []byte, kind uint8, k *[16]byte) error {
+	if kind != kindKV && kind != kindSess {
+		return xerr.New(xerr.Internal, "unknown record kind %d", kind)
+	}
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil {
+		return err
+	}
+	key := key(*k)
+	sh := sb.shard(&key)
+	sh.mu.Lock()
+	sb.restoreRemove(sh, kind, &key)
+	sh.mu.Unlock()
+	return nil
+}
+
+func (sb *sandbox) restoreRemove(sh *shard, kind uint8, k *key) {
+	if l, ok := sh.index(kind)[*k]; ok {
+		if kind == kindKV {
+			sh.removeKV(k, l)
+		} else {
+			sb.removeSession(sh, k, l)
+		}
+	}
+}
+
+// RestoreClear empties a sandbox while loading the vault.
+func (s *Store) RestoreClear(sandbox []byte) error {
+	sb, err := s.sandboxFor(sandbox, false)
+	if err != nil || sb == nil {
+		return err
+	}
+	sb.clearShards()
+	return nil
+}
+
+// clearShards empties every shard of the sandbox and the per-user index.
+func (sb *sandbox) clearShards() uint64 {
+	var n uint64
+	for i := range sb.shards {
+		sh := &sb.shards[i]
+		sh.mu.Lock()
+		n += sb.clearShardLocked(sh)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+func (sb *sandbox) clearShardLocked(sh *shard) uint64 {
+	n := uint64(len(sh.kv) + len(sh.sess))
+	for k, l := range sh.sess {
+		if r := sessRec(sh.mem.rec(l)); r.hasUser() {
+			u := r.user()
+			sb.indexRemove(&u, &k)
+		}
+	}
+	sh.init()
+	return n
+}
+
+// clearJournaled is CLEAR with persistence on: every shard of the sandbox is locked (in
+// order; no other operation holds two record shards), the clear is journaled, and only then
+// are the records removed, so a failed write changes nothing.
+func (sb *sandbox) clearJournaled() (uint64, error) {
+	for i := range sb.shards {
+		sb.shards[i].mu.Lock()
+	}
+	defer func() {
+		for i := range sb.shards {
+			sb.shards[i].mu.Unlock()
+		}
+	}()
+	if err := sb.journal.Clear(sb.name); err != nil {
+		return 0, persistFailed(err)
+	}
+	var n uint64
+	for i := range sb.shards {
+		n += sb.clearShardLocked(&sb.shards[i])
+	}
+	return n, nil
+}
+
+// Dump calls fn for every live record (a vault snapshot), sandbox by sandbox in name order.
+// Each shard's records are copied under its lock; fn runs with no lock held.
+func (s *Store) Dump(fn func(sandbox string, kind uint8, key *[16]byte, blob []byte) error) error {
+	sbs := s.allSandboxes()
+	sort.Slice(sbs, func(i, j int) bool { return sbs[i].name < sbs[j].name })
+	var buf []byte
+	for _, sb := range sbs {
+		for i := range sb.shards {
+			buf = sb.copyShard(&sb.shards[i], buf[:0], s.clock.NowMs())
+			for p := buf; len(p) > 0; {
+				kind := p[0]
+				k := (*[16]byte)(p[1:17])
+				n := binary.LittleEndian.Uint32(p[17:])
+				if err := fn(sb.name, kind, k, p[21:21+n]); err != nil {
+					return err
+				}
+				p = p[21+n:]
+			}
+		}
+	}
+	clear(buf)
+	return nil
+}
+
+// copyShard appends kind u8 | key 16 | u32 len | blob for every live record of the shard.
+func (sb *sandbox) copyShard(sh *shard, dst []byte, now int64) []byte {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	add := func(kind uint8, k key, l uint64) {
+		dst = append(dst, kind)
+		dst = append(dst, k[:]...)
+		at := len(dst)
+		dst = append(dst, 0, 0, 0, 0)
+		dst = sh.appendBlob(dst, kind, &k, l)
+		binary.LittleEndian.PutUint32(dst[at:], uint32(len(dst)-at-4))
+	}
+	for k, l := range sh.kv {
+		if kvRec(sh.mem.rec(l)).expires() > now {
+			add(kindKV, k, l)
+		}
+	}
+	for k, l := range sh.sess {
+		if sessRec(sh.mem.rec(l)).expiresAt() > now {
+			add(kindSess, k, l)
+		}
+	}
+	return dst
+}
