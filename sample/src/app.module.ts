@@ -1,9 +1,9 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
-import { APP_PIPE } from '@nestjs/core';
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { XemsModule, type XemsModuleOptions } from '../../src';
 import { AuthController } from './auth/auth.controller';
 import { DevicesController } from './devices/devices.controller';
-import { RotationHeader, TrackResponseMiddleware } from './rotation-header';
+import { RotationHeader } from './rotation-header';
 import type { SampleConfig } from './sample.config';
 import { UsersService } from './users/users.service';
 
@@ -19,7 +19,7 @@ export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
 }
 
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static forRoot(config: SampleConfig): DynamicModule {
     return {
       module: AppModule,
@@ -27,13 +27,9 @@ export class AppModule implements NestModule {
       controllers: [AuthController, DevicesController],
       providers: [
         UsersService,
-        RotationHeader,
+        { provide: APP_INTERCEPTOR, useClass: RotationHeader },
         { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }) },
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(TrackResponseMiddleware).forRoutes(AuthController, DevicesController);
   }
 }
