@@ -21,6 +21,10 @@ export const XEMS_DEFAULTS = {
   persistence: { enabled: false, fsync: 'everysec' as const },
   /** With persistence: bind the vault key to this machine's identity. */
   hardwareBinding: true,
+  /** Where records live: 'memory' (each instance its own), or 'redis' (shared; keyPrefix and timeout apply). */
+  store: { type: 'memory' as const, keyPrefix: 'xems:', timeout: '1s' },
+  /** XemsSessionStore (express-session): its sandbox, and the TTL of a session whose cookie has no expiry. */
+  expressSession: { sandbox: 'express-session', ttl: '1d' },
   sidecar: {
     startTimeout: 5000,
     requestTimeout: 2000,

@@ -162,16 +162,19 @@ describe('resolveXemsOptions', () => {
     refuses({ sidecar: { timeout: 5 } }, 'sidecar.timeout', /not a known option/);
   });
 
-  it('accepts the persistence shape but refuses enabling it until it is implemented', () => {
+  it('checks persistence only when it is enabled (details: src/persistence/persistence.options.spec.ts)', () => {
     assert.equal(resolveXemsOptions({ persistence: { enabled: false, path: '/x' } }).persistence.enabled, false);
-    refuses({ persistence: { enabled: true, secret: 's'.repeat(40) } }, 'persistence.enabled', /not implemented/);
+    refuses({ persistence: { enabled: true, path: '/v', secret: 's1'.repeat(20) } }, 'persistence.secret', /40 characters long/);
     refuses({ persistence: { enabled: 'yes' } }, 'persistence.enabled');
+    refuses({ persistence: { enabled: true, path: '/v', secret: 'x'.repeat(32) }, hardwareBinding: { id: 'a' } }, 'persistence.secret', /one character repeated/);
   });
 
   it('never echoes the persistence secret in an error', () => {
     const secret = 12345678901234567890;
-    const err = refuses({ persistence: { secret } }, 'persistence.secret');
+    const err = refuses({ persistence: { enabled: true, path: '/v', secret } }, 'persistence.secret', /got number/);
     assert.doesNotMatch(err.message, /1234567890/);
+    const text = 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$Qm7#';
+    assert.doesNotMatch(refuses({ persistence: { enabled: true, path: '/v', secret: text } }, 'persistence.secret').message, /Qm7#vR2k/);
   });
 
   it('refuses a non-object', () => {

@@ -22,6 +22,8 @@ import { XemsConfigError } from './xems.errors';
 import { ResolvedPersistence, resolvePersistence } from './persistence/persistence.options';
 import type { XemsPersistenceOptions } from './persistence/persistence.options';
 import type { XemsHardwareBinding } from './persistence/machine-identity';
+import { ResolvedStore, resolveStore } from './store/store.options';
+import type { XemsStoreOptions } from './store/store.options';
 
 /** A duration: a number of milliseconds, or a string such as `'500ms'`, `'30s'`, `'15m'`, `'1h'`, `'2d'`. */
 export type XemsDuration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -40,6 +42,7 @@ export interface XemsCookieOptions {
 }
 
 export type { XemsPersistenceOptions, XemsFsyncPolicy } from './persistence/persistence.options';
+export type { XemsStoreOptions, XemsRedisServerStore, XemsRedisClusterStore } from './store/store.options';
 export type { XemsHardwareBinding } from './persistence/machine-identity';
 
 /** Client binding: a session only works for the client that created it (enforced by the sidecar). */
@@ -117,8 +120,15 @@ export interface XemsModuleOptions {
   /**
    * With persistence: bind the vault's key to this machine's identity (`true`, default: a copied
    * vault or stolen backup does not open elsewhere), to a given `{ id }`, or to nothing (`false`).
+   * With `store: { type: 'redis' }`: `{ id }` (one identity for the whole deployment) or `false`;
+   * `true` is refused (several machines must read the same records).
    */
   hardwareBinding?: XemsHardwareBinding;
+  /**
+   * Where the sidecar keeps records: `{ type: 'memory' }` (default) or Redis/Valkey shared by
+   * every instance, `{ type: 'redis', url }` / `{ type: 'redis', cluster: [urls] }` (README, "Several instances: Redis").
+   */
+  store?: XemsStoreOptions;
   sidecar?: XemsSidecarOptions;
 }
 
@@ -141,6 +151,7 @@ export interface ResolvedXemsOptions {
   csrf: { header: string; field: string; origins?: string[] };
   expressHelpers: boolean;
   persistence: ResolvedPersistence;
+  store: ResolvedStore;
   sidecar: {
     binaryPath?: string;
     startTimeoutMs: number;
@@ -384,6 +395,10 @@ class XemsOptionsSchema {
   @Allow()
   hardwareBinding?: unknown;
 
+  // Checked by resolveStore (its fields depend on its type; URLs are never echoed).
+  @Allow()
+  store?: unknown;
+
   @IsOptional()
   @ValidateNested()
   sidecar?: SidecarOptionsSchema;
@@ -566,6 +581,8 @@ export function resolveXemsOptions(raw: XemsModuleOptions | undefined, hooks: Re
   const persistence = resolvePersistence(options.persistence, options.hardwareBinding, hooks.readMachineId);
 
   const sc = options.sidecar ?? {};
+  const requestTimeoutMs = parseDuration(sc.requestTimeout ?? XEMS_DEFAULTS.sidecar.requestTimeout)!;
+  const store = resolveStore(options.store, options.persistence, options.hardwareBinding, requestTimeoutMs);
   return {
     sandbox,
     ttlMs,
@@ -580,10 +597,11 @@ export function resolveXemsOptions(raw: XemsModuleOptions | undefined, hooks: Re
     csrf,
     expressHelpers: options.expressHelpers ?? XEMS_DEFAULTS.expressHelpers,
     persistence,
+    store,
     sidecar: {
       binaryPath: sc.binaryPath,
       startTimeoutMs: parseDuration(sc.startTimeout ?? XEMS_DEFAULTS.sidecar.startTimeout)!,
-      requestTimeoutMs: parseDuration(sc.requestTimeout ?? XEMS_DEFAULTS.sidecar.requestTimeout)!,
+      requestTimeoutMs,
       shutdownTimeoutMs: parseDuration(sc.shutdownTimeout ?? XEMS_DEFAULTS.sidecar.shutdownTimeout)!,
       maxInFlight: sc.maxInFlight ?? XEMS_DEFAULTS.sidecar.maxInFlight,
       maxRestarts: sc.maxRestarts ?? XEMS_DEFAULTS.sidecar.maxRestarts,

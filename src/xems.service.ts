@@ -240,6 +240,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
         logLevel: 'info',
         onExpired: (sandbox, ids) => this.onExpired(sandbox, ids),
         persistence: options.persistence.enabled ? options.persistence : undefined,
+        store: options.store.type === 'redis' ? options.store : undefined,
       },
       this.logger,
       new Logger('XemsSidecar'),

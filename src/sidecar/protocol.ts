@@ -1,4 +1,5 @@
 import {
+  XemsConfigError,
   XemsError,
   XemsProtocolError,
   XemsSessionLimitError,
@@ -68,6 +69,9 @@ export const ErrorCode = {
   VAULT_LOCKED: 23,
   VAULT_IO: 24,
   PERSIST_FAILED: 25,
+  UNAVAILABLE: 30,
+  STORE_WRONG_SECRET: 31,
+  STORE_WRONG_IDENTITY: 32,
 } as const;
 
 const ERROR_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
@@ -95,6 +99,10 @@ export function sidecarError(op: number, reader: BodyReader): XemsError {
   const text = `${opName(op)} refused by the xems sidecar: ${name}: ${message}`;
   if (name in VALIDATION_HINTS) return new XemsValidationError(name, text, VALIDATION_HINTS[name]);
   if (name === 'SHUTTING_DOWN') return new XemsUnavailableError('it is shutting down');
+  // The shared store (Redis) cannot answer now: the same 503 as a sidecar outage.
+  if (name === 'UNAVAILABLE') return new XemsUnavailableError(`its store cannot answer ${opName(op)} (${message})`);
+  if (name === 'STORE_WRONG_SECRET') return new XemsConfigError('persistence.secret', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same persistence.secret, or use another store.keyPrefix.');
+  if (name === 'STORE_WRONG_IDENTITY') return new XemsConfigError('hardwareBinding', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same hardwareBinding { id }, or use another store.keyPrefix.');
   if (name === 'LIMIT_REACHED') return new XemsSessionLimitError(message);
   const vaultKind = XemsVaultError.kindOf(name);
   if (vaultKind === 'write-failed') return new XemsVaultError(vaultKind, `${opName(op)} failed: ${message}`);

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { XEMS_RESTART_POLICY } from '../xems.defaults';
 import { XemsError, XemsProtocolError, XemsSidecarError, XemsTimeoutError, XemsUnavailableError, XemsVaultError } from '../xems.errors';
 import { SidecarPersistence, describeVaultLoad, persistenceConfigure } from '../persistence/vault-configure';
+import { SidecarStore, storeConfigure } from '../store/store.options';
 import { locateSidecarBinary } from './binary-locator';
 import { RequestWriter } from './frame-codec';
 import { Op, PROTOCOL_VERSION, SidecarReply, Status, opName } from './protocol';
@@ -22,6 +23,8 @@ export interface SidecarProcessOptions {
   onExpired?(sandbox: string, sessionIds: string[]): void;
   /** Encrypted persistence: every (re)started sidecar loads this vault (src/persistence/). */
   persistence?: SidecarPersistence;
+  /** The shared Redis store (src/store/): every (re)started sidecar connects to it. */
+  store?: SidecarStore;
 }
 
 /** The part of Nest's LoggerService the supervisor uses. */
@@ -353,14 +356,16 @@ export class SidecarProcess implements SidecarTransport {
 
   private async configure(client: SidecarClient, timeoutMs: number): Promise<void> {
     const vault = this.options.persistence ? persistenceConfigure(this.options.persistence) : undefined;
+    const shared = this.options.store ? storeConfigure(this.options.store) : undefined;
     const config = JSON.stringify({
       ...(this.options.logLevel ? { logLevel: this.options.logLevel } : {}),
       ...(this.options.onExpired ? { expiryEvents: true } : {}),
       ...(vault ? { persistence: vault.config } : {}),
+      ...(shared ? { store: shared.config } : {}),
     });
     // Without persistence, no secrets: the sidecar picks a random master key (memory-only
     // store). With it, the vault secret and machine identity travel only in this frame.
-    const secrets = vault?.secrets ?? [];
+    const secrets = [...(vault?.secrets ?? []), ...(shared?.secrets ?? [])];
     const w = new RequestWriter(Op.CONFIGURE, 160 + config.length).u16(PROTOCOL_VERSION).bytes(Buffer.from(config, 'utf8')).u16(secrets.length);
     for (const [name, value] of secrets) w.str(name, 'secret name').bytes(value);
     const frame = w.finish();

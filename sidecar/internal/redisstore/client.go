@@ -3,6 +3,8 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"sort"
@@ -128,7 +130,6 @@ func (c ConnConfig) Endpoints() []string {
 	return out
 }
 
-
 // masters returns a client per master node, in a stable order (by address), for the
 // operations that visit every node (SCAN, CLEAR). A standalone client is its own master.
 func (s *Store) masters(ctx context.Context) ([]*redis.Client, error) {
@@ -150,3 +151,14 @@ func (s *Store) masters(ctx context.Context) ([]*redis.Client, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Options().Addr < out[j].Options().Addr })
 	return out, nil
 }
+
+// clientLog routes go-redis's own log lines (dial failures while Redis is down) to the
+// sidecar's JSON log at debug level: stderr carries JSON lines only, and the breaker already
+// reports outages through the requests' errors.
+type clientLog struct{ log *slog.Logger }
+
+func (l clientLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug("redis client", "detail", fmt.Sprintf(format, v...))
+}
+
+var setClientLog sync.Once

@@ -17,7 +17,6 @@ import (
 // The scenarios of internal/store's tests, run against the memory store, Redis and a Redis
 // Cluster: the same calls must give the same answers.
 
-
 func TestErrors(t *testing.T) {
 	each(t, func(t *testing.T, e *env, s backend, _ *fakeClock) {
 		big := make([]byte, store.DefaultMaxValueSize+1)

@@ -39,23 +39,27 @@ type Options struct {
 	Clock        store.Clock
 	MaxValueSize int
 	Logger       *slog.Logger
+	// OnSessionExpired, if set, is told the public id of a session this store found expired
+	// on a read (and removed). Redis removes most expired sessions by itself, unseen.
+	OnSessionExpired func(sandbox string, sessionID *crypto.Digest)
 }
 
 // Store is the Redis-backed store. Its methods have the signatures and semantics of
 // internal/store's, so the server can use either. Safe for concurrent use.
 type Store struct {
-	rdb      client
-	cluster  bool
-	master   *crypto.Master
-	check    []byte // the key check value (keys.go)
-	prefix   string
-	clock    store.Clock
-	maxValue int
-	timeout  time.Duration
-	log      *slog.Logger
-	br       *breaker
-	ready    atomic.Bool
-	checkMu  sync.Mutex
+	rdb       client
+	cluster   bool
+	master    *crypto.Master
+	check     []byte // the key check value (keys.go)
+	prefix    string
+	clock     store.Clock
+	maxValue  int
+	timeout   time.Duration
+	log       *slog.Logger
+	br        *breaker
+	ready     atomic.Bool
+	checkMu   sync.Mutex
+	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
 	mu        sync.RWMutex
 	sandboxes map[string]*sandbox
@@ -91,6 +95,8 @@ func New(o Options) (*Store, error) {
 	if o.Conn.Timeout <= 0 {
 		o.Conn.Timeout = time.Second
 	}
+	logger := o.Logger
+	setClientLog.Do(func() { redis.SetLogger(clientLog{logger}) })
 	rdb, cluster, err := connect(o.Conn)
 	if err != nil {
 		return nil, err
@@ -102,7 +108,7 @@ func New(o Options) (*Store, error) {
 	}
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
 		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, log: o.Logger, br: newBreaker(),
-		sandboxes: map[string]*sandbox{}}, nil
+		sandboxes: map[string]*sandbox{}, expiredCB: o.OnSessionExpired}, nil
 }
 
 // Close closes the connections and wipes the keys.

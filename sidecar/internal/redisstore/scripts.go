@@ -28,7 +28,7 @@ end
 `
 
 // sessCreate: KEYS[1] the session, KEYS[2] the user's index (absent without a user).
-// ARGV: h, d, l, m ('' = none), expiresAt, createdAt (index score), absolute expiry (the
+// ARGV: h, d, l, m (” = none), expiresAt, createdAt (index score), absolute expiry (the
 // index lives at least that long), maxPerUser (0 = none), policy ('1' = reject), member (the
 // session id), member key prefix, now.
 // Returns {0, evicted ids...}, {-1} on a session id collision, {-2, live} when refused.
@@ -71,8 +71,8 @@ return out
 
 // sessCommit: the compare-and-set of every change to a live session (rotation, last seen,
 // idle sliding, data update). KEYS[1] the session. ARGV: the header read, the new header
-// ('' = unchanged), the new last-seen blob, the expiry (moved only later), the new data
-// ('' = unchanged), now. Returns 1 done, 0 the session is gone, -1 it changed meanwhile.
+// (” = unchanged), the new last-seen blob, the expiry (moved only later), the new data
+// (” = unchanged), now. Returns 1 done, 0 the session is gone, -1 it changed meanwhile.
 var scriptCommit = redis.NewScript(luaExtend + `
 local cur = redis.call('HGET', KEYS[1], 'h')
 if not cur then return 0 end
@@ -111,7 +111,7 @@ return out
 `)
 
 // sessRevokeAll: KEYS[1] the user's index; ARGV[1] the member key prefix, ARGV[2] the member
-// to keep ('' = none). Returns the members of the sessions it removed.
+// to keep (” = none). Returns the members of the sessions it removed.
 var scriptRevokeAll = redis.NewScript(`
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -124,7 +124,7 @@ return out
 `)
 
 // sessRegenerate: KEYS[1] the old session, KEYS[2] the new one (same hash slot), KEYS[3] the
-// user's index (absent without a user). ARGV: the old header read, new h, d, l, m ('' = none),
+// user's index (absent without a user). ARGV: the old header read, new h, d, l, m (” = none),
 // expiresAt, old member, new member, createdAt (index score). Returns 1 done, 0 the old
 // session is gone, -1 it changed meanwhile, -2 the new id is taken.
 var scriptRegenerate = redis.NewScript(`

@@ -223,6 +223,9 @@ func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMet
 			return nil, false, err
 		}
 		s.expired.Add(1)
+		if s.expiredCB != nil {
+			s.expiredCB(sb.name, k)
+		}
 		return nil, false, nil
 	}
 	return x, true, nil

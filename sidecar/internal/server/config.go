@@ -23,6 +23,7 @@ type config struct {
 	// ExpiryEvents: report sessions removed because they expired in EXPIRED frames (id 0).
 	ExpiryEvents bool
 	Persist      *persistConfig // nil: memory only (persistence.go)
+	Redis        *redisConfig   // nil: the in-memory store (backend.go)
 }
 
 // configJSON is the wire form of CONFIGURE's configJson. Pointers tell "absent" from zero.
@@ -33,6 +34,7 @@ type configJSON struct {
 	ExpiryEvents *bool   `json:"expiryEvents"`
 
 	Persistence *persistenceJSON `json:"persistence"`
+	Store       *storeJSON       `json:"store"`
 }
 
 // parseConfig validates a CONFIGURE request. Error messages name the field; they never echo
@@ -75,6 +77,13 @@ func parseConfig(req *protocol.Request) (config, error) {
 			}
 			c.Persist = p
 		}
+		if cj.Store != nil {
+			r, err := parseStore(cj.Store)
+			if err != nil {
+				return c, err
+			}
+			c.Redis = r
+		}
 		if cj.LogLevel != nil {
 			l, err := logging.ParseLevel(*cj.LogLevel)
 			if err != nil {
@@ -100,11 +109,18 @@ func parseConfig(req *protocol.Request) (config, error) {
 			if err := persistenceSecret(&c, name, s.Value); err != nil {
 				return c, err
 			}
+		case secretStore, secretStoreIdentity:
+			if err := storeSecretParam(&c, name, s.Value); err != nil {
+				return c, err
+			}
 		default:
-			return c, xerr.New(xerr.BadRequest, "CONFIGURE: unknown secret %q (known: masterKey, vaultSecret, machineId)", name)
+			return c, xerr.New(xerr.BadRequest, "CONFIGURE: unknown secret %q (known: masterKey, vaultSecret, machineId, storeSecret, storeIdentity)", name)
 		}
 	}
 	if err := checkPersistence(&c); err != nil {
+		return c, err
+	}
+	if err := checkStore(&c); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -118,7 +134,7 @@ func jsonErr(err error) string {
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field ") {
-		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel, expiryEvents, persistence.path, persistence.fsync, persistence.compactMinBytes)"
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel, expiryEvents, persistence.path, persistence.fsync, persistence.compactMinBytes, store.type, store.url, store.cluster, store.keyPrefix, store.timeoutMs)"
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -140,4 +156,5 @@ type effectiveConfig struct {
 	MaxScanLimit    int    `json:"maxScanLimit"`
 
 	Persistence *persistenceInfo `json:"persistence,omitempty"`
+	Store       *storeInfo       `json:"store,omitempty"`
 }

@@ -31,6 +31,9 @@ func (s *Server) configure(payload []byte) []byte {
 	if err != nil {
 		return errorReply(req.ID, err)
 	}
+	if cfg.Redis != nil {
+		return s.configureRedis(req.ID, cfg) // the shared store (backend.go)
+	}
 	masterKey, source := cfg.MasterKey, "random"
 	if cfg.MasterKey != nil {
 		source = "supplied"
@@ -77,6 +80,7 @@ func (s *Server) configure(payload []byte) []byte {
 		s.vault = v
 	}
 	s.stopExpirer = s.store.StartExpirer(expiryInterval)
+	s.backend = s.store
 	s.configured.Store(true)
 	eff, _ := json.Marshal(effectiveConfig{
 		ProtocolVersion: protocol.Version, BuildVersion: s.build,
@@ -138,7 +142,7 @@ func (s *Server) dispatch(payload []byte) []byte {
 }
 
 func (s *Server) run(req *protocol.Request) ([]byte, error) {
-	st := s.store
+	st := s.backend
 	id := req.ID
 	switch req.Op {
 	case protocol.OpPing:
@@ -353,7 +357,7 @@ func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
 	b := ok(req.ID, resolveFixed+512+resolveTail)
 	fixedAt := len(b)
 	b = append(b, make([]byte, resolveFixed)...)
-	res, err := s.store.SessionResolveWith(req.Sandbox, req.Token, store.ResolveOptions{
+	res, err := s.backend.SessionResolveWith(req.Sandbox, req.Token, store.ResolveOptions{
 		Rotate:       req.Flags&protocol.FlagRotate != 0,
 		GraceMs:      req.GraceMs,
 		MinRotateMs:  req.MinRotateMs,
@@ -419,7 +423,7 @@ type statsJSON struct {
 }
 
 func (s *Server) stats() statsJSON {
-	st := s.store.Stats()
+	st := s.backend.Stats()
 	ops := map[string]uint64{}
 	for _, op := range protocol.Ops() {
 		ops[op.String()] = s.ops[op].Load()

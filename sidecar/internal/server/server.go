@@ -1,6 +1,7 @@
 // Package server runs the sidecar's protocol loop: it reads request frames from stdin, answers
-// CONFIGURE and SHUTDOWN in order, hands every other request to a pool of worker goroutines (so
-// replies go out in completion order) and hands replies to the one goroutine that owns stdout.
+// CONFIGURE and SHUTDOWN in order, handles a cheap request inline in the read loop when nothing
+// else is waiting (inline.go), hands every other request to a pool of worker goroutines (so
+// replies go out in completion order) and writes replies through one buffered, locked stdout.
 package server
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redisstore"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -59,6 +61,8 @@ type Server struct {
 
 	configured  atomic.Bool
 	store       *store.Store // set before configured becomes true
+	backend     backend      // what the handlers call: store, or redis (backend.go)
+	redis       *redisstore.Store
 	master      *crypto.Master
 	stopExpirer func()
 	expired     *expiredReporter // nil unless CONFIGURE asked for expiryEvents
@@ -71,11 +75,21 @@ type Server struct {
 	shutting atomic.Bool
 	inflight sync.WaitGroup
 
-	work       chan []byte // admitted request frames, for the workers
-	replies    chan []byte
-	quitWriter chan struct{}
-	writerDone chan struct{}
-	exit       chan int
+	work    chan []byte // admitted request frames, for the workers
+	replies chan []byte
+
+	// inlineOK: requests may be handled inline in the read loop (inline.go). Read loop only.
+	inlineOK bool
+	// outMu guards out's buffer: the writer goroutine and the read loop's inline replies both
+	// write whole frames under it, so frames never interleave.
+	outMu     sync.Mutex
+	outBuf    *bufio.Writer
+	outFailed bool
+	// inlineCount counts requests handled inline (tests).
+	inlineCount atomic.Uint64
+	quitWriter  chan struct{}
+	writerDone  chan struct{}
+	exit        chan int
 
 	ops [256]atomic.Uint64
 }
@@ -89,7 +103,8 @@ func New(o Options) *Server {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{
-		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, log: o.Logger, level: o.Level,
+		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, outBuf: bufio.NewWriterSize(o.Out, 64<<10),
+		log: o.Logger, level: o.Level,
 		build: o.BuildVersion, clock: o.Clock, started: time.Now(),
 		maxFrame:   protocol.DefaultMaxFrameSize,
 		work:       make(chan []byte, 1024),
@@ -148,6 +163,9 @@ func (s *Server) close() {
 	if s.master != nil {
 		s.master.Wipe()
 	}
+	if s.redis != nil {
+		s.redis.Close() // closes the connections and wipes its keys
+	}
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
@@ -181,6 +199,8 @@ func (s *Server) readLoop() {
 			// In order, before any later frame is read: it sets the frame limit for them.
 			s.send(s.safely(payload, s.configure))
 			discard(payload) // it carried the master key
+			// Never with Redis: a request waits for the network, the read loop must not.
+			s.inlineOK = s.configured.Load() && s.cfg.Persist == nil && s.cfg.Redis == nil
 		case !s.configured.Load():
 			s.send(protocol.ErrorReply(id, xerr.NotConfigured, "the first request must be CONFIGURE"))
 			discard(payload)
@@ -201,6 +221,10 @@ func (s *Server) readLoop() {
 			if !s.admit() {
 				s.send(protocol.ErrorReply(id, xerr.ShuttingDown, "the sidecar is shutting down"))
 				discard(payload)
+				continue
+			}
+			if s.inlineOK && inlineOp(op) && s.in.Buffered() == 0 && len(s.work) == 0 {
+				s.handleInline(payload)
 				continue
 			}
 			s.work <- payload
@@ -305,55 +329,60 @@ func panicText(p any) string {
 // send queues a complete frame for the writer.
 func (s *Server) send(frame []byte) { s.replies <- frame }
 
-// writeLoop owns stdout: it writes queued frames through a buffer and flushes whenever the
-// queue is empty, so a burst of replies costs few write syscalls and a lone reply goes out at once.
+// writeLoop writes the workers' replies: it writes queued frames through the shared buffer and
+// flushes whenever the queue is empty, so a burst of replies costs few write syscalls and a lone
+// reply goes out at once.
 func (s *Server) writeLoop() {
 	defer close(s.writerDone)
-	w := bufio.NewWriterSize(s.out, 64<<10)
-	failed := false
-	write := func(f []byte) {
-		if failed {
-			return
-		}
-		_, err := w.Write(f)
-		// Replies carry session data and values: wipe before the buffer is reused.
-		clear(f)
-		protocol.PutBuf(f)
-		if err != nil {
-			failed = true
-			s.log.Info("stdout closed: exiting", "error", err.Error())
-			s.finish(ExitOK)
-		}
-	}
-	flush := func() {
-		if !failed && w.Flush() != nil {
-			failed = true
-			s.finish(ExitOK)
-		}
-	}
 	for {
 		select {
 		case f := <-s.replies:
-			write(f)
+			s.outMu.Lock()
+			s.writeFrame(f)
 			for drained := false; !drained; {
 				select {
 				case f := <-s.replies:
-					write(f)
+					s.writeFrame(f)
 				default:
 					drained = true
 				}
 			}
-			flush()
+			s.flushOut()
+			s.outMu.Unlock()
 		case <-s.quitWriter:
+			s.outMu.Lock()
+			defer s.outMu.Unlock()
 			for {
 				select {
 				case f := <-s.replies:
-					write(f)
+					s.writeFrame(f)
 				default:
-					flush()
+					s.flushOut()
 					return
 				}
 			}
 		}
+	}
+}
+
+// writeFrame buffers one whole frame and recycles it. Caller holds outMu.
+func (s *Server) writeFrame(f []byte) {
+	if !s.outFailed {
+		if _, err := s.outBuf.Write(f); err != nil {
+			s.outFailed = true
+			s.log.Info("stdout closed: exiting", "error", err.Error())
+			s.finish(ExitOK)
+		}
+	}
+	// Replies carry session data and values: wipe before the buffer is reused.
+	clear(f)
+	protocol.PutBuf(f)
+}
+
+// flushOut writes the buffered frames out. Caller holds outMu.
+func (s *Server) flushOut() {
+	if !s.outFailed && s.outBuf.Flush() != nil {
+		s.outFailed = true
+		s.finish(ExitOK)
 	}
 }

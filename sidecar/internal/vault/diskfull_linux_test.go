@@ -108,3 +108,36 @@ func TestDiskFullThenSpaceReturns(t *testing.T) {
 		t.Fatalf("reload: %v", err)
 	}
 }
+
+// TestReadOnlyFileSystem: a vault on a file system remounted read-only cannot be opened for
+// writing (a clear IO refusal, nothing changed), but can still be verified. (A file system
+// cannot be remounted read-only under a running vault: Linux refuses while a file is open for
+// writing, so the run-time read-only case is TestWriteFailuresAreReportedAndCutOff's EROFS.)
+func TestReadOnlyFileSystem(t *testing.T) {
+	mnt := mountTmpfs(t, "256k")
+	dir := filepath.Join(mnt, "vault")
+	v, m, _ := start(t, dir)
+	m.put(t, v, "s", 1, 1, "a")
+	v.Close()
+	if err := syscall.Mount("", mnt, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount read-only: %v", err)
+	}
+	t.Cleanup(func() { syscall.Mount("", mnt, "", syscall.MS_REMOUNT, "") })
+	before := hashes(t, dir)
+	_, err := open(dir)
+	if kindOf(err) != IO || !strings.Contains(err.Error(), "read-only file system") {
+		t.Fatalf("open on a read-only file system: %v", err)
+	}
+	ro, err := open(dir, readOnly())
+	if err != nil {
+		t.Fatalf("verify on a read-only file system: %v", err)
+	}
+	got := newModel()
+	if _, err := ro.Load(got); err != nil || !m.equal(got) {
+		t.Fatalf("verify load: %v", err)
+	}
+	ro.Close()
+	if !sameFiles(before, hashes(t, dir)) {
+		t.Fatal("changed")
+	}
+}

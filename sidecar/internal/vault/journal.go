@@ -166,7 +166,7 @@ func (w *writer) write(buf []byte) error {
 		w.log.Warn("vault writes succeed again", "failedWrites", w.failures)
 		w.failures = 0
 	}
-	if w.journalBytes >= max(w.v.o.CompactMinBytes, w.v.lastSnapSizeLocked()) {
+	if w.journalBytes >= max(w.v.o.CompactMinBytes, w.v.lastSnapSizeLocked()) { // see journalOutgrown
 		w.v.requestCompaction()
 	}
 	return nil

@@ -18,5 +18,3 @@ func unlockFile(f *os.File) {
 		f.Close()
 	}
 }
-
-func fdatasync(f *os.File) error { return f.Sync() }

@@ -73,13 +73,3 @@ func unlockFile(f *os.File) {
 		f.Close()
 	}
 }
-
-// fdatasync flushes a file's data (and the size, when it changed) to stable storage.
-func fdatasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			return err
-		}
-	}
-}

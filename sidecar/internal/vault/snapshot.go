@@ -131,6 +131,13 @@ func (v *Vault) requestCompaction() {
 	}
 }
 
+// journalOutgrown: the journals have grown past the compaction threshold.
+func (v *Vault) journalOutgrown() bool {
+	v.w.fmu.Lock()
+	defer v.w.fmu.Unlock()
+	return v.w.journalBytes >= max(v.o.CompactMinBytes, v.lastSnapSize)
+}
+
 // lastSnapSizeLocked is the size of the current snapshot (the journal may grow to it before a
 // compaction). Called with w.fmu held; compaction updates it under the same lock.
 func (v *Vault) lastSnapSizeLocked() int64 { return v.lastSnapSize }
@@ -146,8 +153,8 @@ func (v *Vault) compactLoop(src Source) {
 			return
 		case <-v.compactReq:
 		}
-		if time.Now().Before(notBefore) {
-			continue
+		if time.Now().Before(notBefore) || !v.journalOutgrown() {
+			continue // a request queued while the previous compaction ran
 		}
 		if err := v.Compact(src); err != nil {
 			if errors.Is(err, errCancelled) {
