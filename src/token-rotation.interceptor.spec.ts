@@ -10,8 +10,8 @@ import { XemsTimeoutError, XemsUnavailableError, XemsValidationError } from './x
 import { resolveXemsOptions } from './xems.options';
 import type { XemsService } from './xems.service';
 
-function setup() {
-  const options = resolveXemsOptions({});
+function setup(requestContext = true) {
+  const options = resolveXemsOptions({ requestContext });
   const service = { options, transport: new TokenTransport(options) } as unknown as XemsService;
   return { service, interceptor: new TokenRotationInterceptor(service) };
 }
@@ -36,6 +36,27 @@ describe('TokenRotationInterceptor', () => {
     assert.equal(await lastValueFrom(out), 'ok');
     assert.equal(seen, req);
     assert.equal(xemsRequestContext.getStore(), undefined);
+  });
+
+  it('leaves the async context alone with requestContext off', async () => {
+    assert.equal(resolveXemsOptions({}).requestContext, true, 'on by default');
+    const { interceptor } = setup(false);
+    const { req, res } = fakeHttp();
+    let seen: unknown = 'unset';
+    const out = interceptor.intercept(
+      httpContext(req, res),
+      handler(() => defer(() => ((seen = xemsRequestContext.getStore()), of(1)))),
+    );
+    assert.equal(await lastValueFrom(out), 1);
+    assert.equal(seen, undefined);
+  });
+
+  it('still maps sidecar outages to 503 with requestContext off', async () => {
+    const { interceptor } = setup(false);
+    const { req, res } = fakeHttp();
+    const out = interceptor.intercept(httpContext(req, res), handler(() => throwError(() => new XemsUnavailableError('down'))));
+    await assert.rejects(firstValueFrom(out), ServiceUnavailableException);
+    assert.equal(res.getHeader('retry-after'), '1');
   });
 
   it('turns sidecar outages from the handler into 503 with Retry-After', async () => {

@@ -11,8 +11,9 @@ import { XemsService } from './xems.service';
  * - makes sure a session found or created in this request sends its current token on the
  *   response (the on-headers hook covers returned values, thrown exceptions, redirects,
  *   streamed files and @Res() handlers alike);
- * - runs the handler with the request in an AsyncLocalStorage, so XemsService knows the
- *   current session (listSessions marks it, updateSession keeps @Session() in step);
+ * - unless `requestContext: false`, runs the handler with the request in an AsyncLocalStorage, so
+ *   XemsService knows the current session (listSessions marks it, updateSession keeps
+ *   @Session() in step) without being given the request;
  * - turns a sidecar outage raised inside the handler (XemsService calls) into a 503 with
  *   Retry-After instead of a 500;
  * - with `expressHelpers: true`, adds `res.xLink()` and `res.xUnlink()` (XemsResponseHelpers).
@@ -28,18 +29,17 @@ export class TokenRotationInterceptor implements NestInterceptor {
     const res = http.getResponse<ServerResponse>();
     if (this.xems.transport.peek(req)?.session) this.xems.transport.arm(req, res);
     if (this.xems.options.expressHelpers) installExpressHelpers(this.xems, req, res);
-    return new Observable((subscriber) =>
-      xemsRequestContext.run(req, () =>
-        next
-          .handle()
-          .pipe(
-            catchError((error: unknown) => {
-              if (isSidecarUnavailable(error)) throwServiceUnavailable(res);
-              throw error;
-            }),
-          )
-          .subscribe(subscriber),
-      ),
+    // next.handle() is called inside run(): Nest binds the handler to the async context current then.
+    if (!this.xems.options.requestContext) return this.handle(next, res);
+    return new Observable((subscriber) => xemsRequestContext.run(req, () => this.handle(next, res).subscribe(subscriber)));
+  }
+
+  private handle(next: CallHandler, res: ServerResponse): Observable<unknown> {
+    return next.handle().pipe(
+      catchError((error: unknown) => {
+        if (isSidecarUnavailable(error)) throwServiceUnavailable(res);
+        throw error;
+      }),
     );
   }
 }

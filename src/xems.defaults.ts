@@ -18,6 +18,8 @@ export const XEMS_DEFAULTS = {
   binding: { ip: 'off' as const, userAgent: false, onMismatch: 'revoke' as const },
   csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined as string[] | undefined },
   expressHelpers: false,
+  /** AsyncLocalStorage per request (listSessions knows the caller); measured at 0-8 µs per request. */
+  requestContext: true,
   persistence: { enabled: false, fsync: 'everysec' as const },
   /** With persistence: bind the vault key to this machine's identity. */
   hardwareBinding: true,

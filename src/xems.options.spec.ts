@@ -35,7 +35,9 @@ describe('resolveXemsOptions', () => {
       binding: { ip: 'off', userAgent: false, onMismatch: 'revoke', enabled: false },
       csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
       expressHelpers: false,
+      requestContext: true,
       persistence: { enabled: false, path: undefined },
+      store: { type: 'memory' },
       sidecar: {
         binaryPath: undefined,
         startTimeoutMs: 5000,
@@ -144,6 +146,11 @@ describe('resolveXemsOptions', () => {
     refuses({ sandbox: 'a b' }, 'sandbox');
     refuses({ sandbox: 'x'.repeat(65) }, 'sandbox');
     refuses({ sandbox: 42 }, 'sandbox');
+  });
+
+  it('refuses a non-boolean requestContext', () => {
+    refuses({ requestContext: 'yes' }, 'requestContext', /true or false/);
+    assert.equal(resolveXemsOptions({ requestContext: false }).requestContext, false);
   });
 
   it('refuses bad sidecar options', () => {

@@ -542,8 +542,8 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * The live sessions of `userId` (created with a userId), newest first, with their device
-   * details. `current` (a token, a session id or a request) marks one as current; by default
-   * the session of the request being handled.
+   * details. `current` (a token, a session id or a request) marks one as current; by default the
+   * session of the request being handled (none with the `requestContext` option off).
    */
   async listSessions(userId: string, options: { sandbox?: string; current?: string | Req } = {}): Promise<XemsSessionInfo[]> {
     const sandbox = options.sandbox ?? this.options.sandbox;

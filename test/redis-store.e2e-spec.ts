@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { XemsConfigError, XemsModuleOptions, XemsSessionStore, createStandaloneXems } from '../src';
+import { Test } from '@nestjs/testing';
+import { XemsConfigError, XemsModule, XemsModuleOptions, XemsSessionStore, createStandaloneXems } from '../src';
 import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 import { clusterRedis, dumpKeys, scanKeys, startRedis, standaloneRedis } from './support/redis-servers';
 
@@ -23,7 +24,8 @@ function options(store: XemsModuleOptions['store'], extra: XemsModuleOptions = {
     store,
     persistence: { secret: SECRET },
     hardwareBinding: { id: 'e2e-deployment' },
-    gracePeriod: 300,
+    // Long enough for 50 concurrent requests on a loaded 2-core machine to all arrive inside it.
+    gracePeriod: 1500,
     ...extra,
   };
 }
@@ -35,6 +37,22 @@ async function login(app: TestApp, user: string): Promise<string> {
   assert.match(token, TOKEN);
   seen.add(token);
   return token;
+}
+
+/** Starts the module alone and returns the error its start-up fails with. */
+async function startFails(o: XemsModuleOptions): Promise<unknown> {
+  let ref;
+  try {
+    ref = await Test.createTestingModule({ imports: [XemsModule.forRoot(o)] })
+      .setLogger(false as never)
+      .compile();
+    await ref.init();
+  } catch (err) {
+    await ref?.close().catch(() => undefined);
+    return err;
+  }
+  await ref.close();
+  assert.fail('the module started');
 }
 
 function me(app: TestApp, token: string, path = '/me') {
@@ -76,10 +94,10 @@ function sharedStoreScenarios(name: string, store: () => XemsModuleOptions['stor
       const successor = [...successors][0]!;
       assert.notEqual(successor, token);
       seen.add(successor);
-      // Inside the grace period (300 ms) the old token still works on both...
+      // Inside the grace period (1.5 s) the old token still works on both...
       assert.equal((await me(b, token)).status, 200);
       // ...past it, presenting it is reuse: the session is revoked, on both instances.
-      await sleep(400);
+      await sleep(1700);
       assert.equal((await me(a, token)).status, 401);
       assert.equal((await me(b, successor)).status, 401, 'the revoke reached B');
       assert.equal((await me(a, successor)).status, 401);
@@ -168,18 +186,49 @@ describe('the Redis store', () => {
     }
   });
 
-  it('start-up refuses hardwareBinding: true, a missing secret, and an instance with another secret', async () => {
+  it('start-up refuses hardwareBinding: true, a missing secret, and an instance with another secret or identity', async () => {
     const store = { type: 'redis' as const, url: standalone.url, keyPrefix: prefix };
-    await assert.rejects(createTestApp({ ...options(store), hardwareBinding: true }), (e: unknown) => e instanceof XemsConfigError && e.field === 'hardwareBinding' && /machine/.test(e.message));
-    await assert.rejects(createTestApp({ store, hardwareBinding: { id: 'x' } }), (e: unknown) => e instanceof XemsConfigError && e.field === 'persistence.secret');
-    await assert.rejects(
-      createTestApp({ ...options(store), persistence: { secret: `base64:${randomBytes(32).toString('base64')}` } }),
-      (e: unknown) => e instanceof XemsConfigError && e.field === 'persistence.secret' && /other instances/.test(e.message),
-    );
-    await assert.rejects(
-      createTestApp({ ...options(store), hardwareBinding: { id: 'another-deployment' } }),
-      (e: unknown) => e instanceof XemsConfigError && e.field === 'hardwareBinding',
-    );
+    const refused = async (o: XemsModuleOptions, field: string, problem: RegExp) => {
+      const err = await startFails(o);
+      assert.ok(err instanceof XemsConfigError, String(err));
+      assert.equal(err.field, field);
+      assert.match(err.message, problem);
+      assert.ok(!err.message.includes(SECRET.slice(7)), 'the message never echoes the secret');
+    };
+    await refused({ ...options(store), hardwareBinding: true }, 'hardwareBinding', /machine-id; with store type 'redis' several machines/);
+    await refused({ ...options(store), hardwareBinding: undefined }, 'hardwareBinding', /defaults to true/);
+    await refused({ store, hardwareBinding: { id: 'x' } }, 'persistence.secret', /is required with store type 'redis'/);
+    await refused({ ...options(store), persistence: { secret: SECRET, enabled: true, path: '/tmp/xems-unused' } }, 'persistence.enabled', /Redis keeps the records/);
+    // These two reach Redis: the key check written by the first instance refuses them.
+    await refused({ ...options(store), persistence: { secret: `base64:${randomBytes(32).toString('base64')}` } }, 'persistence.secret', /other instances/);
+    await refused({ ...options(store), hardwareBinding: { id: 'another-deployment' } }, 'hardwareBinding', /other instances/);
+  });
+});
+
+describe('a sidecar crash with the Redis store', () => {
+  it('loses nothing: the restarted sidecar serves the same sessions from Redis', async () => {
+    const redis = await standaloneRedis();
+    const app = await createTestApp(options({ type: 'redis', url: redis.url, keyPrefix: `crash${process.pid}:` }));
+    try {
+      let token = await login(app, 'crash');
+      const pid = app.xems.sidecar.pid!;
+      process.kill(pid, 'SIGKILL');
+      const deadline = Date.now() + 5000;
+      let res;
+      do {
+        await sleep(50);
+        res = await me(app, token);
+        assert.ok([200, 503].includes(res.status), `status ${res.status}`);
+      } while (res.status !== 200 && Date.now() < deadline);
+      assert.equal(res.status, 200, 'served again after the restart');
+      assert.notEqual(app.xems.sidecar.pid, pid, 'by a new sidecar');
+      assert.equal(res.body.user, `${MARKER}crash`);
+      token = cookieToken(res)!;
+      seen.add(token);
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
   });
 });
 

@@ -105,6 +105,28 @@ describe('devices: two clients, listing and revocation', () => {
   });
 });
 
+describe('devices with requestContext off (no AsyncLocalStorage)', () => {
+  let t: FeaturesApp;
+  before(async () => {
+    t = await createFeaturesApp({ requestContext: false });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('marks the caller current only when given the request; without it none is current', async () => {
+    const phone = new Device(t, '198.51.100.8', 'PhoneBrowser/1.0');
+    const laptop = new Device(t, '198.51.100.9', 'LaptopBrowser/2.0');
+    assert.equal((await phone.login('olga', 'phone')).status, 200);
+    assert.equal((await laptop.login('olga', 'laptop')).status, 200);
+    const explicit = (await phone.call('get', '/me/devices-explicit')).body as XemsSessionInfo[];
+    assert.deepEqual(explicit.filter((s) => s.current).map((s) => s.device), ['phone']);
+    const implicit = (await laptop.call('get', '/me/devices')).body as XemsSessionInfo[];
+    assert.equal(implicit.length, 2);
+    assert.deepEqual(implicit.filter((s) => s.current), [], 'no request context: nothing marked current');
+  });
+});
+
 describe('maxSessionsPerUser', () => {
   it("'evict-oldest': a new login ends the user's oldest session", async () => {
     const t = await createFeaturesApp({ maxSessionsPerUser: 2 });

@@ -12,7 +12,7 @@ import {
 import { RequestWriter } from './frame-codec';
 import { Op, Status } from './protocol';
 import { SidecarApi } from './sidecar-api';
-import { SidecarClient, SidecarClientOptions } from './sidecar-client';
+import { SidecarClient, SidecarClientOptions, TIMEOUT_SWEEP_MS } from './sidecar-client';
 
 function setup(options: Partial<SidecarClientOptions> = {}) {
   const fake = new FakeSidecar();
@@ -132,6 +132,75 @@ describe('SidecarClient requests', () => {
     fake.reply(fake.requests[1].id, Status.OK);
     await b;
     assert.deepEqual(busy, [true, false]);
+  });
+});
+
+describe('SidecarClient timeouts and write batching', () => {
+  it('times each call out after its own timeout, within one sweep interval', async () => {
+    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    fake.hello();
+    await client.hello;
+    const started = performance.now();
+    const short = client.request(Op.PING, ping(), 50);
+    const long = client.request(Op.PING, ping(), 400);
+    const shortDone = short.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => (assert.ok(e instanceof XemsTimeoutError), performance.now() - started),
+    );
+    const shortMs = await shortDone;
+    assert.ok(shortMs >= 49 && shortMs < 50 + TIMEOUT_SWEEP_MS + 150, `short call timed out after ${shortMs} ms`);
+    assert.equal(client.inFlight, 1, 'the longer call is still waiting');
+    await assert.rejects(long, XemsTimeoutError);
+    const longMs = performance.now() - started;
+    assert.ok(longMs >= 399 && longMs < 400 + TIMEOUT_SWEEP_MS + 150, `long call timed out after ${longMs} ms`);
+    assert.equal(client.inFlight, 0);
+  });
+
+  it('answered calls never time out and the sweep timer stops when idle', async () => {
+    const { fake, client } = setup({ requestTimeoutMs: 60 });
+    fake.hello();
+    await client.hello;
+    const call = client.request(Op.PING, ping());
+    await fake.waitForRequests(1);
+    fake.reply(fake.requests[0].id, Status.OK);
+    assert.equal((await call).status, Status.OK);
+    await new Promise((r) => setTimeout(r, 60 + 2 * TIMEOUT_SWEEP_MS + 50));
+    assert.equal(client.isClosed, false);
+    assert.equal((client as unknown as { sweepTimer?: unknown }).sweepTimer, undefined, 'no timer left running while idle');
+  });
+
+  it('writes the frames of one tick in one write, and later ticks separately', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    await client.hello;
+    const writes: number[] = [];
+    const write = fake.stdin.write.bind(fake.stdin) as (chunk: Buffer) => boolean;
+    (fake.stdin as unknown as { write(chunk: Buffer): boolean }).write = (chunk: Buffer) => (writes.push(chunk.length), write(chunk));
+    const frameLen = ping().length;
+    const burst = Array.from({ length: 10 }, () => client.request(Op.PING, ping()));
+    assert.deepEqual(writes, [], 'nothing written before the tick ends');
+    await fake.waitForRequests(10);
+    assert.deepEqual(writes, [10 * frameLen]);
+    const ids = new Set(fake.requests.map((r) => r.id));
+    assert.equal(ids.size, 10, 'each frame kept its own id');
+    for (const r of fake.requests) fake.reply(r.id, Status.OK);
+    await Promise.all(burst);
+    const one = client.request(Op.PING, ping());
+    await fake.waitForRequests(11);
+    assert.deepEqual(writes, [10 * frameLen, frameLen]);
+    fake.reply(fake.requests[10].id, Status.OK);
+    await one;
+  });
+
+  it('drops frames still queued when the client closes, failing their calls', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    await client.hello;
+    const call = client.request(Op.PING, ping());
+    client.close(new XemsUnavailableError('test close'));
+    await assert.rejects(call, XemsUnavailableError);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fake.requests.length, 0, 'nothing written after close');
   });
 });
 

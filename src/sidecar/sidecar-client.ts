@@ -31,18 +31,29 @@ interface PendingCall {
   op: number;
   resolve(reply: SidecarReply): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
   startedAt: number;
+  /** performance.now() after which the call fails with XemsTimeoutError. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 const MAX_ID = 0xffff_ffff;
 const DEFAULT_MAX_REPLY_FRAME = 64 * 1024 * 1024;
 
 /**
+ * How often pending calls are checked against their deadlines. One coarse timer instead of a
+ * setTimeout per call (whose insert and removal cost more than a fast call itself): a call
+ * times out between its timeout and its timeout plus this.
+ */
+export const TIMEOUT_SWEEP_MS = 100;
+
+/**
  * Speaks docs/protocol.md over one pair of pipes: request ids, a map of pending calls
- * (replies may come in any order), a timeout per call, a bound on calls in flight, and ONE
- * close path that fails every pending call at once. It knows nothing about processes: the
- * supervisor (sidecar-process.ts) owns the child and decides about restarts.
+ * (replies may come in any order), a timeout per call (checked by one coarse sweep timer), a
+ * bound on calls in flight, and ONE close path that fails every pending call at once. The
+ * frames of one event-loop turn go out in one write: each write wakes the sidecar's reader,
+ * which costs more than the bytes. It knows nothing about processes: the supervisor
+ * (sidecar-process.ts) owns the child and decides about restarts.
  */
 export class SidecarClient {
   /** Resolves with the sidecar's HELLO; rejects if the stream closes first or the version differs. */
@@ -56,6 +67,12 @@ export class SidecarClient {
   private closeReason: Error | undefined;
   private settleHello!: { resolve(h: SidecarHello): void; reject(e: Error): void; done: boolean };
   private resolveClosed!: (reason: Error) => void;
+  /** Frames waiting for the end of this tick's writes (flushWrites). */
+  private outQueue: Buffer[] = [];
+  private outBytes = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly flushWrites = (): void => this.writeQueued();
+  private readonly sweep = (): void => this.sweepDeadlines();
 
   constructor(
     private readonly input: Writable,
@@ -98,19 +115,62 @@ export class SidecarClient {
     const id = this.allocateId();
     stampRequestId(frame, id);
     return new Promise<SidecarReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.get(id)?.timer !== timer) return;
-        this.settle(id);
-        reject(new XemsTimeoutError(opName(op), timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { op, resolve, reject, timer, startedAt: performance.now() });
-      if (this.pending.size === 1) this.options.onBusyChange?.(true);
-      try {
-        this.input.write(frame);
-      } catch (err) {
-        this.close(new XemsUnavailableError('writing to its stdin failed', { cause: err }));
-      }
+      const startedAt = performance.now();
+      this.pending.set(id, { op, resolve, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
+      if (this.pending.size === 1) this.onBusy();
+      this.enqueue(frame);
     });
+  }
+
+  /** Queues a frame; the frames of this tick go out together in one write once it ends. */
+  private enqueue(frame: Buffer): void {
+    if (this.outQueue.length === 0) process.nextTick(this.flushWrites);
+    this.outQueue.push(frame);
+    this.outBytes += frame.length;
+  }
+
+  private writeQueued(): void {
+    const queue = this.outQueue;
+    if (queue.length === 0) return;
+    const bytes = this.outBytes;
+    this.outQueue = [];
+    this.outBytes = 0;
+    if (this.closeReason) return;
+    try {
+      this.input.write(queue.length === 1 ? queue[0] : Buffer.concat(queue, bytes));
+    } catch (err) {
+      this.close(new XemsUnavailableError('writing to its stdin failed', { cause: err }));
+    }
+  }
+
+  /**
+   * The sweep timer keeps the process alive while calls wait (as a timer per call did) and
+   * not while idle; it stops at its first tick with nothing pending, so going busy and idle
+   * at every request (HTTP at low concurrency) only flips its ref.
+   */
+  private onBusy(): void {
+    if (this.sweepTimer) this.sweepTimer.ref();
+    else this.sweepTimer = setInterval(this.sweep, TIMEOUT_SWEEP_MS);
+    this.options.onBusyChange?.(true);
+  }
+
+  /** Fails the calls past their deadline; stops itself once nothing is pending. */
+  private sweepDeadlines(): void {
+    if (this.pending.size === 0) {
+      this.stopSweep();
+      return;
+    }
+    const now = performance.now();
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) continue;
+      this.settle(id);
+      call.reject(new XemsTimeoutError(opName(call.op), call.timeoutMs));
+    }
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 
   /**
@@ -128,10 +188,10 @@ export class SidecarClient {
     const calls = [...this.pending.values()];
     const wasBusy = calls.length > 0;
     this.pending.clear();
-    for (const call of calls) {
-      clearTimeout(call.timer);
-      call.reject(error);
-    }
+    this.stopSweep();
+    this.outQueue = [];
+    this.outBytes = 0;
+    for (const call of calls) call.reject(error);
     if (wasBusy) this.options.onBusyChange?.(false);
     this.output.removeAllListeners('data');
     this.resolveClosed(reason);
@@ -158,8 +218,10 @@ export class SidecarClient {
     const call = this.pending.get(id);
     if (!call) return undefined;
     this.pending.delete(id);
-    clearTimeout(call.timer);
-    if (this.pending.size === 0) this.options.onBusyChange?.(false);
+    if (this.pending.size === 0) {
+      this.sweepTimer?.unref();
+      this.options.onBusyChange?.(false);
+    }
     return call;
   }
 

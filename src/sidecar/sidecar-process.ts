@@ -401,7 +401,7 @@ export class SidecarProcess implements SidecarTransport {
     const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
     this.downSince = Date.now();
     if (Date.now() - running.startedAt >= XEMS_RESTART_POLICY.stableAfterMs) this.consecutiveFailures = 0;
-    this.logger.error(`Sidecar (pid ${running.child.pid}) exited unexpectedly (${how}); ${this.options.persistence ? 'sessions and values are reloaded from the vault by the restarted sidecar' : 'in-memory sessions are lost'}`);
+    this.logger.error(`Sidecar (pid ${running.child.pid}) exited unexpectedly (${how}); ${this.options.persistence ? 'sessions and values are reloaded from the vault by the restarted sidecar' : this.options.store ? 'sessions and values are in Redis: the restarted sidecar serves them again' : 'in-memory sessions are lost'}`);
     this.scheduleRestart(`it exited unexpectedly (${how})`);
   }
 

@@ -42,6 +42,13 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+// Servers still running when this process exits (a failed test, process.exit) are killed with
+// it: a child process outlives its parent otherwise.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts a redis-server; `extra` are more configuration arguments. */
 export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'xems-redis-'));
@@ -49,15 +56,24 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
     const port = await freePort();
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', '--loglevel', 'warning', ...extra];
     let child: ChildProcess | undefined;
-    const run = async () => {
-      child = spawn('redis-server', args, { stdio: 'ignore' });
-      const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
+    // Resolves with a holder of the exit promise (returning the bare promise from an async
+    // function would make the caller wait for the exit).
+    const run = async (): Promise<{ exited: Promise<void> }> => {
+      const c = spawn('redis-server', args, { stdio: 'ignore' });
+      child = c;
+      running.add(c);
+      const exited = new Promise<void>((resolve) =>
+        c.once('exit', () => {
+          running.delete(c);
+          resolve();
+        }),
+      );
       child.once('error', () => undefined);
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error('redis-server exited at start (is it installed? apt-get install redis-server)');
         try {
-          if ((await redisCommand(port, 'PING')) === 'PONG') return exited;
+          if ((await redisCommand(port, 'PING')) === 'PONG') return { exited };
         } catch {
           // not listening yet
         }
@@ -68,7 +84,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
     };
     let exited: Promise<void>;
     try {
-      exited = await run();
+      exited = (await run()).exited;
     } catch (err) {
       if (attempt === 4) throw err;
       continue;
@@ -83,7 +99,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
         }
       },
       restart: async () => {
-        exited = await run();
+        exited = (await run()).exited;
       },
       stop: async () => {
         await server.kill();

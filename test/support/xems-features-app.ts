@@ -144,6 +144,11 @@ class MeController {
     return this.xems.listSessions(user);
   }
 
+  @Get('devices-explicit')
+  devicesExplicit(@Req() req: Request, @Session('user') user: string) {
+    return this.xems.listSessions(user, { current: req });
+  }
+
   @Delete('devices/:id')
   async revokeDevice(@Param('id') id: string) {
     return { revoked: await this.xems.revokeSessionById(id) };

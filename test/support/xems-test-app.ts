@@ -78,8 +78,9 @@ class MeController {
   }
 
   @Get('devices')
-  devices(@Session('user') user: string) {
-    return this.xems.listSessions(user);
+  devices(@Req() req: Request, @Session('user') user: string) {
+    // The request passed explicitly (works with requestContext on or off).
+    return this.xems.listSessions(user, { current: req });
   }
 
   @Post('count')

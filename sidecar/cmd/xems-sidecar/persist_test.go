@@ -209,8 +209,12 @@ func TestEffectiveConfigReportsTheVault(t *testing.T) {
 	if eff.MasterKey != "vault" || eff.Persistence.Path != dir || eff.Persistence.Fsync != "always" || !eff.Persistence.Bound || !eff.Persistence.Created {
 		t.Fatalf("effective config %+v", eff)
 	}
-	if !strings.Contains(ch.logs(), `"msg":"vault loaded"`) {
-		t.Fatal("no vault loaded log line")
+	// stderr is read by another goroutine than the reply: give the line a moment to arrive.
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(ch.logs(), `"msg":"vault loaded"`); {
+		if time.Now().After(deadline) {
+			t.Fatal("no vault loaded log line")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -170,16 +170,20 @@ func (s *Store) kvSimple(sandbox, name []byte, fn func(ctx context.Context, key 
 // scanBudget bounds the records one call examines, like the memory store's.
 const scanBudget = 8192
 
-// A cursor (base64url): 'r' || node u8 || Redis SCAN cursor u64 || has-last u8 || last [16].
-// node indexes the masters sorted by address. A Redis SCAN step returns the keys of some hash
-// buckets; when a page fills up inside a step, the cursor stays on that step and remembers the
-// last key examined, and the next call repeats the step and goes on after that key (keys of a
-// step are taken in keyed-hash order).
+// maxPending bounds the keys a cursor carries (see redisCursor): a SCAN step returns at most
+// its COUNT keys plus one hash bucket's chain, so the leftover of a step is far below it.
+const maxPending = 1024
+
+// A cursor (base64url): 'r' || node u8 || Redis SCAN cursor u64 || n u16 || n x [16] key hash.
+// node indexes the masters sorted by address. A SCAN step returns the keys of whole hash
+// buckets; when a page fills up inside a step, the rest of that step's keys travel in the
+// cursor (their keyed hashes: no name) and the next call reads them first, then goes on with
+// the next step. No step is ever repeated, so Redis's own SCAN guarantee carries over: every
+// key present for the whole scan is returned at least once.
 type redisCursor struct {
 	node    int
 	scan    uint64
-	last    key
-	hasLast bool
+	pending []key
 }
 
 const cursorMark = 'r'
@@ -189,27 +193,32 @@ func parseCursor(c []byte) (redisCursor, error) {
 	if len(c) == 0 {
 		return rc, nil
 	}
+	bad := xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(string(c))
-	if err != nil || len(raw) != 1+1+8+1+16 || raw[0] != cursorMark || raw[10] > 1 {
-		return rc, xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
+	if err != nil || len(raw) < 12 || raw[0] != cursorMark {
+		return rc, bad
 	}
 	rc.node = int(raw[1])
 	rc.scan = binary.BigEndian.Uint64(raw[2:])
-	rc.hasLast = raw[10] == 1
-	copy(rc.last[:], raw[11:])
+	n := int(binary.BigEndian.Uint16(raw[10:]))
+	if n > maxPending || len(raw) != 12+16*n {
+		return rc, bad
+	}
+	rc.pending = make([]key, n)
+	for i := range rc.pending {
+		copy(rc.pending[i][:], raw[12+16*i:])
+	}
 	return rc, nil
 }
 
 func (rc redisCursor) String() string {
-	raw := make([]byte, 0, 27)
+	raw := make([]byte, 0, 12+16*len(rc.pending))
 	raw = append(raw, cursorMark, byte(rc.node))
 	raw = binary.BigEndian.AppendUint64(raw, rc.scan)
-	if rc.hasLast {
-		raw = append(raw, 1)
-	} else {
-		raw = append(raw, 0)
+	raw = binary.BigEndian.AppendUint16(raw, uint16(len(rc.pending)))
+	for _, k := range rc.pending {
+		raw = append(raw, k[:]...)
 	}
-	raw = append(raw, rc.last[:]...)
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
@@ -238,44 +247,70 @@ func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, 
 	var names [][]byte
 	next := ""
 	err = s.do(func(ctx context.Context) error {
+		// take adds items to the page until it is full; what does not fit becomes pending.
+		take := func(items []scanItem) {
+			for i, it := range items {
+				if len(names) == int(limit) {
+					for _, rest := range items[i:] {
+						rc.pending = append(rc.pending, rest.k)
+					}
+					return
+				}
+				if bytes.HasPrefix(it.name, prefix) {
+					names = append(names, it.name)
+				}
+			}
+		}
+		if len(rc.pending) > 0 {
+			items, err := s.openPending(ctx, sb, rc.pending)
+			if err != nil {
+				return err
+			}
+			rc.pending = nil
+			take(items)
+		}
 		nodes, err := s.masters(ctx)
 		if err != nil {
 			return err
 		}
 		pattern := s.prefix + sb.label + ":k:*"
-		count := int64(min(max(limit, 16), 1000))
-		examined := 0
-		for rc.node < len(nodes) {
+		for examined := 0; len(rc.pending) == 0 && len(names) < int(limit) && rc.node < len(nodes); {
+			if examined >= scanBudget {
+				next = rc.String()
+				return nil
+			}
+			count := int64(min(max(int(limit)-len(names), 100), 1000))
 			keys, after, err := nodes[rc.node].Scan(ctx, rc.scan, pattern, count).Result()
 			if err != nil {
 				return err
 			}
+			examined += int(count)
 			items, err := s.openNames(ctx, nodes[rc.node], sb, keys)
 			if err != nil {
 				return err
 			}
-			for _, it := range items {
-				if rc.hasLast && bytes.Compare(it.k[:], rc.last[:]) <= 0 {
-					continue
-				}
-				if bytes.HasPrefix(it.name, prefix) {
-					names = append(names, it.name)
-				}
-				examined++
-				rc.last, rc.hasLast = it.k, true
-				if len(names) == int(limit) || examined >= scanBudget {
-					next = rc.String()
-					return nil
-				}
-			}
-			rc.scan, rc.hasLast = after, false
+			take(items)
+			rc.scan = after
 			if after == 0 {
 				rc.node++
 			}
-			if examined >= scanBudget && rc.node < len(nodes) {
-				next = rc.String()
-				return nil
+		}
+		if len(rc.pending) > maxPending {
+			// Never seen: a step far larger than its COUNT. Serve the excess now, over the limit,
+			// rather than drop it.
+			items, err := s.openPending(ctx, sb, rc.pending[maxPending:])
+			if err != nil {
+				return err
 			}
+			for _, it := range items {
+				if bytes.HasPrefix(it.name, prefix) {
+					names = append(names, it.name)
+				}
+			}
+			rc.pending = rc.pending[:maxPending]
+		}
+		if len(rc.pending) > 0 || (len(names) == int(limit) && rc.node < len(nodes)) {
+			next = rc.String()
 		}
 		return nil
 	})
@@ -285,8 +320,39 @@ func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, 
 	return names, next, nil
 }
 
-// openNames reads and opens the records of one SCAN step and returns their names in
-// keyed-hash order. Records that vanished meanwhile are skipped.
+// openPending reads the records a cursor carried over (those deleted meanwhile are skipped).
+func (s *Store) openPending(ctx context.Context, sb *sandbox, pending []key) ([]scanItem, error) {
+	cmds := make([]*redis.StringCmd, len(pending))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range pending {
+			cmds[i] = p.HGet(ctx, s.kvKey(sb, &pending[i]), "v")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	items := make([]scanItem, 0, len(pending))
+	for i := range pending {
+		sealed, err := cmds[i].Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		_, value, name, err := openKV(sb.keys, &pending[i], sealed, nil)
+		if err != nil {
+			return nil, err
+		}
+		clear(value)
+		items = append(items, scanItem{k: pending[i], name: name})
+	}
+	return items, nil
+}
+
+// openNames reads and opens the records of one SCAN step, in keyed-hash order. Records that
+// vanished meanwhile are skipped.
 func (s *Store) openNames(ctx context.Context, node *redis.Client, sb *sandbox, keys []string) ([]scanItem, error) {
 	if len(keys) == 0 {
 		return nil, nil

@@ -304,5 +304,10 @@ func (s *Store) Stats() store.Stats {
 		Revoked: s.revoked.Load(), Evicted: s.evicted.Load(), BindingMismatches: s.mismatches.Load()}
 }
 
+// Ping checks that Redis answers (UNAVAILABLE when it does not), for health checks.
+func (s *Store) Ping() error {
+	return s.do(func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() })
+}
+
 // Available reports whether the breaker lets requests through (false while Redis is down).
 func (s *Store) Available() bool { return !s.br.isOpen() }

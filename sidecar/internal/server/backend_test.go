@@ -155,6 +155,7 @@ func TestRedisDownAtConfigure(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "not reachable yet") {
 		t.Fatal("no warning logged")
 	}
+	h.wantError(h.call(5, protocol.OpPing), xerr.Unavailable, "Redis") // a health check sees Redis down
 	for i := uint32(0); i < 5; i++ {
 		start := time.Now()
 		r := h.call(10+i, protocol.OpKVSet, Str("s"), BytesS("k"), BytesS("v"), U64(1000))
@@ -177,5 +178,8 @@ func TestRedisDownAtConfigure(t *testing.T) {
 			t.Fatalf("no recovery: %d %s", code, msg)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if r := h.call(200, protocol.OpPing); r.Status != protocol.StatusOK {
+		t.Fatal("PING after recovery")
 	}
 }

@@ -146,6 +146,12 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 	id := req.ID
 	switch req.Op {
 	case protocol.OpPing:
+		if s.redis != nil {
+			// With the shared store, a health check must see Redis too (backend.go).
+			if err := s.redis.Ping(); err != nil {
+				return nil, err
+			}
+		}
 		return done(ok(id, 0)), nil
 
 	case protocol.OpStats:

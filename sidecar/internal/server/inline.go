@@ -11,7 +11,7 @@ import "github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 // still go out in completion order and one slow request holds up nothing.
 //
 // Only bounded in-memory operations qualify: with persistence on (the journal may wait for the
-// disk) the read loop never blocks on a request, and SCAN, CLEAR, S_LIST, S_REVOKE_ALL, STATS
+// disk) or the Redis store (a network round trip) the read loop never runs a request, and SCAN, CLEAR, S_LIST, S_REVOKE_ALL, STATS
 // and any unknown or test-only op always go to the workers.
 
 // inlineOp reports whether op is cheap and bounded enough to run in the read loop.
@@ -26,7 +26,8 @@ func inlineOp(op protocol.Op) bool {
 }
 
 // handleInline runs one admitted request in the read loop and writes its reply through the
-// shared buffer. It flushes unless the writer goroutine has replies queued: the writer flushes
+// shared buffer (stdout is a pipe whose buffer the parent keeps draining, so this does not
+// hold up reading). It flushes unless the writer goroutine has replies queued: the writer flushes
 // after draining them, and this frame goes out in the same write.
 func (s *Server) handleInline(payload []byte) {
 	reply := s.safely(payload, s.dispatch)

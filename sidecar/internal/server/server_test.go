@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,12 @@ func (s *syncBuffer) String() string {
 func start(t *testing.T, configJSON string, secrets ...[]byte) *harness {
 	t.Helper()
 	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
+	// stdout is a kernel pipe, as in production: its buffer lets the read loop write an inline
+	// reply while the test is still writing its next request (io.Pipe has no buffer).
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelDebug)
@@ -76,7 +82,6 @@ func start(t *testing.T, configJSON string, secrets ...[]byte) *harness {
 		Level: level, BuildVersion: "test+go"})
 	h := &harness{t: t, c: New2(inW, outR), stdin: inW, exit: make(chan int, 1), logs: logs, server: srv}
 	go func() { h.exit <- srv.Run(); outW.Close() }()
-	var err error
 	if h.hello, err = h.c.Read(); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 

@@ -183,6 +183,9 @@ func (v *Vault) Compact(src Source) error {
 		return err
 	}
 	if err := v.switchJournal(epoch); err != nil {
+		// The writer stays on the current journal: the new one must not be left behind it.
+		os.Remove(filepath.Join(v.dir, journalName(epoch)))
+		_ = syncDir(v.dir)
 		return err
 	}
 	hdr := v.hdr
