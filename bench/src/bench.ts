@@ -4,10 +4,11 @@
  * (RESULTS.quick.md for --quick) and prints a short table. Exits non-zero when an app did not
  * answer correctly; speed never fails the run.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { APPS, CONNECTIONS, FULL, QUICK, SCENARIOS, type AppId, type AppSpec, type ScenarioSpec, type Timing } from './config';
+import { APPS, CONNECTIONS, FULL, QUICK, SCENARIOS, XEMS_REDIS_SECRET_ENV, type AppId, type AppSpec, type ScenarioSpec, type Timing } from './config';
 import { runJob, start, stop, stopAll, killAllNow, type Managed } from './infra/children';
 import { machineInfo, packageVersion, commandVersion, sidecarHello } from './infra/machine';
 import { childPids, rssBytes } from './infra/proc';
@@ -27,7 +28,8 @@ const log = (msg: string): void => console.log(`[bench] ${msg}`);
 
 const USAGE = `npm run bench [-- options]      (in bench/; builds the library and the sidecar first)
   --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
-  --only a,b           only these apps (bare, redis, memory, xems, xems-norotate) or scenarios (xems:/me)
+  --only a,b           only these apps (bare, redis, memory, xems, xems-norotate, xems-redis, redis-2)
+                       or scenarios (xems:/me)
   --skip-http | --skip-micro | --skip-memory
   --runs N --duration S --warmup S   override the run count and durations
   --profile a,b        write V8 CPU profiles of these processes (app ids, client, micro) under
@@ -36,10 +38,11 @@ const USAGE = `npm run bench [-- options]      (in bench/; builds the library an
   --refresh-findings   only copy the hand-written FINDINGS.md into the existing report (no run)
 Environment: XEMS_BENCH_LIB (library build to test, default ../dist), XEMS_SIDECAR_PATH.`;
 
+/** An app and its instances (one Node process each; two for apps 6 and 7). */
 interface RunningApp {
   spec: AppSpec;
-  port: number;
-  proc: Managed;
+  ports: number[];
+  procs: Managed[];
 }
 
 function libraryPath(): string {
@@ -67,21 +70,45 @@ function nodeArgs(who: string): string[] {
   return ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${who}-${++profileCount}.cpuprofile`];
 }
 
+/**
+ * App 6's shared secret: random for each bench run, the same for both of its instances, handed to
+ * them in their environment (never in argv) and removed from it by the app once read.
+ */
+const xemsRedisSecret = `base64:${randomBytes(32).toString('base64')}`;
+
 async function startApp(spec: AppSpec, redis: RedisInstance): Promise<RunningApp> {
-  const port = await freePort();
-  const args = [...nodeArgs(spec.id), join(BUILD, 'apps', 'main.js'), '--app', spec.id, '--port', String(port)];
-  if (spec.usesRedis) args.push('--redis-port', String(redis.port));
-  const env = { ...process.env, NODE_ENV: 'production', XEMS_BENCH_LIB: libraryPath() };
-  const proc = await start(`app ${spec.no} (${spec.id})`, process.execPath, args, { env, ready: /^READY$/m, readyTimeoutMs: 30000 });
-  return { spec, port, proc };
+  const ports: number[] = [];
+  const procs: Managed[] = [];
+  for (let n = 1; n <= spec.instances; n++) {
+    const port = await freePort();
+    const args = [...nodeArgs(spec.id), join(BUILD, 'apps', 'main.js'), '--app', spec.id, '--port', String(port)];
+    if (spec.usesRedis) args.push('--redis-port', String(redis.port));
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', XEMS_BENCH_LIB: libraryPath() };
+    if (spec.id === 'xems-redis') env[XEMS_REDIS_SECRET_ENV] = xemsRedisSecret;
+    const name = spec.instances > 1 ? `app ${spec.no} (${spec.id}) instance ${n}` : `app ${spec.no} (${spec.id})`;
+    procs.push(await start(name, process.execPath, args, { env, ready: /^READY$/m, readyTimeoutMs: 30000 }));
+    ports.push(port);
+  }
+  return { spec, ports, procs };
 }
 
-/** The store process whose CPU and memory belong to an app's cost: redis-server or the sidecar. */
-function storePid(app: RunningApp, redis: RedisInstance): number | undefined {
-  if (app.spec.usesRedis) return redis.proc.pid;
-  if (app.spec.usesSidecar) return childPids(app.proc.pid, 'xems-sidecar')[0];
-  return undefined;
+/**
+ * The store processes whose CPU and memory belong to an app's cost: redis-server, each instance's
+ * sidecar, or both (app 6: its sidecars keep their records in redis-server).
+ */
+function storePids(app: RunningApp, redis: RedisInstance): number[] {
+  const pids: number[] = [];
+  if (app.spec.usesSidecar) {
+    for (const p of app.procs) {
+      const sidecar = childPids(p.pid, 'xems-sidecar')[0];
+      if (sidecar !== undefined) pids.push(sidecar);
+    }
+  }
+  if (app.spec.usesRedis) pids.push(redis.proc.pid);
+  return pids;
 }
+
+const sumRss = (pids: number[]): number => pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
 
 /** What makes an answer correct, checked on every run (and the only thing --quick asserts). */
 function correctnessProblems(s: ScenarioSpec, r: LoadResult): string[] {
@@ -94,17 +121,18 @@ function correctnessProblems(s: ScenarioSpec, r: LoadResult): string[] {
 }
 
 async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstance, timing: Timing, run: number): Promise<RunRecord> {
-  const store = storePid(app, redis);
+  const stores = storePids(app, redis);
+  const servers = app.procs.map((p) => p.pid);
   const job: LoadJob = {
-    port: app.port,
+    ports: app.ports,
     path: s.path,
     cookie: app.spec.cookie,
     expect: app.spec.cookie ? '"userId":"u{i}"' : '"userId":"anonymous"',
     connections: CONNECTIONS,
     warmupMs: timing.warmupMs,
     durationMs: timing.durationMs,
-    serverPid: app.proc.pid,
-    storePid: store,
+    serverPids: servers,
+    storePids: stores,
   };
   const out = await runJob(
     `load client (${s.key})`,
@@ -117,11 +145,15 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     run,
     scenario: s.key,
     result,
-    serverRssBytes: rssBytes(app.proc.pid),
-    storeRssBytes: store ? rssBytes(store) : 0,
+    serverRssBytes: sumRss(servers),
+    storeRssBytes: sumRss(stores),
     problems: correctnessProblems(s, result),
   };
-  if (app.proc.child.exitCode !== null) record.problems.push(`the app exited (${app.proc.child.exitCode}):\n${app.proc.tail()}`);
+  const sidecars = stores.length - (app.spec.usesRedis ? 1 : 0);
+  if (app.spec.usesSidecar && sidecars !== app.procs.length) record.problems.push(`expected ${app.procs.length} xems-sidecar process(es), found ${sidecars}`);
+  for (const p of app.procs) {
+    if (p.child.exitCode !== null) record.problems.push(`${p.name} exited (${p.child.exitCode}):\n${p.tail()}`);
+  }
   return record;
 }
 
@@ -198,7 +230,7 @@ async function main(): Promise<number> {
     for (const spec of needed) {
       const app = await startApp(spec, redis);
       apps.set(spec.id, app);
-      log(`app ${spec.no} ${spec.title}: 127.0.0.1:${app.port} pid ${app.proc.pid}`);
+      log(`app ${spec.no} ${spec.title}: ${app.procs.map((p, i) => `127.0.0.1:${app.ports[i]} pid ${p.pid}`).join(', ')}`);
     }
     for (let run = 1; run <= timing.runs; run++) {
       for (const s of orderFor(run - 1, scenarios)) {
@@ -207,14 +239,14 @@ async function main(): Promise<number> {
         report.runs.push(rec);
         const r = rec.result;
         log(
-          `run ${run}/${timing.runs} ${s.key.padEnd(20)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  errors ${r.errors}` +
+          `run ${run}/${timing.runs} ${s.key.padEnd(22)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  errors ${r.errors}` +
             (rec.problems.length ? `  PROBLEM: ${rec.problems.join('; ')}` : ''),
         );
       }
     }
     report.summaries = summarize(scenarios, report.runs);
     // The apps are done: stop them (this also writes their CPU profiles) before the micro-benchmark.
-    await Promise.all([...apps.values()].map((a) => stop(a.proc)));
+    await Promise.all([...apps.values()].flatMap((a) => a.procs.map((p) => stop(p))));
   }
 
   if (!values['skip-micro']) {

@@ -3,7 +3,7 @@
  * The numbers follow issue 7: 50 keep-alive connections, 2 s warm-up, 10 s per run, 3 runs.
  */
 
-export type AppId = 'bare' | 'redis' | 'memory' | 'xems' | 'xems-norotate';
+export type AppId = 'bare' | 'redis' | 'memory' | 'xems' | 'xems-norotate' | 'xems-redis' | 'redis-2';
 
 export interface AppSpec {
   id: AppId;
@@ -16,15 +16,31 @@ export interface AppSpec {
   usesRedis: boolean;
   /** The app starts an xems sidecar (a child process of the app). */
   usesSidecar: boolean;
+  /**
+   * How many Node processes serve the app (issue 8: 2 instances sharing Redis). Each load-client
+   * connection alternates them request by request, so every other request crosses instances.
+   */
+  instances: number;
 }
 
 export const APPS: readonly AppSpec[] = [
-  { id: 'bare', no: 1, title: 'bare NestJS', cookie: null, usesRedis: false, usesSidecar: false },
-  { id: 'redis', no: 2, title: 'express-session + connect-redis', cookie: 'connect.sid', usesRedis: true, usesSidecar: false },
-  { id: 'memory', no: 3, title: 'express-session MemoryStore', cookie: 'connect.sid', usesRedis: false, usesSidecar: false },
-  { id: 'xems', no: 4, title: 'nestjs-xems, rotation every request', cookie: 'xems_token', usesRedis: false, usesSidecar: true },
-  { id: 'xems-norotate', no: 5, title: 'nestjs-xems, autoRotation false', cookie: 'xems_token', usesRedis: false, usesSidecar: true },
+  { id: 'bare', no: 1, title: 'bare NestJS', cookie: null, usesRedis: false, usesSidecar: false, instances: 1 },
+  { id: 'redis', no: 2, title: 'express-session + connect-redis', cookie: 'connect.sid', usesRedis: true, usesSidecar: false, instances: 1 },
+  { id: 'memory', no: 3, title: 'express-session MemoryStore', cookie: 'connect.sid', usesRedis: false, usesSidecar: false, instances: 1 },
+  { id: 'xems', no: 4, title: 'nestjs-xems, rotation every request', cookie: 'xems_token', usesRedis: false, usesSidecar: true, instances: 1 },
+  { id: 'xems-norotate', no: 5, title: 'nestjs-xems, autoRotation false', cookie: 'xems_token', usesRedis: false, usesSidecar: true, instances: 1 },
+  // Issue 8: two instances sharing the benchmark's redis-server. App 6's sidecars keep their
+  // records in Redis (store type 'redis'); its CPU counts both apps, both sidecars and redis-server.
+  { id: 'xems-redis', no: 6, title: 'nestjs-xems on Redis, 2 instances', cookie: 'xems_token', usesRedis: true, usesSidecar: true, instances: 2 },
+  { id: 'redis-2', no: 7, title: 'express-session + connect-redis, 2 instances', cookie: 'connect.sid', usesRedis: true, usesSidecar: false, instances: 2 },
 ];
+
+/** Key prefix of app 6's records in the shared redis-server (connect-redis uses 'sess:'). */
+export const XEMS_REDIS_KEY_PREFIX = 'bench:';
+/** App 6's deployment identity (hardwareBinding: { id }), the same on both instances. */
+export const XEMS_REDIS_IDENTITY = 'bench';
+/** Environment variable that carries app 6's shared secret (random per run) to its two processes. */
+export const XEMS_REDIS_SECRET_ENV = 'XEMS_BENCH_SECRET';
 
 export interface ScenarioSpec {
   /** Stable key used in tables: "<app>:<path>". */
@@ -43,6 +59,9 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   { key: 'memory:/me-rotate', app: 'memory', path: '/me-rotate', rotates: true },
   { key: 'xems:/me', app: 'xems', path: '/me', rotates: true },
   { key: 'xems-norotate:/me', app: 'xems-norotate', path: '/me', rotates: false },
+  { key: 'xems-redis:/me', app: 'xems-redis', path: '/me', rotates: true },
+  { key: 'redis-2:/me-rotate', app: 'redis-2', path: '/me-rotate', rotates: true },
+  { key: 'redis-2:/me', app: 'redis-2', path: '/me', rotates: false },
 ];
 
 export interface Timing {

@@ -32,7 +32,7 @@ function sessionUser(req: Request): BenchUser {
 }
 
 /**
- * Apps 2 and 3: express-session the way the tutorials teach it. Login regenerates the session
+ * Apps 2, 3 and 7: express-session the way the tutorials teach it. Login regenerates the session
  * (session-fixation defence), /me reads it, /me-rotate regenerates it on every request and copies
  * the data, which is what rotation on every request costs with express-session.
  */
@@ -63,7 +63,10 @@ class ExpressSessionController {
 @Module({ controllers: [ExpressSessionController] })
 export class ExpressSessionAppModule {}
 
-/** The store is the only difference between app 2 (connect-redis) and app 3 (MemoryStore). */
+/**
+ * The store is the only difference between app 2 (connect-redis) and app 3 (MemoryStore). App 7
+ * is app 2 started twice: both processes share the cookie secret below and the redis-server.
+ */
 export async function useExpressSession(
   app: INestApplication,
   store: 'redis' | 'memory',

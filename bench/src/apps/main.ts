@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import type { AppId } from '../config';
+import { XEMS_REDIS_IDENTITY, XEMS_REDIS_KEY_PREFIX, XEMS_REDIS_SECRET_ENV, type AppId } from '../config';
 
 interface Built {
   app: INestApplication;
@@ -24,15 +24,30 @@ async function build(id: AppId, redisPort: number | undefined): Promise<Built> {
       return { app: await NestFactory.create(BareAppModule, { logger: [...LOGGER] }), close: noop };
     }
     case 'redis':
+    case 'redis-2':
     case 'memory': {
       const { ExpressSessionAppModule, useExpressSession } = await import('./express-session.app');
       const app = await NestFactory.create(ExpressSessionAppModule, { logger: [...LOGGER] });
-      return { app, close: await useExpressSession(app, id, redisPort) };
+      return { app, close: await useExpressSession(app, id === 'memory' ? 'memory' : 'redis', redisPort) };
     }
     case 'xems':
     case 'xems-norotate': {
       const { createXemsApp } = await import('./xems.app');
-      return { app: await createXemsApp(id === 'xems', [...LOGGER]), close: noop };
+      return { app: await createXemsApp(id === 'xems' ? {} : { autoRotation: false }, [...LOGGER]), close: noop };
+    }
+    case 'xems-redis': {
+      if (!redisPort) throw new Error('the xems-redis app needs --redis-port');
+      const secret = process.env[XEMS_REDIS_SECRET_ENV];
+      if (!secret) throw new Error(`the xems-redis app needs its shared secret in ${XEMS_REDIS_SECRET_ENV}`);
+      // Read once, then gone from this process's environment (the sidecar's is a whitelist anyway).
+      delete process.env[XEMS_REDIS_SECRET_ENV];
+      const { createXemsApp } = await import('./xems.app');
+      const options = {
+        store: { type: 'redis' as const, url: `redis://127.0.0.1:${redisPort}`, keyPrefix: XEMS_REDIS_KEY_PREFIX },
+        persistence: { secret },
+        hardwareBinding: { id: XEMS_REDIS_IDENTITY },
+      };
+      return { app: await createXemsApp(options, [...LOGGER]), close: noop };
     }
     default:
       throw new Error(`unknown app ${String(id)}`);

@@ -7,11 +7,14 @@ import { loadXems } from '../micro/xems-context';
 
 type BenchUser = ReturnType<typeof benchUser>;
 
+export type XemsBenchOptions = Parameters<ReturnType<typeof loadXems>['XemsModule']['forRoot']>[0];
+
 /**
- * Apps 4 and 5: nestjs-xems with its defaults (rotation on every request, Secure HttpOnly
- * SameSite=Strict cookie), app 5 with `autoRotation: false`. The library is the repo's build.
+ * Apps 4, 5 and 6: nestjs-xems with its defaults (rotation on every request, Secure HttpOnly
+ * SameSite=Strict cookie); app 5 passes `autoRotation: false`, app 6 a Redis store. The library
+ * is the repo's build.
  */
-export async function createXemsApp(rotateEveryRequest: boolean, logger: LogLevel[]): Promise<INestApplication> {
+export async function createXemsApp(options: XemsBenchOptions, logger: LogLevel[]): Promise<INestApplication> {
   const { XemsModule, XemsService, SessionGuard, Session } = loadXems();
 
   @Controller()
@@ -32,7 +35,7 @@ export async function createXemsApp(rotateEveryRequest: boolean, logger: LogLeve
     }
   }
 
-  const xemsModule: DynamicModule = XemsModule.forRoot(rotateEveryRequest ? {} : { autoRotation: false });
+  const xemsModule: DynamicModule = XemsModule.forRoot(options);
 
   @Module({ imports: [xemsModule], controllers: [XemsBenchController] })
   class XemsBenchModule {}

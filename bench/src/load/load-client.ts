@@ -3,7 +3,9 @@
  * JSON LoadResult line. 50 keep-alive connections, each a user with its own cookie jar that
  * logs in once and then loops on one endpoint, following every Set-Cookie. A request that fails
  * (wrong status, wrong body, network error) counts as an error; after a 401 (the client lost its
- * session, e.g. a rotated token it did not get) the user logs in again.
+ * session, e.g. a rotated token it did not get) the user logs in again. With several ports (one
+ * app started several times), each user alternates them request by request, so every other
+ * request reaches another instance than the one that answered the previous one.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +14,8 @@ import { CookieJar } from './cookie-jar';
 import { percentiles, Samples, type Percentiles } from './stats';
 
 export interface LoadJob {
-  port: number;
+  /** The app's instances; each user sends its requests to them in turn. */
+  ports: number[];
   path: string;
   /** Session cookie name, or null when the app has no session (bare). */
   cookie: string | null;
@@ -21,9 +24,9 @@ export interface LoadJob {
   connections: number;
   warmupMs: number;
   durationMs: number;
-  /** Processes whose CPU time is measured over the window: the app and its store. */
-  serverPid: number;
-  storePid?: number;
+  /** Processes whose CPU time is measured over the window: the app's processes and its stores. */
+  serverPids: number[];
+  storePids: number[];
 }
 
 export interface LoadResult {
@@ -37,8 +40,11 @@ export interface LoadResult {
   logins: number;
   rps: number;
   latencyMs: Percentiles & { mean: number };
+  /** Summed over every process of serverPids / storePids. */
   serverCpuUs: number;
   storeCpuUs: number;
+  /** storeCpuUs per process, in the order of storePids. */
+  storeCpuUsEach: number[];
   clientCpuUs: number;
   machineBusyUs: number;
   machineTotalUs: number;
@@ -73,6 +79,9 @@ function send(agent: http.Agent, port: number, method: string, path: string, coo
   });
 }
 
+const cpuEach = (pids: number[]): number[] => pids.map((pid) => cpuMicros(pid));
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
 export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const errorKinds: Record<string, number> = {};
   const latencies = new Samples();
@@ -85,17 +94,17 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let windowEnd = 0;
   let measuring = false;
   let stopping = false;
-  const at = { server: 0, store: 0, client: process.cpuUsage(), machine: machineCpuMicros() };
+  const at = { server: [] as number[], store: [] as number[], client: process.cpuUsage(), machine: machineCpuMicros() };
 
   const windowTimer = setTimeout(() => {
     measuring = true;
     windowStart = performance.now();
-    at.server = cpuMicros(job.serverPid);
-    at.store = job.storePid ? cpuMicros(job.storePid) : 0;
+    at.server = cpuEach(job.serverPids);
+    at.store = cpuEach(job.storePids);
     at.client = process.cpuUsage();
     at.machine = machineCpuMicros();
   }, job.warmupMs);
-  const end = new Promise<{ server: number; store: number; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
+  const end = new Promise<{ server: number; store: number[]; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
     (resolve) =>
       setTimeout(() => {
         stopping = true;
@@ -103,8 +112,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         const client = process.cpuUsage(at.client);
         const machine = machineCpuMicros();
         resolve({
-          server: cpuMicros(job.serverPid) - at.server,
-          store: job.storePid ? cpuMicros(job.storePid) - at.store : 0,
+          server: sum(cpuEach(job.serverPids)) - sum(at.server),
+          store: cpuEach(job.storePids).map((us, k) => us - (at.store[k] ?? 0)),
           client,
           machine: { busy: machine.busy - at.machine.busy, total: machine.total - at.machine.total },
         });
@@ -119,10 +128,13 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const jar = new CookieJar();
     const expect = job.expect.replace('{i}', String(i));
+    // Users start on different instances; then each request goes to the next one.
+    let turn = i;
+    const nextPort = (): number => job.ports[turn++ % job.ports.length];
     const login = async (): Promise<boolean> => {
       logins++;
       try {
-        const a = await send(agent, job.port, 'POST', '/login', jar.cookieHeader(), JSON.stringify({ userId: `u${i}` }));
+        const a = await send(agent, nextPort(), 'POST', '/login', jar.cookieHeader(), JSON.stringify({ userId: `u${i}` }));
         jar.update(a.setCookie);
         if (a.status !== 200) error(`login: status ${a.status}`);
         else if (job.cookie && !jar.get(job.cookie)) error('login: no session cookie');
@@ -143,7 +155,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       const started = performance.now();
       let a: Answer;
       try {
-        a = await send(agent, job.port, 'GET', job.path, jar.cookieHeader());
+        a = await send(agent, nextPort(), 'GET', job.path, jar.cookieHeader());
       } catch (err) {
         error(`network: ${(err as Error).message}`);
         continue;
@@ -188,7 +200,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     rps: (ok * 1000) / windowMs,
     latencyMs: { ...p, mean: ok ? latencySum / ok : NaN },
     serverCpuUs: cpu.server,
-    storeCpuUs: cpu.store,
+    storeCpuUs: sum(cpu.store),
+    storeCpuUsEach: cpu.store,
     clientCpuUs: cpu.client.user + cpu.client.system,
     machineBusyUs: cpu.machine.busy,
     machineTotalUs: cpu.machine.total,

@@ -25,6 +25,8 @@ export interface ScenarioMedians {
   errors: number;
   serverCpuUsPerReq: number;
   storeCpuUsPerReq: number;
+  /** The part of storeCpuUsPerReq spent in redis-server (NaN for apps that do not use it). */
+  redisCpuUsPerReq: number;
   clientCpuUsPerReq: number;
   serverRssBytes: number;
   storeRssBytes: number;
@@ -60,6 +62,8 @@ function perRun(rec: RunRecord): ScenarioMedians {
   const r = rec.result;
   const n = r.ok + r.errors || 1;
   const ownUs = r.serverCpuUs + r.storeCpuUs + r.clientCpuUs;
+  // The harness lists redis-server last among an app's store processes.
+  const redisUs = appOf(rec.scenario).usesRedis ? r.storeCpuUsEach?.at(-1) ?? NaN : NaN;
   return {
     rps: r.rps,
     p50: r.latencyMs.p50,
@@ -68,6 +72,7 @@ function perRun(rec: RunRecord): ScenarioMedians {
     errors: r.errors,
     serverCpuUsPerReq: r.serverCpuUs / n,
     storeCpuUsPerReq: r.storeCpuUs / n,
+    redisCpuUsPerReq: redisUs / n,
     clientCpuUsPerReq: r.clientCpuUs / n,
     serverRssBytes: rec.serverRssBytes,
     storeRssBytes: rec.storeRssBytes,
@@ -91,6 +96,7 @@ export function summarize(scenarios: readonly ScenarioSpec[], runs: RunRecord[])
         errors: per.reduce((a, x) => a + x.errors, 0),
         serverCpuUsPerReq: m((x) => x.serverCpuUsPerReq),
         storeCpuUsPerReq: m((x) => x.storeCpuUsPerReq),
+        redisCpuUsPerReq: m((x) => x.redisCpuUsPerReq),
         clientCpuUsPerReq: m((x) => x.clientCpuUsPerReq),
         serverRssBytes: m((x) => x.serverRssBytes),
         storeRssBytes: m((x) => x.storeRssBytes),
@@ -183,6 +189,41 @@ export function bars(report: BenchReport): Bar[] {
     pass: mem ? mem.sidecar.rssBytes <= BARS.memoryVsRedis * mem.redis.rssBytes : undefined,
   });
   return out;
+}
+
+/** Issue 8: app 6 `/me` (xems on Redis, 2 instances) against app 7 `/me-rotate`; no bar is set. */
+const SHARED_KEYS = ['xems-redis:/me', 'redis-2:/me-rotate', 'redis-2:/me'] as const;
+
+function sharedRatio(report: BenchReport): string {
+  const a = find(report, 'xems-redis:/me')?.median;
+  const b = find(report, 'redis-2:/me-rotate')?.median;
+  return a && b ? ratio(a.rps, b.rps) : 'not measured';
+}
+
+function sharedRedisTable(report: BenchReport): string | undefined {
+  const rows = SHARED_KEYS.map((k) => find(report, k)).filter((x): x is ScenarioSummary => x !== undefined);
+  if (!rows.length) return undefined;
+  const b = find(report, 'redis-2:/me-rotate')?.median.rps ?? NaN;
+  return table(
+    ['app and endpoint', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors (all runs)', 'both Node apps CPU µs/req', 'sidecars CPU µs/req', 'redis-server CPU µs/req', 'total CPU µs/req', 'vs app 7 `/me-rotate`'],
+    rows.map((s) => {
+      const m = s.median;
+      const sidecars = appOf(s.spec.key).usesSidecar ? m.storeCpuUsPerReq - m.redisCpuUsPerReq : NaN;
+      return [
+        scenarioLabel(s.spec),
+        f0(m.rps),
+        f2(m.p50),
+        f2(m.p975),
+        f2(m.p99),
+        String(m.errors),
+        f1(m.serverCpuUsPerReq),
+        appOf(s.spec.key).usesSidecar ? f1(sidecars) : '-',
+        f1(m.redisCpuUsPerReq),
+        f1(m.serverCpuUsPerReq + m.storeCpuUsPerReq),
+        ratio(m.rps, b),
+      ];
+    }),
+  );
 }
 
 const verdict = (b: Bar): string => (b.pass === undefined ? 'not measured' : b.pass ? 'PASS' : 'MISS');
@@ -348,12 +389,29 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('');
     out.push(
       'req/s counts correct answers only (status 200, the logged-in user\'s own data, the session cookie followed). ' +
-        'Server CPU is the Node app process; store CPU is redis-server (app 2) or the xems sidecar (apps 4, 5), both read from /proc over the measured window. ' +
+        'Server CPU is the Node app process (both processes for apps 6 and 7); store CPU is redis-server (apps 2, 7), the xems sidecar (apps 4, 5), or both sidecars plus redis-server (app 6), all read from /proc over the measured window. ' +
         'RSS is read at the end of each run. Ratios compare req/s.',
     );
     out.push('');
     out.push(httpMedianTable(report));
     out.push('');
+    const shared = sharedRedisTable(report);
+    if (shared) {
+      out.push('### Two instances sharing Redis (issue 8)');
+      out.push('');
+      out.push(
+        `App 6 is the xems app started twice (two Node processes, two ports, each with its own sidecar), both with \`store: { type: 'redis', url, keyPrefix: 'bench:' }\`, ` +
+          `one random 32-byte secret per bench run (passed in the environment), \`hardwareBinding: { id: 'bench' }\`, rotation on every request. ` +
+          'App 7 is the connect-redis app started twice with the same cookie secret. Both use the same redis-server as app 2, in the same run. ' +
+          'Each load-client user alternates the two instances request by request (its own cookie jar, one keep-alive connection to each), so every other request reaches the instance that did not issue its cookie. ' +
+          'CPU per request is summed over both Node processes, both sidecars (app 6) and redis-server.',
+      );
+      out.push('');
+      out.push(shared);
+      out.push('');
+      out.push(`App 6 \`/me\` (rotation every request) req/s vs app 7 \`/me-rotate\`: **${sharedRatio(report)}** (no bar is set for this comparison).`);
+      out.push('');
+    }
     out.push('### Every run');
     out.push('');
     out.push(rawRunsTable(report));
@@ -386,9 +444,10 @@ export function renderMarkdown(report: BenchReport): string {
   out.push('');
   out.push(
     [
-      '- Every process runs on 127.0.0.1 on this machine: redis-server (Debian package, `--save "" --appendonly no`), the five apps (each its own Node process, same NestJS, same Express), the load client (its own Node process per run) and, for apps 4 and 5, the xems sidecar each app starts.',
-      '- Apps: 1 bare NestJS; 2 express-session + connect-redis (node-redis client); 3 express-session MemoryStore; 4 nestjs-xems with its defaults (rotation on every request); 5 nestjs-xems `autoRotation: false`. express-session is configured as tutorials teach: `resave: false`, `saveUninitialized: false`, login calls `req.session.regenerate`; `/me-rotate` regenerates the session on every request and copies the data.',
-      `- Load: ${CONNECTIONS} users, each on its own keep-alive connection (\`http.Agent\`, one socket) with its own cookie jar; each logs in once (\`POST /login\`) and then requests the endpoint in a closed loop, sending the cookie it was last given. A wrong status, a wrong body (another user's data) or a network error counts as an error; after a 401 the user logs in again. Every run checks that rotating endpoints answered every request with a new session cookie and that the others never changed it.`,
+      '- Every process runs on 127.0.0.1 on this machine: redis-server (Debian package, `--save "" --appendonly no`), the apps (each instance its own Node process, same NestJS, same Express), the load client (its own Node process per run) and, for apps 4, 5 and 6, the xems sidecar each app process starts.',
+      "- Apps: 1 bare NestJS; 2 express-session + connect-redis (node-redis client); 3 express-session MemoryStore; 4 nestjs-xems with its defaults (rotation on every request); 5 nestjs-xems `autoRotation: false`; 6 nestjs-xems with `store: { type: 'redis' }`, two instances; 7 app 2 started twice. Apps 2, 6 and 7 share the one redis-server.",
+      '- express-session (apps 2, 3, 7) is configured as tutorials teach: `resave: false`, `saveUninitialized: false`, login calls `req.session.regenerate`; `/me-rotate` regenerates the session on every request and copies the data.',
+      `- Load: ${CONNECTIONS} users, each on its own keep-alive connection (\`http.Agent\`, one socket per instance) with its own cookie jar; each logs in once (\`POST /login\`) and then requests the endpoint in a closed loop, sending the cookie it was last given (for apps 6 and 7, to the two instances in turn). A wrong status, a wrong body (another user's data) or a network error counts as an error; after a 401 the user logs in again. Every run checks that rotating endpoints answered every request with a new session cookie and that the others never changed it.`,
       '- CPU per request is the process CPU time (/proc/<pid>/stat) over the measured window divided by the answers; RSS is VmRSS at the end of the run. Medians are taken per metric over the runs.',
       '- The runs alternate: run 1 of every app and endpoint, then run 2 (starting one step later in the order), and so on, so slow drift of the machine hits every app alike.',
     ].join('\n'),
@@ -413,11 +472,11 @@ export function renderTable(report: BenchReport): string {
   const bare = find(report, 'bare:/me')?.median.rps ?? NaN;
   const r2rot = find(report, 'redis:/me-rotate')?.median.rps ?? NaN;
   if (report.summaries.length) {
-    lines.push(`${'app and endpoint'.padEnd(48)} ${'req/s'.padStart(7)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'err'.padStart(5)} ${'cpu µs'.padStart(7)} ${'vs 1'.padStart(6)} ${'vs 2rot'.padStart(7)}`);
+    lines.push(`${'app and endpoint'.padEnd(58)} ${'req/s'.padStart(7)} ${'p50'.padStart(7)} ${'p97.5'.padStart(7)} ${'p99'.padStart(7)} ${'err'.padStart(5)} ${'cpu µs'.padStart(7)} ${'vs 1'.padStart(6)} ${'vs 2rot'.padStart(7)}`);
     for (const s of report.summaries) {
       const m = s.median;
       lines.push(
-        `${scenarioLabel(s.spec).replace(/`/g, '').padEnd(48)} ${f0(m.rps).padStart(7)} ${f2(m.p50).padStart(7)} ${f2(m.p99).padStart(7)} ${String(m.errors).padStart(5)} ${f1(m.serverCpuUsPerReq + m.storeCpuUsPerReq).padStart(7)} ${ratio(m.rps, bare).padStart(6)} ${ratio(m.rps, r2rot).padStart(7)}`,
+        `${scenarioLabel(s.spec).replace(/`/g, '').padEnd(58)} ${f0(m.rps).padStart(7)} ${f2(m.p50).padStart(7)} ${f2(m.p975).padStart(7)} ${f2(m.p99).padStart(7)} ${String(m.errors).padStart(5)} ${f1(m.serverCpuUsPerReq + m.storeCpuUsPerReq).padStart(7)} ${ratio(m.rps, bare).padStart(6)} ${ratio(m.rps, r2rot).padStart(7)}`,
       );
     }
     lines.push('');
@@ -433,5 +492,8 @@ export function renderTable(report: BenchReport): string {
     lines.push('');
   }
   for (const b of bars(report)) lines.push(`${verdict(b).padEnd(12)} ${b.name.replace(/`/g, '')}: ${b.measured} (target ${b.target})`);
+  if (find(report, 'xems-redis:/me') || find(report, 'redis-2:/me-rotate')) {
+    lines.push(`${'(no bar)'.padEnd(12)} app 6 /me (xems on Redis, 2 instances) req/s vs app 7 /me-rotate (connect-redis, 2 instances): ${sharedRatio(report)}`);
+  }
   return lines.join('\n');
 }
