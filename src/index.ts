@@ -41,14 +41,14 @@ export type {
   XemsSessionContext,
   XemsSessionInfo,
   XemsStats,
-  XemsStore,
+  XemsSandboxStore,
 } from './xems.service';
 export { SessionGuard } from './session.guard';
 export type { XemsRotationPolicy, XemsUnauthorizedReason } from './session.guard';
 export { CsrfGuard } from './csrf.guard';
 export type { XemsCsrfFailure } from './csrf.guard';
 export { XemsHealthCheckError, XemsHealthIndicator } from './xems.health';
-export { XemsSessionStore, createStandaloneXems, type XemsSessionStoreOptions, type XemsStoredSession } from './express-session/xems-store';
+export { XemsStore, createStandaloneXems, type XemsStoreOptions, type XemsStoredSession } from './express-session/xems-store';
 export type { XemsHealthResult } from './xems.health';
 export type { XemsResponseHelpers } from './express-helpers';
 export type { XemsSchema, XemsSchemaOptions } from './typed-data';

@@ -25,7 +25,7 @@ export const XEMS_DEFAULTS = {
   hardwareBinding: true,
   /** Where records live: 'memory' (each instance its own), or 'redis' (shared; keyPrefix and timeout apply). */
   store: { type: 'memory' as const, keyPrefix: 'xems:', timeout: '1s' },
-  /** XemsSessionStore (express-session): its sandbox, and the TTL of a session whose cookie has no expiry. */
+  /** XemsStore (express-session): its sandbox, and the TTL of a session whose cookie has no expiry. */
   expressSession: { sandbox: 'express-session', ttl: '1d' },
   sidecar: {
     startTimeout: 5000,

@@ -136,7 +136,7 @@ export interface XemsStats {
 }
 
 /** A key-value store bound to one sandbox: `xems.from('otp-pending')`. */
-export interface XemsStore<V = unknown> {
+export interface XemsSandboxStore<V = unknown> {
   readonly sandbox: string;
   /** Stores any JSON-serializable value (undefined is refused). ttl defaults to the module's ttl. */
   set(key: string, value: V, ttl?: XemsDuration): Promise<void>;
@@ -267,7 +267,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * class-validator on set (XemsValidationError) and on get (an invalid value reads as null and
    * is logged, without its content).
    */
-  from<V = unknown>(sandbox: string, options: { schema?: XemsSchemaOptions['schema'] | XemsSchemaOptions } = {}): XemsStore<V> {
+  from<V = unknown>(sandbox: string, options: { schema?: XemsSchemaOptions['schema'] | XemsSchemaOptions } = {}): XemsSandboxStore<V> {
     assertSandbox(sandbox);
     const api = this.api;
     const defaultTtl = this.options.ttlMs;

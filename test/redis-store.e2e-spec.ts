@@ -5,7 +5,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { Test } from '@nestjs/testing';
-import { XemsConfigError, XemsModule, XemsModuleOptions, XemsSessionStore, createStandaloneXems } from '../src';
+import { XemsConfigError, XemsModule, XemsModuleOptions, XemsStore, createStandaloneXems } from '../src';
 import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 import { clusterRedis, dumpKeys, scanKeys, startRedis, standaloneRedis } from './support/redis-servers';
 
@@ -161,11 +161,11 @@ describe('the Redis store', () => {
     }
   });
 
-  it('express-session + XemsSessionStore on Redis: two standalone services share the sessions', async () => {
+  it('express-session + XemsStore on Redis: two standalone services share the sessions', async () => {
     const storeOptions = options({ type: 'redis', url: standalone.url, keyPrefix: prefix });
     const [x1, x2] = await Promise.all([createStandaloneXems(storeOptions), createStandaloneXems(storeOptions)]);
     try {
-      const build = (store: XemsSessionStore) => {
+      const build = (store: XemsStore) => {
         const app = express();
         app.use(session({ secret: 'cookie signing', resave: false, saveUninitialized: false, store }));
         app.get('/count', (req, res) => {
@@ -175,8 +175,8 @@ describe('the Redis store', () => {
         });
         return app;
       };
-      const one = build(new XemsSessionStore({ xems: x1 }));
-      const two = build(new XemsSessionStore({ xems: x2 }));
+      const one = build(new XemsStore({ xems: x1 }));
+      const two = build(new XemsStore({ xems: x2 }));
       const first = await request(one).get('/count');
       const cookie = (first.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
       assert.deepEqual((await request(two).get('/count').set('Cookie', cookie)).body, { n: 2 });

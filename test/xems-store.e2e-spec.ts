@@ -7,7 +7,7 @@ import request from 'supertest';
 import { Controller, Get, Module, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Request } from 'express';
-import { XemsModule, XemsService, XemsSessionStore, XemsValidationError, createStandaloneXems } from '../src';
+import { XemsModule, XemsService, XemsStore, XemsValidationError, createStandaloneXems } from '../src';
 import { sleep } from './support/xems-test-app';
 
 declare module 'express-session' {
@@ -41,7 +41,7 @@ function call<T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T | u
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-function buildApp(store: XemsSessionStore, maxAge: number | undefined, rolling = true) {
+function buildApp(store: XemsStore, maxAge: number | undefined, rolling = true) {
   const app = express();
   app.use(express.json());
   app.use(
@@ -76,14 +76,14 @@ function buildApp(store: XemsSessionStore, maxAge: number | undefined, rolling =
   return app;
 }
 
-describe('XemsSessionStore: express-session over the sidecar', () => {
+describe('XemsStore: express-session over the sidecar', () => {
   let xems: XemsService;
-  let store: XemsSessionStore;
+  let store: XemsStore;
   let app: express.Express;
 
   before(async () => {
     xems = await createStandaloneXems({ sidecar: { requestTimeout: '5s' } });
-    store = new XemsSessionStore({ xems, sandbox: 'express-session-test' });
+    store = new XemsStore({ xems, sandbox: 'express-session-test' });
     app = buildApp(store, 60_000);
   });
   after(async () => {
@@ -134,7 +134,7 @@ describe('XemsSessionStore: express-session over the sidecar', () => {
   });
 
   it('a session ends when its cookie expires (maxAge drives the TTL)', async () => {
-    const shortStore = new XemsSessionStore({ xems, sandbox: 'express-session-short' });
+    const shortStore = new XemsStore({ xems, sandbox: 'express-session-short' });
     const shortApp = buildApp(shortStore, 400, false);
     const cookie = sidCookie(await request(shortApp).post('/login').send({ user: 'carol' }))!;
     const ttl = (await xems.api.kvTtl('express-session-short', Buffer.from(sidOf(cookie))))!;
@@ -147,7 +147,7 @@ describe('XemsSessionStore: express-session over the sidecar', () => {
   });
 
   it('TTLs: a browser-session cookie gets the default, a long maxAge is capped at 5 days', async () => {
-    const s = new XemsSessionStore({ xems, sandbox: 'express-session-ttl', ttl: '2h' });
+    const s = new XemsStore({ xems, sandbox: 'express-session-ttl', ttl: '2h' });
     await call((cb) => s.set('no-expiry', { cookie: { expires: null, originalMaxAge: null } }, cb));
     await call((cb) => s.set('thirty-days', { cookie: { expires: new Date(Date.now() + 30 * 86_400_000).toISOString() } }, cb));
     await call((cb) => s.set('past', { cookie: { expires: new Date(Date.now() - 1000) } }, cb));
@@ -160,7 +160,7 @@ describe('XemsSessionStore: express-session over the sidecar', () => {
   });
 
   it('all, length, ids and clear', async () => {
-    const s = new XemsSessionStore({ xems, sandbox: 'express-session-all' });
+    const s = new XemsStore({ xems, sandbox: 'express-session-all' });
     const listApp = buildApp(s, 60_000);
     const users = ['u1', 'u2', 'u3', 'u4', 'u5'];
     const sids: string[] = [];
@@ -192,12 +192,12 @@ describe('XemsSessionStore: express-session over the sidecar', () => {
     const cyclic: { cookie: object; self?: unknown } = { cookie: {} };
     cyclic.self = cyclic;
     await assert.rejects(call((cb) => store.set('cyclic', cyclic, cb)), XemsValidationError);
-    assert.throws(() => new XemsSessionStore({ xems: {} as XemsService }), /XemsService/);
-    assert.throws(() => new XemsSessionStore({ xems, sandbox: 'bad name' }), /sandbox/);
+    assert.throws(() => new XemsStore({ xems: {} as XemsService }), /XemsService/);
+    assert.throws(() => new XemsStore({ xems, sandbox: 'bad name' }), /sandbox/);
   });
 });
 
-describe('XemsSessionStore inside a Nest app', () => {
+describe('XemsStore inside a Nest app', () => {
   @Controller()
   class CountController {
     @Get('count')
@@ -213,7 +213,7 @@ describe('XemsSessionStore inside a Nest app', () => {
   let close: () => Promise<void>;
   before(async () => {
     const app = await NestFactory.create(AppModule, { logger: ['error'] });
-    app.use(session({ secret: 'nest test secret', resave: false, saveUninitialized: false, store: new XemsSessionStore({ xems: app.get(XemsService) }) }));
+    app.use(session({ secret: 'nest test secret', resave: false, saveUninitialized: false, store: new XemsStore({ xems: app.get(XemsService) }) }));
     await app.listen(0, '127.0.0.1');
     server = app.getHttpServer() as Server;
     close = () => app.close();

@@ -18,7 +18,7 @@ export interface XemsStoredSession {
   cookie?: XemsStoredCookie;
 }
 
-export interface XemsSessionStoreOptions {
+export interface XemsStoreOptions {
   /** The module's XemsService: inside Nest, `app.get(XemsService)`; without Nest, `await createStandaloneXems()`. */
   xems: XemsService;
   /** Sandbox holding the sessions. Default `'express-session'`. */
@@ -62,7 +62,7 @@ function storeBase(): new () => ExpressSessionStore {
     return class MissingExpressSession extends EventEmitter {
       constructor() {
         super();
-        throw new XemsConfigError('XemsSessionStore', 'needs the express-session package, which is not installed', MISSING_HINT);
+        throw new XemsConfigError('XemsStore', 'needs the express-session package, which is not installed', MISSING_HINT);
       }
     } as unknown as new () => ExpressSessionStore;
   }
@@ -79,19 +79,19 @@ const READ_CONCURRENCY = 32;
  *
  * ```ts
  * app.use(session({ secret, resave: false, saveUninitialized: false,
- *   store: new XemsSessionStore({ xems: app.get(XemsService) }) }));
+ *   store: new XemsStore({ xems: app.get(XemsService) }) }));
  * ```
  */
-export class XemsSessionStore extends storeBase() {
+export class XemsStore extends storeBase() {
   readonly sandbox: string;
   private readonly xems: XemsService;
   private readonly defaultTtlMs: number;
   private readonly disableTouch: boolean;
 
-  constructor(options: XemsSessionStoreOptions) {
+  constructor(options: XemsStoreOptions) {
     super();
     if (!options || !(options.xems instanceof XemsService)) {
-      throw new XemsConfigError('xems', 'must be the XemsService (app.get(XemsService), or await createStandaloneXems())', 'Pass { xems } to new XemsSessionStore().');
+      throw new XemsConfigError('xems', 'must be the XemsService (app.get(XemsService), or await createStandaloneXems())', 'Pass { xems } to new XemsStore().');
     }
     this.xems = options.xems;
     this.sandbox = options.sandbox ?? XEMS_DEFAULTS.expressSession.sandbox;
@@ -247,7 +247,7 @@ function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void
  *
  * ```ts
  * const xems = await createStandaloneXems({ ttl: '1d' });
- * app.use(session({ secret, store: new XemsSessionStore({ xems }), resave: false, saveUninitialized: false }));
+ * app.use(session({ secret, store: new XemsStore({ xems }), resave: false, saveUninitialized: false }));
  * ```
  */
 export async function createStandaloneXems(options: XemsModuleOptions = {}): Promise<XemsService> {
