@@ -17,67 +17,28 @@ import (
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
-// backend is what the server calls: *store.Store and *Store both implement it. The conformance
-// tests run the same scenarios against the memory store and against Redis (one server and a
-// three-master cluster) and expect the same answers.
-type backend interface {
-	KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error)
-	KVGet(sandbox, name, dst []byte) ([]byte, int64, bool, error)
-	KVDel(sandbox, name []byte) (bool, error)
-	KVHas(sandbox, name []byte) (bool, error)
-	KVTTL(sandbox, name []byte) (int64, bool, error)
-	KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
-	KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error)
-	Clear(sandbox []byte) (uint64, error)
-	SessionCreate(sandbox, data []byte, ttlMs, idleMs uint64, userID, meta []byte) (store.CreateResult, error)
-	SessionCreateWith(sandbox, data []byte, o store.CreateOptions) (store.CreateResult, error)
-	SessionResolve(sandbox, token []byte, rotate bool, graceMs, minRotateMs uint64, dst []byte) (store.ResolveResult, error)
-	SessionResolveWith(sandbox, token []byte, o store.ResolveOptions, dst []byte) (store.ResolveResult, error)
-	SessionUpdate(sandbox, token, data []byte) (int64, bool, error)
-	SessionUpdateGrace(sandbox, token, data []byte, graceMs uint64) (int64, bool, error)
-	SessionRevoke(sandbox, token []byte) (bool, error)
-	SessionRevokeToken(sandbox, token []byte) (crypto.Digest, bool, error)
-	SessionRevokeID(sandbox, sessionID []byte) (bool, error)
-	SessionList(sandbox, userID []byte) ([]store.SessionInfo, error)
-	SessionRevokeAll(sandbox, userID, exceptToken []byte) (uint32, error)
-	SessionRevokeAllIDs(sandbox, userID, except []byte) ([]crypto.Digest, error)
-	SessionRegenerate(sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (store.RegenerateResult, error)
-	Stats() store.Stats
-}
+// backend is what the server calls: *store.Store and *Store both implement it. The scenarios of
+// internal/storetest run against Redis (one server and a three-master cluster) here and against
+// the memory store in internal/store, and expect the same answers.
+type backend = storetest.Backend
 
-var (
-	_ backend = (*store.Store)(nil)
-	_ backend = (*Store)(nil)
-)
+var _ backend = (*Store)(nil)
 
-// fakeClock starts at the real time (Redis expires keys by its own clock: a record must never
+type fakeClock = storetest.FakeClock
+
+// newFakeClock starts at the real time (Redis expires keys by its own clock: a record must never
 // be written with an expiry already in Redis's past) and moves only forward, by hand.
-type fakeClock struct{ ms atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ms.Store(time.Now().UnixMilli())
-	return c
-}
-
-func (c *fakeClock) NowMs() int64     { return c.ms.Load() }
-func (c *fakeClock) Advance(ms int64) { c.ms.Add(ms) }
+func newFakeClock() *fakeClock { return storetest.NewFakeClock(time.Now().UnixMilli()) }
 
 var (
 	sbA = []byte("sessions")
 	sbB = []byte("other")
 )
 
-func errCode(err error) xerr.Code {
-	var xe *xerr.Error
-	if errors.As(err, &xe) {
-		return xe.Code
-	}
-	return 0
-}
+var errCode = storetest.ErrCode
 
 // env is one test's store: open returns another instance over the same data (for Redis, a
 // second sidecar sharing the server, the secret and the key prefix; for memory, the same store).
@@ -88,6 +49,11 @@ type env struct {
 	prefix string
 	urls   []string // Redis: the server(s)
 	redis  bool
+}
+
+// shared is the env as the storetest scenarios see it.
+func (e *env) shared() *storetest.Env {
+	return &storetest.Env{Open: e.open, GraceCap: graceCap}
 }
 
 var prefixSeq atomic.Int64
@@ -131,7 +97,7 @@ func redisKind(name string, cluster bool) backendKind {
 				t.Fatal(err)
 			}
 			t.Cleanup(s.Close)
-			return s
+			return track(s)
 		}
 		return e
 	}}
@@ -141,18 +107,7 @@ func allKinds() []backendKind {
 	return []backendKind{memoryKind(), redisKind("redis", false), redisKind("redis-cluster", true)}
 }
 
-// each runs f once per backend, each with its own fake clock and store.
-func each(t *testing.T, f func(t *testing.T, e *env, s backend, clock *fakeClock)) {
-	for _, k := range allKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			clock := newFakeClock()
-			e := k.env(t, clock)
-			f(t, e, e.open(), clock)
-		})
-	}
-}
-
-// eachRedis is each for the Redis backends only.
+// eachRedis runs f once per Redis backend (one server, a cluster), each with its own fake clock.
 func eachRedis(t *testing.T, f func(t *testing.T, e *env, clock *fakeClock)) {
 	for _, k := range allKinds()[1:] {
 		t.Run(k.name, func(t *testing.T) {
@@ -162,54 +117,79 @@ func eachRedis(t *testing.T, f func(t *testing.T, e *env, clock *fakeClock)) {
 	}
 }
 
+// eachShared is the storetest.Each of the Redis backends.
+func eachShared(t *testing.T, f func(t *testing.T, e *storetest.Env, s backend, clock *fakeClock)) {
+	eachRedis(t, func(t *testing.T, e *env, clock *fakeClock) { f(t, e.shared(), e.open(), clock) })
+}
+
 func mustCreate(t testing.TB, s backend, sb []byte, data string, ttl, idle uint64, user string) store.CreateResult {
 	t.Helper()
-	res, err := s.SessionCreate(sb, []byte(data), ttl, idle, []byte(user), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets.add(res.Token[:], res.CSRF[:])
-	return res
+	return storetest.MustCreate(t, track(s), sb, data, ttl, idle, user)
 }
 
 func createWith(t testing.TB, s backend, sb []byte, data string, o store.CreateOptions) store.CreateResult {
 	t.Helper()
-	if o.TTLMs == 0 {
-		o.TTLMs = 60_000
-	}
-	res, err := s.SessionCreateWith(sb, []byte(data), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets.add(res.Token[:], res.CSRF[:])
-	return res
+	return storetest.CreateWith(t, track(s), sb, data, o)
 }
 
 func resolve(t testing.TB, s backend, sb []byte, token []byte, rotate bool, grace uint64) store.ResolveResult {
 	t.Helper()
-	res, err := s.SessionResolve(sb, token, rotate, grace, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Status == store.OK {
-		secrets.add(res.Token[:])
-	}
-	return res
+	return storetest.Resolve(t, track(s), sb, token, rotate, grace)
 }
 
-func resolveWith(t testing.TB, s backend, sb, token []byte, o store.ResolveOptions) store.ResolveResult {
-	t.Helper()
-	if o.GraceMs == 0 {
-		o.GraceMs = 2000
+// tracked records every token and CSRF token its backend issues in secrets.
+type tracked struct{ backend }
+
+func track(s backend) backend {
+	if _, ok := s.(tracked); ok {
+		return s
 	}
-	res, err := s.SessionResolveWith(sb, token, o, nil)
-	if err != nil {
-		t.Fatal(err)
+	return tracked{s}
+}
+
+func (s tracked) SessionCreate(sb, data []byte, ttlMs, idleMs uint64, userID, meta []byte) (store.CreateResult, error) {
+	res, err := s.backend.SessionCreate(sb, data, ttlMs, idleMs, userID, meta)
+	if err == nil {
+		secrets.add(res.Token[:], res.CSRF[:])
 	}
-	if res.Status == store.OK {
+	return res, err
+}
+
+func (s tracked) SessionCreateWith(sb, data []byte, o store.CreateOptions) (store.CreateResult, error) {
+	res, err := s.backend.SessionCreateWith(sb, data, o)
+	if err == nil {
+		secrets.add(res.Token[:], res.CSRF[:])
+	}
+	return res, err
+}
+
+func (s tracked) SessionResolve(sb, token []byte, rotate bool, graceMs, minRotateMs uint64, dst []byte) (store.ResolveResult, error) {
+	res, err := s.backend.SessionResolve(sb, token, rotate, graceMs, minRotateMs, dst)
+	s.resolved(res, err)
+	return res, err
+}
+
+func (s tracked) SessionResolveWith(sb, token []byte, o store.ResolveOptions, dst []byte) (store.ResolveResult, error) {
+	res, err := s.backend.SessionResolveWith(sb, token, o, dst)
+	s.resolved(res, err)
+	return res, err
+}
+
+func (tracked) resolved(res store.ResolveResult, err error) {
+	if err == nil && res.Status == store.OK {
 		secrets.add(res.Token[:])
+		if res.HasCSRF {
+			secrets.add(res.CSRF[:])
+		}
 	}
-	return res
+}
+
+func (s tracked) SessionRegenerate(sb, token []byte, graceMs uint64, keepData bool, data []byte) (store.RegenerateResult, error) {
+	res, err := s.backend.SessionRegenerate(sb, token, graceMs, keepData, data)
+	if err == nil && res.Status == store.OK {
+		secrets.add(res.Token[:], res.CSRF[:])
+	}
+	return res, err
 }
 
 // secrets collects every token, raw sid and secret, CSRF token and planted marker the tests
