@@ -381,7 +381,7 @@ export function renderMarkdown(report: BenchReport): string {
   const bs = bars(report);
   out.push(table(['bar', 'measured', 'target', 'result'], bs.map((b) => [b.name, b.measured, b.target, verdict(b)])));
   out.push('');
-  out.push(`Vault load time for 1 M sessions: ${report.memory?.vaultLoad ?? 'not available until persistence lands'}.`);
+  out.push(`Vault load time for 1 M sessions: ${report.memory?.vaultLoad ?? 'not measured by this harness yet: see docs/persistence-bench.md'}.`);
   out.push('');
 
   if (report.summaries.length) {
