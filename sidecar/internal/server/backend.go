@@ -16,26 +16,8 @@ import (
 
 // backend is the store the handlers call: the in-memory store (internal/store, the default
 // and the fast path) or the shared Redis store (internal/redisstore), chosen by CONFIGURE's
-// "store" field. Both have the same operations with the same semantics.
-type backend interface {
-	KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error)
-	KVGet(sandbox, name, dst []byte) ([]byte, int64, bool, error)
-	KVDel(sandbox, name []byte) (bool, error)
-	KVHas(sandbox, name []byte) (bool, error)
-	KVTTL(sandbox, name []byte) (int64, bool, error)
-	KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
-	KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error)
-	Clear(sandbox []byte) (uint64, error)
-	SessionCreateWith(sandbox, data []byte, o store.CreateOptions) (store.CreateResult, error)
-	SessionResolveWith(sandbox, token []byte, o store.ResolveOptions, dst []byte) (store.ResolveResult, error)
-	SessionUpdateGrace(sandbox, token, data []byte, graceMs uint64) (int64, bool, error)
-	SessionRevokeToken(sandbox, token []byte) (crypto.Digest, bool, error)
-	SessionRevokeID(sandbox, sessionID []byte) (bool, error)
-	SessionList(sandbox, userID []byte) ([]store.SessionInfo, error)
-	SessionRevokeAllIDs(sandbox, userID, except []byte) ([]crypto.Digest, error)
-	SessionRegenerate(sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (store.RegenerateResult, error)
-	Stats() store.Stats
-}
+// "store" field.
+type backend = store.Backend
 
 var (
 	_ backend = (*store.Store)(nil)

@@ -9,35 +9,19 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
-// Backend is what the server calls: *store.Store and *redisstore.Store both implement it.
+// Backend is what the server calls (store.Backend) plus the shorter forms the scenarios use:
+// *store.Store and *redisstore.Store both implement it.
 type Backend interface {
-	KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error)
-	KVGet(sandbox, name, dst []byte) ([]byte, int64, bool, error)
-	KVDel(sandbox, name []byte) (bool, error)
-	KVHas(sandbox, name []byte) (bool, error)
-	KVTTL(sandbox, name []byte) (int64, bool, error)
-	KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
-	KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error)
-	Clear(sandbox []byte) (uint64, error)
+	store.Backend
 	SessionCreate(sandbox, data []byte, ttlMs, idleMs uint64, userID, meta []byte) (store.CreateResult, error)
-	SessionCreateWith(sandbox, data []byte, o store.CreateOptions) (store.CreateResult, error)
 	SessionResolve(sandbox, token []byte, rotate bool, graceMs, minRotateMs uint64, dst []byte) (store.ResolveResult, error)
-	SessionResolveWith(sandbox, token []byte, o store.ResolveOptions, dst []byte) (store.ResolveResult, error)
 	SessionUpdate(sandbox, token, data []byte) (int64, bool, error)
-	SessionUpdateGrace(sandbox, token, data []byte, graceMs uint64) (int64, bool, error)
 	SessionRevoke(sandbox, token []byte) (bool, error)
-	SessionRevokeToken(sandbox, token []byte) (crypto.Digest, bool, error)
-	SessionRevokeID(sandbox, sessionID []byte) (bool, error)
-	SessionList(sandbox, userID []byte) ([]store.SessionInfo, error)
 	SessionRevokeAll(sandbox, userID, exceptToken []byte) (uint32, error)
-	SessionRevokeAllIDs(sandbox, userID, except []byte) ([]crypto.Digest, error)
-	SessionRegenerate(sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (store.RegenerateResult, error)
-	Stats() store.Stats
 }
 
 var _ Backend = (*store.Store)(nil)
