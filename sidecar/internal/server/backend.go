@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -111,15 +110,17 @@ func storeSecretParam(c *config, name string, value []byte) error {
 	}
 	switch name {
 	case secretStore:
-		if len(value) != redisstore.SecretSize {
-			return xerr.New(xerr.BadRequest, "CONFIGURE: secret storeSecret must be exactly %d bytes (got %d)", redisstore.SecretSize, len(value))
+		secret, err := exactSecret(name, value, redisstore.SecretSize)
+		if err != nil {
+			return err
 		}
-		c.Redis.Secret = bytes.Clone(value)
+		c.Redis.Secret = secret
 	case secretStoreIdentity:
-		if len(value) == 0 || len(value) > redisstore.MaxIdentity {
-			return xerr.New(xerr.BadRequest, "CONFIGURE: secret storeIdentity must be 1..%d bytes (got %d)", redisstore.MaxIdentity, len(value))
+		identity, err := identitySecret(name, value, redisstore.MaxIdentity)
+		if err != nil {
+			return err
 		}
-		c.Redis.Identity = bytes.Clone(value)
+		c.Redis.Identity = identity
 	}
 	return nil
 }

@@ -158,3 +158,19 @@ type effectiveConfig struct {
 	Persistence *persistenceInfo `json:"persistence,omitempty"`
 	Store       *storeInfo       `json:"store,omitempty"`
 }
+
+// exactSecret returns a copy of a CONFIGURE secret that must be exactly size bytes (a key).
+func exactSecret(name string, value []byte, size int) ([]byte, error) {
+	if len(value) != size {
+		return nil, xerr.New(xerr.BadRequest, "CONFIGURE: secret %s must be exactly %d bytes (got %d)", name, size, len(value))
+	}
+	return bytes.Clone(value), nil
+}
+
+// identitySecret returns a copy of a CONFIGURE secret naming an identity (1..max bytes).
+func identitySecret(name string, value []byte, max int) ([]byte, error) {
+	if len(value) == 0 || len(value) > max {
+		return nil, xerr.New(xerr.BadRequest, "CONFIGURE: secret %s must be 1..%d bytes (got %d)", name, max, len(value))
+	}
+	return bytes.Clone(value), nil
+}

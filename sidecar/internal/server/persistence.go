@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"time"
 
@@ -76,15 +75,17 @@ func persistenceSecret(c *config, name string, value []byte) error {
 	}
 	switch name {
 	case secretVault:
-		if len(value) != vault.SecretSize {
-			return xerr.New(xerr.BadRequest, "CONFIGURE: secret vaultSecret must be exactly %d bytes (got %d)", vault.SecretSize, len(value))
+		secret, err := exactSecret(name, value, vault.SecretSize)
+		if err != nil {
+			return err
 		}
-		c.Persist.Secret = bytes.Clone(value)
+		c.Persist.Secret = secret
 	case secretMachineID:
-		if len(value) == 0 || len(value) > vault.MaxIdentity {
-			return xerr.New(xerr.BadRequest, "CONFIGURE: secret machineId must be 1..%d bytes (got %d)", vault.MaxIdentity, len(value))
+		identity, err := identitySecret(name, value, vault.MaxIdentity)
+		if err != nil {
+			return err
 		}
-		c.Persist.Binding = vault.Binding{Bound: true, Identity: bytes.Clone(value)}
+		c.Persist.Binding = vault.Binding{Bound: true, Identity: identity}
 	}
 	return nil
 }

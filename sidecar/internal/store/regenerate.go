@@ -78,19 +78,12 @@ func (s *Store) SessionRegenerate(sandbox, token []byte, graceMs uint64, keepDat
 	f.sh.afterFree()
 	f.release()
 
-	t, err := crypto.NewToken()
+	t, k, verifier, sh, err := sb.lockNewSession()
 	if err != nil {
-		return res, xerr.New(xerr.Internal, "random source failed")
+		return res, err
 	}
 	defer t.Wipe()
-	k := sb.keys.SIDKey(&t.SID)
-	verifier := sb.keys.Verifier(&t)
-	sh := sb.shard(&k)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, exists := sh.sess[k]; exists {
-		return res, xerr.New(xerr.Internal, "session id collision, retry")
-	}
 	flags := header[sFlags] &^ flagHist
 	cn := sb.track(sh, kindSess, &k)
 	l, rb := sh.mem.alloc(sessRecSize(flags, data, meta), kindSess, &k)

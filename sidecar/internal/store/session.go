@@ -150,20 +150,12 @@ func (s *Store) SessionCreateWith(sandbox, data []byte, o CreateOptions) (Create
 	if flags&flagBindUA != 0 {
 		uaHash = sb.keys.BindAgent(o.UserAgent)
 	}
-	t, err := crypto.NewToken()
+	t, k, verifier, sh, err := sb.lockNewSession()
 	if err != nil {
-		return res, xerr.New(xerr.Internal, "random source failed")
+		return res, err
 	}
 	defer t.Wipe()
-	k := sb.keys.SIDKey(&t.SID)
-	verifier := sb.keys.Verifier(&t)
-	sh := sb.shard(&k)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, exists := sh.sess[k]; exists {
-		// 128 random bits collided: astronomically unlikely; refuse rather than overwrite.
-		return res, xerr.New(xerr.Internal, "session id collision, retry")
-	}
 	c := sb.track(sh, kindSess, &k)
 	l, rb := sh.mem.alloc(sessRecSize(flags, data, o.Meta), kindSess, &k)
 	r := sessRec(rb)
@@ -708,4 +700,24 @@ func (s *Store) keptSession(sandbox, except []byte) (key, bool) {
 	}
 	defer f.release()
 	return f.k, f.classify(f.rec(), MaxGraceMs) != tokenInvalid
+}
+
+// lockNewSession draws a fresh token and locks the shard its session id falls in, refusing the
+// (astronomically unlikely) case of a 128-bit id that is already taken rather than overwriting
+// it. On success the caller owns sh.mu and must unlock it and wipe t.
+func (sb *sandbox) lockNewSession() (t crypto.Token, k key, verifier crypto.Digest, sh *shard, err error) {
+	t, err = crypto.NewToken()
+	if err != nil {
+		return t, k, verifier, nil, xerr.New(xerr.Internal, "random source failed")
+	}
+	k = sb.keys.SIDKey(&t.SID)
+	verifier = sb.keys.Verifier(&t)
+	sh = sb.shard(&k)
+	sh.mu.Lock()
+	if _, exists := sh.sess[k]; exists {
+		sh.mu.Unlock()
+		t.Wipe()
+		return t, k, verifier, nil, xerr.New(xerr.Internal, "session id collision, retry")
+	}
+	return t, k, verifier, sh, nil
 }
