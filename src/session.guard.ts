@@ -37,14 +37,19 @@ export function isSidecarUnavailable(error: unknown): boolean {
   );
 }
 
-/** Throws the 503 used for every sidecar outage, with Retry-After and no stack in the body. */
-export function throwServiceUnavailable(res: ServerResponse | undefined): never {
+/** The 503 used for every sidecar outage, with Retry-After and no stack in the body. */
+export function serviceUnavailable(res: ServerResponse | undefined): ServiceUnavailableException {
   if (res && !res.headersSent) res.setHeader('Retry-After', String(XEMS_UNAVAILABLE_RETRY_AFTER_S));
-  throw new ServiceUnavailableException({
+  return new ServiceUnavailableException({
     statusCode: HttpStatus.SERVICE_UNAVAILABLE,
     error: 'Service Unavailable',
     message: 'The session store is temporarily unavailable; retry shortly',
   });
+}
+
+/** Throws serviceUnavailable(res). */
+export function throwServiceUnavailable(res: ServerResponse | undefined): never {
+  throw serviceUnavailable(res);
 }
 
 /**

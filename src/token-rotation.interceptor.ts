@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { Observable, catchError } from 'rxjs';
+import { Observable } from 'rxjs';
 import { installExpressHelpers } from './express-helpers';
-import { isSidecarUnavailable, throwServiceUnavailable } from './session.guard';
+import { isSidecarUnavailable, serviceUnavailable } from './session.guard';
 import { xemsRequestContext } from './xems.context';
 import { XemsService } from './xems.service';
 
@@ -29,17 +29,18 @@ export class TokenRotationInterceptor implements NestInterceptor {
     const res = http.getResponse<ServerResponse>();
     if (this.xems.transport.peek(req)?.session) this.xems.transport.arm(req, res);
     if (this.xems.options.expressHelpers) installExpressHelpers(this.xems, req, res);
-    // next.handle() is called inside run(): Nest binds the handler to the async context current then.
-    if (!this.xems.options.requestContext) return this.handle(next, res);
-    return new Observable((subscriber) => xemsRequestContext.run(req, () => this.handle(next, res).subscribe(subscriber)));
-  }
-
-  private handle(next: CallHandler, res: ServerResponse): Observable<unknown> {
-    return next.handle().pipe(
-      catchError((error: unknown) => {
-        if (isSidecarUnavailable(error)) throwServiceUnavailable(res);
-        throw error;
-      }),
-    );
+    // One Observable that subscribes to the handler and maps its errors (cheaper per request
+    // than pipe(catchError)); with requestContext, next.handle() is called inside run(): Nest
+    // binds the handler to the async context current then.
+    const withContext = this.xems.options.requestContext;
+    return new Observable((subscriber) => {
+      const subscribe = () =>
+        next.handle().subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => subscriber.error(isSidecarUnavailable(error) ? serviceUnavailable(res) : error),
+          complete: () => subscriber.complete(),
+        });
+      return withContext ? xemsRequestContext.run(req, subscribe) : subscribe();
+    });
   }
 }

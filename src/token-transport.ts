@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
+import { parse as parseCookie, serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import onHeaders from 'on-headers';
 import { TOKEN_PATTERN, XEMS_REQUEST_STATE } from './xems.internal-constants';
 import type { ResolvedCookieOptions, ResolvedXemsOptions } from './xems.options';
@@ -71,7 +71,20 @@ function isDuplicated(rawCookieHeader: string, name: string): boolean {
  * a streamed file, or a handler using @Res().
  */
 export class TokenTransport {
-  constructor(private readonly options: Pick<ResolvedXemsOptions, 'cookie' | 'header'>) {}
+  /**
+   * The attributes of a browser-session token cookie ("; Path=/; HttpOnly; Secure; ..."), as the
+   * cookie library writes them, built once: the token is base64url, which needs no encoding,
+   * so a rotation only has to put it between the name and these.
+   */
+  private readonly sessionCookieAttributes: string | undefined;
+
+  constructor(private readonly options: Pick<ResolvedXemsOptions, 'cookie' | 'header'>) {
+    const cookie = options.cookie;
+    if (cookie) {
+      const sample = serializeCookie(cookie.name, 'x', this.cookieAttributes(cookie));
+      this.sessionCookieAttributes = sample.slice(cookie.name.length + 2);
+    }
+  }
 
   /** The request's state, created on first use. */
   state(req: Request): XemsRequestState {
@@ -162,34 +175,31 @@ export class TokenTransport {
    * it is a browser-session cookie (no Max-Age, no Expires).
    */
   tokenCookie(cookie: ResolvedCookieOptions, token: string, expiresAt: number, options: { persistent: boolean; now?: number }): string {
+    if (!options.persistent && cookie === this.options.cookie && TOKEN_PATTERN.test(token)) {
+      return `${cookie.name}=${token}${this.sessionCookieAttributes}`;
+    }
     const maxAge = options.persistent ? Math.max(0, Math.floor((expiresAt - (options.now ?? Date.now())) / 1000)) : undefined;
-    return serializeCookie(cookie.name, token, {
-      httpOnly: true,
-      secure: cookie.secure,
-      sameSite: cookie.sameSite,
-      path: cookie.path,
-      domain: cookie.domain,
-      maxAge,
-    });
+    return serializeCookie(cookie.name, token, { ...this.cookieAttributes(cookie), maxAge });
+  }
+
+  /** The attributes every token cookie carries: HttpOnly always, the rest from the options. */
+  private cookieAttributes(cookie: ResolvedCookieOptions): SerializeOptions {
+    return { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain };
   }
 
   /** Set-Cookie that removes the cookie: same name, path and domain, already expired. */
   clearCookie(cookie: ResolvedCookieOptions): string {
-    return serializeCookie(cookie.name, '', {
-      httpOnly: true,
-      secure: cookie.secure,
-      sameSite: cookie.sameSite,
-      path: cookie.path,
-      domain: cookie.domain,
-      maxAge: 0,
-      expires: new Date(0),
-    });
+    return serializeCookie(cookie.name, '', { ...this.cookieAttributes(cookie), maxAge: 0, expires: new Date(0) });
   }
 
   /** Adds our Set-Cookie, replacing an earlier one of the same name, keeping the app's others. */
   private setCookie(res: Response, setCookie: string): void {
     const name = (this.options.cookie as ResolvedCookieOptions).name;
     const existing = res.getHeader('Set-Cookie');
+    if (existing === undefined) {
+      res.setHeader('Set-Cookie', setCookie);
+      return;
+    }
     const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
     const others = list.filter((c) => !c.startsWith(`${name}=`));
     res.setHeader('Set-Cookie', [...others, setCookie]);

@@ -320,7 +320,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    */
   async resolveSession<T = unknown>(token: string, options: XemsResolveOptions = {}): Promise<XemsResolvedSession<T> | null> {
     const sandbox = options.sandbox ?? this.options.sandbox;
-    assertSandbox(sandbox);
+    if (sandbox !== this.options.sandbox) assertSandbox(sandbox); // the default was checked at start-up
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
     const graceMs = options.gracePeriod === undefined ? this.options.graceMs : this.durationMs(options.gracePeriod, 'gracePeriod', 0, XEMS_LIMITS.maxGraceMs);
     const minIntervalMs = options.minRotateInterval === undefined ? 0 : this.durationMs(options.minRotateInterval, 'minRotateInterval', 0, XEMS_LIMITS.maxTtlMs);

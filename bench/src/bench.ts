@@ -17,6 +17,7 @@ import { ensureRedisServer, redisVersion, startRedis, type RedisInstance } from 
 import type { LoadJob, LoadResult } from './load/load-client';
 import type { MemoryResult } from './micro/memory';
 import type { MicroResult } from './micro/sidecar-micro';
+import type { VaultLoadResult } from './micro/vault-load';
 import { formatProfile, summarizeProfile } from './report/cpu-profile';
 import { refreshFindings, renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
 
@@ -30,8 +31,11 @@ const USAGE = `npm run bench [-- options]      (in bench/; builds the library an
   --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
   --only a,b           only these apps (bare, redis, memory, xems, xems-norotate, xems-redis, redis-2)
                        or scenarios (xems:/me)
-  --skip-http | --skip-micro | --skip-memory
+  --skip-http | --skip-micro | --skip-memory | --skip-vault
   --runs N --duration S --warmup S   override the run count and durations
+  --memory-entries N   sessions held in the memory comparison and loaded from the vault
+                       (default 1000000, 20000 with --quick)
+  --vault-reloads N    restarts on the filled vault, median reported (default 3, 1 with --quick)
   --profile a,b        write V8 CPU profiles of these processes (app ids, client, micro) under
                        bench/profiles/ and print where the time went (slower: not for numbers)
   --out FILE           where to write the report (default RESULTS.md, RESULTS.quick.md with --quick)
@@ -171,6 +175,9 @@ async function main(): Promise<number> {
       'skip-http': { type: 'boolean', default: false },
       'skip-micro': { type: 'boolean', default: false },
       'skip-memory': { type: 'boolean', default: false },
+      'skip-vault': { type: 'boolean', default: false },
+      'memory-entries': { type: 'string' },
+      'vault-reloads': { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'string' },
       runs: { type: 'string' },
@@ -200,12 +207,15 @@ async function main(): Promise<number> {
   if (values.runs) timing.runs = Number(values.runs);
   if (values.duration) timing.durationMs = Number(values.duration) * 1000;
   if (values.warmup) timing.warmupMs = Number(values.warmup) * 1000;
+  if (values['memory-entries']) timing.memoryEntries = positiveInteger('--memory-entries', values['memory-entries']);
+  if (values['vault-reloads']) timing.vaultReloads = positiveInteger('--vault-reloads', values['vault-reloads']);
   const only = values.only?.split(',').map((x) => x.trim());
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.app) || only.includes(s.key));
   const startedAt = new Date();
   const machineBefore = machineInfo();
 
-  const needsXems = scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) || !values['skip-micro'] || !values['skip-memory'];
+  const needsXems =
+    scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) || !values['skip-micro'] || !values['skip-memory'] || !values['skip-vault'];
   if (needsXems) checkPrerequisites();
   const redisBin = ensureRedisServer(log);
   const hello = needsXems ? await sidecarHello(sidecarBinary()) : { protocol: 0, build: 'not used' };
@@ -281,6 +291,19 @@ async function main(): Promise<number> {
     }
   }
 
+  if (!values['skip-vault']) {
+    log(`vault load: ${timing.memoryEntries} sessions written to an encrypted vault, then ${timing.vaultReloads} restart(s) on it`);
+    const out = await runJob(
+      'vault load benchmark',
+      process.execPath,
+      [join(BUILD, 'micro', 'vault-load.js'), JSON.stringify({ entries: timing.memoryEntries, reloads: timing.vaultReloads })],
+      30 * 60_000,
+      { ...process.env, XEMS_BENCH_LIB: libraryPath() },
+    );
+    report.vault = JSON.parse(out.trim().split('\n').pop() ?? '{}') as VaultLoadResult;
+    report.problems.push(...report.vault.problems);
+  }
+
   for (const rec of report.runs) for (const p of rec.problems) report.problems.push(`run ${rec.run} ${rec.scenario}: ${p}`);
   report.finishedAt = new Date().toISOString();
   report.machineAfter = machineInfo();
@@ -302,6 +325,12 @@ async function main(): Promise<number> {
   }
   log('every app answered correctly');
   return 0;
+}
+
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function versions(redisBin: string, hello: { protocol: number; build: string }): Record<string, string> {

@@ -169,6 +169,26 @@ describe('SidecarClient timeouts and write batching', () => {
     assert.equal((client as unknown as { sweepTimer?: unknown }).sweepTimer, undefined, 'no timer left running while idle');
   });
 
+  it('writes the frames of separate callbacks of one event-loop turn in one write', async () => {
+    const { fake, client } = setup();
+    fake.hello();
+    await client.hello;
+    const writes: number[] = [];
+    const write = fake.stdin.write.bind(fake.stdin) as (chunk: Buffer) => boolean;
+    (fake.stdin as unknown as { write(chunk: Buffer): boolean }).write = (chunk: Buffer) => (writes.push(chunk.length), write(chunk));
+    const frameLen = ping().length;
+    // Two timer callbacks of the same turn stand for two HTTP requests read in one poll phase.
+    const calls = await new Promise<Promise<unknown>[]>((resolve) => {
+      const made: Promise<unknown>[] = [];
+      setTimeout(() => made.push(client.request(Op.PING, ping())), 0);
+      setTimeout(() => (made.push(client.request(Op.PING, ping())), resolve(made)), 0);
+    });
+    await fake.waitForRequests(2);
+    assert.deepEqual(writes, [2 * frameLen]);
+    for (const r of fake.requests) fake.reply(r.id, Status.OK);
+    await Promise.all(calls);
+  });
+
   it('writes the frames of one tick in one write, and later ticks separately', async () => {
     const { fake, client } = setup();
     fake.hello();

@@ -51,8 +51,10 @@ export const TIMEOUT_SWEEP_MS = 100;
  * Speaks docs/protocol.md over one pair of pipes: request ids, a map of pending calls
  * (replies may come in any order), a timeout per call (checked by one coarse sweep timer), a
  * bound on calls in flight, and ONE close path that fails every pending call at once. The
- * frames of one event-loop turn go out in one write: each write wakes the sidecar's reader,
- * which costs more than the bytes. It knows nothing about processes: the supervisor
+ * frames of one event-loop turn go out in one write (flushed by setImmediate, so an HTTP
+ * server's requests that arrived together, each handled in its own callback, share it): each
+ * write wakes the sidecar's reader, which costs more than the bytes, and the sidecar answers a
+ * batch with one write too. It knows nothing about processes: the supervisor
  * (sidecar-process.ts) owns the child and decides about restarts.
  */
 export class SidecarClient {
@@ -67,7 +69,7 @@ export class SidecarClient {
   private closeReason: Error | undefined;
   private settleHello!: { resolve(h: SidecarHello): void; reject(e: Error): void; done: boolean };
   private resolveClosed!: (reason: Error) => void;
-  /** Frames waiting for the end of this tick's writes (flushWrites). */
+  /** Frames waiting for the end of this event-loop turn (flushWrites). */
   private outQueue: Buffer[] = [];
   private outBytes = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -122,9 +124,12 @@ export class SidecarClient {
     });
   }
 
-  /** Queues a frame; the frames of this tick go out together in one write once it ends. */
+  /**
+   * Queues a frame; the frames of this event-loop turn go out together in one write, in its
+   * check phase (after every socket callback of the turn has run, before it waits for I/O).
+   */
   private enqueue(frame: Buffer): void {
-    if (this.outQueue.length === 0) process.nextTick(this.flushWrites);
+    if (this.outQueue.length === 0) setImmediate(this.flushWrites);
     this.outQueue.push(frame);
     this.outBytes += frame.length;
   }

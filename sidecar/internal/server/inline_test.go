@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	. "github.com/nestjs-xems/nestjs-xems/sidecar/internal/wiretest"
@@ -37,10 +38,11 @@ func TestInlineWhenNothingElseWaits(t *testing.T) {
 	}
 }
 
-// A burst arriving in one write is a backlog: the workers take it (at most the last frame, read
-// when the buffer is empty and no frame is queued, may run inline), and every reply comes back.
-func TestBacklogGoesToWorkers(t *testing.T) {
+// A burst arriving in one write runs inline, and its replies leave together: one write per
+// inlineFlushEvery replies (plus the end of the burst), not one per reply.
+func TestBurstRunsInlineAndRepliesTogether(t *testing.T) {
 	h := start(t, "{}")
+	flushesBefore := h.server.flushCount.Load()
 	var batch bytes.Buffer
 	const n = 64
 	for i := uint32(100); i < 100+n; i++ {
@@ -49,19 +51,48 @@ func TestBacklogGoesToWorkers(t *testing.T) {
 	if err := h.c.Raw(batch.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[uint32]bool{}
-	for len(seen) < n {
+	for want := uint32(100); want < 100+n; want++ {
 		r, err := h.c.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != protocol.StatusOK || r.ID < 100 || r.ID >= 100+n || seen[r.ID] {
-			t.Fatalf("unexpected reply id %d status %d", r.ID, r.Status)
+		if r.Status != protocol.StatusOK || r.ID != want {
+			t.Fatalf("reply id %d status %d, want id %d OK (inline replies keep the burst's order)", r.ID, r.Status, want)
 		}
-		seen[r.ID] = true
 	}
-	if got := h.server.inlineCount.Load(); got > 1 {
-		t.Fatalf("%d requests of a %d-frame burst ran inline, want at most 1", got, n)
+	if got := h.server.inlineCount.Load(); got != n {
+		t.Fatalf("%d of a %d-frame burst ran inline, want all", got, n)
+	}
+	// At least one write per inlineFlushEvery replies: the first replies of a long burst are
+	// not held back while the rest run.
+	if got, least, most := h.server.flushCount.Load()-flushesBefore, uint64(n/inlineFlushEvery), uint64(n/inlineFlushEvery+1); got < least || got > most {
+		t.Fatalf("the burst's replies took %d writes, want %d..%d", got, least, most)
+	}
+}
+
+// Inline replies waiting for the end of a burst go out before a request is handed to a worker:
+// a slow request behind them never holds them back.
+func TestInlineRepliesNotHeldBehindWorker(t *testing.T) {
+	h := start(t, "{}")
+	var batch bytes.Buffer
+	batch.Write(Frame(Payload(10, protocol.OpPing)))
+	batch.Write(Frame(Payload(11, opTestSleep, U32(2000))))
+	if err := h.c.Raw(batch.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Reply, 1)
+	go func() {
+		r, _ := h.c.Read()
+		got <- r
+		h.c.Read() // the sleeper's reply, so the server can drain at exit
+	}()
+	select {
+	case r := <-got:
+		if r.ID != 10 || r.Status != protocol.StatusOK {
+			t.Fatalf("first reply id %d status %d, want the ping (10)", r.ID, r.Status)
+		}
+	case <-time.After(1500 * time.Millisecond):
+		t.Fatal("the ping's reply waited for the slow request behind it")
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package server runs the sidecar's protocol loop: it reads request frames from stdin, answers
-// CONFIGURE and SHUTDOWN in order, handles a cheap request inline in the read loop when nothing
-// else is waiting (inline.go), hands every other request to a pool of worker goroutines (so
-// replies go out in completion order) and writes replies through one buffered, locked stdout.
+// CONFIGURE and SHUTDOWN in order, handles cheap requests inline in the read loop and writes the
+// replies of one burst together (inline.go), hands every other request to a pool of worker
+// goroutines (so a slow one holds up nothing) and writes replies through one buffered, locked
+// stdout.
 package server
 
 import (
@@ -85,8 +86,11 @@ type Server struct {
 	outMu     sync.Mutex
 	outBuf    *bufio.Writer
 	outFailed bool
-	// inlineCount counts requests handled inline (tests).
+	// inlineUnflushed counts inline replies written since the last flush. Guarded by outMu.
+	inlineUnflushed int
+	// inlineCount counts requests handled inline, flushCount writes to stdout (tests).
 	inlineCount atomic.Uint64
+	flushCount  atomic.Uint64
 	quitWriter  chan struct{}
 	writerDone  chan struct{}
 	exit        chan int
@@ -223,10 +227,11 @@ func (s *Server) readLoop() {
 				discard(payload)
 				continue
 			}
-			if s.inlineOK && inlineOp(op) && s.in.Buffered() == 0 && len(s.work) == 0 {
+			if s.inlineOK && inlineOp(op) {
 				s.handleInline(payload)
 				continue
 			}
+			s.flushInline() // a worker's reply may take long: do not hold earlier ones back
 			s.work <- payload
 		}
 	}
@@ -381,6 +386,10 @@ func (s *Server) writeFrame(f []byte) {
 
 // flushOut writes the buffered frames out. Caller holds outMu.
 func (s *Server) flushOut() {
+	s.inlineUnflushed = 0
+	if s.outBuf.Buffered() > 0 {
+		s.flushCount.Add(1)
+	}
 	if !s.outFailed && s.outBuf.Flush() != nil {
 		s.outFailed = true
 		s.finish(ExitOK)
