@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeHttp, flushHeaders, setCookies } from '../test/support/http-fakes';
+import { serialize as serializeCookie } from 'cookie';
 import { TokenTransport, XemsActiveSession } from './token-transport';
-import { resolveXemsOptions } from './xems.options';
+import { resolveXemsOptions, type ResolvedCookieOptions } from './xems.options';
 
 const T1 = 'a'.repeat(70);
 const T2 = 'b'.repeat(70);
@@ -135,6 +136,22 @@ describe('TokenTransport response hook', () => {
     assert.match(cookie, /^xems_token=; Max-Age=0; Domain=example\.test; Path=\/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict$/);
     assert.equal(res.getHeader('x-xems-token'), undefined);
     assert.equal(res.getHeader('cache-control'), 'no-store');
+  });
+
+  it('writes a session cookie exactly as cookie.serialize does, for every attribute combination', () => {
+    const combos = [
+      {},
+      { cookie: { secure: false } },
+      { cookie: { sameSite: 'none' as const } },
+      { cookie: { sameSite: 'lax' as const, path: '/app', domain: 'example.com', name: 'sid' } },
+    ];
+    for (const options of combos) {
+      const resolved = resolveXemsOptions(options);
+      const cookie = resolved.cookie as ResolvedCookieOptions;
+      const t = new TokenTransport(resolved);
+      const expected = serializeCookie(cookie.name, T1, { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain });
+      assert.equal(t.tokenCookie(cookie, T1, Date.now() + 60_000, { persistent: false }), expected, JSON.stringify(options));
+    }
   });
 
   it('never gives the cookie a Max-Age beyond the server-side expiry', () => {

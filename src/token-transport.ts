@@ -56,6 +56,8 @@ type Response = ServerResponse;
 function isDuplicated(rawCookieHeader: string, name: string): boolean {
   // cookie.parse keeps the first of several same-named cookies; a second one (e.g. planted by
   // a sibling subdomain: cookie tossing) makes the request ambiguous, so it is refused.
+  // A header that holds the name once cannot hold the cookie twice: the common case ends here.
+  if (rawCookieHeader.indexOf(name) === rawCookieHeader.lastIndexOf(name)) return false;
   let count = 0;
   for (const part of rawCookieHeader.split(';')) {
     const eq = part.indexOf('=');

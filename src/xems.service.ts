@@ -342,8 +342,9 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       return null;
     }
     if (result.mismatch !== 0) this.bindingMismatch(sandbox, result.sessionId, result.mismatch, 'log');
-    if (result.rotated) this.emit({ type: 'session.rotated', sandbox, sessionId: result.sessionId });
-    return {
+    // Hot path: no event object when nobody listens.
+    if (result.rotated && this.eventSubject.observed) this.emit({ type: 'session.rotated', sandbox, sessionId: result.sessionId });
+    const session: XemsResolvedSession<T> = {
       data: decodeJson<T>(result.data),
       token: result.token,
       rotated: result.rotated,
@@ -351,8 +352,9 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       id: result.sessionId,
       rememberMe: (result.flags & SessionFlags.REMEMBER) !== 0,
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
-      ...(result.csrfToken ? { csrfToken: result.csrfToken } : {}),
     };
+    if (result.csrfToken) session.csrfToken = result.csrfToken;
+    return session;
   }
 
   /**

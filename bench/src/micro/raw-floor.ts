@@ -3,7 +3,8 @@
  * library. Speaks docs/protocol.md directly with the cheapest client we could write (frames
  * written once per event-loop turn, no timers, no JSON), so the micro-benchmark's numbers can be
  * split into "the sidecar and the pipe" and "the library's client". Usage:
- *   node build/micro/raw-floor.js [binary] [durationMs] [rotate|get]
+ *   node build/micro/raw-floor.js [binary] [durationMs] [rotate|get|ping]
+ * `ping` sends PING (no work in the sidecar): the round trip of the pipe and the wake-ups alone.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import { cpuMicros } from '../infra/proc';
 import { percentiles, Samples } from '../load/stats';
 
 const OP_CONFIGURE = 0x01;
+const OP_PING = 0x02;
 const OP_KV_SET = 0x10;
 const OP_KV_GET = 0x11;
 const OP_S_CREATE = 0x20;
@@ -117,7 +119,7 @@ function readStr(b: Buffer, off: number): [string, number] {
 async function main(): Promise<void> {
   const binary = process.argv[2] ?? `${__dirname}/../../../sidecar/bin/${process.platform}-${process.arch}/xems-sidecar`;
   const durationMs = Number(process.argv[3] ?? 3000);
-  const mode = process.argv[4] === 'get' ? 'get' : 'rotate';
+  const mode = process.argv[4] === 'get' || process.argv[4] === 'ping' ? process.argv[4] : 'rotate';
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const client = new RawClient(child);
   await client.hello;
@@ -141,7 +143,10 @@ async function main(): Promise<void> {
     const worker = async (i: number): Promise<void> => {
       while (!stop) {
         const t = performance.now();
-        if (mode === 'get') {
+        if (mode === 'ping') {
+          const r = await client.call(OP_PING, (w) => w);
+          if (r.status !== 0) throw new Error(`PING status ${r.status}`);
+        } else if (mode === 'get') {
           const r = await client.call(OP_KV_GET, (w) => w.str(SANDBOX).bytes(keys[i]));
           if (r.status !== 0) throw new Error(`KV_GET status ${r.status}`);
         } else {
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
     await Promise.all(workers);
     const p = percentiles(lat.values());
     console.log(
-      `raw ${mode === 'get' ? 'KV_GET' : 'S_RESOLVE+rotate'} @${String(depth).padEnd(3)} ${((ops * 1000) / elapsed).toFixed(0).padStart(7)} ops/s  p50 ${p.p50.toFixed(1)} µs  p99 ${p.p99.toFixed(1)} µs  ` +
+      `raw ${{ get: 'KV_GET', ping: 'PING', rotate: 'S_RESOLVE+rotate' }[mode]} @${String(depth).padEnd(3)} ${((ops * 1000) / elapsed).toFixed(0).padStart(7)} ops/s  p50 ${p.p50.toFixed(1)} µs  p99 ${p.p99.toFixed(1)} µs  ` +
         `node ${((cpu.user + cpu.system) / ops).toFixed(2)} µs/op  sidecar ${(side / ops).toFixed(2)} µs/op`,
     );
   }
