@@ -96,7 +96,8 @@ func TestInlineRepliesNotHeldBehindWorker(t *testing.T) {
 	}
 }
 
-// A slow request never runs inline, and a cheap one arriving while it runs is answered first.
+// A slow request never runs inline, and a cheap one arriving while it runs is answered first:
+// replies go out of order, matched by id.
 func TestInlineWhileWorkerBusy(t *testing.T) {
 	h := start(t, "{}")
 	h.c.Send(10, opTestSleep, U32(300))

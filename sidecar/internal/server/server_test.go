@@ -544,17 +544,6 @@ func TestErrorCodesOverTheWire(t *testing.T) {
 	}
 }
 
-func TestOutOfOrderReplies(t *testing.T) {
-	h := start(t, "{}")
-	h.c.Send(10, opTestSleep, U32(300))
-	h.c.Send(11, protocol.OpPing)
-	first, _ := h.c.Read()
-	second, _ := h.c.Read()
-	if first.ID != 11 || second.ID != 10 {
-		t.Fatalf("replies in order %d, %d: want the fast one first", first.ID, second.ID)
-	}
-}
-
 func TestShutdownFinishesInFlight(t *testing.T) {
 	h := start(t, "{}")
 	h.c.Send(10, opTestSleep, U32(200))
