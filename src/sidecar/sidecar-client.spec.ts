@@ -28,6 +28,14 @@ function setup(options: Partial<SidecarClientOptions> = {}) {
 
 const ping = () => new RequestWriter(Op.PING, 0).finish();
 
+/** The sizes of the chunks written to `stdin` from now on, one entry per write call. */
+function recordWrites(stdin: { write(chunk: Buffer): boolean }): number[] {
+  const writes: number[] = [];
+  const write = stdin.write.bind(stdin);
+  stdin.write = (chunk: Buffer) => (writes.push(chunk.length), write(chunk));
+  return writes;
+}
+
 describe('SidecarClient handshake', () => {
   it('resolves hello with the build version', async () => {
     const { fake, client } = setup();
@@ -173,9 +181,7 @@ describe('SidecarClient timeouts and write batching', () => {
     const { fake, client } = setup();
     fake.hello();
     await client.hello;
-    const writes: number[] = [];
-    const write = fake.stdin.write.bind(fake.stdin) as (chunk: Buffer) => boolean;
-    (fake.stdin as unknown as { write(chunk: Buffer): boolean }).write = (chunk: Buffer) => (writes.push(chunk.length), write(chunk));
+    const writes = recordWrites(fake.stdin);
     const frameLen = ping().length;
     // Two timer callbacks of the same turn stand for two HTTP requests read in one poll phase.
     const calls = await new Promise<Promise<unknown>[]>((resolve) => {
@@ -193,9 +199,7 @@ describe('SidecarClient timeouts and write batching', () => {
     const { fake, client } = setup();
     fake.hello();
     await client.hello;
-    const writes: number[] = [];
-    const write = fake.stdin.write.bind(fake.stdin) as (chunk: Buffer) => boolean;
-    (fake.stdin as unknown as { write(chunk: Buffer): boolean }).write = (chunk: Buffer) => (writes.push(chunk.length), write(chunk));
+    const writes = recordWrites(fake.stdin);
     const frameLen = ping().length;
     const burst = Array.from({ length: 10 }, () => client.request(Op.PING, ping()));
     assert.deepEqual(writes, [], 'nothing written before the tick ends');

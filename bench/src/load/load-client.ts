@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { finishAsChild } from '../infra/child-result';
 import { cpuMicros, machineCpuMicros } from '../infra/proc';
 import { CookieJar } from './cookie-jar';
 import { percentiles, Samples, type Percentiles } from './stats';
@@ -210,14 +211,5 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 
 if (require.main === module) {
   const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
-  runLoad(job).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  finishAsChild(runLoad(job));
 }

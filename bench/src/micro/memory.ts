@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { VALUE_BYTES } from '../config';
+import { finishAsChild } from '../infra/child-result';
 import { peakRssBytes, rssBytes } from '../infra/proc';
 import { startXems, type XemsServiceApi } from './xems-context';
 
@@ -122,14 +123,5 @@ export async function runMemory(redisPort: number, redisPid: number, entries: nu
 
 if (require.main === module) {
   const { redisPort, redisPid, entries } = JSON.parse(process.argv[2] ?? '{}') as { redisPort: number; redisPid: number; entries: number };
-  runMemory(redisPort, redisPid, entries).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  finishAsChild(runMemory(redisPort, redisPid, entries));
 }

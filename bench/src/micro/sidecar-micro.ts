@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { MICRO_DEPTHS, VALUE_BYTES, type Timing } from '../config';
+import { finishAsChild } from '../infra/child-result';
 import { cpuMicros } from '../infra/proc';
 import { median, percentiles, Samples } from '../load/stats';
 import { startXems, type XemsServiceApi } from './xems-context';
@@ -153,14 +154,5 @@ export async function runMicro(redisPort: number, timing: Timing): Promise<Micro
 
 if (require.main === module) {
   const { redisPort, timing } = JSON.parse(process.argv[2] ?? '{}') as { redisPort: number; timing: Timing };
-  runMicro(redisPort, timing).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  finishAsChild(runMicro(redisPort, timing));
 }

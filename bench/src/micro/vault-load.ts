@@ -14,6 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { VALUE_BYTES } from '../config';
 import { median } from '../load/stats';
+import { finishAsChild } from '../infra/child-result';
 import { rssBytes } from '../infra/proc';
 import { SESSION_SANDBOX, createSessions, sessionData } from './memory';
 import { startXems, type XemsContext } from './xems-context';
@@ -178,16 +179,5 @@ if (require.main === module) {
       process.exit(sig === 'SIGINT' ? 130 : 143);
     });
   }
-  runVaultLoad(entries, reloads, dir)
-    .finally(removeDir)
-    .then(
-      (r) => {
-        process.stdout.write(`${JSON.stringify(r)}\n`);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
+  finishAsChild(runVaultLoad(entries, reloads, dir).finally(removeDir));
 }
