@@ -18,7 +18,9 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vaulttool"
 )
 
-// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+// version is set at build time: go build -ldflags "-X main.version=1.2.3" (the package version
+// of nestjs-xems). The handshake compares it with the module's version both ways; an unstamped
+// build says "dev" and is accepted by any module (with a warning there).
 var version = "dev"
 
 // gcPercent: the store is a large, long-lived heap, and the default GOGC=100 would let the
@@ -50,7 +52,7 @@ func main() {
 	}
 	debug.SetGCPercent(gcPercent)
 
-	srv := server.New(server.Options{In: os.Stdin, Out: os.Stdout, Logger: log, Level: level, BuildVersion: build})
+	srv := server.New(server.Options{In: os.Stdin, Out: os.Stdout, Logger: log, Level: level, BuildVersion: build, Version: version})
 
 	// The parent owns our lifecycle: Ctrl+C in a terminal reaches the whole process group, and
 	// the parent may still need us while it shuts down, so SIGINT is ignored (stdin EOF or

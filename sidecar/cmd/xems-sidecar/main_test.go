@@ -74,7 +74,24 @@ var masterKey = []byte("0123456789abcdef0123456789ABCDEF")
 // spawn starts the binary, checks HELLO and, if configure is set, configures it.
 func spawn(t *testing.T, configure bool) *child {
 	t.Helper()
-	cmd := exec.Command(binary(t))
+	ch, build := spawnAt(t, binary(t))
+	if !strings.HasPrefix(build, "9.9.9-test+go") {
+		t.Fatalf("HELLO build version %q", build)
+	}
+	if configure {
+		r, err := ch.c.Call(1, protocol.OpConfigure, Configure(1, protocol.Version, `{"logLevel":"debug"}`, []byte("masterKey"), masterKey)...)
+		if err != nil || r.Status != protocol.StatusOK {
+			t.Fatalf("CONFIGURE: %+v %v", r, err)
+		}
+	}
+	return ch
+}
+
+// spawnAt starts the binary at path and reads its HELLO; it returns the build version HELLO
+// reports.
+func spawnAt(t *testing.T, path string) (*child, string) {
+	t.Helper()
+	cmd := exec.Command(path)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,23 +117,18 @@ func spawn(t *testing.T, configure bool) *child {
 	})
 	ch.c = NewClient(stdin, stdout)
 	hello, err := ch.c.Read()
-	if err != nil || hello.ID != 0 || hello.Status != protocol.HelloKind {
+	if err != nil || hello.ID != 0 || hello.Status != protocol.FrameKindHello {
 		t.Fatalf("first frame is not HELLO: %+v %v", hello, err)
 	}
 	d := hello.D()
 	if v := d.U16("v"); v != protocol.Version {
 		t.Fatalf("HELLO protocol version %d", v)
 	}
-	if b := string(d.Str("build")); !strings.HasPrefix(b, "9.9.9-test+go") {
-		t.Fatalf("HELLO build version %q", b)
+	build := string(d.Str("build"))
+	if err := protocol.CheckSidecarFrame(protocol.FrameKindHello, hello.Body); err != nil {
+		t.Fatal(err)
 	}
-	if configure {
-		r, err := ch.c.Call(1, protocol.OpConfigure, Configure(1, protocol.Version, `{"logLevel":"debug"}`, []byte("masterKey"), masterKey)...)
-		if err != nil || r.Status != protocol.StatusOK {
-			t.Fatalf("CONFIGURE: %+v %v", r, err)
-		}
-	}
-	return ch
+	return ch, build
 }
 
 type lockedWriter struct {

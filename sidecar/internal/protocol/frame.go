@@ -11,17 +11,9 @@ import (
 	"io"
 )
 
-const (
-	// Version is the protocol version sent in HELLO and expected in CONFIGURE.
-	Version = 1
-	// DefaultMaxFrameSize applies until CONFIGURE sets another one.
-	DefaultMaxFrameSize = 1 << 20
-	// MinMaxFrameSize and MaxMaxFrameSize bound the configurable maxFrameSize.
-	MinMaxFrameSize = 4096
-	MaxMaxFrameSize = 64 << 20
-	// headerSize is the request header: u32 id + u8 op (or the reply's u32 id + u8 status).
-	headerSize = 5
-)
+// minPayload is the shortest payload a reply can be sent for: the u32 id and the u8 op. A
+// payload of 5 bytes up to the full request header is answered ERROR BAD_REQUEST.
+const minPayload = requestOffsetOp + 1
 
 // ErrShortFrame: a payload too short to hold an id and an op. No reply is possible.
 var ErrShortFrame = errors.New("frame payload shorter than 5 bytes (no room for id and op)")
@@ -69,7 +61,7 @@ func ReadFrameInto(r *bufio.Reader, max uint32, alloc func(n int) []byte) ([]byt
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return nil, truncated(err)
 	}
-	if n < headerSize {
+	if n < minPayload {
 		return nil, ErrShortFrame
 	}
 	return payload, nil
@@ -77,7 +69,7 @@ func ReadFrameInto(r *bufio.Reader, max uint32, alloc func(n int) []byte) ([]byt
 
 // skipOversize reads the id of an oversize frame and discards the rest as it streams in.
 func skipOversize(r *bufio.Reader, n, max uint32) error {
-	if n < headerSize {
+	if n < minPayload {
 		// Only possible with a max below 5, which configuration forbids; be safe anyway.
 		if _, err := r.Discard(int(n)); err != nil {
 			return truncated(err)

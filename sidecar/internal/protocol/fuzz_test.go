@@ -61,9 +61,11 @@ func FuzzFrameDecoder(f *testing.F) {
 }
 
 // FuzzRequestDecoder feeds arbitrary payloads to DecodeRequest: it must never panic, and an
-// accepted request must re-encode (per op, field by field) to exactly the same bytes.
+// accepted request must re-encode with the table's reference encoder (AppendRequest, generated
+// from the same table as the decoder) to exactly the same bytes: no byte is ignored, no field
+// read twice, and the optional groups are present exactly when the decoder says so.
 func FuzzRequestDecoder(f *testing.F) {
-	f.Add(req(1, OpConfigure, u16(1), byts(`{"maxFrameSize":4096}`), u16(1), str("masterKey"), byts("0123456789abcdef0123456789abcdef")))
+	f.Add(req(1, OpConfigure, u16(Version), str("0.1.0"), byts(`{"maxFrameSize":4096}`), u16(1), str("masterKey"), byts("0123456789abcdef0123456789abcdef")))
 	f.Add(req(2, OpPing))
 	f.Add(req(5, OpKVSet, str("sb"), byts("k"), byts("v"), u64(9)))
 	f.Add(req(11, OpKVScan, str("sb"), byts("p"), str("c"), u32(10)))
@@ -76,101 +78,27 @@ func FuzzRequestDecoder(f *testing.F) {
 	f.Add(req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(0), byts("d")))
 	f.Add(req(1, OpKVGet, str("sb"), u32(0xFFFFFFFF)))
 	f.Add([]byte{1, 0, 0, 0, 0x21, 0xff, 0xff})
+	f.Add(AppendI64(append(u32(9), byte(OpClear)), -1))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		var r Request
 		if err := DecodeRequest(payload, &r); err != nil {
 			return
 		}
-		if got := encodeRequest(&r); !bytes.Equal(got, payload) {
+		if got := AppendRequest(nil, &r); !bytes.Equal(got, payload) {
 			t.Fatalf("re-encoded %x, decoded from %x", got, payload)
 		}
 	})
 }
 
-// encodeRequest is the reference encoder of docs/protocol.md's request table.
-func encodeRequest(r *Request) []byte {
-	b := header(r.ID, r.Op)
-	s := func(v []byte) { b = AppendStrBytes(b, v) }
-	by := func(v []byte) { b = AppendBytes(b, v) }
-	switch r.Op {
-	case OpConfigure:
-		b = AppendU16(b, r.ProtocolVersion)
-		by(r.ConfigJSON)
-		b = AppendU16(b, uint16(len(r.Secrets)))
-		for _, sec := range r.Secrets {
-			s(sec.Name)
-			by(sec.Value)
-		}
-	case OpKVSet:
-		s(r.Sandbox)
-		by(r.Key)
-		by(r.Value)
-		b = AppendU64(b, r.TTLMs)
-	case OpKVGet, OpKVDel, OpKVHas, OpKVTTL:
-		s(r.Sandbox)
-		by(r.Key)
-	case OpKVTouch:
-		s(r.Sandbox)
-		by(r.Key)
-		b = AppendU64(b, r.TTLMs)
-	case OpKVScan:
-		s(r.Sandbox)
-		by(r.Key)
-		s(r.Cursor)
-		b = AppendU32(b, r.Limit)
-	case OpClear:
-		s(r.Sandbox)
-	case OpSCreate:
-		s(r.Sandbox)
-		by(r.Value)
-		b = AppendU64(b, r.TTLMs)
-		b = AppendU64(b, r.IdleMs)
-		s(r.UserID)
-		by(r.Meta)
-		if r.HasExt {
-			b = append(b, r.CreateFlags)
-			b = AppendU32(b, r.MaxPerUser)
-			b = append(b, r.OnLimit, r.BindMode)
-			s(r.IP)
-			s(r.UserAgent)
-		}
-	case OpSResolve:
-		s(r.Sandbox)
-		s(r.Token)
-		b = append(b, r.Flags)
-		b = AppendU64(b, r.GraceMs)
-		b = AppendU64(b, r.MinRotateMs)
-		if r.Flags&FlagCheckBinding != 0 {
-			b = append(b, r.OnMismatch)
-			s(r.IP)
-			s(r.UserAgent)
-		}
-	case OpSUpdate:
-		s(r.Sandbox)
-		s(r.Token)
-		by(r.Value)
-		if r.HasExt {
-			b = AppendU64(b, r.GraceMs)
-		}
-	case OpSRegen:
-		s(r.Sandbox)
-		s(r.Token)
-		b = AppendU64(b, r.GraceMs)
-		b = append(b, r.Flags)
-		by(r.Value)
-	case OpSRevoke:
-		s(r.Sandbox)
-		s(r.Token)
-	case OpSList:
-		s(r.Sandbox)
-		s(r.UserID)
-	case OpSRevokeAll:
-		s(r.Sandbox)
-		s(r.UserID)
-		s(r.Token)
-	case OpSRevokeID:
-		s(r.Sandbox)
-		s(r.SessionID)
-	}
-	return b
+// FuzzCheckReply feeds arbitrary reply bodies to the table's reply layout check: it must
+// never panic, whatever the op, status or body.
+func FuzzCheckReply(f *testing.F) {
+	f.Add(uint8(OpSResolve), uint8(StatusOK), append(str("t"), 1, 2, 3))
+	f.Add(uint8(OpSList), uint8(StatusOK), u32(0xFFFFFFFF))
+	f.Add(uint8(OpKVScan), uint8(StatusOK), append(str(""), u32(3)...))
+	f.Add(uint8(0), uint8(StatusError), append(u16(1), str("m")...))
+	f.Fuzz(func(t *testing.T, op, status uint8, body []byte) {
+		_ = CheckReply(Op(op), Status(status), body)
+		_ = CheckSidecarFrame(status, body)
+	})
 }

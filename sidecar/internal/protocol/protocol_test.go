@@ -16,8 +16,9 @@ func frame(payload []byte) []byte {
 	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(payload))), payload...)
 }
 
+// header is a request header without a deadline.
 func header(id uint32, op Op) []byte {
-	return append(binary.LittleEndian.AppendUint32(nil, id), byte(op))
+	return AppendI64(append(binary.LittleEndian.AppendUint32(nil, id), byte(op)), 0)
 }
 
 func TestReadFrame(t *testing.T) {
@@ -118,8 +119,8 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 		// extension fields left out), 0 if none.
 		base int
 	}{
-		{req(1, OpConfigure, u16(1), byts(`{}`), u16(1), str("masterKey"), byts("k")), func(r *Request) bool {
-			return r.ProtocolVersion == 1 && string(r.ConfigJSON) == "{}" && len(r.Secrets) == 1 && string(r.Secrets[0].Name) == "masterKey"
+		{req(1, OpConfigure, u16(2), str("0.1.0"), byts(`{}`), u16(1), str("masterKey"), byts("k")), func(r *Request) bool {
+			return r.ProtocolVersion == 2 && string(r.ClientVersion) == "0.1.0" && string(r.ConfigJSON) == "{}" && len(r.Secrets) == 1 && string(r.Secrets[0].Name) == "masterKey"
 		}, 0},
 		{req(2, OpPing), func(r *Request) bool { return r.ID == 2 }, 0},
 		{req(3, OpShutdown), func(r *Request) bool { return r.Op == OpShutdown }, 0},
@@ -213,8 +214,10 @@ func TestDecodeRequestErrors(t *testing.T) {
 		"bytes past the end": {req(1, OpKVGet, str("sb"), u32(1000), []byte("k")), xerr.BadRequest},
 		"huge bytes length":  {req(1, OpKVGet, str("sb"), u32(0xFFFFFFFF)), xerr.BadRequest},
 		"unknown flag bits":  {req(1, OpSResolve, str("sb"), str("t"), u8(2), u64(0), u64(0)), xerr.BadRequest},
-		"too many secrets":   {req(1, OpConfigure, u16(1), byts("{}"), u16(5), str("a"), byts("b")), xerr.BadRequest},
+		"too many secrets":   {req(1, OpConfigure, u16(2), str(""), byts("{}"), u16(5), str("a"), byts("b")), xerr.BadRequest},
 		"short header":       {[]byte{1, 0, 0}, xerr.BadRequest},
+		"no deadline":        {append(u32(1), byte(OpPing)), xerr.BadRequest},
+		"short deadline":     {append(u32(1), byte(OpPing), 1, 2, 3), xerr.BadRequest},
 	}
 	for name, c := range cases {
 		if err := DecodeRequest(c.payload, &r); code(err) != c.want {
@@ -228,9 +231,74 @@ func TestDecodeRequestErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeRequestDeadline: the header's i64 deadline, before every op's body.
+func TestDecodeRequestDeadline(t *testing.T) {
+	for _, deadline := range []int64{0, 1, 1_900_000_000_000, -1} {
+		p := AppendI64(append(u32(3), byte(OpClear)), deadline)
+		p = append(p, str("sb")...)
+		var r Request
+		if err := DecodeRequest(p, &r); err != nil || r.Deadline != deadline || string(r.Sandbox) != "sb" {
+			t.Fatalf("deadline %d: %+v, %v", deadline, r, err)
+		}
+	}
+}
+
+// TestCheckReply: the table's reply layouts accept what the sidecar sends and refuse a missing
+// field, a trailing byte and a status the op does not answer.
+func TestCheckReply(t *testing.T) {
+	resolved := append(str("tok"), 1)
+	resolved = append(resolved, u64(5)...)
+	resolved = append(resolved, str("sid")...)
+	resolved = append(resolved, byts("data")...)
+	resolved = append(resolved, 0, 0)
+	resolved = append(resolved, str("")...)
+	ok := []struct {
+		op     Op
+		status Status
+		body   []byte
+	}{
+		{OpPing, StatusOK, nil},
+		{OpKVGet, StatusNotFound, nil},
+		{OpKVScan, StatusOK, append(append(str(""), u32(2)...), append(byts("a"), byts("b")...)...)},
+		{OpSResolve, StatusOK, resolved},
+		{OpSResolve, StatusReused, str("sid")},
+		{OpSResolve, StatusMismatch, append(str("sid"), 1, 1)},
+		{OpKVSet, StatusError, append(u16(4), str("too big")...)},
+	}
+	for _, c := range ok {
+		if err := CheckReply(c.op, c.status, c.body); err != nil {
+			t.Errorf("%v %v: %v", c.op, c.status, err)
+		}
+	}
+	bad := []struct {
+		op     Op
+		status Status
+		body   []byte
+	}{
+		{OpPing, StatusOK, []byte{0}},
+		{OpKVSet, StatusOK, u32(1)},
+		{OpSResolve, StatusOK, resolved[:len(resolved)-1]},
+		{OpKVSet, StatusNotFound, nil},
+		{OpKVGet, StatusReused, str("sid")},
+		{OpPing, Status(9), nil},
+	}
+	for _, c := range bad {
+		if err := CheckReply(c.op, c.status, c.body); err == nil {
+			t.Errorf("%v %v %x: accepted", c.op, c.status, c.body)
+		}
+	}
+	if err := CheckSidecarFrame(FrameKindHello, Hello("1.0.0+go")[4+ReplyHeaderSize:]); err != nil {
+		t.Errorf("HELLO: %v", err)
+	}
+	expired := ExpiredFrame("sb", []byte("abcdefghijklmnopqrstuv"), 22)
+	if err := CheckSidecarFrame(FrameKindExpired, expired[4+ReplyHeaderSize:]); err != nil {
+		t.Errorf("EXPIRED: %v", err)
+	}
+}
+
 func TestReplies(t *testing.T) {
 	h := Hello("1.2.3+go")
-	want := append(u32(0), HelloKind)
+	want := append(u32(0), FrameKindHello)
 	want = append(want, u16(Version)...)
 	want = append(want, str("1.2.3+go")...)
 	if !bytes.Equal(h, frame(want)) {

@@ -1,25 +1,21 @@
 package protocol
 
-import "github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+import (
+	"fmt"
 
-// Status is a reply status.
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// Status is a reply status (the values are generated: stdio_protocol.gen.go).
 type Status uint8
 
-const (
-	StatusOK       Status = 0
-	StatusNotFound Status = 1
-	StatusError    Status = 2
-	StatusReused   Status = 3
-	// StatusMismatch: S_RESOLVE's client does not match the session's binding (the revoke or
-	// reject action); body: str sessionId, u8 mismatch, u8 revoked.
-	StatusMismatch Status = 4
-)
-
-// Kinds of sidecar-initiated frames (id 0).
-const (
-	HelloKind   = 0 // the first frame: protocol and build version
-	ExpiredKind = 1 // sessions removed because they expired (CONFIGURE's expiryEvents)
-)
+// String returns the protocol name of the status.
+func (st Status) String() string {
+	if n := statusName(st); n != "" {
+		return n
+	}
+	return fmt.Sprintf("STATUS_%d", uint8(st))
+}
 
 // ExpiredFrame returns an EXPIRED frame: str sandbox, u32 n, n x str sessionId. ids holds the
 // encoded ids (each IDLength bytes) back to back.
@@ -27,7 +23,7 @@ func ExpiredFrame(sandbox string, ids []byte, idLen int) []byte {
 	n := len(ids) / idLen
 	b := AppendFrameHeader(GetBuf(9 + 2 + len(sandbox) + 4 + n*(2+idLen))[:0])
 	b = AppendU32(b, 0)
-	b = append(b, ExpiredKind)
+	b = append(b, FrameKindExpired)
 	b = AppendStr(b, sandbox)
 	b = AppendU32(b, uint32(n))
 	for i := 0; i < n; i++ {
@@ -61,7 +57,7 @@ func SimpleReply(id uint32, status Status) []byte {
 func Hello(buildVersion string) []byte {
 	b := AppendFrameHeader(make([]byte, 0, 16+len(buildVersion)))
 	b = AppendU32(b, 0)
-	b = append(b, HelloKind)
+	b = append(b, FrameKindHello)
 	b = AppendU16(b, Version)
 	b = AppendStr(b, buildVersion)
 	return FinishFrame(b, 0)

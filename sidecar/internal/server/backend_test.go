@@ -42,21 +42,21 @@ func TestConfigureRedisErrors(t *testing.T) {
 		code   xerr.Code
 		msg    string
 	}{
-		{"no secret", Configure(2, 1, redisConfigJSON("redis://127.0.0.1:1", "")), xerr.BadRequest, "storeSecret"},
-		{"short secret", Configure(2, 1, redisConfigJSON("redis://127.0.0.1:1", ""), secret, storeSecretValue[:31]), xerr.BadRequest, "exactly 32"},
-		{"secret without store", Configure(2, 1, `{}`, secret, storeSecretValue), xerr.BadRequest, "store.type"},
-		{"identity without store", Configure(2, 1, `{}`, []byte("storeIdentity"), []byte("id")), xerr.BadRequest, "store.type"},
-		{"empty identity", Configure(2, 1, redisConfigJSON("redis://127.0.0.1:1", ""), secret, storeSecretValue, []byte("storeIdentity"), nil), xerr.BadRequest, "storeIdentity"},
-		{"unknown type", Configure(2, 1, `{"store":{"type":"etcd"}}`), xerr.BadRequest, "store.type"},
-		{"memory with url", Configure(2, 1, `{"store":{"type":"memory","url":"redis://x:1"}}`), xerr.BadRequest, "need store.type"},
-		{"neither url nor cluster", Configure(2, 1, `{"store":{"type":"redis"}}`, secret, storeSecretValue), xerr.BadRequest, "exactly one of url and cluster"},
-		{"both url and cluster", Configure(2, 1, `{"store":{"type":"redis","url":"redis://a:1","cluster":["redis://b:1"]}}`, secret, storeSecretValue), xerr.BadRequest, "exactly one"},
-		{"braces in the prefix", Configure(2, 1, redisConfigJSON("redis://127.0.0.1:1", "{x}"), secret, storeSecretValue), xerr.BadRequest, "keyPrefix"},
-		{"timeout", Configure(2, 1, `{"store":{"type":"redis","url":"redis://a:1","timeoutMs":5}}`, secret, storeSecretValue), xerr.BadRequest, "timeoutMs"},
-		{"unknown store field", Configure(2, 1, `{"store":{"type":"redis","host":"a"}}`), xerr.BadRequest, "host"},
-		{"not a redis URL", Configure(2, 1, redisConfigJSON("http://user:hunter2@a:1", ""), secret, storeSecretValue), xerr.BadRequest, "redis://host:port"},
-		{"with persistence", Configure(2, 1, `{"store":{"type":"redis","url":"redis://a:1"},"persistence":{"path":"/tmp/x"}}`, secret, storeSecretValue, []byte("vaultSecret"), storeSecretValue), xerr.BadRequest, "persistence cannot be combined"},
-		{"with masterKey", Configure(2, 1, redisConfigJSON("redis://a:1", ""), secret, storeSecretValue, []byte("masterKey"), storeSecretValue), xerr.BadRequest, "masterKey cannot"},
+		{"no secret", Configure(2, protocol.Version, redisConfigJSON("redis://127.0.0.1:1", "")), xerr.BadRequest, "storeSecret"},
+		{"short secret", Configure(2, protocol.Version, redisConfigJSON("redis://127.0.0.1:1", ""), secret, storeSecretValue[:31]), xerr.BadRequest, "exactly 32"},
+		{"secret without store", Configure(2, protocol.Version, `{}`, secret, storeSecretValue), xerr.BadRequest, "store.type"},
+		{"identity without store", Configure(2, protocol.Version, `{}`, []byte("storeIdentity"), []byte("id")), xerr.BadRequest, "store.type"},
+		{"empty identity", Configure(2, protocol.Version, redisConfigJSON("redis://127.0.0.1:1", ""), secret, storeSecretValue, []byte("storeIdentity"), nil), xerr.BadRequest, "storeIdentity"},
+		{"unknown type", Configure(2, protocol.Version, `{"store":{"type":"etcd"}}`), xerr.BadRequest, "store.type"},
+		{"memory with url", Configure(2, protocol.Version, `{"store":{"type":"memory","url":"redis://x:1"}}`), xerr.BadRequest, "need store.type"},
+		{"neither url nor cluster", Configure(2, protocol.Version, `{"store":{"type":"redis"}}`, secret, storeSecretValue), xerr.BadRequest, "exactly one of url and cluster"},
+		{"both url and cluster", Configure(2, protocol.Version, `{"store":{"type":"redis","url":"redis://a:1","cluster":["redis://b:1"]}}`, secret, storeSecretValue), xerr.BadRequest, "exactly one"},
+		{"braces in the prefix", Configure(2, protocol.Version, redisConfigJSON("redis://127.0.0.1:1", "{x}"), secret, storeSecretValue), xerr.BadRequest, "keyPrefix"},
+		{"timeout", Configure(2, protocol.Version, `{"store":{"type":"redis","url":"redis://a:1","timeoutMs":5}}`, secret, storeSecretValue), xerr.BadRequest, "timeoutMs"},
+		{"unknown store field", Configure(2, protocol.Version, `{"store":{"type":"redis","host":"a"}}`), xerr.BadRequest, "host"},
+		{"not a redis URL", Configure(2, protocol.Version, redisConfigJSON("http://user:hunter2@a:1", ""), secret, storeSecretValue), xerr.BadRequest, "redis://host:port"},
+		{"with persistence", Configure(2, protocol.Version, `{"store":{"type":"redis","url":"redis://a:1"},"persistence":{"path":"/tmp/x"}}`, secret, storeSecretValue, []byte("vaultSecret"), storeSecretValue), xerr.BadRequest, "persistence cannot be combined"},
+		{"with masterKey", Configure(2, protocol.Version, redisConfigJSON("redis://a:1", ""), secret, storeSecretValue, []byte("masterKey"), storeSecretValue), xerr.BadRequest, "masterKey cannot"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestTwoSidecarsShareRedis(t *testing.T) {
 	secrets := [][]byte{[]byte("storeSecret"), storeSecretValue, []byte("storeIdentity"), []byte("deployment-1")}
 	a := start(t, cfg, secrets...)
 	b := start(t, "")
-	r := b.call(1, protocol.OpConfigure, Configure(1, 1, cfg, secrets...)...)
+	r := b.call(1, protocol.OpConfigure, Configure(1, protocol.Version, cfg, secrets...)...)
 	if r.Status != protocol.StatusOK {
 		t.Fatalf("CONFIGURE b: %v", r)
 	}
@@ -131,9 +131,9 @@ func TestTwoSidecarsShareRedis(t *testing.T) {
 	}
 	// Another secret: refused.
 	c := start(t, "")
-	r = c.call(1, protocol.OpConfigure, Configure(1, 1, cfg, []byte("storeSecret"), bytes.Repeat([]byte{8}, 32), []byte("storeIdentity"), []byte("deployment-1"))...)
+	r = c.call(1, protocol.OpConfigure, Configure(1, protocol.Version, cfg, []byte("storeSecret"), bytes.Repeat([]byte{8}, 32), []byte("storeIdentity"), []byte("deployment-1"))...)
 	c.wantError(r, xerr.StoreWrongSecret, "another shared secret")
-	r = c.call(2, protocol.OpConfigure, Configure(2, 1, cfg, []byte("storeSecret"), storeSecretValue, []byte("storeIdentity"), []byte("deployment-2"))...)
+	r = c.call(2, protocol.OpConfigure, Configure(2, protocol.Version, cfg, []byte("storeSecret"), storeSecretValue, []byte("storeIdentity"), []byte("deployment-2"))...)
 	c.wantError(r, xerr.StoreWrongIdentity, "hardwareBinding id")
 	for _, h := range []*harness{a, b} {
 		if strings.Contains(h.logs.String(), tok) || strings.Contains(h.logs.String(), "alice") {
@@ -148,7 +148,7 @@ func TestRedisDownAtConfigure(t *testing.T) {
 	srv := redisServer(t)
 	srv.Kill()
 	h := start(t, "")
-	r := h.call(1, protocol.OpConfigure, Configure(1, 1, redisConfigJSON(srv.URL(), "down:"), []byte("storeSecret"), storeSecretValue)...)
+	r := h.call(1, protocol.OpConfigure, Configure(1, protocol.Version, redisConfigJSON(srv.URL(), "down:"), []byte("storeSecret"), storeSecretValue)...)
 	if r.Status != protocol.StatusOK {
 		t.Fatalf("CONFIGURE with Redis down: %v", r)
 	}

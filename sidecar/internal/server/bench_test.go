@@ -22,7 +22,7 @@ func BenchmarkServerResolveRotate(b *testing.B) {
 	go func() { done <- srv.Run() }()
 	c := NewClient(inW, outR)
 	c.Read() // HELLO
-	if r, _ := c.Call(1, protocol.OpConfigure, Configure(1, 1, "{}")...); r.Status != protocol.StatusOK {
+	if r, _ := c.Call(1, protocol.OpConfigure, Configure(1, protocol.Version, "{}")...); r.Status != protocol.StatusOK {
 		b.Fatal("configure failed")
 	}
 	const sessions = 100_352 // a multiple of the window

@@ -41,10 +41,6 @@ type configJSON struct {
 // secret values.
 func parseConfig(req *protocol.Request) (config, error) {
 	c := config{MaxFrameSize: protocol.DefaultMaxFrameSize, MaxValueSize: store.DefaultMaxValueSize, LogLevel: slog.LevelInfo}
-	if req.ProtocolVersion != protocol.Version {
-		return c, xerr.New(xerr.VersionMismatch, "client speaks protocol version %d, this sidecar speaks version %d: install matching versions of nestjs-xems and its sidecar",
-			req.ProtocolVersion, protocol.Version)
-	}
 	if len(bytes.TrimSpace(req.ConfigJSON)) > 0 {
 		var cj configJSON
 		dec := json.NewDecoder(bytes.NewReader(req.ConfigJSON))

@@ -27,6 +27,12 @@ func (s *Server) configure(payload []byte) []byte {
 	if s.configured.Load() {
 		return protocol.ErrorReply(req.ID, xerr.BadRequest, "CONFIGURE: already configured (send it once, first)")
 	}
+	if err := s.checkHandshake(&req); err != nil {
+		return errorReply(req.ID, err)
+	}
+	if err := s.checkDeadline(&req); err != nil {
+		return errorReply(req.ID, err)
+	}
 	cfg, err := parseConfig(&req)
 	if err != nil {
 		return errorReply(req.ID, err)
@@ -130,6 +136,9 @@ func (s *Server) dispatch(payload []byte) []byte {
 		return errorReply(req.ID, err)
 	}
 	s.ops[req.Op].Add(1)
+	if err := s.checkDeadline(&req); err != nil {
+		return errorReply(req.ID, err)
+	}
 	reply, err := s.run(&req)
 	if err != nil {
 		return errorReply(req.ID, err)

@@ -44,8 +44,11 @@ type Options struct {
 	Out          io.Writer
 	Logger       *slog.Logger
 	Level        *slog.LevelVar
-	BuildVersion string
-	Clock        store.Clock // nil: the system clock
+	BuildVersion string // what HELLO reports: <Version>+<go version>
+	// Version is the package version the binary was built as (main.version): CONFIGURE refuses
+	// a client of another version. "" or "dev" (an unstamped build) accepts any client.
+	Version string
+	Clock   store.Clock // nil: the system clock
 }
 
 // Server is one protocol session over a pair of streams.
@@ -55,6 +58,7 @@ type Server struct {
 	log     *slog.Logger
 	level   *slog.LevelVar
 	build   string
+	version string
 	clock   store.Clock
 	started time.Time
 
@@ -106,10 +110,14 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		// One clock for the stores and the requests' deadlines (deadline.go).
+		o.Clock = store.NewSystemClock()
+	}
 	return &Server{
 		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, outBuf: bufio.NewWriterSize(o.Out, 64<<10),
 		log: o.Logger, level: o.Level,
-		build: o.BuildVersion, clock: o.Clock, started: time.Now(),
+		build: o.BuildVersion, version: o.Version, clock: o.Clock, started: time.Now(),
 		maxFrame:   protocol.DefaultMaxFrameSize,
 		work:       make(chan []byte, 1024),
 		replies:    make(chan []byte, 4096),

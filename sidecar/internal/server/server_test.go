@@ -29,7 +29,7 @@ func init() {
 		id, op := protocol.PeekHeader(p)
 		switch op {
 		case opTestSleep:
-			time.Sleep(time.Duration(binary.LittleEndian.Uint32(p[5:])) * time.Millisecond)
+			time.Sleep(time.Duration(binary.LittleEndian.Uint32(p[protocol.RequestHeaderSize:])) * time.Millisecond)
 			return protocol.SimpleReply(id, protocol.StatusOK), true
 		case opTestPanic:
 			panic("deliberate test panic")
@@ -142,7 +142,7 @@ func (h *harness) waitExit(within time.Duration) int {
 func TestHello(t *testing.T) {
 	h := start(t, "")
 	d := h.hello.D()
-	if h.hello.ID != 0 || h.hello.Status != protocol.HelloKind {
+	if h.hello.ID != 0 || h.hello.Status != protocol.FrameKindHello {
 		t.Fatalf("first frame %+v is not HELLO", h.hello)
 	}
 	if v := d.U16("v"); v != protocol.Version {
@@ -172,20 +172,20 @@ func TestConfigure(t *testing.T) {
 		code   xerr.Code
 		msg    string
 	}{
-		{"version mismatch", Configure(2, 2, "{}"), xerr.VersionMismatch, "version 2"},
-		{"not JSON", Configure(2, 1, "{nope"), xerr.BadRequest, "not valid JSON"},
-		{"unknown field", Configure(2, 1, `{"maxFrameSize":4096,"colour":1}`), xerr.BadRequest, `"colour"`},
-		{"wrong type", Configure(2, 1, `{"maxFrameSize":"big"}`), xerr.BadRequest, "maxFrameSize"},
-		{"frame size too small", Configure(2, 1, `{"maxFrameSize":100}`), xerr.BadRequest, "maxFrameSize must be"},
-		{"frame size too large", Configure(2, 1, `{"maxFrameSize":1073741824}`), xerr.BadRequest, "maxFrameSize must be"},
-		{"value size over frame", Configure(2, 1, `{"maxFrameSize":4096,"maxValueSize":5000}`), xerr.BadRequest, "maxValueSize"},
-		{"value size zero", Configure(2, 1, `{"maxValueSize":0}`), xerr.BadRequest, "maxValueSize"},
-		{"bad log level", Configure(2, 1, `{"logLevel":"loud"}`), xerr.BadRequest, "logLevel"},
-		{"trailing JSON", Configure(2, 1, `{} {}`), xerr.BadRequest, "trailing"},
-		{"unknown secret", Configure(2, 1, `{}`, []byte("apiKey"), key), xerr.BadRequest, "apiKey"},
-		{"short master key", Configure(2, 1, `{}`, []byte("masterKey"), key[:31]), xerr.BadRequest, "exactly 32"},
-		{"duplicate secret", Configure(2, 1, `{}`, []byte("masterKey"), key, []byte("masterKey"), key), xerr.BadRequest, "twice"},
-		{"malformed body", [][]byte{U16(1)}, xerr.BadRequest, "configJson"},
+		{"version mismatch", Configure(2, 1, "{}"), xerr.VersionMismatch, "protocol version 1"},
+		{"not JSON", Configure(2, protocol.Version, "{nope"), xerr.BadRequest, "not valid JSON"},
+		{"unknown field", Configure(2, protocol.Version, `{"maxFrameSize":4096,"colour":1}`), xerr.BadRequest, `"colour"`},
+		{"wrong type", Configure(2, protocol.Version, `{"maxFrameSize":"big"}`), xerr.BadRequest, "maxFrameSize"},
+		{"frame size too small", Configure(2, protocol.Version, `{"maxFrameSize":100}`), xerr.BadRequest, "maxFrameSize must be"},
+		{"frame size too large", Configure(2, protocol.Version, `{"maxFrameSize":1073741824}`), xerr.BadRequest, "maxFrameSize must be"},
+		{"value size over frame", Configure(2, protocol.Version, `{"maxFrameSize":4096,"maxValueSize":5000}`), xerr.BadRequest, "maxValueSize"},
+		{"value size zero", Configure(2, protocol.Version, `{"maxValueSize":0}`), xerr.BadRequest, "maxValueSize"},
+		{"bad log level", Configure(2, protocol.Version, `{"logLevel":"loud"}`), xerr.BadRequest, "logLevel"},
+		{"trailing JSON", Configure(2, protocol.Version, `{} {}`), xerr.BadRequest, "trailing"},
+		{"unknown secret", Configure(2, protocol.Version, `{}`, []byte("apiKey"), key), xerr.BadRequest, "apiKey"},
+		{"short master key", Configure(2, protocol.Version, `{}`, []byte("masterKey"), key[:31]), xerr.BadRequest, "exactly 32"},
+		{"duplicate secret", Configure(2, protocol.Version, `{}`, []byte("masterKey"), key, []byte("masterKey"), key), xerr.BadRequest, "twice"},
+		{"malformed body", [][]byte{U16(protocol.Version), Str("")}, xerr.BadRequest, "configJson"},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestConfigure(t *testing.T) {
 			h.wantError(h.call(3, protocol.OpPing), xerr.NotConfigured, "")
 		})
 	}
-	r := h.call(4, protocol.OpConfigure, Configure(4, 1, `{"maxFrameSize":65536,"maxValueSize":1000,"logLevel":"warn"}`, []byte("masterKey"), key)...)
+	r := h.call(4, protocol.OpConfigure, Configure(4, protocol.Version, `{"maxFrameSize":65536,"maxValueSize":1000,"logLevel":"warn"}`, []byte("masterKey"), key)...)
 	if r.Status != protocol.StatusOK {
 		t.Fatalf("valid CONFIGURE failed: %v", r)
 	}
@@ -202,10 +202,10 @@ func TestConfigure(t *testing.T) {
 	if err := json.Unmarshal(r.D().Str("cfg"), &eff); err != nil {
 		t.Fatal(err)
 	}
-	if eff["maxFrameSize"] != 65536.0 || eff["maxValueSize"] != 1000.0 || eff["logLevel"] != "warn" || eff["masterKey"] != "supplied" || eff["protocolVersion"] != 1.0 {
+	if eff["maxFrameSize"] != 65536.0 || eff["maxValueSize"] != 1000.0 || eff["logLevel"] != "warn" || eff["masterKey"] != "supplied" || eff["protocolVersion"] != float64(protocol.Version) {
 		t.Fatalf("effective config %v", eff)
 	}
-	h.wantError(h.call(5, protocol.OpConfigure, Configure(5, 1, `{}`)...), xerr.BadRequest, "already configured")
+	h.wantError(h.call(5, protocol.OpConfigure, Configure(5, protocol.Version, `{}`)...), xerr.BadRequest, "already configured")
 	if strings.Contains(h.logs.String(), string(key)) || strings.Contains(h.logs.String(), "CQkJCQkJ") {
 		t.Fatal("the master key appears in the logs")
 	}
@@ -225,7 +225,7 @@ func TestConfigure(t *testing.T) {
 
 func TestEmptyConfigJSONAndRandomKey(t *testing.T) {
 	h := start(t, "")
-	r := h.call(1, protocol.OpConfigure, Configure(1, 1, "")...)
+	r := h.call(1, protocol.OpConfigure, Configure(1, protocol.Version, "")...)
 	var eff map[string]any
 	json.Unmarshal(r.D().Str("cfg"), &eff)
 	if r.Status != protocol.StatusOK || eff["masterKey"] != "random" || eff["maxFrameSize"] != float64(protocol.DefaultMaxFrameSize) {
@@ -684,7 +684,7 @@ func TestExpiredFramesReportEveryExpiredSession(t *testing.T) {
 			if f.ID == id {
 				return f
 			}
-			if f.ID != 0 || f.Status != protocol.ExpiredKind {
+			if f.ID != 0 || f.Status != protocol.FrameKindExpired {
 				t.Fatalf("unexpected frame id %d status %d", f.ID, f.Status)
 			}
 			if len(f.Body)+5 > 4096 {

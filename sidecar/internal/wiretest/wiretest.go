@@ -31,10 +31,16 @@ func U16(v uint16) []byte    { return protocol.AppendU16(nil, v) }
 func U32(v uint32) []byte    { return protocol.AppendU32(nil, v) }
 func U64(v uint64) []byte    { return protocol.AppendU64(nil, v) }
 
-// Payload builds a request payload.
+// Payload builds a request payload without a deadline.
 func Payload(id uint32, op protocol.Op, fields ...[]byte) []byte {
+	return PayloadDeadline(id, op, 0, fields...)
+}
+
+// PayloadDeadline builds a request payload whose header carries deadline (Unix ms, 0 = none).
+func PayloadDeadline(id uint32, op protocol.Op, deadline int64, fields ...[]byte) []byte {
 	b := protocol.AppendU32(nil, id)
 	b = append(b, byte(op))
+	b = protocol.AppendI64(b, deadline)
 	for _, f := range fields {
 		b = append(b, f...)
 	}
@@ -83,7 +89,8 @@ func (c *Client) Read() (Reply, error) {
 	return Reply{ID: binary.LittleEndian.Uint32(p), Status: protocol.Status(p[4]), Body: p[5:]}, nil
 }
 
-// Call sends a request and reads the next frame, which must answer it.
+// Call sends a request and reads the next frame, which must answer it. The reply of an op of
+// the protocol's table must have the layout the table gives (protocol.CheckReply).
 func (c *Client) Call(id uint32, op protocol.Op, fields ...[]byte) (Reply, error) {
 	if err := c.Send(id, op, fields...); err != nil {
 		return Reply{}, err
@@ -91,6 +98,9 @@ func (c *Client) Call(id uint32, op protocol.Op, fields ...[]byte) (Reply, error
 	r, err := c.Read()
 	if err == nil && r.ID != id {
 		err = fmt.Errorf("reply for id %d, want %d", r.ID, id)
+	}
+	if err == nil && op.Known() {
+		err = protocol.CheckReply(op, r.Status, r.Body)
 	}
 	return r, err
 }
@@ -106,9 +116,15 @@ func (r Reply) Err() (uint16, string) {
 // D returns a decoder over the body.
 func (r Reply) D() *protocol.Decoder { return protocol.NewDecoder(r.Body) }
 
-// Configure sends CONFIGURE with the given JSON and secrets (name, value pairs).
+// Configure returns the body of a CONFIGURE with the given JSON and secrets (name, value
+// pairs), from a client that sends no package version.
 func Configure(id uint32, version uint16, configJSON string, secrets ...[]byte) [][]byte {
-	f := [][]byte{U16(version), BytesS(configJSON), U16(uint16(len(secrets) / 2))}
+	return ConfigureAs(id, version, "", configJSON, secrets...)
+}
+
+// ConfigureAs is Configure from a client of package version clientVersion.
+func ConfigureAs(id uint32, version uint16, clientVersion, configJSON string, secrets ...[]byte) [][]byte {
+	f := [][]byte{U16(version), Str(clientVersion), BytesS(configJSON), U16(uint16(len(secrets) / 2))}
 	for i := 0; i+1 < len(secrets); i += 2 {
 		f = append(f, protocol.AppendStrBytes(nil, secrets[i]), Bytes(secrets[i+1]))
 	}

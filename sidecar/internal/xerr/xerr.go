@@ -1,5 +1,6 @@
 // Package xerr holds the typed errors the sidecar replies with. The numeric codes are the
-// wire codes of docs/protocol.md ("Error codes") and must never change.
+// wire codes of docs/protocol.md ("Error codes"), generated from scripts/protocol-table.js
+// (codes.gen.go), and must never change.
 package xerr
 
 import "fmt"
@@ -7,67 +8,9 @@ import "fmt"
 // Code is a protocol error code (u16 on the wire).
 type Code uint16
 
-const (
-	BadRequest      Code = 1
-	UnknownOp       Code = 2
-	InvalidSandbox  Code = 3
-	KeyTooLarge     Code = 4
-	ValueTooLarge   Code = 5
-	InvalidTTL      Code = 6
-	FrameTooLarge   Code = 7
-	NotConfigured   Code = 8
-	ShuttingDown    Code = 9
-	VersionMismatch Code = 10
-	Internal        Code = 11
-	LimitReached    Code = 12 // S_CREATE with the reject policy: the user has maxSessionsPerUser sessions
-
-	// Persistence (docs/protocol.md, "Persistence"): 20..24 refuse CONFIGURE (the vault cannot
-	// be opened), 25 refuses a change that could not be written to the vault.
-	VaultWrongSecret  Code = 20
-	VaultWrongMachine Code = 21
-	VaultCorrupt      Code = 22
-	VaultLocked       Code = 23
-	VaultIO           Code = 24
-	PersistFailed     Code = 25
-
-	// Shared store (docs/protocol.md, "Redis store"): 30 answers a request the store cannot
-	// serve now (Redis down, failing over, timing out: retry later); 31 and 32 refuse CONFIGURE
-	// (this instance's secret or identity differs from the one the records in Redis were
-	// written with).
-	Unavailable        Code = 30
-	StoreWrongSecret   Code = 31
-	StoreWrongIdentity Code = 32
-)
-
-var names = map[Code]string{
-	BadRequest:      "BAD_REQUEST",
-	UnknownOp:       "UNKNOWN_OP",
-	InvalidSandbox:  "INVALID_SANDBOX",
-	KeyTooLarge:     "KEY_TOO_LARGE",
-	ValueTooLarge:   "VALUE_TOO_LARGE",
-	InvalidTTL:      "INVALID_TTL",
-	FrameTooLarge:   "FRAME_TOO_LARGE",
-	NotConfigured:   "NOT_CONFIGURED",
-	ShuttingDown:    "SHUTTING_DOWN",
-	VersionMismatch: "VERSION_MISMATCH",
-	Internal:        "INTERNAL",
-	LimitReached:    "LIMIT_REACHED",
-
-	VaultWrongSecret:  "VAULT_WRONG_SECRET",
-	VaultWrongMachine: "VAULT_WRONG_MACHINE",
-	VaultCorrupt:      "VAULT_CORRUPT",
-	VaultLocked:       "VAULT_LOCKED",
-	VaultIO:           "VAULT_IO",
-	PersistFailed:     "PERSIST_FAILED",
-
-	Unavailable:        "UNAVAILABLE",
-	StoreWrongSecret:   "STORE_WRONG_SECRET",
-	StoreWrongIdentity: "STORE_WRONG_IDENTITY",
-}
-
 // String returns the protocol name of the code (e.g. "BAD_REQUEST").
 func (c Code) String() string {
-	if n, ok := names[c]; ok {
+	if n := c.name(); n != "" {
 		return n
 	}
 	return fmt.Sprintf("CODE_%d", uint16(c))
