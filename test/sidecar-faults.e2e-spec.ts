@@ -11,6 +11,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { XemsEvent, XemsModule, XemsModuleOptions, XemsProtocolError, XemsService, XemsSidecarError } from '../src';
 import { locateSidecarBinary } from '../src/sidecar/binary-locator';
+import { PROTOCOL_VERSION } from '../src/sidecar/stdio-protocol.gen';
 import { isAlive, waitForExit } from './support/processes';
 import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
@@ -243,8 +244,8 @@ describe('sidecar life cycle', () => {
  */
 const STUBBORN_SIDECAR = `
 const frame = (payload) => { const len = Buffer.alloc(4); len.writeUInt32LE(payload.length); return Buffer.concat([len, payload]); };
-const build = Buffer.from('stubborn');
-const hello = Buffer.alloc(9 + build.length); hello.writeUInt16LE(1, 5); hello.writeUInt16LE(build.length, 7); build.copy(hello, 9);
+const build = Buffer.from('dev+stubborn');
+const hello = Buffer.alloc(9 + build.length); hello.writeUInt16LE(${PROTOCOL_VERSION}, 5); hello.writeUInt16LE(build.length, 7); build.copy(hello, 9);
 process.stdout.write(frame(hello));
 process.on('SIGTERM', () => {});
 let buf = Buffer.alloc(0);
@@ -321,20 +322,21 @@ describe('sidecar start-up failures', () => {
   });
 
   it('refuses a sidecar speaking another protocol version, naming both', async () => {
-    const helloV2 = fakeBinary(
-      'hello-v2',
+    const older = PROTOCOL_VERSION - 1;
+    const helloOld = fakeBinary(
+      'hello-old',
       `const build = Buffer.from('other-2.0');
        const payload = Buffer.alloc(4 + 1 + 2 + 2 + build.length);
-       payload.writeUInt16LE(2, 5); payload.writeUInt16LE(build.length, 7); build.copy(payload, 9);
+       payload.writeUInt16LE(${older}, 5); payload.writeUInt16LE(build.length, 7); build.copy(payload, 9);
        const len = Buffer.alloc(4); len.writeUInt32LE(payload.length);
        process.stdout.write(Buffer.concat([len, payload]));
        process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`,
     );
-    const { ref } = await startModule({ sidecar: { binaryPath: helloV2 } });
+    const { ref } = await startModule({ sidecar: { binaryPath: helloOld } });
     await assert.rejects(ref.init(), (err: unknown) => {
       assert.ok(err instanceof XemsProtocolError);
-      assert.match(err.message, /protocol version 2/);
-      assert.match(err.message, /speaks version 1/);
+      assert.match(err.message, new RegExp(`protocol version ${older}`));
+      assert.match(err.message, new RegExp(`speaks version ${PROTOCOL_VERSION}`));
       return true;
     });
     await closeAfterFailedInit(ref);

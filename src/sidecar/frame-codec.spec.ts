@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { XemsProtocolError, XemsValidationError } from '../xems.errors';
-import { BodyReader, FrameDecoder, RequestWriter, stampRequestId } from './frame-codec';
+import { BodyReader, FrameDecoder, RequestWriter, stampRequestHeader } from './frame-codec';
 
 function frame(payload: Buffer): Buffer {
   const len = Buffer.alloc(4);
@@ -12,10 +12,13 @@ function frame(payload: Buffer): Buffer {
 describe('RequestWriter', () => {
   it('lays out a request frame exactly as docs/protocol.md says', () => {
     const f = new RequestWriter(0x21, 1).str('sb').str('tok').u8(1).u64(2000).u64(0x1_0000_0001).finish();
-    stampRequestId(f, 0xdeadbeef);
+    stampRequestHeader(f, 0xdeadbeef, 1_900_000_000_123);
+    const deadline = Buffer.alloc(8);
+    deadline.writeBigInt64LE(1_900_000_000_123n);
     const expected = Buffer.concat([
       Buffer.from([0xef, 0xbe, 0xad, 0xde]), // id
       Buffer.from([0x21]), // op
+      deadline, // i64 Unix ms
       Buffer.from([2, 0]), Buffer.from('sb'),
       Buffer.from([3, 0]), Buffer.from('tok'),
       Buffer.from([1]),
@@ -28,15 +31,24 @@ describe('RequestWriter', () => {
   it('encodes bytes with a u32 length and grows past its size hint', () => {
     const big = Buffer.alloc(5000, 7);
     const f = new RequestWriter(0x10, 0).bytes(big).u16(0xbeef).finish();
-    assert.equal(f.readUInt32LE(0), 4 + 1 + 4 + 5000 + 2);
-    assert.equal(f.readUInt32LE(9), 5000);
-    assert.equal(f[13], 7);
-    assert.equal(f.readUInt16LE(13 + 5000), 0xbeef);
+    assert.equal(f.readUInt32LE(0), 4 + 1 + 8 + 4 + 5000 + 2);
+    assert.equal(f.readUInt32LE(17), 5000);
+    assert.equal(f[21], 7);
+    assert.equal(f.readUInt16LE(21 + 5000), 0xbeef);
+  });
+
+  it('writes i64 deadlines and values in two\'s complement, negative ones too', () => {
+    for (const v of [0, 1, 2 ** 32, 1_900_000_000_123, -1, -(2 ** 40) - 3]) {
+      const f = new RequestWriter(1).i64(v).finish();
+      assert.equal(f.readBigInt64LE(17), BigInt(v));
+      stampRequestHeader(f, 1, v);
+      assert.equal(f.readBigInt64LE(9), BigInt(v));
+    }
   });
 
   it('counts UTF-8 bytes, not characters, and refuses strings over 65535 bytes', () => {
     const f = new RequestWriter(1).str('é€').finish();
-    assert.equal(f.readUInt16LE(9), 5);
+    assert.equal(f.readUInt16LE(17), 5);
     assert.throws(() => new RequestWriter(1).str('x'.repeat(65536), 'token'), XemsValidationError);
   });
 });

@@ -1,26 +1,31 @@
 import { XemsProtocolError, XemsValidationError } from '../xems.errors';
+import { FieldReader, FieldWriter, Limits, RequestHeader } from './stdio-protocol.gen';
 
 /**
  * Framing and primitive encodings of docs/protocol.md: every frame is a u32 little-endian
  * payload length followed by the payload; integers are little-endian; `str` is u16 length +
- * UTF-8; `bytes` is u32 length + raw bytes.
+ * UTF-8; `bytes` is u32 length + raw bytes. The header layouts come from the protocol table
+ * (stdio-protocol.gen.ts).
  */
 
-/** Bytes before a request body: u32 frame length, u32 id, u8 op. */
-export const REQUEST_HEADER_SIZE = 9;
-const MAX_STR_BYTES = 0xffff;
+/** The u32 payload length that starts every frame. */
+const LENGTH_SIZE = 4;
+/** Bytes before a request body: the frame length and the request header (id, op, deadline). */
+export const REQUEST_PREFIX_SIZE = LENGTH_SIZE + RequestHeader.SIZE;
+const MAX_STR_BYTES = Limits.maxStrBytes;
 
 /**
- * Builds one request frame. The frame header is reserved up front so the finished buffer is
- * written to the pipe without another copy; the client stamps the id in just before writing.
+ * Builds one request frame. The frame and request headers are reserved up front so the
+ * finished buffer is written to the pipe without another copy; the client stamps the id and
+ * the deadline in just before writing (stampRequestHeader).
  */
-export class RequestWriter {
+export class RequestWriter implements FieldWriter {
   private buf: Buffer;
-  private pos = REQUEST_HEADER_SIZE;
+  private pos = REQUEST_PREFIX_SIZE;
 
   constructor(op: number, sizeHint = 64) {
-    this.buf = Buffer.allocUnsafe(REQUEST_HEADER_SIZE + sizeHint);
-    this.buf[8] = op;
+    this.buf = Buffer.allocUnsafe(REQUEST_PREFIX_SIZE + sizeHint);
+    this.buf[LENGTH_SIZE + RequestHeader.OP] = op;
   }
 
   private ensure(extra: number): void {
@@ -59,6 +64,14 @@ export class RequestWriter {
     return this;
   }
 
+  /** A signed 64-bit integer from a safe JS integer (Unix milliseconds). */
+  i64(v: number): this {
+    this.ensure(8);
+    writeI64(this.buf, v, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
   str(v: string, field = 'string'): this {
     const len = Buffer.byteLength(v, 'utf8');
     if (len > MAX_STR_BYTES) {
@@ -79,22 +92,33 @@ export class RequestWriter {
     return this;
   }
 
-  /** The finished frame, with its length filled in and id 0 (the client stamps the real id). */
+  /** The finished frame, with its length filled in, id 0 and no deadline (stampRequestHeader sets both). */
   finish(): Buffer {
     const frame = this.buf.subarray(0, this.pos);
-    frame.writeUInt32LE(this.pos - 4, 0);
-    frame.writeUInt32LE(0, 4);
+    frame.writeUInt32LE(this.pos - LENGTH_SIZE, 0);
+    stampRequestHeader(frame, 0, 0);
     return frame;
   }
 }
 
-/** Writes the request id into a frame built by RequestWriter. */
-export function stampRequestId(frame: Buffer, id: number): void {
-  frame.writeUInt32LE(id, 4);
+/** Writes a safe JS integer as a little-endian two's complement i64 (no BigInt). */
+function writeI64(buf: Buffer, v: number, at: number): void {
+  const hi = Math.floor(v / 0x1_0000_0000);
+  buf.writeUInt32LE(v - hi * 0x1_0000_0000, at);
+  buf.writeInt32LE(hi, at + 4);
+}
+
+/**
+ * Writes the request id and deadline (Unix ms after which the caller has given up; 0 = none)
+ * into a frame built by RequestWriter.
+ */
+export function stampRequestHeader(frame: Buffer, id: number, deadlineMs: number): void {
+  frame.writeUInt32LE(id, LENGTH_SIZE + RequestHeader.ID);
+  writeI64(frame, deadlineMs, LENGTH_SIZE + RequestHeader.DEADLINE);
 }
 
 /** Reads the fields of one reply body, refusing truncated fields and trailing bytes. */
-export class BodyReader {
+export class BodyReader implements FieldReader {
   private pos: number;
 
   constructor(
@@ -195,7 +219,7 @@ export class FrameDecoder {
       this.pendingBytes = 0;
     }
     let pos = 0;
-    while (buf.length - pos >= 4) {
+    while (buf.length - pos >= LENGTH_SIZE) {
       const len = buf.readUInt32LE(pos);
       if (len > this.maxFrameSize) {
         throw new XemsProtocolError('FRAME_TOO_LARGE', `The xems sidecar sent a ${len}-byte frame; the limit is ${this.maxFrameSize}`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');

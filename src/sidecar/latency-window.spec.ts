@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LatencyWindow } from './sidecar-process';
+import { LatencyWindow } from './latency-window';
 
 describe('LatencyWindow', () => {
   it('gives nearest-rank p50 and p99 over the last N samples', () => {

@@ -1,6 +1,55 @@
 import { XemsProtocolError } from '../xems.errors';
 import { BodyReader, RequestWriter } from './frame-codec';
-import { Op, SidecarReply, Status, opName } from './protocol';
+import { SidecarReply, opName } from './protocol';
+import {
+  BindMode,
+  CreateFlags,
+  FieldWriter,
+  MismatchBits,
+  Op,
+  OnLimit,
+  OnMismatch,
+  RegenFlags,
+  ResolveFlags,
+  SessionFlags,
+  Status,
+  decodeClearReply,
+  decodeKVDelReply,
+  decodeKVGetReply,
+  decodeKVHasReply,
+  decodeKVScanReply,
+  decodeKVSetReply,
+  decodeKVTTLReply,
+  decodeKVTouchReply,
+  decodePingReply,
+  decodeSCreateReply,
+  decodeSListReply,
+  decodeSRegenerateReply,
+  decodeSResolveMismatchReply,
+  decodeSResolveReply,
+  decodeSResolveReusedReply,
+  decodeSRevokeAllReply,
+  decodeSRevokeIDReply,
+  decodeSRevokeReply,
+  decodeSUpdateReply,
+  decodeStatsReply,
+  encodeClearRequest,
+  encodeKVDelRequest,
+  encodeKVGetRequest,
+  encodeKVHasRequest,
+  encodeKVScanRequest,
+  encodeKVSetRequest,
+  encodeKVTTLRequest,
+  encodeKVTouchRequest,
+  encodeSCreateRequest,
+  encodeSListRequest,
+  encodeSRegenerateRequest,
+  encodeSResolveRequest,
+  encodeSRevokeAllRequest,
+  encodeSRevokeIDRequest,
+  encodeSRevokeRequest,
+  encodeSUpdateRequest,
+} from './stdio-protocol.gen';
 
 /** Anything that can carry one request to the sidecar and bring its reply back. */
 export interface SidecarTransport {
@@ -45,10 +94,8 @@ export interface ResolveExt {
   binding?: BindingCheck;
 }
 
-/** Session flags reported by S_RESOLVE and S_REGENERATE. */
-export const SessionFlags = { REMEMBER: 1, IDLE: 2 } as const;
-/** Mismatch bits of a binding check. */
-export const MismatchBits = { IP: 1, USER_AGENT: 2 } as const;
+/** Session flags reported by S_RESOLVE and S_REGENERATE; mismatch bits of a binding check. */
+export { MismatchBits, SessionFlags };
 
 export type ResolveResult =
   | {
@@ -87,6 +134,9 @@ export interface ListedSession {
 
 const EMPTY = Buffer.alloc(0);
 
+const BIND_IP: Record<CreateSessionExt['bindIp'], number> = { off: BindMode.OFF, subnet: BindMode.SUBNET, exact: BindMode.EXACT };
+const ON_MISMATCH: Record<BindingCheck['onMismatch'], number> = { revoke: OnMismatch.REVOKE, reject: OnMismatch.REJECT, log: OnMismatch.LOG };
+
 function unexpected(op: number, status: number): XemsProtocolError {
   return new XemsProtocolError('BAD_REPLY', `Unexpected status ${status} in the reply to ${opName(op)}`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
 }
@@ -94,7 +144,10 @@ function unexpected(op: number, status: number): XemsProtocolError {
 /** Expects OK and returns the body reader; NOT_FOUND yields null where the op allows it. */
 function okOrNull(op: number, reply: SidecarReply): BodyReader | null {
   if (reply.status === Status.OK) return reply.body;
-  if (reply.status === Status.NOT_FOUND) return null;
+  if (reply.status === Status.NOT_FOUND) {
+    reply.body.end();
+    return null;
+  }
   throw unexpected(op, reply.status);
 }
 
@@ -103,9 +156,18 @@ function ok(op: number, reply: SidecarReply): BodyReader {
   throw unexpected(op, reply.status);
 }
 
+/** A request frame of `op` whose body the table's encoder writes (sizeHint: the body's likely size). */
+function frame<T>(op: number, sizeHint: number, encode: (w: FieldWriter, req: T) => void, req: T): RequestWriter {
+  const w = new RequestWriter(op, sizeHint);
+  encode(w, req);
+  return w;
+}
+
 /**
- * The typed operations of docs/protocol.md: encodes each request body and decodes each reply
- * body. Keys, values and session data are raw bytes here; JSON lives in XemsService.
+ * The typed operations of docs/protocol.md: each method encodes its request and decodes its
+ * reply with the codecs generated from the protocol table (stdio-protocol.gen.ts) and maps
+ * them to the shapes XemsService uses. Keys, values and session data are raw bytes here; JSON
+ * lives in XemsService. A new operation is one table entry, its Go handler and a method here.
  */
 export class SidecarApi {
   constructor(private readonly transport: SidecarTransport) {}
@@ -116,156 +178,115 @@ export class SidecarApi {
   }
 
   async ping(): Promise<void> {
-    ok(Op.PING, await this.call(Op.PING, new RequestWriter(Op.PING, 0))).end();
+    decodePingReply(ok(Op.PING, await this.call(Op.PING, new RequestWriter(Op.PING, 0))));
   }
 
   async stats(): Promise<unknown> {
-    const r = ok(Op.STATS, await this.call(Op.STATS, new RequestWriter(Op.STATS, 0)));
-    const json = r.bytes();
-    r.end();
-    return JSON.parse(json.toString('utf8'));
+    const { statsJson } = decodeStatsReply(ok(Op.STATS, await this.call(Op.STATS, new RequestWriter(Op.STATS, 0))));
+    return JSON.parse(statsJson.toString('utf8'));
   }
 
   async kvSet(sandbox: string, key: Buffer, value: Buffer, ttlMs: number): Promise<number> {
-    const w = new RequestWriter(Op.KV_SET, 32 + key.length + value.length).str(sandbox, 'sandbox').bytes(key).bytes(value).u64(ttlMs);
-    const r = ok(Op.KV_SET, await this.call(Op.KV_SET, w));
-    const expiresAt = r.i64();
-    r.end();
-    return expiresAt;
+    const w = frame(Op.KV_SET, 32 + key.length + value.length, encodeKVSetRequest, { sandbox, key, value, ttlMs });
+    return decodeKVSetReply(ok(Op.KV_SET, await this.call(Op.KV_SET, w))).expiresAt;
   }
 
   async kvGet(sandbox: string, key: Buffer): Promise<KvEntry | null> {
-    const w = new RequestWriter(Op.KV_GET, 16 + key.length).str(sandbox, 'sandbox').bytes(key);
-    const r = okOrNull(Op.KV_GET, await this.call(Op.KV_GET, w));
-    if (!r) return null;
-    const value = r.bytes();
-    const expiresAt = r.i64();
-    r.end();
-    return { value, expiresAt };
+    const r = okOrNull(Op.KV_GET, await this.call(Op.KV_GET, frame(Op.KV_GET, 16 + key.length, encodeKVGetRequest, { sandbox, key })));
+    return r && decodeKVGetReply(r);
   }
 
   async kvDel(sandbox: string, key: Buffer): Promise<boolean> {
-    return this.flagOp(Op.KV_DEL, new RequestWriter(Op.KV_DEL, 16 + key.length).str(sandbox, 'sandbox').bytes(key));
+    const reply = await this.call(Op.KV_DEL, frame(Op.KV_DEL, 16 + key.length, encodeKVDelRequest, { sandbox, key }));
+    return decodeKVDelReply(ok(Op.KV_DEL, reply)).existed === 1;
   }
 
   async kvHas(sandbox: string, key: Buffer): Promise<boolean> {
-    return this.flagOp(Op.KV_HAS, new RequestWriter(Op.KV_HAS, 16 + key.length).str(sandbox, 'sandbox').bytes(key));
+    const reply = await this.call(Op.KV_HAS, frame(Op.KV_HAS, 16 + key.length, encodeKVHasRequest, { sandbox, key }));
+    return decodeKVHasReply(ok(Op.KV_HAS, reply)).exists === 1;
   }
 
   /** Remaining milliseconds, or null when the key is absent. */
   async kvTtl(sandbox: string, key: Buffer): Promise<number | null> {
-    const w = new RequestWriter(Op.KV_TTL, 16 + key.length).str(sandbox, 'sandbox').bytes(key);
-    return this.i64OrNull(Op.KV_TTL, w);
+    const r = okOrNull(Op.KV_TTL, await this.call(Op.KV_TTL, frame(Op.KV_TTL, 16 + key.length, encodeKVTTLRequest, { sandbox, key })));
+    return r && decodeKVTTLReply(r).remainingMs;
   }
 
   /** The new expiry, or null when the key is absent. */
   async kvTouch(sandbox: string, key: Buffer, ttlMs: number): Promise<number | null> {
-    const w = new RequestWriter(Op.KV_TOUCH, 24 + key.length).str(sandbox, 'sandbox').bytes(key).u64(ttlMs);
-    return this.i64OrNull(Op.KV_TOUCH, w);
+    const w = frame(Op.KV_TOUCH, 24 + key.length, encodeKVTouchRequest, { sandbox, key, ttlMs });
+    const r = okOrNull(Op.KV_TOUCH, await this.call(Op.KV_TOUCH, w));
+    return r && decodeKVTouchReply(r).expiresAt;
   }
 
   async kvScan(sandbox: string, prefix: Buffer, cursor: string, limit: number): Promise<{ nextCursor: string; keys: Buffer[] }> {
-    const w = new RequestWriter(Op.KV_SCAN, 32 + prefix.length).str(sandbox, 'sandbox').bytes(prefix).str(cursor, 'cursor').u32(limit);
-    const r = ok(Op.KV_SCAN, await this.call(Op.KV_SCAN, w));
-    const nextCursor = r.str();
-    const n = r.u32();
-    const keys: Buffer[] = [];
-    for (let i = 0; i < n; i++) keys.push(r.bytes());
-    r.end();
-    return { nextCursor, keys };
+    const w = frame(Op.KV_SCAN, 32 + prefix.length, encodeKVScanRequest, { sandbox, prefix, cursor, limit });
+    return decodeKVScanReply(ok(Op.KV_SCAN, await this.call(Op.KV_SCAN, w)));
   }
 
   async clear(sandbox: string): Promise<number> {
-    const r = ok(Op.CLEAR, await this.call(Op.CLEAR, new RequestWriter(Op.CLEAR, 16).str(sandbox, 'sandbox')));
-    const removed = r.u64();
-    r.end();
-    return removed;
+    return decodeClearReply(ok(Op.CLEAR, await this.call(Op.CLEAR, frame(Op.CLEAR, 16, encodeClearRequest, { sandbox })))).removed;
   }
 
   async sCreate(sandbox: string, data: Buffer, ttlMs: number, idleMs: number, userId: string, meta: Buffer = EMPTY, ext?: CreateSessionExt): Promise<CreatedSession> {
-    const w = new RequestWriter(Op.S_CREATE, 64 + data.length + meta.length + (ext ? 16 + ext.ip.length + ext.userAgent.length * 3 : 0))
-      .str(sandbox, 'sandbox')
-      .bytes(data)
-      .u64(ttlMs)
-      .u64(idleMs)
-      .str(userId, 'userId')
-      .bytes(meta);
-    if (ext) {
-      const ipMode = { off: 0, subnet: 1, exact: 2 }[ext.bindIp];
-      w.u8(ext.remember ? 1 : 0)
-        .u32(ext.maxSessions)
-        .u8(ext.onLimit === 'reject' ? 1 : 0)
-        .u8(ipMode | (ext.bindUserAgent ? 4 : 0))
-        .str(ext.ip, 'ip')
-        .str(ext.userAgent, 'userAgent');
-    }
-    const r = ok(Op.S_CREATE, await this.call(Op.S_CREATE, w));
-    const token = r.str();
-    const sessionId = r.str();
-    const expiresAt = r.i64();
-    const csrfToken = r.str();
-    const evicted: string[] = [];
-    for (let n = r.u32(); n > 0; n--) evicted.push(r.str());
-    r.end();
-    return { token, sessionId, expiresAt, csrfToken, evicted };
+    const w = frame(Op.S_CREATE, 64 + data.length + meta.length + (ext ? 16 + ext.ip.length + ext.userAgent.length * 3 : 0), encodeSCreateRequest, {
+      sandbox,
+      data,
+      ttlMs,
+      idleMs,
+      userId,
+      meta,
+      ext: ext && {
+        createFlags: ext.remember ? CreateFlags.REMEMBER : 0,
+        maxSessions: ext.maxSessions,
+        onLimit: ext.onLimit === 'reject' ? OnLimit.REJECT : OnLimit.EVICT_OLDEST,
+        bindMode: BIND_IP[ext.bindIp] | (ext.bindUserAgent ? BindMode.USER_AGENT : 0),
+        ip: ext.ip,
+        userAgent: ext.userAgent,
+      },
+    });
+    return decodeSCreateReply(ok(Op.S_CREATE, await this.call(Op.S_CREATE, w)));
   }
 
   async sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext: ResolveExt = {}): Promise<ResolveResult> {
     const binding = ext.binding;
-    const flags = (rotate ? 1 : 0) | (binding ? 2 : 0) | (ext.wantCsrf ? 4 : 0);
-    const w = new RequestWriter(Op.S_RESOLVE, 112 + (binding ? 8 + binding.ip.length + binding.userAgent.length * 3 : 0))
-      .str(sandbox, 'sandbox')
-      .str(token, 'token')
-      .u8(flags)
-      .u64(graceMs)
-      .u64(minRotateIntervalMs);
-    if (binding) {
-      w.u8({ revoke: 0, reject: 1, log: 2 }[binding.onMismatch]).str(binding.ip, 'ip').str(binding.userAgent, 'userAgent');
-    }
+    const flags = (rotate ? ResolveFlags.ROTATE : 0) | (binding ? ResolveFlags.CHECK_BINDING : 0) | (ext.wantCsrf ? ResolveFlags.WANT_CSRF : 0);
+    const w = frame(Op.S_RESOLVE, 112 + (binding ? 8 + binding.ip.length + binding.userAgent.length * 3 : 0), encodeSResolveRequest, {
+      sandbox,
+      token,
+      flags,
+      graceMs,
+      minRotateIntervalMs,
+      binding: binding && { onMismatch: ON_MISMATCH[binding.onMismatch], ip: binding.ip, userAgent: binding.userAgent },
+    });
     const reply = await this.call(Op.S_RESOLVE, w);
-    const r = reply.body;
-    if (reply.status === Status.NOT_FOUND) {
-      r.end();
-      return { status: 'not_found' };
+    switch (reply.status) {
+      case Status.NOT_FOUND:
+        reply.body.end();
+        return { status: 'not_found' };
+      case Status.REUSED:
+        return { status: 'reused', sessionId: decodeSResolveReusedReply(reply.body).sessionId };
+      case Status.MISMATCH: {
+        const m = decodeSResolveMismatchReply(reply.body);
+        return { status: 'mismatch', sessionId: m.sessionId, mismatch: m.mismatch, revoked: m.revoked === 1 };
+      }
     }
-    if (reply.status === Status.REUSED) {
-      const sessionId = r.str();
-      r.end();
-      return { status: 'reused', sessionId };
-    }
-    if (reply.status === Status.MISMATCH) {
-      const sessionId = r.str();
-      const mismatch = r.u8();
-      const revoked = r.u8() === 1;
-      r.end();
-      return { status: 'mismatch', sessionId, mismatch, revoked };
-    }
-    ok(Op.S_RESOLVE, reply);
-    const current = r.str();
-    const rotated = r.u8() === 1;
-    const expiresAt = r.i64();
-    const sessionId = r.str();
-    const data = r.bytes();
-    const sessionFlags = r.u8();
-    const mismatch = r.u8();
-    const csrfToken = r.str();
-    r.end();
-    return { status: 'ok', token: current, rotated, expiresAt, sessionId, data, flags: sessionFlags, mismatch, csrfToken };
+    const r = decodeSResolveReply(ok(Op.S_RESOLVE, reply));
+    return { status: 'ok', token: r.token, rotated: r.rotated === 1, expiresAt: r.expiresAt, sessionId: r.sessionId, data: r.data, flags: r.sessionFlags, mismatch: r.mismatch, csrfToken: r.csrfToken };
   }
 
   /** The session's expiry, or null when the token is dead (or superseded graceMs or more ago). */
   async sUpdate(sandbox: string, token: string, data: Buffer, graceMs: number): Promise<number | null> {
-    const w = new RequestWriter(Op.S_UPDATE, 104 + data.length).str(sandbox, 'sandbox').str(token, 'token').bytes(data).u64(graceMs);
-    return this.i64OrNull(Op.S_UPDATE, w);
+    const w = frame(Op.S_UPDATE, 104 + data.length, encodeSUpdateRequest, { sandbox, token, data, ext: { graceMs } });
+    const r = okOrNull(Op.S_UPDATE, await this.call(Op.S_UPDATE, w));
+    return r && decodeSUpdateReply(r).expiresAt;
   }
 
   /** The revoked session's id, or null when no live session had that token. */
   async sRevoke(sandbox: string, token: string): Promise<string | null> {
-    const r = ok(Op.S_REVOKE, await this.call(Op.S_REVOKE, new RequestWriter(Op.S_REVOKE, 96).str(sandbox, 'sandbox').str(token, 'token')));
-    const existed = r.u8() === 1;
-    const sessionId = r.str();
-    r.end();
-    return existed ? sessionId : null;
+    const reply = await this.call(Op.S_REVOKE, frame(Op.S_REVOKE, 96, encodeSRevokeRequest, { sandbox, token }));
+    const { existed, sessionId } = decodeSRevokeReply(ok(Op.S_REVOKE, reply));
+    return existed === 1 ? sessionId : null;
   }
 
   /**
@@ -273,57 +294,32 @@ export class SidecarApi {
    * `data` for the new session. Null when the token is dead.
    */
   async sRegenerate(sandbox: string, token: string, graceMs: number, keepData: boolean, data: Buffer = EMPTY): Promise<RegeneratedSession | null> {
-    const w = new RequestWriter(Op.S_REGENERATE, 112 + data.length)
-      .str(sandbox, 'sandbox')
-      .str(token, 'token')
-      .u64(graceMs)
-      .u8(keepData ? 1 : 0)
-      .bytes(keepData ? EMPTY : data);
+    const w = frame(Op.S_REGENERATE, 112 + data.length, encodeSRegenerateRequest, {
+      sandbox,
+      token,
+      graceMs,
+      flags: keepData ? RegenFlags.KEEP_DATA : 0,
+      data: keepData ? EMPTY : data,
+    });
     const r = okOrNull(Op.S_REGENERATE, await this.call(Op.S_REGENERATE, w));
     if (!r) return null;
-    const result = { token: r.str(), sessionId: r.str(), expiresAt: r.i64(), csrfToken: r.str(), flags: r.u8(), oldSessionId: r.str() };
-    r.end();
-    return result;
+    const { sessionFlags, ...rest } = decodeSRegenerateReply(r);
+    return { ...rest, flags: sessionFlags };
   }
 
   async sList(sandbox: string, userId: string): Promise<ListedSession[]> {
-    const w = new RequestWriter(Op.S_LIST, 96).str(sandbox, 'sandbox').str(userId, 'userId');
-    const r = ok(Op.S_LIST, await this.call(Op.S_LIST, w));
-    const n = r.u32();
-    const sessions: ListedSession[] = [];
-    for (let i = 0; i < n; i++) {
-      sessions.push({ sessionId: r.str(), createdAt: r.i64(), lastSeenAt: r.i64(), expiresAt: r.i64(), meta: r.bytes() });
-    }
-    r.end();
-    return sessions;
+    const reply = await this.call(Op.S_LIST, frame(Op.S_LIST, 96, encodeSListRequest, { sandbox, userId }));
+    return decodeSListReply(ok(Op.S_LIST, reply)).sessions;
   }
 
   /** Revokes every session of userId but the one `except` (a token or a session id) names; returns the revoked ids. */
   async sRevokeAll(sandbox: string, userId: string, except: string): Promise<string[]> {
-    const w = new RequestWriter(Op.S_REVOKE_ALL, 160).str(sandbox, 'sandbox').str(userId, 'userId').str(except, 'except');
-    const r = ok(Op.S_REVOKE_ALL, await this.call(Op.S_REVOKE_ALL, w));
-    const ids: string[] = [];
-    for (let n = r.u32(); n > 0; n--) ids.push(r.str());
-    r.end();
-    return ids;
+    const reply = await this.call(Op.S_REVOKE_ALL, frame(Op.S_REVOKE_ALL, 160, encodeSRevokeAllRequest, { sandbox, userId, except }));
+    return decodeSRevokeAllReply(ok(Op.S_REVOKE_ALL, reply)).revoked;
   }
 
   async sRevokeId(sandbox: string, sessionId: string): Promise<boolean> {
-    return this.flagOp(Op.S_REVOKE_ID, new RequestWriter(Op.S_REVOKE_ID, 96).str(sandbox, 'sandbox').str(sessionId, 'sessionId'));
-  }
-
-  private async flagOp(op: number, w: RequestWriter): Promise<boolean> {
-    const r = ok(op, await this.call(op, w));
-    const flag = r.u8();
-    r.end();
-    return flag === 1;
-  }
-
-  private async i64OrNull(op: number, w: RequestWriter): Promise<number | null> {
-    const r = okOrNull(op, await this.call(op, w));
-    if (!r) return null;
-    const v = r.i64();
-    r.end();
-    return v;
+    const reply = await this.call(Op.S_REVOKE_ID, frame(Op.S_REVOKE_ID, 96, encodeSRevokeIDRequest, { sandbox, sessionId }));
+    return decodeSRevokeIDReply(ok(Op.S_REVOKE_ID, reply)).existed === 1;
   }
 }

@@ -10,7 +10,7 @@ import {
   XemsValidationError,
 } from '../xems.errors';
 import { RequestWriter } from './frame-codec';
-import { Op, Status } from './protocol';
+import { ErrorCode, Op, PROTOCOL_VERSION, Status } from './protocol';
 import { SidecarApi } from './sidecar-api';
 import { SidecarClient, SidecarClientOptions, TIMEOUT_SWEEP_MS } from './sidecar-client';
 
@@ -39,17 +39,17 @@ function recordWrites(stdin: { write(chunk: Buffer): boolean }): number[] {
 describe('SidecarClient handshake', () => {
   it('resolves hello with the build version', async () => {
     const { fake, client } = setup();
-    fake.hello(1, 'v-test');
-    assert.deepEqual(await client.hello, { protocolVersion: 1, buildVersion: 'v-test' });
+    fake.hello(PROTOCOL_VERSION, 'v-test');
+    assert.deepEqual(await client.hello, { protocolVersion: PROTOCOL_VERSION, buildVersion: 'v-test' });
   });
 
   it('refuses another protocol version, naming both, and closes', async () => {
     const { fake, client } = setup();
-    fake.hello(2, 'future');
+    fake.hello(PROTOCOL_VERSION + 1, 'future');
     await assert.rejects(client.hello, (err: unknown) => {
       assert.ok(err instanceof XemsProtocolError);
-      assert.match(err.message, /protocol version 2/);
-      assert.match(err.message, /version 1/);
+      assert.match(err.message, new RegExp(`protocol version ${PROTOCOL_VERSION + 1}`));
+      assert.match(err.message, new RegExp(`version ${PROTOCOL_VERSION}\\b`));
       return true;
     });
     assert.equal(client.isClosed, true);
@@ -108,6 +108,30 @@ describe('SidecarClient requests', () => {
     fake.reply(fake.requests[1].id, Status.OK);
     assert.equal((await next).status, Status.OK);
     assert.equal(client.isClosed, false);
+  });
+
+  it('stamps every request with its deadline: the wall clock plus the call\'s own timeout', async () => {
+    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    fake.hello();
+    const before = Date.now();
+    const a = client.request(Op.PING, ping());
+    const b = client.request(Op.PING, ping(), 250);
+    const after = Date.now();
+    await fake.waitForRequests(2);
+    const [ra, rb] = fake.requests;
+    assert.ok(ra.deadline >= before + 1000 && ra.deadline <= after + 1000, `deadline ${ra.deadline - before} ms ahead`);
+    assert.ok(rb.deadline >= before + 250 && rb.deadline <= after + 250, `deadline ${rb.deadline - before} ms ahead`);
+    for (const r of fake.requests) fake.reply(r.id, Status.OK);
+    await Promise.all([a, b]);
+  });
+
+  it('maps DEADLINE_EXCEEDED (dropped unapplied by the sidecar) to XemsTimeoutError with the call\'s timeout', async () => {
+    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    fake.hello();
+    const call = client.request(Op.S_RESOLVE, ping(), 750);
+    await fake.waitForRequests(1);
+    fake.replyError(fake.requests[0].id, ErrorCode.DEADLINE_EXCEEDED, 'S_RESOLVE: the client\'s deadline passed 3 ms before the request was dispatched');
+    await assert.rejects(call, (e: unknown) => e instanceof XemsTimeoutError && e.code === 'TIMEOUT' && /S_RESOLVE within 750 ms/.test(e.message));
   });
 
   it('fails fast with XemsOverloadedError beyond maxInFlight', async () => {

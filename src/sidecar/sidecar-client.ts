@@ -6,8 +6,9 @@ import {
   XemsTimeoutError,
   XemsUnavailableError,
 } from '../xems.errors';
-import { BodyReader, FrameDecoder, stampRequestId } from './frame-codec';
-import { PROTOCOL_VERSION, SidecarFrame, SidecarReply, Status, opName, sidecarError } from './protocol';
+import { BodyReader, FrameDecoder, stampRequestHeader } from './frame-codec';
+import { SidecarReply, opName, sidecarError } from './protocol';
+import { FrameKind, PROTOCOL_VERSION, ReplyHeader, Status, decodeExpiredFrame, decodeHelloFrame } from './stdio-protocol.gen';
 
 export interface SidecarHello {
   protocolVersion: number;
@@ -47,10 +48,15 @@ const DEFAULT_MAX_REPLY_FRAME = 64 * 1024 * 1024;
  */
 export const TIMEOUT_SWEEP_MS = 100;
 
+type LateCalls = Array<[id: number, call: PendingCall]>;
+
 /**
  * Speaks docs/protocol.md over one pair of pipes: request ids, a map of pending calls
- * (replies may come in any order), a timeout per call (checked by one coarse sweep timer), a
- * bound on calls in flight, and ONE close path that fails every pending call at once. The
+ * (replies may come in any order), a timeout per call (checked by one coarse sweep timer, and
+ * sent in the request's header as its deadline, so that the sidecar drops, unapplied, what the
+ * client has given up on), a bound on calls in flight, and ONE close path that fails every
+ * pending call at once. A reply that has arrived always wins over the timeout (sweepDeadlines).
+ * The
  * frames of one event-loop turn go out in one write (flushed by setImmediate, so an HTTP
  * server's requests that arrived together, each handled in its own callback, share it): each
  * write wakes the sidecar's reader, which costs more than the bytes, and the sidecar answers a
@@ -75,6 +81,7 @@ export class SidecarClient {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly flushWrites = (): void => this.writeQueued();
   private readonly sweep = (): void => this.sweepDeadlines();
+  private readonly expireLate = (late: LateCalls): void => this.expire(late);
 
   constructor(
     private readonly input: Writable,
@@ -107,7 +114,9 @@ export class SidecarClient {
 
   /**
    * Sends one request frame (built by RequestWriter) and resolves with its reply. ERROR replies
-   * reject with the matching XemsError; OK, NOT_FOUND and REUSED resolve.
+   * reject with the matching XemsError; OK, NOT_FOUND and REUSED resolve. The frame carries
+   * the call's deadline (now + timeoutMs, wall clock): the sidecar refuses the request,
+   * unapplied, if it would start it later than that (DEADLINE_EXCEEDED, a XemsTimeoutError).
    */
   request(op: number, frame: Buffer, timeoutMs = this.options.requestTimeoutMs): Promise<SidecarReply> {
     if (this.closeReason) return Promise.reject(this.unavailable());
@@ -115,7 +124,7 @@ export class SidecarClient {
       return Promise.reject(new XemsOverloadedError(this.options.maxInFlight));
     }
     const id = this.allocateId();
-    stampRequestId(frame, id);
+    stampRequestHeader(frame, id, Date.now() + timeoutMs);
     return new Promise<SidecarReply>((resolve, reject) => {
       const startedAt = performance.now();
       this.pending.set(id, { op, resolve, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
@@ -159,15 +168,33 @@ export class SidecarClient {
     this.options.onBusyChange?.(true);
   }
 
-  /** Fails the calls past their deadline; stops itself once nothing is pending. */
+  /**
+   * Finds the calls past their deadline and fails them once this event-loop turn has read the
+   * pipe; stops itself once nothing is pending. The sweep runs in the timers phase, which
+   * comes before the poll phase that reads replies: after the loop was blocked (a long
+   * synchronous task) for longer than the timeout, replies that arrived meanwhile wait in the
+   * pipe. Failing their calls here would answer a timeout for work the sidecar did (a rotation
+   * the caller then never sees), so the failures wait for the check phase (setImmediate),
+   * which follows this turn's poll phase: a call whose reply was read by then is settled with
+   * it instead.
+   */
   private sweepDeadlines(): void {
     if (this.pending.size === 0) {
       this.stopSweep();
       return;
     }
     const now = performance.now();
+    let late: LateCalls | undefined;
     for (const [id, call] of this.pending) {
-      if (call.deadline > now) continue;
+      if (call.deadline <= now) (late ??= []).push([id, call]);
+    }
+    if (late) setImmediate(this.expireLate, late);
+  }
+
+  /** Fails with XemsTimeoutError the late calls still waiting (not answered or closed meanwhile). */
+  private expire(late: LateCalls): void {
+    for (const [id, call] of late) {
+      if (this.pending.get(id) !== call) continue;
       this.settle(id);
       call.reject(new XemsTimeoutError(opName(call.op), call.timeoutMs));
     }
@@ -242,12 +269,12 @@ export class SidecarClient {
   }
 
   private onFrame(payload: Buffer): void {
-    if (payload.length < 5) {
-      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum 5)`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+    if (payload.length < ReplyHeader.SIZE) {
+      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum ${ReplyHeader.SIZE})`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
     }
-    const id = payload.readUInt32LE(0);
-    const status = payload[4];
-    const body = new BodyReader(payload, 5);
+    const id = payload.readUInt32LE(ReplyHeader.ID);
+    const status = payload[ReplyHeader.STATUS];
+    const body = new BodyReader(payload, ReplyHeader.SIZE);
     if (id === 0) return this.onSidecarFrame(status, body);
     if (!this.settleHello.done) {
       throw new XemsProtocolError('BAD_HANDSHAKE', 'The xems sidecar replied before sending HELLO', 'The binary is not an xems sidecar, or a mismatched version; rebuild it with "npm run build:sidecar".');
@@ -256,7 +283,7 @@ export class SidecarClient {
     if (!call) return; // the call timed out earlier: its late reply is dropped
     this.options.onLatency?.(performance.now() - call.startedAt);
     if (status === Status.ERROR) {
-      call.reject(sidecarError(call.op, body));
+      call.reject(sidecarError(call.op, body, call.timeoutMs));
     } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED || status === Status.MISMATCH) {
       call.resolve({ status, body });
     } else {
@@ -267,20 +294,15 @@ export class SidecarClient {
   }
 
   private onSidecarFrame(kind: number, body: BodyReader): void {
-    if (kind === SidecarFrame.EXPIRED && this.settleHello.done) {
-      const sandbox = body.str();
-      const ids: string[] = [];
-      for (let n = body.u32(); n > 0; n--) ids.push(body.str());
-      body.end();
-      this.options.onExpired?.(sandbox, ids);
+    if (kind === FrameKind.EXPIRED && this.settleHello.done) {
+      const { sandbox, sessionIds } = decodeExpiredFrame(body);
+      this.options.onExpired?.(sandbox, sessionIds);
       return;
     }
-    if (kind !== SidecarFrame.HELLO || this.settleHello.done) {
+    if (kind !== FrameKind.HELLO || this.settleHello.done) {
       throw new XemsProtocolError('BAD_HANDSHAKE', `Unexpected sidecar frame kind ${kind}`, 'Rebuild the sidecar with "npm run build:sidecar".');
     }
-    const protocolVersion = body.u16();
-    const buildVersion = body.str();
-    body.end();
+    const { protocolVersion, buildVersion } = decodeHelloFrame(body);
     if (protocolVersion !== PROTOCOL_VERSION) {
       throw new XemsProtocolError(
         'VERSION_MISMATCH',

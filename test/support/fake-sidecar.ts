@@ -1,9 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { FrameDecoder } from '../../src/sidecar/frame-codec';
+import { PROTOCOL_VERSION, RequestHeader } from '../../src/sidecar/stdio-protocol.gen';
 
 export interface FakeRequest {
   id: number;
   op: number;
+  /** The header's deadline, Unix ms (0 = none). */
+  deadline: number;
   body: Buffer;
 }
 
@@ -43,7 +46,12 @@ export class FakeSidecar {
   constructor() {
     this.stdin.on('data', (chunk: Buffer) => {
       for (const payload of this.decoder.push(chunk)) {
-        this.requests.push({ id: payload.readUInt32LE(0), op: payload[4], body: Buffer.from(payload.subarray(5)) });
+        this.requests.push({
+          id: payload.readUInt32LE(RequestHeader.ID),
+          op: payload[RequestHeader.OP],
+          deadline: Number(payload.readBigInt64LE(RequestHeader.DEADLINE)),
+          body: Buffer.from(payload.subarray(RequestHeader.SIZE)),
+        });
       }
       this.waiters = this.waiters.filter((w) => {
         if (this.requests.length < w.count) return true;
@@ -67,11 +75,11 @@ export class FakeSidecar {
     return this.frame(Buffer.concat([enc.u32(id), enc.u8(status), body]));
   }
 
-  helloFrame(version = 1, build = 'fake-0.0.0'): Buffer {
+  helloFrame(version: number = PROTOCOL_VERSION, build = 'fake-0.0.0'): Buffer {
     return this.frame(Buffer.concat([enc.u32(0), enc.u8(0), enc.u16(version), enc.str(build)]));
   }
 
-  hello(version = 1, build = 'fake-0.0.0'): void {
+  hello(version: number = PROTOCOL_VERSION, build = 'fake-0.0.0'): void {
     this.stdout.write(this.helloFrame(version, build));
   }
 
