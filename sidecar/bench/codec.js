@@ -1,55 +1,68 @@
 #!/usr/bin/env node
 // Measures, on the Node side, the cost of the S_RESOLVE round trip's codec work in the binary
-// layout of docs/protocol.md versus JSON: encode the request, decode the reply. Run:
-//   node sidecar/bench/codec.js
+// layout of docs/protocol.md versus JSON: encode the request, decode the reply. The binary side
+// is the module's own codec (RequestWriter and BodyReader with the encoders and decoders
+// generated from scripts/protocol-table.js), loaded from the build. Run:
+//   npm run build && node sidecar/bench/codec.js
 'use strict';
+
+const { join } = require('node:path');
+const table = require('../../scripts/protocol-table.js');
+
+const dist = join(__dirname, '..', '..', 'dist', 'sidecar');
+let codec;
+let wire;
+try {
+  codec = require(join(dist, 'frame-codec.js'));
+  wire = require(join(dist, 'stdio-protocol.gen.js'));
+} catch (err) {
+  console.error(`codec.js needs the built module (${dist}): run "npm run build" first.\n${err.message}`);
+  process.exit(1);
+}
 
 const token = 'A'.repeat(70);
 const sessionId = 'abcdefghijklmnopqrstuv';
 const data = Buffer.from(JSON.stringify({ userId: 'u-123456', roles: ['admin', 'editor'], cart: [1, 2, 3], csrf: 'x'.repeat(150) }));
 
 function encodeBinary(id) {
-  const sb = 'sessions';
-  const n = 4 + 1 + 2 + sb.length + 2 + token.length + 1 + 8 + 8;
-  const b = Buffer.allocUnsafe(4 + n);
-  let o = b.writeUInt32LE(n, 0);
-  o = b.writeUInt32LE(id, o);
-  o = b.writeUInt8(0x21, o);
-  o = b.writeUInt16LE(sb.length, o); o += b.write(sb, o, 'latin1');
-  o = b.writeUInt16LE(token.length, o); o += b.write(token, o, 'latin1');
-  o = b.writeUInt8(1, o);
-  o = b.writeBigUInt64LE(2000n, o);
-  b.writeBigUInt64LE(0n, o);
-  return b;
+  const w = new codec.RequestWriter(wire.Op.S_RESOLVE, 112);
+  wire.encodeSResolveRequest(w, { sandbox: 'sessions', token, flags: wire.ResolveFlags.ROTATE, graceMs: 2000, minRotateIntervalMs: 0 });
+  const frame = w.finish();
+  codec.stampRequestHeader(frame, id, 0);
+  return frame;
 }
 
-function replyBinary() {
-  const n = 4 + 1 + 2 + 70 + 1 + 8 + 2 + 22 + 4 + data.length;
-  const b = Buffer.alloc(4 + n);
-  let o = b.writeUInt32LE(n, 0);
-  o = b.writeUInt32LE(7, o);
-  o = b.writeUInt8(0, o);
-  o = b.writeUInt16LE(70, o); o += b.write(token, o, 'latin1');
-  o = b.writeUInt8(1, o);
-  o = b.writeBigInt64LE(1700000000000n, o);
-  o = b.writeUInt16LE(22, o); o += b.write(sessionId, o, 'latin1');
-  o = b.writeUInt32LE(data.length, o); data.copy(b, o);
-  return b;
+/** A sample OK reply body of S_RESOLVE, laid out field by field as the table says. */
+function replyBody() {
+  const sample = { token, rotated: 1, expiresAt: 1700000000000, sessionId, data, sessionFlags: 0, mismatch: 0, csrfToken: '' };
+  const parts = [];
+  for (const [name, type] of table.ops.S_RESOLVE.reply.OK) {
+    const v = sample[name];
+    const b = Buffer.alloc({ u8: 1, u16: 2, u32: 4, u64: 8, i64: 8 }[type] ?? 0);
+    if (type === 'u8') b.writeUInt8(v);
+    else if (type === 'i64') b.writeBigInt64LE(BigInt(v));
+    else if (type === 'str') parts.push(Buffer.from([v.length & 0xff, v.length >> 8]), Buffer.from(v, 'utf8'));
+    else if (type === 'bytes') {
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(v.length);
+      parts.push(len, v);
+    } else throw new Error(`no sample encoding for ${type}`);
+    if (b.length) parts.push(b);
+  }
+  return Buffer.concat(parts);
 }
+
+const body = replyBody();
+const rb = Buffer.alloc(4 + wire.ReplyHeader.SIZE + body.length);
+rb.writeUInt32LE(wire.ReplyHeader.SIZE + body.length, 0);
+rb.writeUInt32LE(7, 4 + wire.ReplyHeader.ID);
+rb[4 + wire.ReplyHeader.STATUS] = wire.Status.OK;
+body.copy(rb, 4 + wire.ReplyHeader.SIZE);
 
 function decodeBinary(b) {
-  let o = 4;
-  const id = b.readUInt32LE(o); o += 4;
-  const status = b[o++];
-  let l = b.readUInt16LE(o); o += 2;
-  const tok = b.latin1Slice(o, o + l); o += l;
-  const rotated = b[o++] === 1;
-  const expiresAt = Number(b.readBigInt64LE(o)); o += 8;
-  l = b.readUInt16LE(o); o += 2;
-  const sid = b.latin1Slice(o, o + l); o += l;
-  l = b.readUInt32LE(o); o += 4;
-  const d = JSON.parse(b.utf8Slice(o, o + l));
-  return { id, status, tok, rotated, expiresAt, sid, d };
+  const reply = wire.decodeSResolveReply(new codec.BodyReader(b, 4 + wire.ReplyHeader.SIZE));
+  reply.d = JSON.parse(reply.data.toString('utf8'));
+  return reply;
 }
 
 const jsonReply = Buffer.from(JSON.stringify({ id: 7, status: 'OK', token, rotated: true, expiresAt: 1700000000000, sessionId, data: JSON.parse(data) }) + '\n');
@@ -73,9 +86,8 @@ function bench(name, fn) {
   return sink;
 }
 
-const rb = replyBinary();
 console.log(`request bytes: binary ${encodeBinary(1).length}, JSON ${encodeJSON(1).length}; reply bytes: binary ${rb.length}, JSON ${jsonReply.length}`);
-bench('binary: encode request', (i) => encodeBinary(i));
+bench('binary: encode request', (i) => encodeBinary(i + 1));
 bench('JSON:   encode request', (i) => encodeJSON(i));
 bench('binary: decode reply (+ data JSON)', () => decodeBinary(rb));
 bench('JSON:   decode reply', () => decodeJSON(jsonReply));

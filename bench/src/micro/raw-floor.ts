@@ -2,24 +2,28 @@
  * Diagnostic, not part of `npm run bench`: the floor of the Node <-> sidecar path without the
  * library. Speaks docs/protocol.md directly with the cheapest client we could write (frames
  * written once per event-loop turn, no timers, no JSON), so the micro-benchmark's numbers can be
- * split into "the sidecar and the pipe" and "the library's client". Usage:
+ * split into "the sidecar and the pipe" and "the library's client". The op codes and field
+ * layouts are the generated ones (stdio-protocol.gen.ts from scripts/protocol-table.js), read
+ * from the built library: run `npm run build` in the repository first. Usage:
  *   node build/micro/raw-floor.js [binary] [durationMs] [rotate|get|ping]
  * `ping` sends PING (no work in the sidecar): the round trip of the pipe and the wake-ups alone.
  */
 import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MICRO_DEPTHS, VALUE_BYTES } from '../config';
 import { cpuMicros } from '../infra/proc';
 import { percentiles, Samples } from '../load/stats';
 
-const OP_CONFIGURE = 0x01;
-const OP_PING = 0x02;
-const OP_KV_SET = 0x10;
-const OP_KV_GET = 0x11;
-const OP_S_CREATE = 0x20;
-const OP_S_RESOLVE = 0x21;
-const SANDBOX = Buffer.from('bench.raw');
+// The protocol's constants and field layouts, generated from scripts/protocol-table.js: loaded
+// from the built library (XEMS_BENCH_LIB, default ../dist) like the rest of the benchmarks.
+type Wire = typeof import('nestjs-xems/sidecar/stdio-protocol.gen');
+const wire = require(join(resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist')), 'sidecar', 'stdio-protocol.gen')) as Wire;
+const { Op, Status, RequestHeader, ReplyHeader, ResolveFlags, PROTOCOL_VERSION } = wire;
+const SANDBOX = 'bench.raw';
+const NO_DEADLINE = 0;
 
+/** The cheapest FieldWriter: one fixed buffer, no growth checks. */
 class Writer {
   private buf = Buffer.allocUnsafe(512);
   private n = 4; // room for the length prefix
@@ -42,15 +46,20 @@ class Writer {
     this.n += 8;
     return this;
   }
-  str(b: Buffer): this {
-    this.u16(b.length);
-    b.copy(this.buf, this.n);
-    this.n += b.length;
+  i64(v: number): this {
+    this.buf.writeBigInt64LE(BigInt(v), this.n);
+    this.n += 8;
     return this;
   }
-  bytes(b: Buffer): this {
+  str(v: string): this {
+    const len = this.buf.write(v, this.n + 2, 'utf8');
+    this.buf.writeUInt16LE(len, this.n);
+    this.n += 2 + len;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
     this.u32(b.length);
-    b.copy(this.buf, this.n);
+    this.buf.set(b, this.n);
     this.n += b.length;
     return this;
   }
@@ -60,8 +69,55 @@ class Writer {
   }
 }
 
+/** The cheapest FieldReader over one reply body. */
+class Reader {
+  private pos: number;
+  constructor(
+    private readonly b: Buffer,
+    offset: number,
+  ) {
+    this.pos = offset;
+  }
+  u8(): number {
+    return this.b[this.pos++];
+  }
+  u16(): number {
+    const v = this.b.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    const v = this.b.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    const v = Number(this.b.readBigUInt64LE(this.pos));
+    this.pos += 8;
+    return v;
+  }
+  i64(): number {
+    const v = Number(this.b.readBigInt64LE(this.pos));
+    this.pos += 8;
+    return v;
+  }
+  str(): string {
+    const len = this.u16();
+    this.pos += len;
+    return this.b.toString('latin1', this.pos - len, this.pos);
+  }
+  bytes(): Buffer {
+    const len = this.u32();
+    this.pos += len;
+    return this.b.subarray(this.pos - len, this.pos);
+  }
+  end(): void {
+    if (this.pos !== this.b.length) throw new Error(`${this.b.length - this.pos} trailing bytes in a reply`);
+  }
+}
+
 class RawClient {
-  private readonly pending = new Map<number, (status: number, body: Buffer) => void>();
+  private readonly pending = new Map<number, (status: number, body: Reader) => void>();
   private nextId = 1;
   private queue: Buffer[] = [];
   private flushScheduled = false;
@@ -82,21 +138,23 @@ class RawClient {
       if (this.inbuf.length - off - 4 < len) break;
       const payload = this.inbuf.subarray(off + 4, off + 4 + len);
       off += 4 + len;
-      const id = payload.readUInt32LE(0);
+      const id = payload.readUInt32LE(ReplyHeader.ID);
       if (id === 0) {
         this.onHello();
         continue;
       }
       const cb = this.pending.get(id);
       this.pending.delete(id);
-      cb?.(payload[4], payload.subarray(5));
+      cb?.(payload[ReplyHeader.STATUS], new Reader(payload, ReplyHeader.SIZE));
     }
     this.inbuf = this.inbuf.subarray(off);
   }
 
-  call(op: number, fill: (w: Writer) => Writer): Promise<{ status: number; body: Buffer }> {
+  call(op: number, fill: (w: Writer) => void = () => undefined): Promise<{ status: number; body: Reader }> {
     const id = this.nextId++;
-    const frame = fill(new Writer().u32(id).u8(op)).frame();
+    const w = new Writer().u32(id).u8(op).i64(NO_DEADLINE);
+    fill(w);
+    const frame = w.frame();
     this.queue.push(frame);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -111,11 +169,6 @@ class RawClient {
   }
 }
 
-function readStr(b: Buffer, off: number): [string, number] {
-  const len = b.readUInt16LE(off);
-  return [b.toString('latin1', off + 2, off + 2 + len), off + 2 + len];
-}
-
 async function main(): Promise<void> {
   const binary = process.argv[2] ?? `${__dirname}/../../../sidecar/bin/${process.platform}-${process.arch}/xems-sidecar`;
   const durationMs = Number(process.argv[3] ?? 3000);
@@ -123,18 +176,23 @@ async function main(): Promise<void> {
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const client = new RawClient(child);
   await client.hello;
-  const cfg = await client.call(OP_CONFIGURE, (w) => w.u16(1).bytes(Buffer.from('{}')).u16(0));
-  if (cfg.status !== 0) throw new Error(`CONFIGURE failed: ${cfg.status}`);
+  if (RequestHeader.SIZE !== 13) throw new Error('raw-floor writes a 13-byte request header (u32 id, u8 op, i64 deadline)');
+  const cfg = await client.call(Op.CONFIGURE, (w) =>
+    wire.encodeConfigureRequest(w, { protocolVersion: PROTOCOL_VERSION, clientVersion: '', configJson: Buffer.from('{}'), secrets: [] }),
+  );
+  if (cfg.status !== Status.OK) throw new Error(`CONFIGURE failed: ${cfg.status}`);
 
   const data = Buffer.from(JSON.stringify({ d: 'x'.repeat(VALUE_BYTES - 8) }));
   for (const depth of MICRO_DEPTHS) {
-    const tokens: Buffer[] = [];
+    const tokens: string[] = [];
     const keys: Buffer[] = [];
     for (let i = 0; i < depth; i++) {
-      const r = await client.call(OP_S_CREATE, (w) => w.str(SANDBOX).bytes(data).u64(3_600_000).u64(0).str(Buffer.alloc(0)).bytes(Buffer.alloc(0)));
-      tokens.push(Buffer.from(readStr(r.body, 0)[0], 'latin1'));
+      const r = await client.call(Op.S_CREATE, (w) =>
+        wire.encodeSCreateRequest(w, { sandbox: SANDBOX, data, ttlMs: 3_600_000, idleMs: 0, userId: '', meta: Buffer.alloc(0) }),
+      );
+      tokens.push(wire.decodeSCreateReply(r.body).token);
       keys.push(Buffer.from(`key:${i}`));
-      await client.call(OP_KV_SET, (w) => w.str(SANDBOX).bytes(keys[i]).bytes(data).u64(3_600_000));
+      await client.call(Op.KV_SET, (w) => wire.encodeKVSetRequest(w, { sandbox: SANDBOX, key: keys[i], value: data, ttlMs: 3_600_000 }));
     }
     let stop = false;
     let measuring = false;
@@ -144,15 +202,17 @@ async function main(): Promise<void> {
       while (!stop) {
         const t = performance.now();
         if (mode === 'ping') {
-          const r = await client.call(OP_PING, (w) => w);
-          if (r.status !== 0) throw new Error(`PING status ${r.status}`);
+          const r = await client.call(Op.PING);
+          if (r.status !== Status.OK) throw new Error(`PING status ${r.status}`);
         } else if (mode === 'get') {
-          const r = await client.call(OP_KV_GET, (w) => w.str(SANDBOX).bytes(keys[i]));
-          if (r.status !== 0) throw new Error(`KV_GET status ${r.status}`);
+          const r = await client.call(Op.KV_GET, (w) => wire.encodeKVGetRequest(w, { sandbox: SANDBOX, key: keys[i] }));
+          if (r.status !== Status.OK) throw new Error(`KV_GET status ${r.status}`);
         } else {
-          const r = await client.call(OP_S_RESOLVE, (w) => w.str(SANDBOX).str(tokens[i]).u8(1).u64(2000).u64(0));
-          if (r.status !== 0) throw new Error(`S_RESOLVE status ${r.status}`);
-          tokens[i] = Buffer.from(readStr(r.body, 0)[0], 'latin1');
+          const r = await client.call(Op.S_RESOLVE, (w) =>
+            wire.encodeSResolveRequest(w, { sandbox: SANDBOX, token: tokens[i], flags: ResolveFlags.ROTATE, graceMs: 2000, minRotateIntervalMs: 0 }),
+          );
+          if (r.status !== Status.OK) throw new Error(`S_RESOLVE status ${r.status}`);
+          tokens[i] = wire.decodeSResolveReply(r.body).token;
         }
         if (measuring) {
           ops++;
