@@ -12,6 +12,7 @@ import request from 'supertest';
 import { XemsEvent, XemsModule, XemsModuleOptions, XemsProtocolError, XemsService, XemsSidecarError } from '../src';
 import { locateSidecarBinary } from '../src/sidecar/binary-locator';
 import { PROTOCOL_VERSION } from '../src/sidecar/stdio-protocol.gen';
+import { nextEvent } from './support/events';
 import { isAlive, waitForExit } from './support/processes';
 import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
@@ -23,21 +24,6 @@ function fakeBinary(name: string, body: string): string {
   writeFileSync(path, `#!${process.execPath}\n${body}\n`);
   chmodSync(path, 0o755);
   return path;
-}
-
-function nextEvent(xems: XemsService, type: XemsEvent['type'], timeoutMs = 5000): Promise<XemsEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const sub = xems.events$.subscribe((event) => {
-      if (event.type !== type) return;
-      clearTimeout(timer);
-      sub.unsubscribe();
-      resolve(event);
-    });
-  });
 }
 
 async function startModule(options: XemsModuleOptions) {

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { XemsEvent, XemsModule, XemsModuleOptions, XemsProtocolError, XemsService } from '../src';
+import { XemsModule, XemsModuleOptions, XemsProtocolError, XemsService } from '../src';
 import { RequestWriter } from '../src/sidecar/frame-codec';
 import { SidecarClient } from '../src/sidecar/sidecar-client';
+import { nextEvent } from './support/events';
 import { Op, PROTOCOL_VERSION, encodeConfigureRequest } from '../src/sidecar/stdio-protocol.gen';
 
 // The handshake's version check both ways, against real sidecar binaries built with other
@@ -44,22 +45,6 @@ function captureWarnings(): { lines: string[]; restore(): void } {
   };
   Logger.overrideLogger(capture);
   return { lines, restore: () => Logger.overrideLogger(new Logger()) };
-}
-
-/** The next event of `type`; the timer also keeps the process alive meanwhile (a restart timer does not). */
-function nextEvent(xems: XemsService, type: XemsEvent['type'], timeoutMs = 10_000): Promise<XemsEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const sub = xems.events$.subscribe((event) => {
-      if (event.type !== type) return;
-      clearTimeout(timer);
-      sub.unsubscribe();
-      resolve(event);
-    });
-  });
 }
 
 describe('the handshake checks versions both ways', { skip: !hasGo && 'Go is needed to build sidecars of other versions' }, () => {

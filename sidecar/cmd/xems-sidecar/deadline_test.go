@@ -1,8 +1,12 @@
-//go:build !windows
+//go:build linux
 
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +28,7 @@ func TestStalledSidecarDropsExpiredRequests(t *testing.T) {
 	if err := ch.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, ch.cmd.Process.Pid)
 	stopped := true
 	defer func() {
 		if stopped {
@@ -66,4 +71,28 @@ func TestStalledSidecarDropsExpiredRequests(t *testing.T) {
 			t.Fatalf("KV_GET %s: status %v, want %v (the late KV_SET must not have been applied)", key, r.Status, want)
 		}
 	}
+}
+
+// waitStopped waits until every thread of pid is stopped: SIGSTOP takes effect thread by thread,
+// and a thread still running could read and answer a request sent meanwhile.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		stats, _ := filepath.Glob(filepath.Join("/proc", fmt.Sprint(pid), "task", "*", "stat"))
+		all := len(stats) > 0
+		for _, f := range stats {
+			b, err := os.ReadFile(f)
+			state := ""
+			if i := strings.LastIndexByte(string(b), ')'); err == nil && i+2 < len(b) {
+				state = string(b[i+2])
+			}
+			all = all && (state == "T" || state == "t")
+		}
+		if all {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("pid %d not stopped after SIGSTOP", pid)
 }

@@ -5,11 +5,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
@@ -17,38 +13,10 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
-var (
-	devOnce sync.Once
-	devPath string
-	devErr  error
-)
-
 // devBinary is the sidecar built without a version (go build with no -ldflags): "dev".
-func devBinary(t *testing.T) string {
-	t.Helper()
-	devOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "xems-sidecar-dev")
-		if err != nil {
-			devErr = err
-			return
-		}
-		devPath = filepath.Join(dir, "xems-sidecar")
-		if out, err := exec.Command("go", "build", "-o", devPath, ".").CombinedOutput(); err != nil {
-			devErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if devErr != nil {
-		t.Fatal(devErr)
-	}
-	return devPath
-}
+func devBinary(t *testing.T) string { return buildBinary(t, "dev") }
 
 func TestMainVersionCheck(t *testing.T) {
-	t.Cleanup(func() {
-		if devPath != "" {
-			os.RemoveAll(filepath.Dir(devPath))
-		}
-	})
 	t.Run("a stamped sidecar refuses a client of another version, naming both", func(t *testing.T) {
 		ch, build := spawnAt(t, binary(t))
 		if !strings.HasPrefix(build, "9.9.9-test+go") {

@@ -25,36 +25,51 @@ import (
 
 const opDebugSleep = protocol.Op(0x7F)
 
+// A build of the binary, made once per test run.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	builds   sync.Map // name -> *build
+	buildDir string
+	dirOnce  sync.Once
 )
 
-func binary(t *testing.T) string {
+// buildBinary builds the sidecar once under name with the given go build flags.
+func buildBinary(t *testing.T, name string, flags ...string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "xems-sidecar-test")
-		if err != nil {
-			buildErr = err
+	v, _ := builds.LoadOrStore(name, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		dirOnce.Do(func() { buildDir, b.err = os.MkdirTemp("", "xems-sidecar-test") })
+		if buildDir == "" {
+			b.err = fmt.Errorf("no temporary directory for the builds: %v", b.err)
 			return
 		}
-		binPath = filepath.Join(dir, "xems-sidecar")
-		out, err := exec.Command("go", "build", "-tags", "xemsdebug", "-ldflags", "-X main.version=9.9.9-test", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		b.path = filepath.Join(buildDir, name, "xems-sidecar")
+		args := append(append([]string{"build"}, flags...), "-o", b.path, ".")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
+}
+
+// binary is the sidecar with the test-only DEBUG_SLEEP op, stamped as version 9.9.9-test.
+func binary(t *testing.T) string {
+	return buildBinary(t, "test", "-tags", "xemsdebug", "-ldflags", "-X main.version=9.9.9-test")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
