@@ -233,11 +233,6 @@ func TestEmptyConfigJSONAndRandomKey(t *testing.T) {
 	}
 }
 
-type kvReply struct {
-	status protocol.Status
-	check  func(d *protocol.Decoder) bool
-}
-
 // TestOperationsOverTheWire runs every operation through the codec and checks each reply body.
 func TestOperationsOverTheWire(t *testing.T) {
 	h := start(t, `{"maxValueSize":2048}`)
