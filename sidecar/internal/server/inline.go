@@ -43,6 +43,7 @@ func inlineOp(op protocol.Op) bool {
 func (s *Server) handleInline(payload []byte) {
 	reply := s.safely(payload, s.dispatch)
 	discard(payload)
+	s.inlineCount.Add(1) // before the reply can reach the client, which may then count
 	s.outMu.Lock()
 	s.writeFrame(reply)
 	s.inlineUnflushed++
@@ -51,7 +52,6 @@ func (s *Server) handleInline(payload []byte) {
 	}
 	s.outMu.Unlock()
 	s.inflight.Done()
-	s.inlineCount.Add(1)
 }
 
 // frameBuffered reports whether a whole request frame is already in the read buffer, so that
