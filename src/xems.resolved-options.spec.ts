@@ -1,24 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { XemsConfigError } from './xems.errors';
-import type { XemsModuleOptions } from './xems.options';
+import { refusesOptions as refuses } from '../test/support/config-errors';
 import { resolveXemsOptions } from './xems.resolved-options';
-
-function refuses(options: unknown, field: string, problem?: RegExp): XemsConfigError {
-  let caught: unknown;
-  try {
-    resolveXemsOptions(options as XemsModuleOptions);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof XemsConfigError, `expected XemsConfigError for ${JSON.stringify(options)}, got ${String(caught)}`);
-  assert.equal(caught.field, field);
-  assert.equal(caught.code, 'INVALID_OPTION');
-  assert.ok(caught.hint.length > 10, 'a hint says how to fix it');
-  assert.match(caught.message, new RegExp(`"${field.replace(/[.()]/g, '\\$&')}"`));
-  if (problem) assert.match(caught.message, problem);
-  return caught;
-}
 
 describe('resolveXemsOptions', () => {
   it('applies every default', () => {

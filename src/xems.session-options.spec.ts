@@ -1,22 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { XemsConfigError } from './xems.errors';
+import { refusesOptions as refuses } from '../test/support/config-errors';
 import { isBindingOn } from './options/binding.options';
-import type { XemsModuleOptions } from './xems.options';
 import { resolveXemsOptions } from './xems.resolved-options';
-
-function refuses(options: unknown, field: string, problem?: RegExp): void {
-  let caught: unknown;
-  try {
-    resolveXemsOptions(options as XemsModuleOptions);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof XemsConfigError, `expected XemsConfigError for ${JSON.stringify(options)}, got ${String(caught)}`);
-  assert.equal(caught.field, field);
-  assert.ok(caught.hint.length > 10);
-  if (problem) assert.match(caught.message, problem);
-}
 
 describe('session feature options', () => {
   it('accepts and resolves them', () => {
