@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { CsrfGuard } from './csrf.guard';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { SessionGuard } from './session.guard';
@@ -118,6 +119,25 @@ describe('XemsModule', () => {
       assert.ok(ref.get(NeedsXems).xems instanceof XemsService);
       // isGlobal is an extra: it never reaches the module options (which are validated strictly).
       assert.equal('isGlobal' in (ref.get(XEMS_MODULE_OPTIONS) as object), false);
+      await ref.close();
+    }
+  });
+
+  it('a controller of a module that imports XemsModule (not global) gets SessionGuard and CsrfGuard with what they inject', async () => {
+    @Controller('guarded')
+    @UseGuards(SessionGuard, CsrfGuard)
+    class GuardedController {
+      @Get()
+      get() {
+        return 'ok';
+      }
+    }
+    @Module({ imports: [XemsModule.forRoot()], controllers: [GuardedController] })
+    class ImportingModule {}
+    const ref = await Test.createTestingModule({ imports: [ImportingModule] }).compile();
+    try {
+      assert.ok(ref.get(SessionGuard, { strict: false }) instanceof SessionGuard);
+    } finally {
       await ref.close();
     }
   });
