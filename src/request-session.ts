@@ -109,12 +109,6 @@ export class RequestSessions {
     return describeRequestSession(req);
   }
 
-  /** The state of a request, created on first use. */
-  state(req: IncomingMessage): XemsRequestState {
-    const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
-    return (holder[XEMS_REQUEST_STATE] ??= { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false });
-  }
-
   /** True when the request's response needs refreshIfLate() before it leaves (the Redis store, a presented token). */
   needsRefresh(req: IncomingMessage): boolean {
     const state = peekRequestState(req);
@@ -149,6 +143,12 @@ export class RequestSessions {
       }
     }
     state.vouched = true;
+  }
+
+  /** The state of a request, created on first use. */
+  private state(req: IncomingMessage): XemsRequestState {
+    const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
+    return (holder[XEMS_REQUEST_STATE] ??= { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false });
   }
 
   /** Installs the response hooks once: the token write before the headers, the ledger exit at close. */
