@@ -1,33 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ForbiddenException } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
-import { fakeHttp, httpContext } from '../test/support/http-fakes';
+import { fakeHttp, fakeRequestSessions, fakeSession, httpContext } from '../test/support/http-fakes';
 import { CsrfGuard, XemsCsrfFailure } from './csrf.guard';
-import { TokenTransport } from './token-transport';
-import { XemsModuleOptions, resolveXemsOptions } from './xems.options';
-import type { XemsService } from './xems.service';
+import type { XemsModuleOptions } from './xems.options';
+import { resolveXemsOptions } from './xems.resolved-options';
 
 const CSRF = 'Q2sR0nXr3b9T_-8uVw1y2z';
 
 function guardFor(options: XemsModuleOptions = {}) {
   const resolved = resolveXemsOptions(options);
-  const transport = new TokenTransport(resolved);
-  const service = {
-    options: resolved,
-    transport,
-    csrfToken: (req: IncomingMessage) => transport.peek(req)?.session?.csrfToken,
-  } as unknown as XemsService;
+  const sessions = fakeRequestSessions(resolved);
   const request = (method: string, headers: Record<string, string> = {}, body?: unknown, csrf: string | null = CSRF) => {
     const { req, res } = fakeHttp(headers);
     req.method = method;
     if (body !== undefined) (req as unknown as { body: unknown }).body = body;
-    if (csrf !== null) {
-      transport.state(req).session = { sandbox: 's', id: 'i', token: 't', data: {}, expiresAt: 0, rotated: false, rememberMe: false, sliding: false, csrfToken: csrf };
-    }
+    if (csrf !== null) sessions.attach(req, res, fakeSession({ csrfToken: csrf }), { token: 't', via: 'cookie' });
     return httpContext(req, res);
   };
-  return { guard: new CsrfGuard(service), request };
+  return { guard: new CsrfGuard(resolved), request, resolved };
 }
 
 function refused(fn: () => unknown): void {
@@ -86,8 +77,8 @@ describe('CsrfGuard', () => {
         throw new ForbiddenException();
       }
     }
-    const { request } = guardFor({ csrf: { origins: ['https://a.test'] } });
-    const guard = new Recording((guardFor({ csrf: { origins: ['https://a.test'] } }).guard as unknown as { xems: XemsService }).xems);
+    const { request, resolved } = guardFor({ csrf: { origins: ['https://a.test'] } });
+    const guard = new Recording(resolved);
     for (const ctx of [
       request('POST', {}, undefined, null),
       request('POST', { origin: 'https://b.test', 'x-csrf-token': CSRF }),

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
-import { XemsService } from './xems.service';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { requestSessionOf } from './request-session';
+import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 
 /** Why CsrfGuard refused a request. */
 export type XemsCsrfFailure = 'no-session' | 'missing-token' | 'wrong-token' | 'bad-origin';
@@ -22,14 +24,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
-  constructor(protected readonly xems: XemsService) {}
+  constructor(@Inject(XEMS_RESOLVED_OPTIONS) protected readonly options: Pick<ResolvedXemsOptions, 'csrf'>) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<IncomingMessage>();
     if (this.isSafe(req, context)) return true;
-    const expected = this.xems.csrfToken(req);
+    const expected = requestSessionOf(req)?.csrfToken;
     if (!expected) return this.onForbidden('no-session', context);
-    const origins = this.xems.options.csrf.origins;
+    const origins = this.options.csrf.origins;
     if (origins && !this.originAllowed(req, origins, context)) return this.onForbidden('bad-origin', context);
     const presented = this.getToken(req, context);
     if (presented === undefined) return this.onForbidden('missing-token', context);
@@ -44,7 +46,7 @@ export class CsrfGuard implements CanActivate {
 
   /** The token from the header, else from the parsed body's field; undefined when absent or not a string. */
   protected getToken(req: IncomingMessage, _context: ExecutionContext): string | undefined {
-    const { header, field } = this.xems.options.csrf;
+    const { header, field } = this.options.csrf;
     const fromHeader = req.headers[header];
     if (typeof fromHeader === 'string' && fromHeader !== '') return fromHeader;
     if (Array.isArray(fromHeader)) return undefined; // sent twice: ambiguous

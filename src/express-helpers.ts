@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { XemsLinkOptions, XemsService } from './xems.service';
+import type { XemsLinkOptions } from './session.types';
+import type { XemsService } from './xems.service';
 
 /**
  * What `expressHelpers: true` adds to every response of a Nest route, for code ported from
@@ -12,7 +13,7 @@ export interface XemsResponseHelpers {
   xUnlink(): Promise<void>;
 }
 
-/** Adds xLink / xUnlink to the response (TokenRotationInterceptor calls it when the option is on). */
+/** Adds xLink / xUnlink to the response (SidecarOutageInterceptor calls it when the option is on). */
 export function installExpressHelpers(xems: XemsService, req: IncomingMessage, res: ServerResponse): void {
   const target = res as ServerResponse & Partial<XemsResponseHelpers>;
   if (typeof target.xLink === 'function') return;

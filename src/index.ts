@@ -1,20 +1,19 @@
 export { XemsModule } from './xems.module';
 export type { XemsModuleAsyncOptions, XemsModuleExtras, XemsModuleForRootOptions, XemsOptionsFactory } from './xems.module-definition';
 export { XEMS_DEFAULT_HEADER, XEMS_MODULE_OPTIONS, XEMS_SANDBOX_METADATA } from './xems.constants';
-export type {
-  ResolvedCookieOptions,
-  ResolvedXemsOptions,
-  XemsBindingOptions,
-  XemsCookieOptions,
-  XemsCsrfOptions,
-  XemsDuration,
-  XemsModuleOptions,
-  XemsPersistenceOptions,
-  XemsSidecarOptions,
-} from './xems.options';
-export { resolveXemsOptions } from './xems.options';
-export { XEMS_DEFAULTS } from './xems.defaults';
-export { parseDuration } from './duration.util';
+export { XemsModuleOptions } from './xems.options';
+export { XemsCookieOptions, type ResolvedCookieOptions } from './options/cookie.options';
+export { XemsBindingOptions } from './options/binding.options';
+export { XemsCsrfOptions } from './options/csrf.options';
+export { XemsSidecarOptions } from './options/sidecar.options';
+export { XemsPersistenceOptions } from './persistence/persistence.options';
+export type { XemsFsyncPolicy } from './persistence/persistence.options';
+export type { XemsHardwareBinding } from './persistence/machine-identity';
+export type { XemsRedisServerStore, XemsRedisClusterStore } from './store/store.options';
+export type { Resolved } from './options/resolved';
+export { resolveXemsOptions, type ResolvedXemsOptions } from './xems.resolved-options';
+export { XEMS_DEFAULTS, type XemsDefaults } from './xems.option-defaults';
+export { parseDuration, type XemsDuration } from './duration.util';
 export {
   XemsConfigError,
   XemsError,
@@ -26,13 +25,14 @@ export {
   XemsUnavailableError,
   XemsValidationError,
   XemsVaultError,
+  isSidecarUnavailable,
+  serviceUnavailable,
 } from './xems.errors';
 export type { XemsVaultErrorKind } from './xems.errors';
-export type { XemsFsyncPolicy } from './persistence/persistence.options';
-export type { XemsHardwareBinding } from './persistence/machine-identity';
-export { XemsService, requestClient } from './xems.service';
+export { XemsService } from './xems.service';
+export { requestClient, type XemsClientInfo } from './request-client';
 export type {
-  XemsClientInfo,
+  XemsActiveSession,
   XemsCreateSessionOptions,
   XemsLinkOptions,
   XemsRegenerateOptions,
@@ -40,13 +40,16 @@ export type {
   XemsResolvedSession,
   XemsSessionContext,
   XemsSessionInfo,
-  XemsStats,
-  XemsSandboxStore,
-} from './xems.service';
+} from './session.types';
+export type { XemsStats } from './xems.stats';
+export type { XemsSandboxStore } from './sandbox-store';
 export { SessionGuard } from './session.guard';
 export type { XemsRotationPolicy, XemsUnauthorizedReason } from './session.guard';
 export { CsrfGuard } from './csrf.guard';
 export type { XemsCsrfFailure } from './csrf.guard';
+export { XemsSessions } from './xems.sessions';
+export { RequestSessions } from './request-session';
+export { TokenTransport } from './token-transport';
 export { XemsHealthCheckError, XemsHealthIndicator } from './xems.health';
 export { XemsStore, createStandaloneXems, type XemsStoreOptions, type XemsStoredSession } from './express-session/xems-store';
 export type { XemsHealthResult } from './xems.health';
@@ -55,7 +58,7 @@ export type { XemsSchema, XemsSchemaOptions } from './typed-data';
 export { Session, SessionContext, XemsSession } from './session.decorator';
 export type { XemsSessionParam } from './session.decorator';
 export { XemsSandbox } from './xems-sandbox.decorator';
-export { TokenRotationInterceptor } from './token-rotation.interceptor';
-export type { XemsActiveSession, XemsPresentedToken, XemsTokenVia } from './token-transport';
+export { SidecarOutageInterceptor, TokenRotationInterceptor } from './sidecar-outage.interceptor';
+export type { XemsPresentedToken, XemsTokenVia } from './token-transport';
 export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';

@@ -1,18 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { fakeHttp, httpContext } from '../test/support/http-fakes';
+import { fakeHttp, fakeRequestSessions, fakeSession, httpContext } from '../test/support/http-fakes';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { IsString } from 'class-validator';
 import { Session, XemsSession, selectSessionContext, selectSessionData } from './session.decorator';
-import { TokenTransport } from './token-transport';
-import { resolveXemsOptions } from './xems.options';
 
 describe('@Session()', () => {
-  const transport = new TokenTransport(resolveXemsOptions({}));
+  const sessions = fakeRequestSessions();
   const withSession = (data: unknown) => {
     const { req, res } = fakeHttp();
-    transport.state(req).session = { sandbox: 's', id: 'i', token: 't', data, expiresAt: 0, rotated: false, rememberMe: false, sliding: false };
+    sessions.attach(req, res, fakeSession({ data }), { token: 't', via: 'cookie' });
     return httpContext(req, res);
   };
 

@@ -1,28 +1,18 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import { describeRequestSession, requestSessionOf } from './request-session';
+import type { XemsSessionContext } from './session.types';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
-import { XEMS_REQUEST_STATE } from './xems.internal-constants';
-import type { XemsRequestState } from './token-transport';
-import type { XemsSessionContext } from './xems.service';
 
 /** What @Session() accepts: nothing (all data), a field name, or a schema to validate the data with. */
 export type XemsSessionParam = string | XemsSchemaOptions | undefined;
 
 const logger = new Logger('Xems');
 
-function stateOf(req: IncomingMessage): XemsRequestState | undefined {
-  return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
-}
-
-/** The session data of a request (set by SessionGuard or XemsService.link), or undefined. */
-export function sessionDataOf(req: IncomingMessage): unknown {
-  return stateOf(req)?.session?.data;
-}
-
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
   const req = ctx.switchToHttp().getRequest<IncomingMessage>();
-  const data = sessionDataOf(req);
+  const data = requestSessionOf(req)?.data;
   if (param === undefined) return data;
   if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
   if (data === null || typeof data !== 'object') return undefined;
@@ -35,7 +25,7 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * line naming the session id and the failing properties, never the data.
  */
 function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown): unknown {
-  const session = stateOf(req)?.session;
+  const session = requestSessionOf(req);
   if (!session) throw new UnauthorizedException();
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
@@ -58,9 +48,7 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
-  const session = stateOf(ctx.switchToHttp().getRequest<IncomingMessage>())?.session;
-  if (!session) return undefined;
-  return { id: session.id, sandbox: session.sandbox, expiresAt: session.expiresAt, rotated: session.rotated, rememberMe: session.rememberMe };
+  return describeRequestSession(ctx.switchToHttp().getRequest<IncomingMessage>());
 }
 
 /**

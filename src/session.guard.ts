@@ -1,56 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  CanActivate,
-  ExecutionContext,
-  HttpStatus,
-  Injectable,
-  ServiceUnavailableException,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { XemsPresentedToken } from './token-transport';
+import { isBindingOn } from './options/binding.options';
+import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { type XemsClientInfo, requestClient } from './request-client';
+import { RequestSessions } from './request-session';
+import { TokenTransport, type XemsPresentedToken } from './token-transport';
 import { XEMS_SANDBOX_METADATA } from './xems.constants';
-import { XEMS_UNAVAILABLE_RETRY_AFTER_S } from './xems.defaults';
-import { XemsOverloadedError, XemsTimeoutError, XemsUnavailableError, XemsVaultError } from './xems.errors';
-import { XemsClientInfo, XemsService, requestClient } from './xems.service';
+import { isSidecarUnavailable, serviceUnavailable } from './xems.errors';
+import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { type SessionLookup, type XemsRotationPolicy, XemsSessions } from './xems.sessions';
+
+export type { XemsRotationPolicy } from './xems.sessions';
 
 /** Why a request was refused: no token, a malformed carrier, or a token the sidecar refused. */
 export type XemsUnauthorizedReason = 'missing' | 'malformed' | 'invalid';
-
-/** How the guard resolves: whether to rotate, and the windows sent to the sidecar. */
-export interface XemsRotationPolicy {
-  rotate: boolean;
-  graceMs: number;
-  minRotateIntervalMs: number;
-}
-
-/**
- * True for the errors meaning "the sidecar cannot answer now" (503, retry later), including a
- * rotation the vault could not write (disk full): nothing changed, the old token still works.
- */
-export function isSidecarUnavailable(error: unknown): boolean {
-  return (
-    error instanceof XemsUnavailableError ||
-    error instanceof XemsTimeoutError ||
-    error instanceof XemsOverloadedError ||
-    (error instanceof XemsVaultError && error.kind === 'write-failed')
-  );
-}
-
-/** The 503 used for every sidecar outage, with Retry-After and no stack in the body. */
-export function serviceUnavailable(res: ServerResponse | undefined): ServiceUnavailableException {
-  if (res && !res.headersSent) res.setHeader('Retry-After', String(XEMS_UNAVAILABLE_RETRY_AFTER_S));
-  return new ServiceUnavailableException({
-    statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-    error: 'Service Unavailable',
-    message: 'The session store is temporarily unavailable; retry shortly',
-  });
-}
-
-/** Throws serviceUnavailable(res). */
-export function throwServiceUnavailable(res: ServerResponse | undefined): never {
-  throw serviceUnavailable(res);
-}
 
 /**
  * Protects a route with a session: reads the token (cookie first, then header), resolves it
@@ -64,50 +28,32 @@ export function throwServiceUnavailable(res: ServerResponse | undefined): never 
 @Injectable()
 export class SessionGuard implements CanActivate {
   constructor(
-    protected readonly xems: XemsService,
+    @Inject(XEMS_RESOLVED_OPTIONS) protected readonly options: ResolvedXemsOptions,
+    protected readonly sessions: XemsSessions,
+    protected readonly transport: TokenTransport,
+    protected readonly requestSessions: RequestSessions,
     protected readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = this.getRequest(context);
-    const res = this.getResponse(context);
-    const sandbox = this.getSandbox(context);
     const presented = this.getToken(req, context);
     if (!presented) return this.onUnauthorized('missing', context);
-    const policy = this.getRotationPolicy(context);
+    const sandbox = this.getSandbox(context);
+    const lookup: SessionLookup = {
+      ...this.getRotationPolicy(context),
+      csrf: true,
+      client: isBindingOn(this.options.binding) ? this.getClient(req, context) : undefined,
+    };
     let session;
     try {
-      session = await this.xems.resolveSession(presented.token, {
-        sandbox,
-        rotate: policy.rotate,
-        gracePeriod: policy.graceMs,
-        minRotateInterval: policy.minRotateIntervalMs,
-        csrf: true,
-        ...(this.xems.options.binding.enabled ? { client: this.getClient(req, context) } : {}),
-      });
+      session = await this.sessions.resolve(sandbox, presented.token, lookup);
     } catch (error) {
       if (isSidecarUnavailable(error)) return this.onUnavailable(error as Error, context);
       throw error;
     }
     if (!session) return this.onUnauthorized('invalid', context);
-
-    const transport = this.xems.transport;
-    const state = transport.state(req);
-    state.presented = presented;
-    state.via = presented.via;
-    state.cleared = false;
-    state.session = {
-      sandbox,
-      id: session.id,
-      token: session.token,
-      data: session.data,
-      expiresAt: session.expiresAt,
-      rotated: session.rotated,
-      rememberMe: session.rememberMe === true,
-      sliding: session.sliding === true,
-      csrfToken: session.csrfToken,
-    };
-    transport.arm(req, res);
+    this.requestSessions.attach(req, this.getResponse(context), session, presented);
     return true;
   }
 
@@ -121,17 +67,14 @@ export class SessionGuard implements CanActivate {
 
   /** The token the request presents: cookie first, then header. Malformed carriers are refused. */
   protected getToken(req: IncomingMessage, context: ExecutionContext): XemsPresentedToken | undefined {
-    const lookup = this.xems.transport.read(req);
+    const lookup = this.transport.read(req);
     if (lookup.kind === 'malformed') return this.onUnauthorized('malformed', context);
     return lookup.kind === 'token' ? { token: lookup.token, via: lookup.via } : undefined;
   }
 
   /** @XemsSandbox() of the handler, else of the controller, else the module's default. */
   protected getSandbox(context: ExecutionContext): string {
-    return (
-      this.reflector.getAllAndOverride<string | undefined>(XEMS_SANDBOX_METADATA, [context.getHandler(), context.getClass()]) ??
-      this.xems.options.sandbox
-    );
+    return this.reflector.getAllAndOverride<string | undefined>(XEMS_SANDBOX_METADATA, [context.getHandler(), context.getClass()]) ?? this.options.sandbox;
   }
 
   /**
@@ -142,10 +85,10 @@ export class SessionGuard implements CanActivate {
     return requestClient(req);
   }
 
-  /** From the module's autoRotation and gracePeriod options. */
+  /** From the module's autoRotation and gracePeriod options (milliseconds). */
   protected getRotationPolicy(_context: ExecutionContext): XemsRotationPolicy {
-    const { rotation, graceMs } = this.xems.options;
-    return { rotate: rotation.enabled, graceMs, minRotateIntervalMs: rotation.minIntervalMs };
+    const { autoRotation, gracePeriod } = this.options;
+    return { rotate: autoRotation !== false, graceMs: gracePeriod, minRotateIntervalMs: typeof autoRotation === 'number' ? autoRotation : 0 };
   }
 
   /** Refuses the request with 401. */
@@ -155,6 +98,6 @@ export class SessionGuard implements CanActivate {
 
   /** The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass. */
   protected onUnavailable(_error: Error, context: ExecutionContext): never {
-    throwServiceUnavailable(this.getResponse(context));
+    throw serviceUnavailable(this.getResponse(context));
   }
 }

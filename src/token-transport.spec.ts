@@ -1,9 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeHttp, flushHeaders, setCookies } from '../test/support/http-fakes';
+import { fakeHttp, flushHeaders, requestState, setCookies } from '../test/support/http-fakes';
 import { serialize as serializeCookie } from 'cookie';
-import { TokenTransport, XemsActiveSession } from './token-transport';
-import { resolveXemsOptions, type ResolvedCookieOptions } from './xems.options';
+import type { ResolvedCookieOptions } from './options/cookie.options';
+import { resolveXemsOptions } from './xems.resolved-options';
+import type { XemsResolvedSession } from './session.types';
+import { TokenTransport } from './token-transport';
 
 const T1 = 'a'.repeat(70);
 const T2 = 'b'.repeat(70);
@@ -50,7 +52,7 @@ describe('TokenTransport.read', () => {
 });
 
 /** An active session expiring in `ms`, not remember-me, not sliding. */
-function session(token: string, ms: number): XemsActiveSession {
+function session(token: string, ms: number): XemsResolvedSession {
   return { sandbox: 's', id: 'id', token, data: {}, expiresAt: Date.now() + ms, rotated: false, rememberMe: false, sliding: false };
 }
 
@@ -60,12 +62,11 @@ describe('TokenTransport response hook', () => {
 
   it('sends a changed token as an HttpOnly Secure SameSite cookie with no-store, keeping the app cookies', () => {
     const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
-    const state = transport.state(req);
+    const state = requestState();
     state.presented = { token: T1, via: 'cookie' };
     state.via = 'cookie';
     state.session = { ...session(T2, 90_500), rememberMe: true };
-    transport.arm(req, res);
-    transport.arm(req, res); // idempotent
+    transport.arm(req, res, state);
     res.setHeader('Set-Cookie', ['theme=dark; Path=/']);
     flushHeaders(res);
     const cookies = setCookies(res);
@@ -78,11 +79,11 @@ describe('TokenTransport response hook', () => {
 
   it('without remember-me the cookie is a browser-session cookie (no Max-Age, no Expires)', () => {
     const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
-    const state = transport.state(req);
+    const state = requestState();
     state.presented = { token: T1, via: 'cookie' };
     state.via = 'cookie';
     state.session = session(T2, 90_500);
-    transport.arm(req, res);
+    transport.arm(req, res, state);
     flushHeaders(res);
     assert.deepEqual(setCookies(res), [`xems_token=${T2}; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`]);
   });
@@ -90,11 +91,11 @@ describe('TokenTransport response hook', () => {
   it('sends a remember-me cookie of a sliding session again when only its expiry moved', () => {
     for (const [rememberMe, sliding, sent] of [[true, true, true], [true, false, false], [false, true, false]] as const) {
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
-      const state = transport.state(req);
+      const state = requestState();
       state.presented = { token: T1, via: 'cookie' };
       state.via = 'cookie';
       state.session = { ...session(T1, 30_500), rememberMe, sliding };
-      transport.arm(req, res);
+      transport.arm(req, res, state);
       flushHeaders(res);
       assert.deepEqual(setCookies(res), sent ? [`xems_token=${T1}; Max-Age=30; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`] : [], `${rememberMe} ${sliding}`);
     }
@@ -102,10 +103,10 @@ describe('TokenTransport response hook', () => {
 
   it('sends nothing when the token did not change', () => {
     const { req, res } = fakeHttp();
-    const state = transport.state(req);
+    const state = requestState();
     state.presented = { token: T1, via: 'cookie' };
     state.session = session(T1, 60_000);
-    transport.arm(req, res);
+    transport.arm(req, res, state);
     res.setHeader('Cache-Control', 'max-age=60');
     flushHeaders(res);
     assert.deepEqual(setCookies(res), []);
@@ -114,11 +115,11 @@ describe('TokenTransport response hook', () => {
 
   it('answers a header client in the header, not in a cookie', () => {
     const { req, res } = fakeHttp({ 'x-xems-token': T1 });
-    const state = transport.state(req);
+    const state = requestState();
     state.presented = { token: T1, via: 'header' };
     state.via = 'header';
     state.session = session(T2, 60_000);
-    transport.arm(req, res);
+    transport.arm(req, res, state);
     flushHeaders(res);
     assert.equal(res.getHeader('x-xems-token'), T2);
     assert.deepEqual(setCookies(res), []);
@@ -127,9 +128,9 @@ describe('TokenTransport response hook', () => {
 
   it('clears the cookie with the same name, path and domain, and drops the token header', () => {
     const { req, res } = fakeHttp();
-    const state = transport.state(req);
+    const state = requestState();
     state.cleared = true;
-    transport.arm(req, res);
+    transport.arm(req, res, state);
     res.setHeader('x-xems-token', T2);
     flushHeaders(res);
     const [cookie] = setCookies(res);
@@ -170,12 +171,12 @@ describe('TokenTransport response hook', () => {
   it('replies the way the client speaks', () => {
     const fresh = (headers: Record<string, string>) => {
       const { req } = fakeHttp(headers);
-      return transport.replyVia(req, transport.state(req));
+      return transport.replyVia(req, undefined);
     };
     assert.equal(fresh({}), 'cookie');
     assert.equal(fresh({ 'x-xems-token': '' }), 'header');
     const headerOnly = new TokenTransport(resolveXemsOptions({ cookie: false }));
     const { req } = fakeHttp({});
-    assert.equal(headerOnly.replyVia(req, headerOnly.state(req)), 'header');
+    assert.equal(headerOnly.replyVia(req, undefined), 'header');
   });
 });

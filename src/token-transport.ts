@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
 import { parse as parseCookie, serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import onHeaders from 'on-headers';
-import { TOKEN_PATTERN, XEMS_REQUEST_STATE } from './xems.internal-constants';
-import type { ResolvedCookieOptions, ResolvedXemsOptions } from './xems.options';
+import type { ResolvedCookieOptions } from './options/cookie.options';
+import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { LATE_RESPONSE_MS, type LedgerEntry } from './session-ledger';
+import type { XemsResolvedSession } from './session.types';
+import { TOKEN_PATTERN, XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 
 /** How a token travels: the cookie (browsers) or the header (mobile and server clients). */
 export type XemsTokenVia = 'cookie' | 'header';
@@ -19,35 +23,21 @@ export type XemsTokenLookup =
   | { kind: 'none' }
   | { kind: 'malformed'; via: XemsTokenVia; reason: string };
 
-/** The session the current request works with, as the guard or link() left it. */
-export interface XemsActiveSession {
-  sandbox: string;
-  /** Public, non-secret session id (usable in lists and logs). */
-  id: string;
-  /** The session's current token: what the client must use next. */
-  token: string;
-  data: unknown;
-  /** Server-side expiry, Unix milliseconds. */
-  expiresAt: number;
-  /** True when this request rotated the token (only the request that performed the rotation). */
-  rotated: boolean;
-  /** Remember-me session: the cookie is persistent (Max-Age = remaining lifetime). */
-  rememberMe: boolean;
-  /** The session has an idle timeout: its expiry slides with each use. */
-  sliding: boolean;
-  /** The session's CSRF token (see XemsService.csrfToken). */
-  csrfToken?: string;
-}
-
-/** Per-request state, stored on the request object. */
-export interface XemsRequestState {
+/** What the response hook reads of a request's state (RequestSessions keeps it: XemsRequestState). */
+export interface TokenWriteState {
+  /** The token the request presented. */
   presented?: XemsPresentedToken;
-  session?: XemsActiveSession;
+  session?: XemsResolvedSession;
   /** How the response carries a new token. */
   via?: XemsTokenVia;
-  /** unlink() ran: the response clears the cookie and carries no token header. */
+  /** The token was issued in this request (link, regenerate): the client holds no newer one. */
+  issued: boolean;
+  /** The response clears the cookie and carries no token header (unlink). */
   cleared: boolean;
-  hooked: boolean;
+  /** The module vouched, right before writing the response, that the token is current. */
+  vouched: boolean;
+  /** The session's place in the ledger: its newest token known here. */
+  entry?: LedgerEntry;
 }
 
 type Request = IncomingMessage;
@@ -67,11 +57,14 @@ function isDuplicated(rawCookieHeader: string, name: string): boolean {
 }
 
 /**
- * Reads the token from a request (cookie first, then header) and writes the current token
- * to the response. Writing happens in an on-headers hook, right before the headers go out,
- * so every response path carries it: a returned value, a thrown HttpException, a redirect,
- * a streamed file, or a handler using @Res().
+ * How tokens travel: reads the token from a request (cookie first, then header) and writes the
+ * token to the response. Writing happens in an on-headers hook, right before the headers go
+ * out, so every response path carries it: a returned value, a thrown HttpException, a
+ * redirect, a streamed file, or a handler using @Res(). The token written is the newest one
+ * this process handed out for the session (the ledger), never an older one; with the Redis
+ * store a response leaving late without a token vouched for writes none.
  */
+@Injectable()
 export class TokenTransport {
   /**
    * The attributes of a browser-session token cookie ("; Path=/; HttpOnly; Secure; ..."), as the
@@ -79,34 +72,23 @@ export class TokenTransport {
    * so a rotation only has to put it between the name and these.
    */
   private readonly sessionCookieAttributes: string | undefined;
+  private readonly cookie: ResolvedCookieOptions | false;
+  private readonly header: string | false;
+  private readonly sharedStore: boolean;
 
-  constructor(private readonly options: Pick<ResolvedXemsOptions, 'cookie' | 'header'>) {
-    const cookie = options.cookie;
-    if (cookie) {
-      const sample = serializeCookie(cookie.name, 'x', this.cookieAttributes(cookie));
-      this.sessionCookieAttributes = sample.slice(cookie.name.length + 2);
+  constructor(@Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'cookie' | 'header' | 'store'>) {
+    this.cookie = options.cookie;
+    this.header = options.header;
+    this.sharedStore = options.store.type === 'redis';
+    if (this.cookie) {
+      const sample = serializeCookie(this.cookie.name, 'x', this.cookieAttributes(this.cookie));
+      this.sessionCookieAttributes = sample.slice(this.cookie.name.length + 2);
     }
-  }
-
-  /** The request's state, created on first use. */
-  state(req: Request): XemsRequestState {
-    const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
-    let state = holder[XEMS_REQUEST_STATE];
-    if (!state) {
-      state = { cleared: false, hooked: false };
-      holder[XEMS_REQUEST_STATE] = state;
-    }
-    return state;
-  }
-
-  /** The request's state if the module has touched this request. */
-  peek(req: Request): XemsRequestState | undefined {
-    return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
   }
 
   /** Reads the token the request carries. Never throws: malformed input is reported, not thrown. */
   read(req: Request): XemsTokenLookup {
-    const cookie = this.options.cookie;
+    const cookie = this.cookie;
     const raw = req.headers.cookie;
     if (cookie && typeof raw === 'string' && raw.includes(cookie.name)) {
       const value = parseCookie(raw)[cookie.name];
@@ -116,7 +98,7 @@ export class TokenTransport {
         return { kind: 'token', token: value, via: 'cookie' };
       }
     }
-    const header = this.options.header;
+    const header = this.header;
     if (header) {
       const value = req.headers[header];
       if (Array.isArray(value)) return { kind: 'malformed', via: 'header', reason: 'duplicated header' };
@@ -133,40 +115,45 @@ export class TokenTransport {
    * How a response to this request should carry a new token: the way the request spoke.
    * A client without a token yet (a login) asks for the header by sending it empty.
    */
-  replyVia(req: Request, state: XemsRequestState): XemsTokenVia {
-    if (state.presented) return state.presented.via;
-    if (this.options.header && req.headers[this.options.header] !== undefined) return 'header';
-    return this.options.cookie ? 'cookie' : 'header';
+  replyVia(req: Request, presented: XemsPresentedToken | undefined): XemsTokenVia {
+    if (presented) return presented.via;
+    if (this.header && req.headers[this.header] !== undefined) return 'header';
+    return this.cookie ? 'cookie' : 'header';
   }
 
-  /** Installs the response hook once per request. */
-  arm(req: Request, res: Response): void {
-    const state = this.state(req);
-    if (state.hooked) return;
-    state.hooked = true;
+  /**
+   * Installs the response hook (once per request: RequestSessions arms each response once);
+   * a request that presented no token gets its answer the way it asked (replyVia).
+   */
+  arm(req: Request, res: Response, state: TokenWriteState): void {
+    state.via ??= this.replyVia(req, state.presented);
     onHeaders(res, () => this.write(res, state));
   }
 
   /** Runs right before the headers are written. */
-  private write(res: Response, state: XemsRequestState): void {
+  private write(res: Response, state: TokenWriteState): void {
     if (state.cleared) {
-      if (this.options.cookie) this.setCookie(res, this.clearCookie(this.options.cookie));
-      if (this.options.header) res.removeHeader(this.options.header);
+      if (this.cookie) this.setCookie(res, this.clearCookie(this.cookie));
+      if (this.header) res.removeHeader(this.header);
       res.setHeader('Cache-Control', 'no-store');
       return;
     }
-    const session = state.session;
-    if (!session) return;
-    const via = state.via ?? (this.options.cookie ? 'cookie' : 'header');
+    const entry = state.entry;
+    const session = entry ? entry.newest : state.session;
+    if (!session) return; // none, or ended here (logout, revoke, regenerate elsewhere): no token
+    // Redis store: a token learned too long ago may have been rotated by another instance since;
+    // unless the module vouched for it right before writing (or issued it here), write none.
+    if (this.sharedStore && !state.issued && !state.vouched && entry && performance.now() - entry.learnedAt > LATE_RESPONSE_MS) return;
+    const via = state.via;
     const unchanged = session.token === state.presented?.token;
     // A persistent cookie of a sliding session is sent again with the new Max-Age even when the
     // token did not change, so the browser keeps it as long as the server does.
     const refresh = unchanged && via === 'cookie' && session.rememberMe && session.sliding;
     if (unchanged && !refresh) return;
-    if (via === 'cookie' && this.options.cookie) {
-      this.setCookie(res, this.tokenCookie(this.options.cookie, session.token, session.expiresAt, { persistent: session.rememberMe }));
-    } else if (this.options.header) {
-      res.setHeader(this.options.header, session.token);
+    if (via === 'cookie' && this.cookie) {
+      this.setCookie(res, this.tokenCookie(this.cookie, session.token, session.expiresAt, { persistent: session.rememberMe }));
+    } else if (this.header) {
+      res.setHeader(this.header, session.token);
     }
     res.setHeader('Cache-Control', 'no-store');
   }
@@ -177,7 +164,7 @@ export class TokenTransport {
    * it is a browser-session cookie (no Max-Age, no Expires).
    */
   tokenCookie(cookie: ResolvedCookieOptions, token: string, expiresAt: number, options: { persistent: boolean; now?: number }): string {
-    if (!options.persistent && cookie === this.options.cookie && TOKEN_PATTERN.test(token)) {
+    if (!options.persistent && cookie === this.cookie && TOKEN_PATTERN.test(token)) {
       return `${cookie.name}=${token}${this.sessionCookieAttributes}`;
     }
     const maxAge = options.persistent ? Math.max(0, Math.floor((expiresAt - (options.now ?? Date.now())) / 1000)) : undefined;
@@ -196,7 +183,7 @@ export class TokenTransport {
 
   /** Adds our Set-Cookie, replacing an earlier one of the same name, keeping the app's others. */
   private setCookie(res: Response, setCookie: string): void {
-    const name = (this.options.cookie as ResolvedCookieOptions).name;
+    const name = (this.cookie as ResolvedCookieOptions).name;
     const existing = res.getHeader('Set-Cookie');
     if (existing === undefined) {
       res.setHeader('Set-Cookie', setCookie);

@@ -2,9 +2,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 
 /**
- * The request being handled, set by TokenRotationInterceptor around the route handler when the
- * `requestContext` option is on (the default), so XemsService methods called without a request
- * (listSessions) know the current session. `requestContext: false` avoids it: on Node 20 the
- * first run() enables promise hooks for the whole process, a cost every promise then pays.
+ * The request being handled, set by SidecarOutageInterceptor around the handler of a request
+ * that holds a session, when the `requestContext` option is on (the default), so XemsService
+ * methods called without a request (listSessions) know the current session.
+ * `requestContext: false` avoids it: on Node 20 the first run() enables promise hooks for the
+ * whole process, a cost every promise then pays.
  */
 export const xemsRequestContext = new AsyncLocalStorage<IncomingMessage>();

@@ -1,40 +1,5 @@
-/** Every default of the module, in one place (the README's option table mirrors this file). */
-export const XEMS_DEFAULTS = {
-  sandbox: 'xems.session',
-  ttl: '1h',
-  autoRotation: true,
-  gracePeriod: 2000,
-  cookie: {
-    name: 'xems_token',
-    path: '/',
-    domain: undefined as string | undefined,
-    secure: true,
-    sameSite: 'strict' as const,
-  },
-  header: 'x-xems-token',
-  idleTimeout: false,
-  maxSessionsPerUser: 0,
-  onLimit: 'evict-oldest' as const,
-  binding: { ip: 'off' as const, userAgent: false, onMismatch: 'revoke' as const },
-  csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined as string[] | undefined },
-  expressHelpers: false,
-  /** AsyncLocalStorage per request (listSessions knows the caller); measured at 0-8 µs per request. */
-  requestContext: true,
-  persistence: { enabled: false, fsync: 'everysec' as const },
-  /** With persistence: bind the vault key to this machine's identity. */
-  hardwareBinding: true,
-  /** Where records live: 'memory' (each instance its own), or 'redis' (shared; keyPrefix and timeout apply). */
-  store: { type: 'memory' as const, keyPrefix: 'xems:', timeout: '1s' },
-  /** XemsStore (express-session): its sandbox, and the TTL of a session whose cookie has no expiry. */
-  expressSession: { sandbox: 'express-session', ttl: '1d' },
-  sidecar: {
-    startTimeout: 5000,
-    requestTimeout: 2000,
-    shutdownTimeout: 3000,
-    maxInFlight: 10000,
-    maxRestarts: 10,
-  },
-} as const;
+// Hard limits and fixed policies. (The defaults of the options live in their options classes,
+// src/options/; XEMS_DEFAULTS in src/options/xems-defaults.ts reads them from there.)
 
 /** Hard limits shared with the sidecar (docs/protocol.md). */
 export const XEMS_LIMITS = {
@@ -55,5 +20,5 @@ export const XEMS_RESTART_POLICY = {
   stableAfterMs: 10_000,
 } as const;
 
-/** Status code and Retry-After (seconds) sent when the sidecar cannot answer. */
+/** Retry-After (seconds) sent with the 503 when the sidecar cannot answer. */
 export const XEMS_UNAVAILABLE_RETRY_AFTER_S = 1;

@@ -1,3 +1,7 @@
+import type { ServerResponse } from 'node:http';
+import { HttpStatus, ServiceUnavailableException } from '@nestjs/common';
+import { XEMS_UNAVAILABLE_RETRY_AFTER_S } from './xems.defaults';
+
 /**
  * Every error the library throws on purpose is an XemsError: callers can catch the base class,
  * switch on `code`, and show `hint` (how to fix it) to whoever configures the application.
@@ -134,4 +138,27 @@ export class XemsVaultError extends XemsError {
     const entry = Object.entries(VAULT_ERRORS).find(([, v]) => v.code === errorName);
     return entry?.[0] as XemsVaultErrorKind | undefined;
   }
+}
+
+/**
+ * True for the errors meaning "the sidecar cannot answer now" (503, retry later), including a
+ * change the vault could not write (disk full): nothing changed, the old token still works.
+ */
+export function isSidecarUnavailable(error: unknown): boolean {
+  return (
+    error instanceof XemsUnavailableError ||
+    error instanceof XemsTimeoutError ||
+    error instanceof XemsOverloadedError ||
+    (error instanceof XemsVaultError && error.kind === 'write-failed')
+  );
+}
+
+/** The HTTP answer to every sidecar outage: 503 with Retry-After (set on `res`), and no stack in the body. */
+export function serviceUnavailable(res: ServerResponse | undefined): ServiceUnavailableException {
+  if (res && !res.headersSent) res.setHeader('Retry-After', String(XEMS_UNAVAILABLE_RETRY_AFTER_S));
+  return new ServiceUnavailableException({
+    statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+    error: 'Service Unavailable',
+    message: 'The session store is temporarily unavailable; retry shortly',
+  });
 }

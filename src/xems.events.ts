@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
 import type { SidecarEvent } from './sidecar/sidecar-process';
 
 /** Why a session was ended by someone other than its expiry. */
@@ -38,3 +40,32 @@ export type XemsSessionEvent =
  * `sidecar.restarted`, `sidecar.unavailable`, `sidecar.stopped`) and session events.
  */
 export type XemsEvent = SidecarEvent | XemsSessionEvent;
+
+/** The module's one event stream: the sidecar and the session operations emit here; XemsService.events$ shows it. */
+@Injectable()
+export class XemsEvents {
+  private readonly subject = new Subject<XemsEvent>();
+  readonly events$: Observable<XemsEvent> = this.subject.asObservable();
+
+  emit(event: XemsEvent): void {
+    this.subject.next(event);
+  }
+
+  /** True while someone listens (the hot path then builds its event objects). */
+  get observed(): boolean {
+    return this.subject.observed;
+  }
+
+  /** Sessions the sidecar removed because their lifetime or idle timeout ran out. */
+  expired(sandbox: string, sessionIds: string[]): void {
+    for (const sessionId of sessionIds) this.emit({ type: 'session.expired', sandbox, sessionId });
+  }
+
+  revoked(sandbox: string, sessionIds: Iterable<string>, reason: XemsRevokeReason): void {
+    for (const sessionId of sessionIds) this.emit({ type: 'session.revoked', sandbox, sessionId, reason });
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}

@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { XemsHealthCheckError, XemsHealthIndicator } from './xems.health';
-import type { XemsService } from './xems.service';
+import type { SidecarApi } from './sidecar/sidecar-api';
+import type { SidecarProcess } from './sidecar/sidecar-process';
 
 function indicator(state: string, ping: () => Promise<void>) {
-  const service = { sidecar: { state, pid: 42, buildVersion: 'v1' }, api: { ping } } as unknown as XemsService;
-  return new XemsHealthIndicator(service);
+  return new XemsHealthIndicator({ state, pid: 42, buildVersion: 'v1' } as unknown as SidecarProcess, { ping } as unknown as SidecarApi);
 }
 
 async function downCauses(p: Promise<unknown>): Promise<Record<string, { status: string; message: string }>> {

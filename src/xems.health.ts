@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { SidecarApi } from './sidecar/sidecar-api';
+import { SidecarProcess } from './sidecar/sidecar-process';
 import { XemsError } from './xems.errors';
-import { XemsService } from './xems.service';
 
 /** A health indicator result in @nestjs/terminus's shape: `{ [key]: { status, ...details } }`. */
 export type XemsHealthResult<K extends string = string> = Record<K, { status: 'up' | 'down'; [detail: string]: unknown }>;
@@ -36,11 +37,14 @@ export class XemsHealthCheckError extends XemsError {
  */
 @Injectable()
 export class XemsHealthIndicator {
-  constructor(private readonly xems: XemsService) {}
+  constructor(
+    private readonly sidecar: SidecarProcess,
+    private readonly api: SidecarApi,
+  ) {}
 
   async isHealthy<K extends string = 'xems'>(key: K = 'xems' as K, options: { timeoutMs?: number } = {}): Promise<XemsHealthResult<K>> {
     const timeoutMs = options.timeoutMs ?? 1000;
-    const sidecar = this.xems.sidecar;
+    const sidecar = this.sidecar;
     const started = performance.now();
     let problem: string | undefined;
     if (sidecar.state !== 'running') {
@@ -49,7 +53,7 @@ export class XemsHealthIndicator {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          this.xems.api.ping(),
+          this.api.ping(),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
           }),

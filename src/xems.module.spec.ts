@@ -1,17 +1,19 @@
 import 'reflect-metadata';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { CsrfGuard } from './csrf.guard';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { SessionGuard } from './session.guard';
-import { TokenRotationInterceptor } from './token-rotation.interceptor';
+import { SidecarOutageInterceptor } from './sidecar-outage.interceptor';
 import { XEMS_MODULE_OPTIONS } from './xems.constants';
 import { XemsConfigError } from './xems.errors';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import type { XemsOptionsFactory } from './xems.module-definition';
 import { XemsModule } from './xems.module';
-import type { ResolvedXemsOptions, XemsModuleOptions } from './xems.options';
+import type { XemsModuleOptions } from './xems.options';
+import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
 import { XemsService } from './xems.service';
 
 const CONFIG = Symbol('CONFIG');
@@ -50,16 +52,27 @@ describe('XemsModule', () => {
   it('forRoot validates the options and provides the service, the guard and the global interceptor', async () => {
     const ref = await Test.createTestingModule({ imports: [XemsModule.forRoot({ ttl: '10m', cookie: { name: 'sid' } })] }).compile();
     const options = ref.get<ResolvedXemsOptions>(XEMS_RESOLVED_OPTIONS);
-    assert.equal(options.ttlMs, 600_000);
+    assert.equal(options.ttl, 600_000);
     assert.equal((options.cookie as { name: string }).name, 'sid');
     assert.deepEqual(ref.get(XEMS_MODULE_OPTIONS), { ttl: '10m', cookie: { name: 'sid' } });
     assert.ok(ref.get(XemsService) instanceof XemsService);
     assert.ok(ref.get(SessionGuard) instanceof SessionGuard);
-    assert.ok(ref.get(TokenRotationInterceptor) instanceof TokenRotationInterceptor);
+    assert.ok(ref.get(SidecarOutageInterceptor) instanceof SidecarOutageInterceptor);
     // SessionGuard alone is enough on a route: the interceptor is registered app-wide.
     const providers = Reflect.getMetadata('providers', XemsModule) as Array<{ provide?: unknown; useExisting?: unknown }>;
-    assert.ok(providers.some((p) => p.provide === APP_INTERCEPTOR && p.useExisting === TokenRotationInterceptor));
+    assert.ok(providers.some((p) => p.provide === APP_INTERCEPTOR && p.useExisting === SidecarOutageInterceptor));
     await ref.close();
+  });
+
+  it('forRoot() and forRootAsync() without options, or with a factory returning undefined, use every default', async () => {
+    const defaults = resolveXemsOptions();
+    for (const xems of [XemsModule.forRoot(), XemsModule.forRootAsync(), XemsModule.forRootAsync({ useFactory: () => undefined as unknown as XemsModuleOptions })]) {
+      assert.notEqual(xems.global, true);
+      const options = await resolved([xems]);
+      assert.deepEqual(options, defaults);
+      assert.equal(options.ttl, 3_600_000);
+    }
+    assert.equal(XemsModule.forRootAsync({ isGlobal: true }).global, true, 'extras without a factory still apply');
   });
 
   it('forRoot refuses invalid options at start-up with XemsConfigError naming the field', async () => {
@@ -77,14 +90,14 @@ describe('XemsModule', () => {
         useFactory: async (config: { sessionTtl: string }) => ({ ttl: config.sessionTtl as '2h', autoRotation: '1m' }),
       }),
     ]);
-    assert.equal(options.ttlMs, 7_200_000);
-    assert.deepEqual(options.rotation, { enabled: true, minIntervalMs: 60_000 });
+    assert.equal(options.ttl, 7_200_000);
+    assert.equal(options.autoRotation, 60_000);
   });
 
   it('forRootAsync with useClass', async () => {
     const options = await resolved([XemsModule.forRootAsync({ useClass: XemsConfigService })]);
     assert.equal(options.sandbox, 'from-class');
-    assert.equal(options.graceMs, 3000);
+    assert.equal(options.gracePeriod, 3000);
   });
 
   it('forRootAsync with useExisting', async () => {
@@ -106,6 +119,25 @@ describe('XemsModule', () => {
       assert.ok(ref.get(NeedsXems).xems instanceof XemsService);
       // isGlobal is an extra: it never reaches the module options (which are validated strictly).
       assert.equal('isGlobal' in (ref.get(XEMS_MODULE_OPTIONS) as object), false);
+      await ref.close();
+    }
+  });
+
+  it('a controller of a module that imports XemsModule (not global) gets SessionGuard and CsrfGuard with what they inject', async () => {
+    @Controller('guarded')
+    @UseGuards(SessionGuard, CsrfGuard)
+    class GuardedController {
+      @Get()
+      get() {
+        return 'ok';
+      }
+    }
+    @Module({ imports: [XemsModule.forRoot()], controllers: [GuardedController] })
+    class ImportingModule {}
+    const ref = await Test.createTestingModule({ imports: [ImportingModule] }).compile();
+    try {
+      assert.ok(ref.get(SessionGuard, { strict: false }) instanceof SessionGuard);
+    } finally {
       await ref.close();
     }
   });

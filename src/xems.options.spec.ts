@@ -1,191 +1,50 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { XemsConfigError } from './xems.errors';
-import { resolveXemsOptions, XemsModuleOptions } from './xems.options';
+import { XemsPersistenceOptions } from './persistence/persistence.options';
+import { XemsBindingOptions } from './options/binding.options';
+import { XemsCookieOptions } from './options/cookie.options';
+import { XemsCsrfOptions } from './options/csrf.options';
+import { XemsModuleOptions } from './xems.options';
+import { optionDefaults } from './options/options-validation';
+import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
+import { XemsSidecarOptions } from './options/sidecar.options';
+import { XEMS_DEFAULTS } from './xems.option-defaults';
 
-function refuses(options: unknown, field: string, problem?: RegExp): XemsConfigError {
-  let caught: unknown;
-  try {
-    resolveXemsOptions(options as XemsModuleOptions);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof XemsConfigError, `expected XemsConfigError for ${JSON.stringify(options)}, got ${String(caught)}`);
-  assert.equal(caught.field, field);
-  assert.equal(caught.code, 'INVALID_OPTION');
-  assert.ok(caught.hint.length > 10, 'a hint says how to fix it');
-  assert.match(caught.message, new RegExp(`"${field.replace(/[.()]/g, '\\$&')}"`));
-  if (problem) assert.match(caught.message, problem);
-  return caught;
-}
-
-describe('resolveXemsOptions', () => {
-  it('applies every default', () => {
-    const o = resolveXemsOptions(undefined);
-    assert.deepEqual(o, {
-      sandbox: 'xems.session',
-      ttlMs: 3_600_000,
-      rotation: { enabled: true, minIntervalMs: 0 },
-      graceMs: 2000,
-      cookie: { name: 'xems_token', path: '/', domain: undefined, secure: true, sameSite: 'strict' },
-      header: 'x-xems-token',
-      idleMs: 0,
-      maxSessionsPerUser: 0,
-      onLimit: 'evict-oldest',
-      binding: { ip: 'off', userAgent: false, onMismatch: 'revoke', enabled: false },
-      csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
-      expressHelpers: false,
-      requestContext: true,
-      persistence: { enabled: false, path: undefined },
-      store: { type: 'memory' },
-      sidecar: {
-        binaryPath: undefined,
-        startTimeoutMs: 5000,
-        requestTimeoutMs: 2000,
-        shutdownTimeoutMs: 3000,
-        maxInFlight: 10000,
-        maxRestarts: 10,
-      },
-    });
-    assert.deepEqual(resolveXemsOptions({}), o);
+describe('options classes', () => {
+  it('carry their defaults (a new instance holds them, nested options as instances of their class)', () => {
+    const o = new XemsModuleOptions();
+    assert.equal(o.sandbox, 'xems.session');
+    assert.equal(o.ttl, '1h');
+    assert.equal(o.gracePeriod, 2000);
+    assert.ok(o.cookie instanceof XemsCookieOptions && o.binding instanceof XemsBindingOptions && o.csrf instanceof XemsCsrfOptions);
+    assert.ok(o.sidecar instanceof XemsSidecarOptions && o.persistence instanceof XemsPersistenceOptions);
+    assert.equal(new XemsCookieOptions().sameSite, 'strict');
+    assert.equal(new XemsCookieOptions().domain, undefined);
+    assert.equal(new XemsSidecarOptions().requestTimeout, 2000);
+    assert.equal(new XemsPersistenceOptions().fsync, 'everysec');
   });
 
-  it('accepts every option and converts durations', () => {
-    const o = resolveXemsOptions({
-      sandbox: 'app:sessions-1',
-      ttl: '2d',
-      autoRotation: '30s',
-      gracePeriod: '5s',
-      cookie: { name: '__Host-sid', path: '/', secure: true, sameSite: 'lax' },
-      header: 'X-Session-Token',
-      persistence: { enabled: false, secret: 'x'.repeat(40), path: '/tmp/vault' },
-      sidecar: { binaryPath: '/opt/xems', startTimeout: '10s', requestTimeout: 500, shutdownTimeout: '1s', maxInFlight: 5, maxRestarts: 0 },
-    });
-    assert.equal(o.sandbox, 'app:sessions-1');
-    assert.equal(o.ttlMs, 2 * 86_400_000);
-    assert.deepEqual(o.rotation, { enabled: true, minIntervalMs: 30_000 });
-    assert.equal(o.graceMs, 5000);
-    assert.deepEqual(o.cookie, { name: '__Host-sid', path: '/', domain: undefined, secure: true, sameSite: 'lax' });
-    assert.equal(o.header, 'x-session-token');
-    assert.deepEqual(o.sidecar, { binaryPath: '/opt/xems', startTimeoutMs: 10_000, requestTimeoutMs: 500, shutdownTimeoutMs: 1000, maxInFlight: 5, maxRestarts: 0 });
-  });
-
-  it('autoRotation false never rotates; true rotates on every request', () => {
-    assert.deepEqual(resolveXemsOptions({ autoRotation: false }).rotation, { enabled: false, minIntervalMs: 0 });
-    assert.deepEqual(resolveXemsOptions({ autoRotation: true }).rotation, { enabled: true, minIntervalMs: 0 });
-    assert.deepEqual(resolveXemsOptions({ autoRotation: 1500 }).rotation, { enabled: true, minIntervalMs: 1500 });
-  });
-
-  it('turns the cookie or the header off, but not both', () => {
-    assert.equal(resolveXemsOptions({ cookie: false }).cookie, false);
-    assert.equal(resolveXemsOptions({ header: false }).header, false);
-    refuses({ cookie: false, header: false }, 'cookie', /no way to reach the client/);
-  });
-
-  it('caps a TTL above 5 days to 5 days with exactly one warning', () => {
-    const warnings: string[] = [];
-    const o = resolveXemsOptions({ ttl: '30d' }, { warn: (m) => warnings.push(m) });
-    assert.equal(o.ttlMs, 432_000_000);
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /capped to 5 days/);
-    const exact: string[] = [];
-    assert.equal(resolveXemsOptions({ ttl: '5d' }, { warn: (m) => exact.push(m) }).ttlMs, 432_000_000);
-    assert.equal(exact.length, 0);
-  });
-
-  it('refuses bad TTLs', () => {
-    for (const ttl of ['1 hour', '1.5h', -5, 0, '0s', 'abc', '', true, 1.5]) refuses({ ttl }, 'ttl');
-  });
-
-  it('refuses a grace period above 60 s or malformed', () => {
-    assert.equal(resolveXemsOptions({ gracePeriod: '60s' }).graceMs, 60_000);
-    assert.equal(resolveXemsOptions({ gracePeriod: 0 }).graceMs, 0);
-    refuses({ gracePeriod: '61s' }, 'gracePeriod', /outside 0\.\.60000/);
-    refuses({ gracePeriod: 60_001 }, 'gracePeriod');
-    refuses({ gracePeriod: '2 s' }, 'gracePeriod', /not a duration/);
-  });
-
-  it('refuses bad autoRotation values', () => {
-    refuses({ autoRotation: 'sometimes' }, 'autoRotation');
-    refuses({ autoRotation: -1 }, 'autoRotation');
-    refuses({ autoRotation: '1x' }, 'autoRotation');
-  });
-
-  it('refuses cookie names, paths and domains with ; , = spaces or control characters', () => {
-    for (const name of ['a;b', 'a,b', 'a=b', 'a b', 'a\tb', 'a\u0000b', 'a\nb', '', 'é']) {
-      refuses({ cookie: { name } }, 'cookie.name');
+  it('XEMS_DEFAULTS is read from the classes', () => {
+    const fromClasses = optionDefaults(XemsModuleOptions) as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(fromClasses)) {
+      if (key === 'store' || key === 'hardwareBinding') continue; // their defaults live with their resolvers (store.options, persistence.options)
+      assert.deepEqual((XEMS_DEFAULTS as unknown as Record<string, unknown>)[key], value, key);
     }
-    for (const path of ['/a;b', '/a,b', '/a=b', '/a b', '/a\u0001', 'relative', '/ä']) {
-      refuses({ cookie: { path } }, 'cookie.path');
-    }
-    for (const domain of ['a;b.com', 'a,b.com', 'a=b.com', 'a b.com', 'exa\u0007mple.com', 'https://example.com', 'example.com:80']) {
-      refuses({ cookie: { domain } }, 'cookie.domain');
-    }
-    assert.deepEqual(resolveXemsOptions({ cookie: { domain: 'example.com', path: '/app' } }).cookie, {
-      name: 'xems_token',
-      path: '/app',
-      domain: 'example.com',
-      secure: true,
-      sameSite: 'strict',
-    });
+    assert.equal(XEMS_DEFAULTS.cookie.name, 'xems_token');
+    assert.equal(XEMS_DEFAULTS.store.keyPrefix, 'xems:');
+    assert.equal(XEMS_DEFAULTS.expressSession.sandbox, 'express-session');
   });
 
-  it('keeps cookies HttpOnly and SameSite=None secure', () => {
-    refuses({ cookie: { httpOnly: false } }, 'cookie.httpOnly', /always HttpOnly/);
-    refuses({ cookie: { sameSite: 'none', secure: false } }, 'cookie.sameSite');
-    refuses({ cookie: { sameSite: 'Strict' } }, 'cookie.sameSite');
-    refuses({ cookie: { secure: 'yes' } }, 'cookie.secure');
-    refuses({ cookie: { name: '__Host-x', path: '/app' } }, 'cookie.name', /__Host-/);
-    refuses({ cookie: 'xems' }, 'cookie', /must be an object/);
-  });
-
-  it('refuses bad header names and sandboxes', () => {
-    refuses({ header: 'x token' }, 'header');
-    refuses({ header: 'x:token' }, 'header');
-    refuses({ header: true }, 'header');
-    refuses({ sandbox: 'a b' }, 'sandbox');
-    refuses({ sandbox: 'x'.repeat(65) }, 'sandbox');
-    refuses({ sandbox: 42 }, 'sandbox');
-  });
-
-  it('refuses a non-boolean requestContext', () => {
-    refuses({ requestContext: 'yes' }, 'requestContext', /true or false/);
-    assert.equal(resolveXemsOptions({ requestContext: false }).requestContext, false);
-  });
-
-  it('refuses bad sidecar options', () => {
-    refuses({ sidecar: { maxInFlight: 0 } }, 'sidecar.maxInFlight', /at least 1/);
-    refuses({ sidecar: { maxInFlight: 1.5 } }, 'sidecar.maxInFlight', /integer/);
-    refuses({ sidecar: { maxRestarts: -1 } }, 'sidecar.maxRestarts');
-    refuses({ sidecar: { requestTimeout: '0s' } }, 'sidecar.requestTimeout');
-    refuses({ sidecar: { startTimeout: 'soon' } }, 'sidecar.startTimeout');
-    refuses({ sidecar: { binaryPath: 42 } }, 'sidecar.binaryPath');
-    refuses({ sidecar: 5 }, 'sidecar', /must be an object/);
-  });
-
-  it('refuses unknown options, naming them', () => {
-    refuses({ tll: '1h' }, 'tll', /not a known option/);
-    refuses({ cookie: { nmae: 'x' } }, 'cookie.nmae', /not a known option/);
-    refuses({ sidecar: { timeout: 5 } }, 'sidecar.timeout', /not a known option/);
-  });
-
-  it('checks persistence only when it is enabled (details: src/persistence/persistence.options.spec.ts)', () => {
-    assert.equal(resolveXemsOptions({ persistence: { enabled: false, path: '/x' } }).persistence.enabled, false);
-    refuses({ persistence: { enabled: true, path: '/v', secret: 's1'.repeat(20) } }, 'persistence.secret', /40 characters long/);
-    refuses({ persistence: { enabled: 'yes' } }, 'persistence.enabled');
-    refuses({ persistence: { enabled: true, path: '/v', secret: 'x'.repeat(32) }, hardwareBinding: { id: 'a' } }, 'persistence.secret', /one character repeated/);
-  });
-
-  it('never echoes the persistence secret in an error', () => {
-    const secret = 12345678901234567890;
-    const err = refuses({ persistence: { enabled: true, path: '/v', secret } }, 'persistence.secret', /got number/);
-    assert.doesNotMatch(err.message, /1234567890/);
-    const text = 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$Qm7#';
-    assert.doesNotMatch(refuses({ persistence: { enabled: true, path: '/v', secret: text } }, 'persistence.secret').message, /Qm7#vR2k/);
-  });
-
-  it('refuses a non-object', () => {
-    refuses('fast', '(options)');
-    refuses([1], '(options)');
+  it('derive the resolved type: durations in milliseconds, options without a default stay optional (compile-time checks)', () => {
+    const o: ResolvedXemsOptions = resolveXemsOptions({ idleTimeout: '30m', cookie: { domain: 'example.test' } });
+    const ttl: number = o.ttl;
+    const idle: number | false = o.idleTimeout;
+    const requestTimeout: number = o.sidecar.requestTimeout;
+    const cookieName: string | undefined = o.cookie === false ? undefined : o.cookie.name;
+    // @ts-expect-error: cookie.domain has no default, so it may be undefined once resolved
+    const domain: string = o.cookie === false ? '' : o.cookie.domain;
+    // @ts-expect-error: a resolved duration is a number, never a string such as '1h'
+    const text: string = o.gracePeriod;
+    assert.deepEqual([ttl, idle, requestTimeout, cookieName, domain, text], [3_600_000, 1_800_000, 2000, 'xems_token', 'example.test', 2000]);
   });
 });

@@ -1,20 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { XemsConfigError } from './xems.errors';
-import { XemsModuleOptions, resolveXemsOptions } from './xems.options';
-
-function refuses(options: unknown, field: string, problem?: RegExp): void {
-  let caught: unknown;
-  try {
-    resolveXemsOptions(options as XemsModuleOptions);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof XemsConfigError, `expected XemsConfigError for ${JSON.stringify(options)}, got ${String(caught)}`);
-  assert.equal(caught.field, field);
-  assert.ok(caught.hint.length > 10);
-  if (problem) assert.match(caught.message, problem);
-}
+import { refusesOptions as refuses } from '../test/support/config-errors';
+import { isBindingOn } from './options/binding.options';
+import { resolveXemsOptions } from './xems.resolved-options';
 
 describe('session feature options', () => {
   it('accepts and resolves them', () => {
@@ -26,14 +14,15 @@ describe('session feature options', () => {
       csrf: { header: 'X-Token', field: 'tok', origins: ['https://App.example.com', 'http://localhost:3000/'] },
       expressHelpers: true,
     });
-    assert.equal(o.idleMs, 900_000);
+    assert.equal(o.idleTimeout, 900_000);
     assert.equal(o.maxSessionsPerUser, 3);
     assert.equal(o.onLimit, 'reject');
-    assert.deepEqual(o.binding, { ip: 'subnet', userAgent: true, onMismatch: 'log', enabled: true });
+    assert.deepEqual(o.binding, { ip: 'subnet', userAgent: true, onMismatch: 'log' });
+    assert.equal(isBindingOn(o.binding), true);
     assert.deepEqual(o.csrf, { header: 'x-token', field: 'tok', origins: ['https://app.example.com', 'http://localhost:3000'] });
     assert.equal(o.expressHelpers, true);
-    assert.equal(resolveXemsOptions({ idleTimeout: false }).idleMs, 0);
-    assert.equal(resolveXemsOptions({ binding: { userAgent: false } }).binding.enabled, false);
+    assert.equal(resolveXemsOptions({ idleTimeout: false }).idleTimeout, false);
+    assert.equal(isBindingOn(resolveXemsOptions({ binding: { userAgent: false } }).binding), false);
     assert.equal(resolveXemsOptions({ binding: { ip: 'exact' } }).binding.onMismatch, 'revoke');
   });
 

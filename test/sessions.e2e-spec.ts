@@ -290,7 +290,11 @@ describe('sessions against the real sidecar', () => {
     await assert.rejects(store.set('u', undefined), (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_NOT_SERIALIZABLE');
     await assert.rejects(store.set('big', 'x'.repeat(70_000)), (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_TOO_LARGE');
     await assert.rejects(store.set('k'.repeat(1025), 1), (e: unknown) => e instanceof XemsValidationError && e.code === 'KEY_TOO_LARGE');
-    await assert.rejects(store.set('t', 1, '6d'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_TTL');
+    // Issue 12: a per-call TTL over 5 days is capped to 5 days (like the module's ttl), not refused.
+    await store.set('t', 1, '6d');
+    const capped = (await store.ttl('t'))!;
+    assert.ok(capped > 431_000_000 && capped <= 432_000_000, `capped to 5 days: ${capped}`);
+    await assert.rejects(store.set('t', 1, '0s'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_TTL');
     assert.throws(() => t.xems.from('bad sandbox'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_SANDBOX');
   });
 

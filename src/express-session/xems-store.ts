@@ -1,10 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { parseDuration } from '../duration.util';
-import { XEMS_DEFAULTS, XEMS_LIMITS } from '../xems.defaults';
+import { Logger } from '@nestjs/common';
+import { parseDuration, type XemsDuration } from '../duration.util';
+import type { XemsModuleOptions } from '../xems.options';
+import { XEMS_LIMITS } from '../xems.defaults';
 import { XemsConfigError, XemsValidationError } from '../xems.errors';
-import type { XemsDuration, XemsModuleOptions } from '../xems.options';
-import { resolveXemsOptions } from '../xems.options';
+import { createStandaloneService, resolveModuleOptions } from '../xems.providers';
 import { XemsService } from '../xems.service';
+import { TtlCap } from '../ttl-cap';
+
+/** XemsStore's defaults: its sandbox, and the TTL of a session whose cookie has no expiry. */
+export const XEMS_STORE_DEFAULTS = { sandbox: 'express-session', ttl: '1d' } as const;
 
 /** The cookie part of an express-session session, as the store sees it. */
 export interface XemsStoredCookie {
@@ -87,6 +92,7 @@ export class XemsStore extends storeBase() {
   private readonly xems: XemsService;
   private readonly defaultTtlMs: number;
   private readonly disableTouch: boolean;
+  private readonly ttlCap = new TtlCap((message) => new Logger('XemsStore').warn(message));
 
   constructor(options: XemsStoreOptions) {
     super();
@@ -94,15 +100,15 @@ export class XemsStore extends storeBase() {
       throw new XemsConfigError('xems', 'must be the XemsService (app.get(XemsService), or await createStandaloneXems())', 'Pass { xems } to new XemsStore().');
     }
     this.xems = options.xems;
-    this.sandbox = options.sandbox ?? XEMS_DEFAULTS.expressSession.sandbox;
+    this.sandbox = options.sandbox ?? XEMS_STORE_DEFAULTS.sandbox;
     if (!XEMS_LIMITS.sandboxPattern.test(this.sandbox)) {
       throw new XemsConfigError('sandbox', `${JSON.stringify(this.sandbox)} is not a valid sandbox name`, 'Use 1-64 characters from A-Z a-z 0-9 . _ : -');
     }
-    const ttl = parseDuration(options.ttl ?? XEMS_DEFAULTS.expressSession.ttl);
+    const ttl = parseDuration(options.ttl ?? XEMS_STORE_DEFAULTS.ttl);
     if (ttl === undefined || ttl < 1) {
       throw new XemsConfigError('ttl', `${JSON.stringify(options.ttl)} is not a positive duration`, "Use a number of milliseconds or a string such as '1d'.");
     }
-    this.defaultTtlMs = Math.min(ttl, XEMS_LIMITS.maxTtlMs);
+    this.defaultTtlMs = this.ttlCap.apply(ttl, 'XemsStore option "ttl"', options.ttl);
     this.disableTouch = options.disableTouch ?? false;
   }
 
@@ -166,7 +172,7 @@ export class XemsStore extends storeBase() {
     const expires = session.cookie?.expires;
     if (expires !== undefined && expires !== null) {
       const at = new Date(expires).getTime();
-      if (Number.isFinite(at)) return Math.min(at - Date.now(), XEMS_LIMITS.maxTtlMs);
+      if (Number.isFinite(at)) return this.ttlCap.apply(at - Date.now(), "A session cookie's lifetime", expires);
     }
     return this.defaultTtlMs;
   }
@@ -251,7 +257,7 @@ function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void
  * ```
  */
 export async function createStandaloneXems(options: XemsModuleOptions = {}): Promise<XemsService> {
-  const xems = new XemsService(resolveXemsOptions(options));
+  const xems = createStandaloneService(resolveModuleOptions(options));
   await xems.onModuleInit();
   return xems;
 }

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { XemsConfigError } from '../xems.errors';
-import { XemsModuleOptions, resolveXemsOptions } from '../xems.options';
+import type { XemsModuleOptions } from '../xems.options';
+import { resolveXemsOptions } from '../xems.resolved-options';
 
 const secret = `base64:${randomBytes(32).toString('base64')}`;
 const machineId = (path: string): string => {
@@ -55,6 +56,15 @@ describe('persistence options', () => {
   it('disabled: nothing is checked or read (the shape of the defaults is unchanged)', () => {
     const o = resolveWith({ persistence: { enabled: false, secret: 'short', path: '/x' } }, noMachineId);
     assert.deepEqual(o.persistence, { enabled: false, path: '/x' });
+  });
+
+  it('refuses a path or a secret without enabled (they would be ignored: sessions would live in memory only)', () => {
+    for (const persistence of [{ path: '/v', secret }, { secret }, { path: '/v' }]) {
+      const err = refused({ persistence }, 'persistence.enabled', /is not set/);
+      assert.match(err.hint, /enabled: true/);
+    }
+    assert.deepEqual(resolveWith({ persistence: { enabled: false, path: '/v', secret } }).persistence, { enabled: false, path: '/v' }, 'off on purpose');
+    assert.deepEqual(resolveWith({ persistence: { fsync: 'always' } }).persistence, { enabled: false, path: undefined }, 'fsync alone changes nothing');
   });
 
   it('refuses each problem with its own message', () => {

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { XEMS_DEFAULTS } from '../xems.defaults';
+import { Allow } from 'class-validator';
+import { OptionBoolean, OptionOneOf, OptionString } from '../options/option-rules';
+import { NO_DEFAULT, type Resolved } from '../options/resolved';
 import { XemsConfigError } from '../xems.errors';
 import { MachineIdentity, MachineIdentityProblem, XemsHardwareBinding, resolveMachineIdentity } from './machine-identity';
 import { SECRET_HINT, VaultSecret, VaultSecretProblem, parseVaultSecret } from './vault-secret';
@@ -7,19 +9,33 @@ import { SECRET_HINT, VaultSecret, VaultSecretProblem, parseVaultSecret } from '
 /** How journal writes reach the disk; see the README ("Persistence"). */
 export type XemsFsyncPolicy = 'always' | 'everysec' | 'no';
 
-export interface XemsPersistenceOptions {
-  /** Keep sessions and values in an encrypted vault on disk, so they survive restarts. Default `false`. */
+/** Encrypted persistence: sessions and values survive restarts (see the README, "Persistence"). */
+export class XemsPersistenceOptions {
+  declare readonly [NO_DEFAULT]?: 'enabled' | 'secret' | 'path';
+
+  /**
+   * Keep sessions and values in an encrypted vault on disk, so they survive restarts. Off unless
+   * `true`; `path` or `secret` given without `enabled` is refused (they would be ignored).
+   */
+  @OptionBoolean('Use true or false.')
   enabled?: boolean;
+
   /**
    * Exactly 32 bytes: a 32-character string, a 32-byte Buffer, or `'hex:<64 hex digits>'` /
    * `'base64:<44 characters>'`. `npx nestjs-xems secret` prints a fresh one. Weak secrets
    * (a repeated pattern, one character, the examples in our docs) are refused.
    */
+  // Checked (never echoed) by parseSecretOption: a string or a Buffer, of several forms.
+  @Allow()
   secret?: string | Buffer;
+
   /** The vault directory (created with mode 0700 if missing). One vault per application instance. */
+  @OptionString('Use the path of a directory for the vault.')
   path?: string;
+
   /** `'always'`: on the disk before the reply; `'everysec'` (default): within a second; `'no'`: when the OS writes back. */
-  fsync?: XemsFsyncPolicy;
+  @OptionOneOf(['always', 'everysec', 'no'], "Use 'everysec' (default), or 'always' to lose nothing acknowledged even on power loss.")
+  fsync?: XemsFsyncPolicy = 'everysec';
 }
 
 /** The persistence options after validation. */
@@ -36,14 +52,11 @@ export type ResolvedPersistence =
       binding: MachineIdentity | null;
     };
 
-const FSYNC_POLICIES: readonly XemsFsyncPolicy[] = ['always', 'everysec', 'no'];
+/** `hardwareBinding` when not given: with persistence, the vault key is bound to this machine's identity. */
+export const DEFAULT_HARDWARE_BINDING: XemsHardwareBinding = true;
 
 const BINDING_HINT =
   "Use hardwareBinding: true (this machine's /etc/machine-id), { id: '<stable identity>' } (containers whose machine id changes, or hosts sharing a vault on purpose) or false (no binding: a copied vault opens anywhere with the secret).";
-
-function fail(field: string, problem: string, hint: string): never {
-  throw new XemsConfigError(field, problem, hint);
-}
 
 function describeBinding(value: unknown): string {
   if (value === null) return 'null';
@@ -51,48 +64,61 @@ function describeBinding(value: unknown): string {
   return typeof value === 'object' ? 'an object without a string "id"' : `a ${typeof value}`;
 }
 
+/** `persistence.secret` parsed, or an XemsConfigError naming it (the secret itself is never echoed). */
+export function parseSecretOption(secret: unknown): VaultSecret {
+  try {
+    return parseVaultSecret(secret as string | Buffer);
+  } catch (err) {
+    if (err instanceof VaultSecretProblem) throw new XemsConfigError('persistence.secret', err.message, SECRET_HINT);
+    throw err;
+  }
+}
+
+/** `hardwareBinding` resolved to an identity (null: unbound), or an XemsConfigError naming it with `hint`. */
+export function identityOption(binding: XemsHardwareBinding, hint: string, readMachineId?: (path: string) => string): MachineIdentity | null {
+  try {
+    return resolveMachineIdentity(binding, readMachineId);
+  } catch (err) {
+    if (err instanceof MachineIdentityProblem) throw new XemsConfigError('hardwareBinding', err.message, hint);
+    throw err;
+  }
+}
+
 /**
- * Validates `persistence` and `hardwareBinding` (the class-validator schema has already checked
- * the field types it can) and resolves the secret and the machine identity. `readMachineId`
- * reads a machine-id file (tests inject one).
+ * Validates `persistence` and `hardwareBinding` (the options class has already checked the field
+ * types) and resolves the secret and the machine identity. With the Redis store (`sharedStore`)
+ * the secret serves the store instead, and resolveStore checks it. `readMachineId` reads a
+ * machine-id file (tests inject one).
  */
 export function resolvePersistence(
-  persistence: XemsPersistenceOptions | undefined,
+  persistence: Resolved<XemsPersistenceOptions>,
   hardwareBinding: unknown,
+  sharedStore: boolean,
   readMachineId?: (path: string) => string,
 ): ResolvedPersistence {
   if (hardwareBinding !== undefined && typeof hardwareBinding !== 'boolean') {
     const id = (hardwareBinding as { id?: unknown } | null)?.id;
     const keys = hardwareBinding && typeof hardwareBinding === 'object' ? Object.keys(hardwareBinding) : [];
     if (typeof id !== 'string' || keys.length !== 1) {
-      fail('hardwareBinding', `must be true, false or { id: string }, got ${describeBinding(hardwareBinding)}`, BINDING_HINT);
+      throw new XemsConfigError('hardwareBinding', `must be true, false or { id: string }, got ${describeBinding(hardwareBinding)}`, BINDING_HINT);
     }
   }
-  if (persistence?.enabled !== true) return { enabled: false, path: persistence?.path };
+  if (persistence.enabled === undefined && !sharedStore && (persistence.path !== undefined || persistence.secret !== undefined)) {
+    throw new XemsConfigError(
+      'persistence.enabled',
+      'is not set, so persistence is off although persistence.path or persistence.secret is given: sessions would live in memory only and vanish at the next restart',
+      'Add enabled: true to keep sessions in the encrypted vault, or enabled: false to run memory-only on purpose.',
+    );
+  }
+  if (persistence.enabled !== true) return { enabled: false, path: persistence.path };
 
   if (persistence.path === undefined || persistence.path.trim() === '') {
-    fail('persistence.path', 'is required when persistence is enabled', "Give the vault a directory of its own, e.g. path: '/var/lib/my-app/xems-vault'.");
-  }
-  const fsync = persistence.fsync ?? XEMS_DEFAULTS.persistence.fsync;
-  if (!FSYNC_POLICIES.includes(fsync)) {
-    fail('persistence.fsync', `must be 'always', 'everysec' or 'no'`, "Use 'everysec' (default), or 'always' to lose nothing acknowledged even on power loss.");
+    throw new XemsConfigError('persistence.path', 'is required when persistence is enabled', "Give the vault a directory of its own, e.g. path: '/var/lib/my-app/xems-vault'.");
   }
   if (persistence.secret === undefined) {
-    fail('persistence.secret', 'is required when persistence is enabled', SECRET_HINT);
+    throw new XemsConfigError('persistence.secret', 'is required when persistence is enabled', SECRET_HINT);
   }
-  let secret: VaultSecret;
-  try {
-    secret = parseVaultSecret(persistence.secret);
-  } catch (err) {
-    if (err instanceof VaultSecretProblem) fail('persistence.secret', err.message, SECRET_HINT);
-    throw err;
-  }
-  let binding: MachineIdentity | null;
-  try {
-    binding = resolveMachineIdentity((hardwareBinding ?? XEMS_DEFAULTS.hardwareBinding) as XemsHardwareBinding, readMachineId);
-  } catch (err) {
-    if (err instanceof MachineIdentityProblem) fail('hardwareBinding', err.message, BINDING_HINT);
-    throw err;
-  }
-  return { enabled: true, path: resolve(persistence.path), fsync, secret, binding };
+  const secret = parseSecretOption(persistence.secret);
+  const binding = identityOption((hardwareBinding ?? DEFAULT_HARDWARE_BINDING) as XemsHardwareBinding, BINDING_HINT, readMachineId);
+  return { enabled: true, path: resolve(persistence.path), fsync: persistence.fsync, secret, binding };
 }

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { BodyReader } from '../sidecar/frame-codec';
 import { ErrorCode, Op, sidecarError } from '../sidecar/protocol';
-import { isSidecarUnavailable } from '../session.guard';
-import { XemsConfigError, XemsUnavailableError } from '../xems.errors';
-import { XemsModuleOptions, resolveXemsOptions } from '../xems.options';
+import type { XemsModuleOptions } from '../xems.options';
+import { resolveXemsOptions } from '../xems.resolved-options';
+import { XemsModule } from '../xems.module';
+import { XemsConfigError, XemsUnavailableError, isSidecarUnavailable } from '../xems.errors';
 import { storeConfigure } from './store.options';
 
 const SECRET = 'hex:9f1c2b7e4a6d8053c1e2f3a4b5c6d7e8091a2b3c4d5e6f708192a3b4c5d6e7f8';
@@ -73,6 +74,29 @@ describe('the store option', () => {
       [{ ...valid, hardwareBinding: { id: ' ' } }, 'hardwareBinding', /non-empty/],
     ];
     for (const [options, field, problem] of cases) refuses(options, field, problem);
+  });
+
+  it('types url as string | undefined (the README snippet compiles under strict) and refuses undefined at start, naming store.url', () => {
+    // Compile test: `url: process.env.REDIS_URL` (string | undefined) is a valid store option.
+    const fromEnv: XemsModuleOptions = { ...valid, store: { type: 'redis', url: process.env.XEMS_TEST_UNSET_REDIS_URL } };
+    assert.ok(XemsModule.forRoot({ isGlobal: true, store: { type: 'redis', url: process.env.XEMS_TEST_UNSET_REDIS_URL } }));
+    refuses(fromEnv, 'store.url', /is undefined/);
+  });
+
+  it('refuses a Redis URL without a host, with an empty or out-of-range port, naming the field', () => {
+    const url = (u: string): XemsModuleOptions => ({ ...valid, store: { type: 'redis', url: u } });
+    refuses(url('redis://:hunter2@127.0.0.1:'), 'store.url', /empty or invalid port/);
+    for (const port of ['0', '65536', '70000', 'x1', '-1', '6379x']) refuses(url(`redis://:hunter2@h:${port}`), 'store.url', /empty or invalid port/);
+    refuses(url('redis://:hunter2@:6379'), 'store.url', /with a host/);
+    refuses(url('redis://'), 'store.url', /with a host/);
+    refuses({ ...valid, store: { type: 'redis', cluster: ['redis://n1:7000', 'redis://:hunter2@n2:'] } }, 'store.cluster[1]', /empty or invalid port/);
+    for (const good of ['redis://h', 'redis://h:1', 'redis://:hunter2@h:65535/2', 'rediss://h:6380', 'redis://[::1]:6379', 'redis://user:pw@[2001:db8::1]']) {
+      assert.equal((resolveXemsOptions(url(good)).store as { url?: string }).url, good);
+    }
+  });
+
+  it('refuses persistence.path with store type redis (there is no local vault: it would be ignored)', () => {
+    refuses({ ...valid, persistence: { secret: SECRET, path: '/tmp/vault-hunter2' } }, 'persistence.path', /not used with store type 'redis'/);
   });
 
   it('sends the URL in configJson and the secret and identity only as CONFIGURE secrets', () => {

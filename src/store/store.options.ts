@@ -1,10 +1,12 @@
-import { parseDuration } from '../duration.util';
-import { XEMS_DEFAULTS } from '../xems.defaults';
+import { parseDuration, type XemsDuration } from '../duration.util';
+import { identityOption, parseSecretOption, type XemsPersistenceOptions } from '../persistence/persistence.options';
+import { SECRET_HINT, type VaultSecret } from '../persistence/vault-secret';
+import type { Resolved } from '../options/resolved';
 import { XemsConfigError } from '../xems.errors';
-import { MachineIdentityProblem, resolveMachineIdentity } from '../persistence/machine-identity';
-import { SECRET_HINT, VaultSecret, VaultSecretProblem, parseVaultSecret } from '../persistence/vault-secret';
-import type { XemsPersistenceOptions } from '../persistence/persistence.options';
-import type { XemsDuration } from '../xems.options';
+import { checkRedisUrl } from './redis-url';
+
+/** The defaults of a Redis store's own fields. */
+export const REDIS_STORE_DEFAULTS = { keyPrefix: 'xems:', timeout: '1s' } as const;
 
 interface XemsRedisCommon {
   type: 'redis';
@@ -17,9 +19,13 @@ interface XemsRedisCommon {
   timeout?: XemsDuration;
 }
 
-/** One Redis or Valkey server (or a proxy in front of a primary): `redis://[user:password@]host:port[/db]`, `rediss://` for TLS. */
+/**
+ * One Redis or Valkey server (or a proxy in front of a primary): `redis://[user:password@]host:port[/db]`,
+ * `rediss://` for TLS. `undefined` is accepted by the type (`url: process.env.REDIS_URL`) and
+ * refused at start with an XemsConfigError naming `store.url`.
+ */
 export interface XemsRedisServerStore extends XemsRedisCommon {
-  url: string;
+  url: string | undefined;
   cluster?: never;
 }
 
@@ -61,21 +67,35 @@ function fail(field: string, problem: string, hint: string): never {
   throw new XemsConfigError(field, problem, hint);
 }
 
-/** A redis:// or rediss:// URL with a host; never echoed (it may carry a password). */
-function checkUrl(field: string, value: unknown, clusterNode: boolean): string {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
+/** The `store` object's own fields checked: its type, known keys, URL(s), prefix and timeout. */
+function checkRedisFields(store: Record<string, unknown>, requestTimeoutMs: number): Pick<Extract<ResolvedStore, { type: 'redis' }>, 'url' | 'cluster' | 'keyPrefix' | 'timeoutMs'> {
+  if (!('url' in store) && store.cluster === undefined) {
+    fail('store', 'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)', "Use { type: 'redis', url: 'redis://host:6379' } or { type: 'redis', cluster: ['redis://node1:7000', 'redis://node2:7000'] }.");
   }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    fail(field, 'must be a redis:// or rediss:// URL with a host (it is not repeated here: it may contain a password)', "Use e.g. 'redis://localhost:6379', 'redis://:password@host:6379/0' or 'rediss://host:6380' for TLS.");
+  if ('url' in store && store.cluster !== undefined) {
+    fail('store', 'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)', 'Keep url for one server, or cluster for the nodes of a Redis Cluster.');
   }
-  if (clusterNode && url.pathname.replace(/\//g, '') !== '' && url.pathname.replace(/\//g, '') !== '0') {
-    fail(field, 'names a database: a Redis Cluster has only database 0', "Drop the '/<db>' part of the cluster URLs.");
+  let url: string | undefined;
+  let cluster: string[] | undefined;
+  if ('url' in store) url = checkRedisUrl('store.url', store.url, false);
+  else {
+    if (!Array.isArray(store.cluster) || store.cluster.length === 0) {
+      fail('store.cluster', 'must be a non-empty array of redis:// URLs', "Use e.g. ['redis://node1:7000', 'redis://node2:7000'].");
+    }
+    cluster = store.cluster.map((u, i) => checkRedisUrl(`store.cluster[${i}]`, u, true));
   }
-  return value as string;
+  const keyPrefix = store.keyPrefix ?? REDIS_STORE_DEFAULTS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || !KEY_PREFIX.test(keyPrefix)) {
+    fail('store.keyPrefix', 'must be 0-64 characters from A-Z a-z 0-9 . _ : - (no braces: they would put every key in one Cluster hash slot)', "Use e.g. 'xems:' or 'shop-prod:xems:'.");
+  }
+  const timeoutMs = parseDuration(store.timeout ?? REDIS_STORE_DEFAULTS.timeout);
+  if (timeoutMs === undefined || timeoutMs < 10 || timeoutMs > 60_000) {
+    fail('store.timeout', 'must be a duration between 10 ms and 60 s', "Use e.g. '1s' (default) or 500.");
+  }
+  if (timeoutMs >= requestTimeoutMs) {
+    fail('store.timeout', `(${timeoutMs} ms) must be shorter than sidecar.requestTimeout (${requestTimeoutMs} ms)`, 'So that a Redis outage answers 503 from the sidecar before the call itself times out: lower store.timeout or raise sidecar.requestTimeout.');
+  }
+  return { url, cluster, keyPrefix, timeoutMs };
 }
 
 /**
@@ -84,7 +104,7 @@ function checkUrl(field: string, value: unknown, clusterNode: boolean): string {
  */
 export function resolveStore(
   raw: unknown,
-  persistence: XemsPersistenceOptions | undefined,
+  persistence: Resolved<XemsPersistenceOptions>,
   hardwareBinding: unknown,
   requestTimeoutMs: number,
 ): ResolvedStore {
@@ -103,43 +123,17 @@ export function resolveStore(
   }
   if (store.type === 'memory') return { type: 'memory' };
 
-  if ((store.url === undefined) === (store.cluster === undefined)) {
-    fail('store', 'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)', "Use { type: 'redis', url: 'redis://host:6379' } or { type: 'redis', cluster: ['redis://node1:7000', 'redis://node2:7000'] }.");
-  }
-  let url: string | undefined;
-  let cluster: string[] | undefined;
-  if (store.url !== undefined) url = checkUrl('store.url', store.url, false);
-  if (store.cluster !== undefined) {
-    if (!Array.isArray(store.cluster) || store.cluster.length === 0) {
-      fail('store.cluster', 'must be a non-empty array of redis:// URLs', "Use e.g. ['redis://node1:7000', 'redis://node2:7000'].");
-    }
-    cluster = store.cluster.map((u, i) => checkUrl(`store.cluster[${i}]`, u, true));
-  }
-  const keyPrefix = store.keyPrefix ?? XEMS_DEFAULTS.store.keyPrefix;
-  if (typeof keyPrefix !== 'string' || !KEY_PREFIX.test(keyPrefix)) {
-    fail('store.keyPrefix', 'must be 0-64 characters from A-Z a-z 0-9 . _ : - (no braces: they would put every key in one Cluster hash slot)', "Use e.g. 'xems:' or 'shop-prod:xems:'.");
-  }
-  const timeoutMs = parseDuration(store.timeout ?? XEMS_DEFAULTS.store.timeout);
-  if (timeoutMs === undefined || timeoutMs < 10 || timeoutMs > 60_000) {
-    fail('store.timeout', 'must be a duration between 10 ms and 60 s', "Use e.g. '1s' (default) or 500.");
-  }
-  if (timeoutMs >= requestTimeoutMs) {
-    fail('store.timeout', `(${timeoutMs} ms) must be shorter than sidecar.requestTimeout (${requestTimeoutMs} ms)`, 'So that a Redis outage answers 503 from the sidecar before the call itself times out: lower store.timeout or raise sidecar.requestTimeout.');
-  }
-
-  if (persistence?.enabled === true) {
+  const fields = checkRedisFields(store, requestTimeoutMs);
+  if (persistence.enabled === true) {
     fail('persistence.enabled', "cannot be true with store type 'redis': Redis keeps the records (its RDB/AOF files are their persistence), a local vault would be one instance's copy", 'Remove persistence.enabled (keep persistence.secret: it is the shared secret the Redis records are sealed with).');
   }
-  if (persistence?.secret === undefined) {
+  if (persistence.path !== undefined) {
+    fail('persistence.path', "is not used with store type 'redis' (Redis keeps the records; there is no local vault)", 'Remove persistence.path; keep persistence.secret, the shared secret of the Redis records.');
+  }
+  if (persistence.secret === undefined) {
     fail('persistence.secret', "is required with store type 'redis': every instance derives the same key from it, so that one instance reads what another wrote", SECRET_HINT);
   }
-  let secret: VaultSecret;
-  try {
-    secret = parseVaultSecret(persistence.secret);
-  } catch (err) {
-    if (err instanceof VaultSecretProblem) fail('persistence.secret', err.message, SECRET_HINT);
-    throw err;
-  }
+  const secret = parseSecretOption(persistence.secret);
   if (hardwareBinding === undefined || hardwareBinding === true) {
     fail(
       'hardwareBinding',
@@ -147,14 +141,8 @@ export function resolveStore(
       BINDING_HINT,
     );
   }
-  let identity: Buffer | null;
-  try {
-    identity = resolveMachineIdentity(hardwareBinding as false | { id: string })?.id ?? null;
-  } catch (err) {
-    if (err instanceof MachineIdentityProblem) fail('hardwareBinding', err.message, BINDING_HINT);
-    throw err;
-  }
-  return { type: 'redis', url, cluster, keyPrefix, timeoutMs, secret, identity };
+  const identity = identityOption(hardwareBinding as false | { id: string }, BINDING_HINT)?.id ?? null;
+  return { type: 'redis', ...fields, secret, identity };
 }
 
 /** What the sidecar needs for the Redis store (docs/protocol.md, CONFIGURE "store"). */

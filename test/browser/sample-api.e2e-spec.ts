@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XemsService } from '../../src';
-import { XEMS_DEFAULTS } from '../../src/xems.defaults';
+import { XEMS_DEFAULTS } from '../../src';
 import { OTP_MAX_ATTEMPTS, OTP_SANDBOX } from '../../sample/src/auth/session.types';
 import { USERS_SANDBOX } from '../../sample/src/users/users.service';
 import { CookieClient } from './support/cookie-client';

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { XEMS_DEFAULTS } from '../../src/xems.defaults';
+import { XEMS_DEFAULTS, resolveXemsOptions } from '../../src';
 import { launchChromium } from './support/chromium';
 import { artifactsDir } from './support/paths';
 import { startSample, type RunningSample } from './support/sample-server';
@@ -125,7 +125,7 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
 
     // Converged: once every superseded token has left its grace window, the cookie the browser
     // kept is still the live one (a stale one would now count as reuse and kill the session).
-    await sleep(XEMS_DEFAULTS.gracePeriod + 500);
+    await sleep(resolveXemsOptions().gracePeriod + 500);
     assert.equal(await fetchStatus(page, '/api/me'), 200);
     await page.reload();
     await page.waitForSelector('#signed-in', { state: 'visible' });

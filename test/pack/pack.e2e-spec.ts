@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync,
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { XEMS_DEFAULTS } from '../../src/xems.defaults';
+import { XEMS_DEFAULTS } from '../../src';
 import { repoRoot } from '../browser/support/paths';
 import { childPids, executableOf, isAlive, Spawned } from '../browser/support/processes';
 

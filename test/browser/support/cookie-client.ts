@@ -1,4 +1,4 @@
-import { XEMS_DEFAULTS } from '../../../src/xems.defaults';
+import { XEMS_DEFAULTS } from '../../../src';
 
 const COOKIE = XEMS_DEFAULTS.cookie.name;
 

@@ -1,0 +1,164 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { LATE_RESPONSE_MS, SessionLedger } from './session-ledger';
+import type { XemsResolvedSession, XemsSessionContext } from './session.types';
+import { TokenTransport, type TokenWriteState, type XemsPresentedToken } from './token-transport';
+import { XEMS_LIMITS } from './xems.defaults';
+import { XEMS_REQUEST_STATE, XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { XemsSessions } from './xems.sessions';
+
+/**
+ * How long after its request was resolved a late response may still refresh its token: the
+ * successor of the presented token was first presented after that, so within the widest grace
+ * window (60 s, less a margin for the clocks of Redis and this process) presenting it again is
+ * never taken for reuse.
+ */
+const REFRESH_WINDOW_MS = XEMS_LIMITS.maxGraceMs - 10_000;
+
+/** What the module keeps on a request (under a symbol): its session and how its response carries the token. */
+export interface XemsRequestState extends TokenWriteState {
+  /** performance.now() when the request's session was attached. */
+  attachedAt: number;
+  /** The response hooks are installed. */
+  hooked: boolean;
+}
+
+/** The module's state of a request, if the module has touched it. */
+export function peekRequestState(req: IncomingMessage): XemsRequestState | undefined {
+  return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
+}
+
+/** The session a request holds (attached by SessionGuard, link or regenerate), or undefined. */
+export function requestSessionOf(req: IncomingMessage): XemsResolvedSession | undefined {
+  return peekRequestState(req)?.session;
+}
+
+/** The request's session without its data or token: id, sandbox, expiry, whether this request rotated it, remember-me. */
+export function describeRequestSession(req: IncomingMessage): XemsSessionContext | undefined {
+  const session = requestSessionOf(req);
+  if (!session) return undefined;
+  return { id: session.id, sandbox: session.sandbox, expiresAt: session.expiresAt, rotated: session.rotated, rememberMe: session.rememberMe };
+}
+
+/**
+ * The one owner of a request's session: attaches it (SessionGuard after resolving the presented
+ * token; link and regenerate after issuing one), clears it (unlink), peeks at it and describes
+ * it. Attaching arms the response: the token transport writes the newest token right before the
+ * headers go, and the session counts in the ledger until the response closes. With the Redis
+ * store, refreshIfLate() fetches the current token for a response that is about to leave late.
+ */
+@Injectable()
+export class RequestSessions {
+  private readonly sharedStore: boolean;
+
+  constructor(
+    @Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'store'>,
+    private readonly transport: TokenTransport,
+    private readonly ledger: SessionLedger,
+    private readonly sessions: XemsSessions,
+  ) {
+    this.sharedStore = options.store.type === 'redis';
+  }
+
+  /**
+   * `session` is now the request's session: found from the token the request `presented`
+   * (SessionGuard), or issued in this request (no `presented`: link, regenerate).
+   */
+  attach(req: IncomingMessage, res: ServerResponse, session: XemsResolvedSession, presented?: XemsPresentedToken): void {
+    const state = this.state(req);
+    if (presented) {
+      state.presented = presented;
+      state.via = presented.via;
+    }
+    state.session = session;
+    state.issued = presented === undefined;
+    state.cleared = false;
+    state.attachedAt = performance.now();
+    if (state.entry) this.ledger.leave(state.entry);
+    state.entry = this.ledger.enter(session);
+    this.hookResponse(req, res, state);
+  }
+
+  /** The request's session ended (unlink, or regenerate found it gone): the response clears the cookie. */
+  clear(req: IncomingMessage, res: ServerResponse): void {
+    const state = this.state(req);
+    state.session = undefined;
+    state.cleared = true;
+    this.hookResponse(req, res, state);
+  }
+
+  /**
+   * The session of `token` got new data (updateSession): the request's own copy follows when
+   * it is that session, so @Session() later in the request sees the new data.
+   */
+  updated(req: IncomingMessage | undefined, sandbox: string, token: string, data: unknown, expiresAt: number): void {
+    const state = req && peekRequestState(req);
+    const session = state?.session;
+    if (session && session.sandbox === sandbox && (session.token === token || state.presented?.token === token)) {
+      session.data = data;
+      session.expiresAt = expiresAt;
+    }
+  }
+
+  peek(req: IncomingMessage): XemsResolvedSession | undefined {
+    return requestSessionOf(req);
+  }
+
+  describe(req: IncomingMessage): XemsSessionContext | undefined {
+    return describeRequestSession(req);
+  }
+
+  /** True when the request's response needs refreshIfLate() before it leaves (the Redis store, a presented token). */
+  needsRefresh(req: IncomingMessage): boolean {
+    const state = peekRequestState(req);
+    return this.sharedStore && state?.session !== undefined && !state.issued && state.presented !== undefined;
+  }
+
+  /**
+   * With the Redis store, another instance may have rotated the session's token since this
+   * request learned it. Right before the module hands a response to Nest's writer (a returned
+   * value, an exception), this vouches for the token to write: still fresh, or fetched anew
+   * from the sidecar when late. The fetch presents the token the request presented, without
+   * rotating and with the widest grace window: its successor, handed out by this request, is
+   * unpresented or was first presented after this request was resolved, and neither is reuse
+   * (past that window no fetch is tried). If the fetch fails or finds the session gone, the
+   * response writes no token: the client keeps the one it presented, which stays good.
+   */
+  async refreshIfLate(req: IncomingMessage): Promise<void> {
+    const state = peekRequestState(req);
+    const entry = state?.entry;
+    if (!state?.presented || !entry?.newest) return;
+    const now = performance.now();
+    if (now - entry.learnedAt > LATE_RESPONSE_MS) {
+      if (now - state.attachedAt > REFRESH_WINDOW_MS) return;
+      const { sandbox, id } = entry.newest;
+      try {
+        if (!(await this.sessions.refresh(sandbox, state.presented.token))) {
+          this.ledger.end(sandbox, id);
+          return;
+        }
+      } catch {
+        return; // an outage or a timeout: no token
+      }
+    }
+    state.vouched = true;
+  }
+
+  /** The state of a request, created on first use. */
+  private state(req: IncomingMessage): XemsRequestState {
+    const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
+    return (holder[XEMS_REQUEST_STATE] ??= { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false });
+  }
+
+  /** Installs the response hooks once: the token write before the headers, the ledger exit at close. */
+  private hookResponse(req: IncomingMessage, res: ServerResponse, state: XemsRequestState): void {
+    if (state.hooked) return;
+    state.hooked = true;
+    this.transport.arm(req, res, state);
+    res.once('close', () => {
+      if (state.entry) this.ledger.leave(state.entry);
+      state.entry = undefined;
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import type { XemsResolvedSession } from './session.types';
+
+/**
+ * A response that leaves this long after its session's token was learned from the sidecar is
+ * "late": with the Redis store another instance may have rotated the token meanwhile.
+ */
+export const LATE_RESPONSE_MS = 1;
+
+/** The generation a token carries (`sid(16) || gen(u32 big-endian) || secret(32)`, docs/sidecar-internals.md "Tokens"); -1 if unreadable. */
+export function tokenGeneration(token: string): number {
+  const raw = Buffer.from(token, 'base64url');
+  return raw.length === 52 ? raw.readUInt32BE(16) : -1;
+}
+
+/** One session with requests in flight in this process. */
+export interface LedgerEntry {
+  readonly key: string;
+  /** The newest state of the session handed out here (its token has the highest generation seen), or null once the session was ended here. */
+  newest: XemsResolvedSession | null;
+  generation: number;
+  /** performance.now() when `newest` came from the sidecar. */
+  learnedAt: number;
+  inFlight: number;
+}
+
+function keyOf(sandbox: string, id: string): string {
+  return `${sandbox}\u0000${id}`;
+}
+
+/**
+ * The newest token this process has handed out for each session that has requests in flight,
+ * so that a response never writes a token older than one the client may already hold: a slow
+ * response that overlaps quicker requests of the same client (which rotated the token past
+ * the one its own request got) writes the newest token instead of its own. Tokens are ordered
+ * by the generation they carry, not by the order replies arrive in. A session ended here
+ * (logout, revoke, regenerate, a reuse verdict) stays ended: its late responses write no token,
+ * never a successor (which would hand a regenerated or re-logged-in session to whoever else
+ * held the old one). An entry lives while requests of its session are in flight.
+ */
+@Injectable()
+export class SessionLedger {
+  private readonly entries = new Map<string, LedgerEntry>();
+
+  /** A request now holds `session` (just learned from the sidecar): it counts as in flight until leave(). */
+  enter(session: XemsResolvedSession): LedgerEntry {
+    const key = keyOf(session.sandbox, session.id);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { key, newest: session, generation: tokenGeneration(session.token), learnedAt: performance.now(), inFlight: 0 };
+      this.entries.set(key, entry);
+    } else {
+      this.record(entry, session);
+    }
+    entry.inFlight++;
+    return entry;
+  }
+
+  /** Newer knowledge of a session (another call returned its token): kept if a request of it is in flight. */
+  learn(session: XemsResolvedSession): void {
+    const entry = this.entries.get(keyOf(session.sandbox, session.id));
+    if (entry) this.record(entry, session);
+  }
+
+  /** The session was ended here: responses still in flight for it write no token. */
+  end(sandbox: string, id: string): void {
+    const entry = this.entries.get(keyOf(sandbox, id));
+    if (entry) entry.newest = null;
+  }
+
+  /** A request of the entry's session is done. */
+  leave(entry: LedgerEntry): void {
+    if (--entry.inFlight <= 0 && this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+  }
+
+  /** Sessions with requests in flight (for tests and stats). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private record(entry: LedgerEntry, session: XemsResolvedSession): void {
+    if (entry.newest === null) return; // ended here: stays ended
+    const generation = tokenGeneration(session.token);
+    if (generation > entry.generation || session.token === entry.newest.token) {
+      entry.newest = session;
+      entry.generation = generation;
+      entry.learnedAt = performance.now();
+    }
+  }
+}
