@@ -84,6 +84,9 @@ type Secret struct {
 type Request struct {
 	ID uint32
 	Op Op
+	// Deadline is when the caller gives up on the request (Unix ms, 0 = none): the request
+	// header's deadline. A change still pending then is not applied (session.Deadline).
+	Deadline int64
 
 	// CONFIGURE
 	ProtocolVersion uint16

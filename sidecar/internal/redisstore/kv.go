@@ -12,20 +12,19 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 )
 
 // KVSet stores value under name for ttlMs, replacing any previous record (its 5-day cap counts
 // from now). Returns the expiry.
-func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) {
-	if err := store.CheckKey(name); err != nil {
+func (s *Store) KVSet(dl session.Deadline, sandbox, name, value []byte, ttlMs uint64) (int64, error) {
+	if err := session.CheckKey(name); err != nil {
 		return 0, err
 	}
-	if err := store.CheckValue(value, s.maxValue, "value"); err != nil {
+	if err := session.CheckValue(value, s.maxValue, "value"); err != nil {
 		return 0, err
 	}
-	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+	if err := session.CheckTTL(ttlMs, "ttlMs"); err != nil {
 		return 0, err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -40,7 +39,7 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 	now := s.clock.NowMs()
 	exp := now + int64(ttlMs)
 	err = s.do(func(ctx context.Context) error {
-		return scriptKVSet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}, sealed, ms(now+store.MaxTTLMs), ms(exp)).Err()
+		return scriptKVSet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}, sealed, ms(now+session.MaxTTLMs), ms(exp), ms(int64(dl))).Err()
 	})
 	if err != nil {
 		return 0, err
@@ -51,7 +50,7 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 // KVGet appends the value to dst and returns the extended slice. found is false if the key is
 // absent or expired.
 func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, found bool, err error) {
-	if err = store.CheckKey(name); err != nil {
+	if err = session.CheckKey(name); err != nil {
 		return nil, 0, false, err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -79,24 +78,18 @@ func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, f
 	if err != nil || sealed == "" || pttl <= 0 {
 		return nil, 0, false, err
 	}
-	out, _, storedName, err := openKV(sb.keys, &k, sealed, dst)
-	if err != nil {
+	out, ok, err := sb.keys.OpenNamed(dst, []byte(sealed), kindValue, &k, name)
+	if !ok {
 		return nil, 0, false, err
-	}
-	same := bytes.Equal(storedName, name)
-	clear(storedName)
-	if !same {
-		clear(out[len(dst):])
-		return nil, 0, false, nil // a keyed-hash collision: never seen in practice, never served
 	}
 	return out, s.clock.NowMs() + pttl, true, nil
 }
 
 // KVDel deletes the key; existed says whether a live record was there.
-func (s *Store) KVDel(sandbox, name []byte) (bool, error) {
+func (s *Store) KVDel(dl session.Deadline, sandbox, name []byte) (bool, error) {
 	var n int64
 	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) (err error) {
-		n, err = s.rdb.Del(ctx, key).Result()
+		n, err = scriptKVDel.Run(ctx, s.rdb, []string{key}, ms(int64(dl))).Int64()
 		return err
 	})
 	return n == 1, err
@@ -130,13 +123,13 @@ func (s *Store) KVTTL(sandbox, name []byte) (int64, bool, error) {
 }
 
 // KVTouch sets a new TTL from now, never past the record's creation + 5 days.
-func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error) {
-	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+func (s *Store) KVTouch(dl session.Deadline, sandbox, name []byte, ttlMs uint64) (int64, bool, error) {
+	if err := session.CheckTTL(ttlMs, "ttlMs"); err != nil {
 		return 0, false, err
 	}
 	var exp int64
 	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) error {
-		v, err := scriptKVTouch.Run(ctx, s.rdb, []string{key}, ms(s.clock.NowMs()+int64(ttlMs))).Text()
+		v, err := scriptKVTouch.Run(ctx, s.rdb, []string{key}, ms(s.clock.NowMs()+int64(ttlMs)), ms(int64(dl))).Text()
 		if errors.Is(err, redis.Nil) {
 			return nil
 		}
@@ -153,7 +146,7 @@ func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
 }
 
 func (s *Store) kvSimple(sandbox, name []byte, fn func(ctx context.Context, key string) error) error {
-	if err := store.CheckKey(name); err != nil {
+	if err := session.CheckKey(name); err != nil {
 		return err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -193,7 +186,7 @@ func parseCursor(c []byte) (redisCursor, error) {
 	if len(c) == 0 {
 		return rc, nil
 	}
-	bad := xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
+	bad := session.ErrBadCursor()
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(string(c))
 	if err != nil || len(raw) < 12 || raw[0] != cursorMark {
 		return rc, bad
@@ -230,11 +223,8 @@ type scanItem struct {
 // KVScan returns up to limit live key names starting with prefix, and the cursor of the next
 // page ("" when the scan is complete).
 func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error) {
-	if limit == 0 || limit > store.MaxScanLimit {
-		return nil, "", xerr.New(xerr.BadRequest, "KV_SCAN: limit must be 1..%d", store.MaxScanLimit)
-	}
-	if len(prefix) > store.MaxKeySize {
-		return nil, "", xerr.New(xerr.KeyTooLarge, "prefix is %d bytes, over the limit of %d", len(prefix), store.MaxKeySize)
+	if err := session.CheckScan(prefix, limit); err != nil {
+		return nil, "", err
 	}
 	rc, err := parseCursor(cursor)
 	if err != nil {
@@ -341,7 +331,7 @@ func (s *Store) openPending(ctx context.Context, sb *sandbox, pending []key) ([]
 		if err != nil {
 			return nil, err
 		}
-		_, value, name, err := openKV(sb.keys, &pending[i], sealed, nil)
+		_, value, name, err := sb.keys.OpenKV(nil, []byte(sealed), kindValue, &pending[i])
 		if err != nil {
 			return nil, err
 		}
@@ -382,7 +372,7 @@ func (s *Store) openNames(ctx context.Context, node *redis.Client, sb *sandbox, 
 		}
 		var k key
 		copy(k[:], raw)
-		_, value, name, err := openKV(sb.keys, &k, sealed, nil)
+		_, value, name, err := sb.keys.OpenKV(nil, []byte(sealed), kindValue, &k)
 		if err != nil {
 			return nil, err
 		}
@@ -396,13 +386,19 @@ func (s *Store) openNames(ctx context.Context, node *redis.Client, sb *sandbox, 
 // Clear removes every KV record and session of a sandbox (and its user indexes) and returns
 // how many records and sessions there were. It visits every master with SCAN: records written
 // while it runs may survive it, as with the memory store's shard-by-shard clear.
-func (s *Store) Clear(sandbox []byte) (uint64, error) {
+//
+// Its deadline is checked once, by Redis's clock, before it starts: a CLEAR is not one atomic
+// step, and one that has begun runs to the end.
+func (s *Store) Clear(dl session.Deadline, sandbox []byte) (uint64, error) {
 	sb, err := s.sandboxFor(sandbox)
 	if err != nil {
 		return 0, err
 	}
 	var removed uint64
 	err = s.do(func(ctx context.Context) error {
+		if err := scriptDeadline.Run(ctx, s.rdb, nil, ms(int64(dl))).Err(); err != nil {
+			return err
+		}
 		nodes, err := s.masters(ctx)
 		if err != nil {
 			return err

@@ -16,14 +16,15 @@ import (
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redistest"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
 // Behaviour only the Redis backend has: the key check, the key layout, the spread over a
 // cluster, sealing of every field, Redis's own expiry, and outages.
 
-func newRedisStore(t testing.TB, conn ConnConfig, secret, identity []byte, prefix string, clock store.Clock) *Store {
+func newRedisStore(t testing.TB, conn ConnConfig, secret, identity []byte, prefix string, clock session.Clock) *Store {
 	t.Helper()
 	keys, err := DeriveKeys(secret, identity)
 	if err != nil {
@@ -97,7 +98,7 @@ func TestKeyCheck(t *testing.T) {
 				t.Fatalf("Check: %v, want %v", err, c.want)
 			}
 			// And every request is refused the same way: it would not read the others' records.
-			if _, err := s.KVSet(sbA, []byte("k"), []byte("v"), 1000); errCode(err) != c.want {
+			if _, err := s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 1000); errCode(err) != c.want {
 				t.Fatalf("KV_SET: %v", err)
 			}
 		})
@@ -133,10 +134,10 @@ func TestKeyLayout(t *testing.T) {
 	prefix := fmt.Sprintf("kl%d:", prefixSeq.Add(1))
 	s := newRedisStore(t, ConnConfig{Cluster: urls}, randomSecret(), nil, prefix, nil)
 	for i := 0; i < 5; i++ {
-		createWith(t, s, sbA, "d", store.CreateOptions{UserID: []byte("layout-user")})
+		createWith(t, s, sbA, "d", session.CreateOptions{UserID: []byte("layout-user")})
 	}
 	mustCreate(t, s, sbA, "d", 60_000, 0, "")
-	s.KVSet(sbA, []byte("a key name"), []byte("v"), 60_000)
+	s.KVSet(noDL, sbA, []byte("a key name"), []byte("v"), 60_000)
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrsOf(urls)})
 	defer c.Close()
 	var keys []string
@@ -234,16 +235,16 @@ func TestEveryFieldIsSealed(t *testing.T) {
 	defer rdb.Close()
 	ctx := context.Background()
 	sb, _ := s.sandboxFor(sbA)
-	a := createWith(t, s, sbA, "data a", store.CreateOptions{UserID: []byte("u"), Meta: []byte("meta a")})
-	b := createWith(t, s, sbA, "data b", store.CreateOptions{UserID: []byte("u"), Meta: []byte("meta b")})
+	a := createWith(t, s, sbA, "data a", session.CreateOptions{UserID: []byte("u"), Meta: []byte("meta a")})
+	b := createWith(t, s, sbA, "data b", session.CreateOptions{UserID: []byte("u"), Meta: []byte("meta b")})
 	ka, kb := s.sessKey(sb, &a.SessionID), s.sessKey(sb, &b.SessionID)
 	// What reads each field: resolve reads h, l and d; list reads h, l and m.
 	readBy := map[string][2]bool{"h": {true, true}, "l": {true, true}, "d": {true, false}, "m": {false, true}}
 	check := func(field, what string) {
 		t.Helper()
-		r, rerr := s.SessionResolve(sbA, a.Token[:], false, 2000, 0, nil)
+		r, rerr := storetest.SessionResolve(s, sbA, a.Token[:], false, 2000, 0, nil)
 		list, lerr := s.SessionList(sbA, []byte("u"))
-		if readBy[field][0] && (r.Status == store.OK || errCode(rerr) != xerr.Internal) {
+		if readBy[field][0] && (r.Status == session.OK || errCode(rerr) != xerr.Internal) {
 			t.Fatalf("%s %s: resolve %v %v", field, what, r.Status, rerr)
 		}
 		if readBy[field][1] && (lerr == nil || len(list) != 0) {
@@ -267,12 +268,12 @@ func TestEveryFieldIsSealed(t *testing.T) {
 		check(field, "moved from another session")
 		rdb.HSet(ctx, ka, field, orig)
 	}
-	if r := resolve(t, s, sbA, a.Token[:], false, 2000); r.Status != store.OK || string(r.Data) != "data a" {
+	if r := resolve(t, s, sbA, a.Token[:], false, 2000); r.Status != session.OK || string(r.Data) != "data a" {
 		t.Fatalf("restored session: %+v", r)
 	}
 	// A KV value moved to another key does not open.
-	s.KVSet(sbA, []byte("one"), []byte("value one"), 60_000)
-	s.KVSet(sbA, []byte("two"), []byte("value two"), 60_000)
+	s.KVSet(noDL, sbA, []byte("one"), []byte("value one"), 60_000)
+	s.KVSet(noDL, sbA, []byte("two"), []byte("value two"), 60_000)
 	k1, k2 := sb.keys.KVKey([]byte("one")), sb.keys.KVKey([]byte("two"))
 	v2, _ := rdb.HGet(ctx, s.kvKey(sb, &k2), "v").Result()
 	rdb.HSet(ctx, s.kvKey(sb, &k1), "v", v2)
@@ -295,22 +296,22 @@ func TestNothingSecretReachesRedis(t *testing.T) {
 		s := e.open()
 		var tokens [][]byte
 		for i := 0; i < 20; i++ {
-			s.KVSet(sbA, withMarker("key"), withMarker("value"), 60_000)
-			s.KVSet(sbA, append(withMarker("key-"), byte(i)), withMarker("value"), 60_000)
-			res, err := s.SessionCreate(sbA, withMarker("data"), 60_000, 10_000, withMarker("user"), withMarker("meta"))
+			s.KVSet(noDL, sbA, withMarker("key"), withMarker("value"), 60_000)
+			s.KVSet(noDL, sbA, append(withMarker("key-"), byte(i)), withMarker("value"), 60_000)
+			res, err := storetest.SessionCreate(s, sbA, withMarker("data"), 60_000, 10_000, withMarker("user"), withMarker("meta"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := resolve(t, s, sbA, res.Token[:], true, 2000)
-			s.SessionUpdate(sbA, r.Token[:], withMarker("updated"))
+			storetest.SessionUpdate(s, sbA, r.Token[:], withMarker("updated"))
 			s.SessionList(sbA, withMarker("user"))
-			bound, err := s.SessionCreateWith(sbA, withMarker("data"), store.CreateOptions{TTLMs: 60_000, UserID: withMarker("user"),
-				Bind: store.BindIPExact | store.BindAgent, IP: withMarker("ip"), UserAgent: withMarker("agent"), MaxPerUser: 100})
+			bound, err := s.SessionCreate(noDL, sbA, withMarker("data"), session.CreateOptions{TTLMs: 60_000, UserID: withMarker("user"),
+				Bind: session.BindIPExact | session.BindAgent, IP: withMarker("ip"), UserAgent: withMarker("agent"), MaxPerUser: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.SessionResolveWith(sbA, bound.Token[:], store.ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: store.MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
-			g, _ := s.SessionRegenerate(sbA, bound.Token[:], 2000, true, nil)
+			s.SessionResolve(noDL, sbA, bound.Token[:], session.ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: session.MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
+			g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil)
 			for _, tok := range [][]byte{res.Token[:], r.Token[:], bound.Token[:], g.Token[:], bound.CSRF[:], g.CSRF[:]} {
 				tokens = append(tokens, bytes.Clone(tok))
 			}
@@ -341,16 +342,16 @@ func TestRedisExpiresKeysItself(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: addrsOf([]string{conn.URL})[0]})
 	defer rdb.Close()
 	ctx := context.Background()
-	idle := createWith(t, s, sbA, "d", store.CreateOptions{TTLMs: 60_000, IdleMs: 300, UserID: []byte("exp")})
-	short := createWith(t, s, sbA, "d", store.CreateOptions{TTLMs: 400, UserID: []byte("exp")})
-	s.KVSet(sbA, []byte("k"), []byte("v"), 300)
+	idle := createWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 60_000, IdleMs: 300, UserID: []byte("exp")})
+	short := createWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 400, UserID: []byte("exp")})
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 300)
 	count := func() int64 { return int64(len(rdb.Keys(ctx, prefix+"*").Val())) }
 	if n := count(); n != 5 { // keycheck, two sessions, the index, the KV record
 		t.Fatalf("%d keys", n)
 	}
 	// Using the idle session slides its Redis expiry.
 	time.Sleep(200 * time.Millisecond)
-	if r := resolve(t, s, sbA, idle.Token[:], false, 2000); r.Status != store.OK {
+	if r := resolve(t, s, sbA, idle.Token[:], false, 2000); r.Status != session.OK {
 		t.Fatal("idle session gone too early")
 	}
 	sb, _ := s.sandboxFor(sbA)
@@ -387,11 +388,11 @@ func TestOutageAndRecovery(t *testing.T) {
 	var worst time.Duration
 	for i := 0; i < 20; i++ {
 		start := time.Now()
-		r, err := s.SessionResolve(sbA, tok[:], true, 2000, 0, nil)
+		r, err := storetest.SessionResolve(s, sbA, tok[:], true, 2000, 0, nil)
 		if d := time.Since(start); d > worst {
 			worst = d
 		}
-		if errCode(err) != xerr.Unavailable || r.Status == store.OK {
+		if errCode(err) != xerr.Unavailable || r.Status == session.OK {
 			t.Fatalf("request %d during the outage: %v %v", i, r.Status, err)
 		}
 	}
@@ -410,9 +411,9 @@ func TestOutageAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	var r store.ResolveResult
+	var r session.ResolveResult
 	for {
-		r, err = s.SessionResolve(sbA, tok[:], false, 2000, 0, nil)
+		r, err = storetest.SessionResolve(s, sbA, tok[:], false, 2000, 0, nil)
 		if err == nil {
 			break
 		}
@@ -421,7 +422,7 @@ func TestOutageAndRecovery(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if r.Status != store.OK || string(r.Data) != "survives" || r.Token != tok {
+	if r.Status != session.OK || string(r.Data) != "survives" || r.Token != tok {
 		t.Fatalf("after the restart: %+v", r)
 	}
 }
@@ -446,7 +447,7 @@ func TestHungServer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			_, err := s.SessionResolve(sbA, res.Token[:], false, 2000, 0, nil)
+			_, err := storetest.SessionResolve(s, sbA, res.Token[:], false, 2000, 0, nil)
 			d := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
@@ -465,8 +466,8 @@ func TestHungServer(t *testing.T) {
 	srv.Cmd.Process.Signal(syscall.SIGCONT)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r, err := s.SessionResolve(sbA, res.Token[:], false, 2000, 0, nil)
-		if err == nil && r.Status == store.OK {
+		r, err := storetest.SessionResolve(s, sbA, res.Token[:], false, 2000, 0, nil)
+		if err == nil && r.Status == session.OK {
 			break
 		}
 		if time.Now().After(deadline) {

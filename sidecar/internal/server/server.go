@@ -19,6 +19,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redisstore"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -45,7 +46,7 @@ type Options struct {
 	Logger       *slog.Logger
 	Level        *slog.LevelVar
 	BuildVersion string
-	Clock        store.Clock // nil: the system clock
+	Clock        session.Clock // nil: the system clock
 }
 
 // Server is one protocol session over a pair of streams.
@@ -55,7 +56,7 @@ type Server struct {
 	log     *slog.Logger
 	level   *slog.LevelVar
 	build   string
-	clock   store.Clock
+	clock   session.Clock
 	started time.Time
 
 	maxFrame uint32 // read loop only

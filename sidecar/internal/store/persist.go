@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -168,8 +169,19 @@ func (c *change) undo() {
 }
 
 // Blob: the record's bytes after the arena's common header (length, kind, key: the vault
-// stores kind and key itself), then the session's rotation history (u32 each, oldest first),
-// then u8 the number of history entries. KV records have an empty history.
+// stores kind and key itself), then the session's history beyond prevPresented
+// (session.State.Older: u32 each, oldest first), then u8 blobLayout | the number of history
+// entries. KV records have an empty history.
+//
+// A blob without blobLayout in its last byte was written before sessions kept their first
+// presentations: its session records lack the fields presented and prevPresented (legacyGap
+// bytes at sPresented), and its history holds issue times. RestorePut installs it in the
+// current layout (session.State.FromIssueTimes), so vaults of that version load as they are.
+const (
+	blobLayout = 0x80
+	legacyGap  = sLastSeen - sPresented
+)
+
 func (sh *shard) appendBlob(dst []byte, kind uint8, k *key, l uint64) []byte {
 	r := sh.mem.rec(l)
 	dst = append(dst, r[recHdr:]...)
@@ -180,46 +192,52 @@ func (sh *shard) appendBlob(dst []byte, kind uint8, k *key, l uint64) []byte {
 	for _, h := range hist {
 		dst = binary.LittleEndian.AppendUint32(dst, h)
 	}
-	return append(dst, byte(len(hist)))
+	return append(dst, blobLayout|byte(len(hist)))
 }
 
-// splitBlob checks a blob's structure and splits it into record body and history.
-func splitBlob(kind uint8, blob []byte) (body []byte, hist []uint32, ok bool) {
+// splitBlob checks a blob's structure and splits it into record body and history; legacy:
+// the body is a session record of the layout before blobLayout.
+func splitBlob(kind uint8, blob []byte) (body []byte, hist []uint32, legacy, ok bool) {
 	if len(blob) < 1 {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
-	n := int(blob[len(blob)-1])
+	last := blob[len(blob)-1]
+	legacy = last&blobLayout == 0
+	n, max, gap := int(last&^blobLayout), session.MaxOlder, 0
+	if legacy {
+		max, gap = session.HistoryCap, legacyGap // the issue times of up to 32 generations
+	}
 	end := len(blob) - 1 - 4*n
-	if n > graceCap || end < 0 {
-		return nil, nil, false
+	if n > max || end < 0 {
+		return nil, nil, false, false
 	}
 	body = blob[:end]
 	switch kind {
 	case kindKV:
 		if n != 0 || recHdr+len(body) < kvHdr+crypto.Overhead {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 	case kindSess:
-		if recHdr+len(body) < sHdr+crypto.Overhead {
-			return nil, nil, false
+		if recHdr+len(body)+gap < sHdr+crypto.Overhead {
+			return nil, nil, false, false
 		}
-		flags := body[sFlags-recHdr]
-		if recHdr+len(body) < sessHdrSize(flags)+crypto.Overhead {
-			return nil, nil, false
+		flags := body[sFlags-gap-recHdr]
+		if recHdr+len(body)+gap < sessHdrSize(flags)+crypto.Overhead {
+			return nil, nil, false, false
 		}
 	default:
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	for i := 0; i < n; i++ {
 		hist = append(hist, binary.LittleEndian.Uint32(blob[end+4*i:]))
 	}
-	return body, hist, true
+	return body, hist, legacy && kind == kindSess, true
 }
 
 // RestorePut installs a record read from the vault, without journaling it. A record that has
 // expired is not installed (and an earlier version is removed): expired reports it.
 func (s *Store) RestorePut(sandbox []byte, kind uint8, k *[16]byte, blob []byte) (bool, error) {
-	body, hist, ok := splitBlob(kind, blob)
+	body, hist, legacy, ok := splitBlob(kind, blob)
 	if !ok {
 		return false, xerr.New(xerr.Internal, "malformed record (kind %d, %d bytes)", kind, len(blob))
 	}
@@ -233,9 +251,9 @@ func (s *Store) RestorePut(sandbox []byte, kind uint8, k *[16]byte, blob []byte)
 	defer sh.mu.Unlock()
 	sb.restoreRemove(sh, kind, &key)
 	now := s.clock.NowMs()
-	l, r := sh.mem.alloc(recHdr+len(body), kind, &key)
-	copy(r[recHdr:], body)
 	if kind == kindKV {
+		l, r := sh.mem.alloc(recHdr+len(body), kind, &key)
+		copy(r[recHdr:], body)
 		kr := kvRec(r)
 		if kr.expires() <= now {
 			sh.mem.release(l)
@@ -247,17 +265,40 @@ func (s *Store) RestorePut(sandbox []byte, kind uint8, k *[16]byte, blob []byte)
 		sh.notePeaks()
 		return false, nil
 	}
-	sr := sessRec(r)
+	var l uint64
+	var sr sessRec
+	if legacy {
+		l, sr = upgradeLegacy(sh, &key, body, &hist)
+	} else {
+		var r []byte
+		l, r = sh.mem.alloc(recHdr+len(body), kind, &key)
+		copy(r[recHdr:], body)
+		sr = sessRec(r)
+	}
 	if sr.expiresAt() <= now {
 		sh.mem.release(l)
 		return true, nil
 	}
-	sr.setFlag(flagHist, len(hist) > 0)
-	if len(hist) > 0 {
-		sh.hist[key] = hist
-	}
-	sb.insertSession(sh, &key, l)
+	sr.setFlag(flagHist, false)
+	sh.setHistory(&key, sr, hist)
+	sb.link(sh, &key, l)
 	return false, nil
+}
+
+// upgradeLegacy allocates the record of a legacy session body in the current layout: the
+// body around the gap, then the presentations taken from the issue times (*hist becomes the
+// history of the current layout).
+func upgradeLegacy(sh *shard, k *key, body []byte, hist *[]uint32) (uint64, sessRec) {
+	l, r := sh.mem.alloc(recHdr+len(body)+legacyGap, kindSess, k)
+	copy(r[recHdr:sPresented], body)
+	copy(r[sLastSeen:], body[sPresented-recHdr:])
+	sr := sessRec(r)
+	var st session.State
+	sr.state(&st, nil)
+	st.FromIssueTimes(*hist)
+	sr.setRotation(&st)
+	*hist = st.Older
+	return l, sr
 }
 
 // RestoreDelete removes a record while loading the vault.
@@ -324,7 +365,7 @@ func (sb *sandbox) clearShardLocked(sh *shard) uint64 {
 // clearJournaled is CLEAR with persistence on: every shard of the sandbox is locked (in
 // order; no other operation holds two record shards), the clear is journaled, and only then
 // are the records removed, so a failed write changes nothing.
-func (sb *sandbox) clearJournaled() (uint64, error) {
+func (sb *sandbox) clearJournaled(dl session.Deadline, clock session.Clock) (uint64, error) {
 	for i := range sb.shards {
 		sb.shards[i].mu.Lock()
 	}
@@ -333,6 +374,9 @@ func (sb *sandbox) clearJournaled() (uint64, error) {
 			sb.shards[i].mu.Unlock()
 		}
 	}()
+	if dl.Passed(clock.NowMs()) {
+		return 0, session.ErrDeadline()
+	}
 	if err := sb.journal.Clear(sb.name); err != nil {
 		return 0, persistFailed(err)
 	}

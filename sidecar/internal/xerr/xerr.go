@@ -20,6 +20,9 @@ const (
 	VersionMismatch Code = 10
 	Internal        Code = 11
 	LimitReached    Code = 12 // S_CREATE with the reject policy: the user has maxSessionsPerUser sessions
+	// DeadlineExceeded refuses a change whose request deadline had passed when it was about to
+	// be applied: nothing was changed (the caller has given up on it).
+	DeadlineExceeded Code = 13
 
 	// Persistence (docs/protocol.md, "Persistence"): 20..24 refuse CONFIGURE (the vault cannot
 	// be opened), 25 refuses a change that could not be written to the vault.
@@ -40,18 +43,19 @@ const (
 )
 
 var names = map[Code]string{
-	BadRequest:      "BAD_REQUEST",
-	UnknownOp:       "UNKNOWN_OP",
-	InvalidSandbox:  "INVALID_SANDBOX",
-	KeyTooLarge:     "KEY_TOO_LARGE",
-	ValueTooLarge:   "VALUE_TOO_LARGE",
-	InvalidTTL:      "INVALID_TTL",
-	FrameTooLarge:   "FRAME_TOO_LARGE",
-	NotConfigured:   "NOT_CONFIGURED",
-	ShuttingDown:    "SHUTTING_DOWN",
-	VersionMismatch: "VERSION_MISMATCH",
-	Internal:        "INTERNAL",
-	LimitReached:    "LIMIT_REACHED",
+	BadRequest:       "BAD_REQUEST",
+	UnknownOp:        "UNKNOWN_OP",
+	InvalidSandbox:   "INVALID_SANDBOX",
+	KeyTooLarge:      "KEY_TOO_LARGE",
+	ValueTooLarge:    "VALUE_TOO_LARGE",
+	InvalidTTL:       "INVALID_TTL",
+	FrameTooLarge:    "FRAME_TOO_LARGE",
+	NotConfigured:    "NOT_CONFIGURED",
+	ShuttingDown:     "SHUTTING_DOWN",
+	VersionMismatch:  "VERSION_MISMATCH",
+	Internal:         "INTERNAL",
+	LimitReached:     "LIMIT_REACHED",
+	DeadlineExceeded: "DEADLINE_EXCEEDED",
 
 	VaultWrongSecret:  "VAULT_WRONG_SECRET",
 	VaultWrongMachine: "VAULT_WRONG_MACHINE",
