@@ -377,3 +377,93 @@ func TestRestoreRefusesMalformedBlobs(t *testing.T) {
 		t.Fatal("invalid sandbox name accepted")
 	}
 }
+
+// TestRestoreKeepsPresentations: what the rule needs survives a reload: a token whose
+// successor was never presented (a lost answer) is still answered, a successor's first
+// presentation still starts the grace window, and reuse after it is still found.
+func TestRestoreKeepsPresentations(t *testing.T) {
+	c := newFakeClock()
+	s := newPersistStore(t, c)
+	j := &memJournal{}
+	s.SetJournal(j)
+	sb := []byte("sessions")
+	lost := mustCreate(t, s, sb, "lost", 3_600_000, 0, "")
+	lost1 := resolve(t, s, sb, lost.Token[:], true, 2000) // its answer never arrives
+	used := mustCreate(t, s, sb, "used", 3_600_000, 0, "")
+	used1 := resolve(t, s, sb, used.Token[:], true, 2000)
+	c.Advance(700)
+	resolve(t, s, sb, used1.Token[:], false, 2000) // used1's first presentation, no rotation
+
+	c.Advance(1000)
+	got := replay(t, c, j.entries)
+	if r := resolve(t, got, sb, used.Token[:], false, 2000); r.Status != session.OK || r.Token != used1.Token {
+		t.Fatalf("in grace of its successor's presentation, after a reload: %+v", r)
+	}
+	c.Advance(3_600_000 - 2000)
+	got = replay(t, c, j.entries)
+	if r := resolve(t, got, sb, lost.Token[:], true, 2000); r.Status != session.OK || r.Token != lost1.Token || r.Rotated {
+		t.Fatalf("a lost answer, an hour and a reload later: %+v", r)
+	}
+	if r := resolve(t, got, sb, used.Token[:], false, 2000); r.Status != session.Reused {
+		t.Fatalf("after grace, after a reload: %v", r.Status)
+	}
+}
+
+// TestRestoreLegacyBlobs: a vault written before first presentations were kept (blobs without
+// blobLayout: no presented fields, a history of issue times) loads, and its sessions answer
+// under the rule they were written with: each generation presented when it was issued.
+func TestRestoreLegacyBlobs(t *testing.T) {
+	c := newFakeClock()
+	s := newPersistStore(t, c)
+	j := &memJournal{}
+	s.SetJournal(j)
+	sb := []byte("sessions")
+	start := c.NowMs()
+	g0 := mustCreate(t, s, sb, "data", 600_000, 0, "u")
+	c.Advance(100)
+	g1 := resolve(t, s, sb, g0.Token[:], true, 2000) // g1 issued at +100
+	c.Advance(100)
+	g2 := resolve(t, s, sb, g1.Token[:], true, 2000) // g2 issued at +200
+	last := j.entries[len(j.entries)-1]
+	if last.op != 'P' || last.kind != kindSess {
+		t.Fatal("setup: the last entry is not the session")
+	}
+	// The earlier layout: the same body without presented and prevPresented, then the issue
+	// times the earlier store kept (g1's, at +100) and their count.
+	body, _, legacy, ok := splitBlob(kindSess, last.blob)
+	if !ok || legacy {
+		t.Fatal("setup: the current blob does not split")
+	}
+	old := append(bytes.Clone(body[:sPresented-recHdr]), body[sLastSeen-recHdr:]...)
+	old = binary.LittleEndian.AppendUint32(old, 100)
+	old = append(old, 1)
+	load := func(at int64) *Store {
+		st := newPersistStore(t, storetest.NewFakeClock(start+at)) // a point in the session's life
+		if _, err := st.RestorePut(sb, kindSess, &last.key, old); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if r := resolve(t, load(1000), sb, g1.Token[:], false, 2000); r.Status != session.OK || r.Token != g2.Token || string(r.Data) != "data" {
+		t.Fatalf("g1 within grace of g2's issue: %+v", r)
+	}
+	if r := resolve(t, load(2199), sb, g1.Token[:], false, 2000); r.Status != session.OK {
+		t.Fatalf("g1 1 ms before grace of g2's issue ends: %v", r.Status)
+	}
+	if r := resolve(t, load(2200), sb, g1.Token[:], false, 2000); r.Status != session.Reused {
+		t.Fatalf("g1 grace after g2's issue: %v (the earlier rule: reuse)", r.Status)
+	}
+	if r := resolve(t, load(2100), sb, g0.Token[:], false, 2000); r.Status != session.Reused {
+		t.Fatalf("g0 grace after g1's issue: %v", r.Status)
+	}
+	st := load(1000)
+	if r := resolve(t, st, sb, g2.Token[:], true, 2000); r.Status != session.OK || !r.Rotated {
+		t.Fatalf("the current token of a legacy session: %+v", r)
+	}
+	if l, _ := st.SessionList(sb, []byte("u")); len(l) != 1 {
+		t.Fatal("the legacy session is not in its user's index")
+	}
+	if _, err := st.RestorePut(sb, kindSess, &last.key, append(bytes.Clone(old[:len(old)-1]), 33)); err == nil {
+		t.Fatal("a legacy blob with 33 history entries was accepted")
+	}
+}
