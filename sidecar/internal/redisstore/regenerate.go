@@ -23,14 +23,9 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 	}
 	err = s.do(func(ctx context.Context) error {
 		for attempt := 0; attempt < maxAttempts; attempt++ {
-			x, t, ok, err := s.locate(ctx, sb, token, keepData, true)
+			x, ok, err := s.locateAccepted(ctx, sb, token, graceMs, keepData, true)
 			if !ok || err != nil {
 				return err
-			}
-			v := x.classify(&t, graceMs)
-			t.Wipe()
-			if !v.Accepted() {
-				return nil
 			}
 			retry, err := s.regenerateOnce(ctx, dl, x, keepData, data, &res)
 			if err != nil || !retry {

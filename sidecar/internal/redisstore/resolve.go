@@ -98,6 +98,18 @@ func (s *Store) locate(ctx context.Context, sb *sandbox, token []byte, withData,
 	return x, t, ok, err
 }
 
+// locateAccepted reads the session of a token it accepts (session.Verdict.Accepted with
+// graceMs: what S_UPDATE and S_REGENERATE act on). ok is false for any other token.
+func (s *Store) locateAccepted(ctx context.Context, sb *sandbox, token []byte, graceMs uint64, withData, withMeta bool) (x *sess, ok bool, err error) {
+	x, t, ok, err := s.locate(ctx, sb, token, withData, withMeta)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	v := x.classify(&t, graceMs)
+	t.Wipe()
+	return x, v.Accepted(), nil
+}
+
 // classify is session.Classify on the session read.
 func (x *sess) classify(t *crypto.Token, graceMs uint64) session.Verdict {
 	return session.Classify(x.sb.keys, &x.st, t, graceMs, x.now)

@@ -24,14 +24,9 @@ func (s *Store) SessionUpdate(dl session.Deadline, sandbox, token, data []byte, 
 	var exp int64
 	err = s.do(func(ctx context.Context) error {
 		for attempt := 0; attempt < maxAttempts; attempt++ {
-			x, t, ok, err := s.locate(ctx, sb, token, false, false)
+			x, ok, err := s.locateAccepted(ctx, sb, token, graceMs, false, false)
 			if !ok || err != nil {
 				return err
-			}
-			v := x.classify(&t, graceMs)
-			t.Wipe()
-			if !v.Accepted() {
-				return nil
 			}
 			sealed, err := sealBytes(sb.keys, kindData, &x.k, data)
 			if err != nil {

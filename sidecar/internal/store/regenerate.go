@@ -56,25 +56,13 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 	f.sh.afterFree()
 	f.release()
 
-	t, k, sh, err := sb.lockNewSession()
-	if err != nil {
-		return res, err
-	}
-	defer t.Wipe()
-	defer sh.mu.Unlock()
-	now := s.clock.NowMs()
-	st.Start(sb.keys, &t, now)
-	r, err := sb.insertSession(sh, &k, &st, now, data, meta)
+	// The old session is gone: the new one is inserted whatever the deadline.
+	n, err := s.newSession(session.NoDeadline, sb, &st, data, meta)
 	if err != nil {
 		return session.RegenerateResult{Status: session.NotFound, OldID: res.OldID}, err
 	}
-	res.Status = session.OK
-	res.ExpiresAt = r.expiresAt()
-	res.SessionID = k
-	res.Flags = st.ReplyFlags()
-	res.CSRF = sb.keys.CSRFToken(&t.SID)
-	t.AppendEncoded(res.Token[:0])
-	return res, nil
+	return session.RegenerateResult{Status: session.OK, Token: n.token, SessionID: n.k, ExpiresAt: n.expiresAt,
+		CSRF: n.csrf, Flags: st.ReplyFlags(), OldID: res.OldID}, nil
 }
 
 // locateLive locates the session of a token it accepts (which must verify) into f. ok: the

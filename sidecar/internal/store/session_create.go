@@ -18,7 +18,7 @@ func (s *Store) SessionCreate(dl session.Deadline, sandbox, data []byte, o sessi
 	if err != nil {
 		return res, err
 	}
-	st := session.NewState(sb.keys, &o, 0)
+	st := session.NewState(sb.keys, &o, s.clock.NowMs())
 	if st.Flags&session.FlagUser != 0 {
 		lock := sb.limitLock(&st.User)
 		lock.Lock()
@@ -32,27 +32,44 @@ func (s *Store) SessionCreate(dl session.Deadline, sandbox, data []byte, o sessi
 			}
 		}
 	}
+	n, err := s.newSession(dl, sb, &st, data, o.Meta)
+	if err != nil {
+		return session.CreateResult{Evicted: res.Evicted}, err
+	}
+	res.Token, res.SessionID, res.ExpiresAt, res.CSRF = n.token, n.k, n.expiresAt, n.csrf
+	return res, nil
+}
+
+// started is a session newSession started.
+type started struct {
+	token     [crypto.TokenLength]byte
+	k         key
+	expiresAt int64
+	csrf      key
+}
+
+// newSession starts a session of st's properties (its creation time and absolute expiry
+// included) with a fresh token at generation 0, data and meta, unless dl has passed once the
+// new record's shard is locked: S_CREATE, and the new half of S_REGENERATE.
+func (s *Store) newSession(dl session.Deadline, sb *sandbox, st *session.State, data, meta []byte) (started, error) {
 	t, k, sh, err := sb.lockNewSession()
 	if err != nil {
-		return res, err
+		return started{}, err
 	}
 	defer t.Wipe()
 	defer sh.mu.Unlock()
 	now := s.clock.NowMs()
 	if dl.Passed(now) {
-		return session.CreateResult{Evicted: res.Evicted}, session.ErrDeadline()
+		return started{}, session.ErrDeadline()
 	}
-	st.Created, st.AbsExp = now, now+int64(o.TTLMs)
 	st.Start(sb.keys, &t, now)
-	r, err := sb.insertSession(sh, &k, &st, now, data, o.Meta)
+	r, err := sb.insertSession(sh, &k, st, now, data, meta)
 	if err != nil {
-		return session.CreateResult{Evicted: res.Evicted}, err
+		return started{}, err
 	}
-	res.ExpiresAt = r.expiresAt()
-	t.AppendEncoded(res.Token[:0])
-	res.SessionID = k
-	res.CSRF = sb.keys.CSRFToken(&t.SID)
-	return res, nil
+	n := started{k: k, expiresAt: r.expiresAt(), csrf: sb.keys.CSRFToken(&t.SID)}
+	t.AppendEncoded(n.token[:0])
+	return n, nil
 }
 
 // insertSession writes a new session record for st with data and meta and makes it live
