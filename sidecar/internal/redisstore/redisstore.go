@@ -64,8 +64,7 @@ type Store struct {
 	checkMu   sync.Mutex
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
-	mu        sync.RWMutex
-	sandboxes map[string]*sandbox
+	sandboxes *session.Sandboxes[sandbox]
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -104,9 +103,13 @@ func New(o Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
+	sandboxes := session.NewSandboxes(master, func(name string, keys *crypto.SandboxKeys) *sandbox {
+		l := keys.Label()
+		return &sandbox{name: name, keys: keys, label: b64.EncodeToString(l[:12])}
+	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
 		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
-		sandboxes: map[string]*sandbox{}, expiredCB: o.OnSessionExpired}, nil
+		sandboxes: sandboxes, expiredCB: o.OnSessionExpired}, nil
 }
 
 // Close closes the connections and wipes the keys.
@@ -141,30 +144,7 @@ type sandbox struct {
 	label string
 }
 
-func (s *Store) sandboxFor(name []byte) (*sandbox, error) {
-	if !session.ValidSandboxName(name) {
-		return nil, session.ErrSandbox()
-	}
-	s.mu.RLock()
-	sb := s.sandboxes[string(name)]
-	s.mu.RUnlock()
-	if sb != nil {
-		return sb, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sb = s.sandboxes[string(name)]; sb != nil {
-		return sb, nil
-	}
-	keys, err := s.master.Derive(string(name))
-	if err != nil {
-		return nil, xerr.New(xerr.Internal, "key derivation failed")
-	}
-	l := keys.Label()
-	sb = &sandbox{name: string(name), keys: keys, label: b64.EncodeToString(l[:12])}
-	s.sandboxes[sb.name] = sb
-	return sb, nil
-}
+func (s *Store) sandboxFor(name []byte) (*sandbox, error) { return s.sandboxes.Get(name, true) }
 
 func (s *Store) kvKey(sb *sandbox, k *key) string {
 	return s.prefix + sb.label + ":k:" + b64.EncodeToString(k[:])

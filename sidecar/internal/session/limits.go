@@ -62,6 +62,18 @@ func CheckValue(v []byte, max int, what string) error {
 	return nil
 }
 
+// CheckKVSet refuses KV_SET arguments every backend refuses: the key, a value over max bytes,
+// the TTL.
+func CheckKVSet(name, value []byte, ttlMs uint64, max int) error {
+	if err := CheckKey(name); err != nil {
+		return err
+	}
+	if err := CheckValue(value, max, "value"); err != nil {
+		return err
+	}
+	return CheckTTL(ttlMs, "ttlMs")
+}
+
 // CheckGrace refuses a grace window over MaxGraceMs.
 func CheckGrace(graceMs uint64) error {
 	if graceMs > MaxGraceMs {

@@ -229,7 +229,7 @@ func (sh *shard) rebuildHeap() {
 func (s *Store) Expire() int {
 	now := s.clock.NowMs()
 	n := 0
-	for _, sb := range s.allSandboxes() {
+	for _, sb := range s.sandboxes.All() {
 		for i := range sb.shards {
 			n += sb.expire(&sb.shards[i], now)
 		}

@@ -16,14 +16,7 @@ import (
 
 func createWith(t testing.TB, s *Store, sb []byte, data string, o session.CreateOptions) session.CreateResult {
 	t.Helper()
-	if o.TTLMs == 0 {
-		o.TTLMs = 60_000
-	}
-	res, err := s.SessionCreate(noDL, sb, []byte(data), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return storetest.CreateWith(t, s, sb, data, o)
 }
 
 // TestMaxSessionsPerUserIgnoresExpired: an expired session does not count towards the limit

@@ -10,13 +10,7 @@ import (
 // KVSet stores value under key for ttlMs, replacing any previous record (a SET is a new record:
 // its 5-day cap counts from now). Returns the expiry.
 func (s *Store) KVSet(dl session.Deadline, sandbox, name, value []byte, ttlMs uint64) (int64, error) {
-	if err := session.CheckKey(name); err != nil {
-		return 0, err
-	}
-	if err := session.CheckValue(value, s.maxValue, "value"); err != nil {
-		return 0, err
-	}
-	if err := session.CheckTTL(ttlMs, "ttlMs"); err != nil {
+	if err := session.CheckKVSet(name, value, ttlMs, s.maxValue); err != nil {
 		return 0, err
 	}
 	sb, err := s.sandboxFor(sandbox, true)

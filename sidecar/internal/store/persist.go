@@ -37,12 +37,12 @@ type Journal interface {
 // SetJournal turns journaling on: call it after the vault was loaded into the store and
 // before the store serves requests.
 func (s *Store) SetJournal(j Journal) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.journal = j
-	for _, sb := range s.sandboxes {
-		sb.journal = j
-	}
+	s.sandboxes.Locked(func(all map[string]*sandbox) {
+		s.journal = j
+		for _, sb := range all {
+			sb.journal = j
+		}
+	})
 }
 
 // change is a record's state captured before a mutation.

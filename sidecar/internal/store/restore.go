@@ -234,7 +234,7 @@ func (sb *sandbox) clearJournaled(dl session.Deadline, clock session.Clock) (uin
 // Dump calls fn for every live record (a vault snapshot), sandbox by sandbox in name order.
 // Each shard's records are copied under its lock; fn runs with no lock held.
 func (s *Store) Dump(fn func(sandbox string, kind uint8, key *[16]byte, blob []byte) error) error {
-	sbs := s.allSandboxes()
+	sbs := s.sandboxes.All()
 	sort.Slice(sbs, func(i, j int) bool { return sbs[i].name < sbs[j].name })
 	var buf []byte
 	for _, sb := range sbs {

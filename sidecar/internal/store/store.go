@@ -13,7 +13,6 @@ import (
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
 // Options configure a Store.
@@ -36,8 +35,7 @@ type Store struct {
 	maxValue int
 	m        *session.Metrics
 
-	mu        sync.RWMutex
-	sandboxes map[string]*sandbox
+	sandboxes *session.Sandboxes[sandbox]
 
 	onExpired func(sandbox string, sessionID *crypto.Digest)
 
@@ -54,8 +52,15 @@ func New(o Options) *Store {
 	if o.MaxValueSize <= 0 {
 		o.MaxValueSize = session.DefaultMaxValueSize
 	}
-	return &Store{clock: o.Clock, base: o.Clock.NowMs(), master: o.Master, maxValue: o.MaxValueSize,
-		m: session.NewMetrics(o.Logger), sandboxes: make(map[string]*sandbox), onExpired: o.OnSessionExpired}
+	s := &Store{clock: o.Clock, base: o.Clock.NowMs(), master: o.Master, maxValue: o.MaxValueSize,
+		m: session.NewMetrics(o.Logger), onExpired: o.OnSessionExpired}
+	s.sandboxes = session.NewSandboxes(o.Master, func(name string, keys *crypto.SandboxKeys) *sandbox {
+		sb := newSandbox(name, keys, s.base)
+		sb.onExpired = s.onExpired
+		sb.journal = s.journal // made under the set's lock, which SetJournal takes too
+		return sb
+	})
+	return s
 }
 
 // sessionExpired counts a session removed because it expired and reports it. Caller holds
@@ -79,45 +84,13 @@ func (s *Store) MaxValueSize() int { return s.maxValue }
 // sandboxFor returns the sandbox named name, creating it (and deriving its keys) when create is
 // set. Reads of a sandbox that was never written return nil without creating it.
 func (s *Store) sandboxFor(name []byte, create bool) (*sandbox, error) {
-	if !session.ValidSandboxName(name) {
-		return nil, session.ErrSandbox()
-	}
-	s.mu.RLock()
-	sb := s.sandboxes[string(name)]
-	s.mu.RUnlock()
-	if sb != nil || !create {
-		return sb, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sb = s.sandboxes[string(name)]; sb != nil {
-		return sb, nil
-	}
-	keys, err := s.master.Derive(string(name))
-	if err != nil {
-		return nil, xerr.New(xerr.Internal, "key derivation failed")
-	}
-	sb = newSandbox(string(name), keys, s.base)
-	sb.onExpired = s.onExpired
-	sb.journal = s.journal
-	s.sandboxes[sb.name] = sb
-	return sb, nil
-}
-
-func (s *Store) allSandboxes() []*sandbox {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]*sandbox, 0, len(s.sandboxes))
-	for _, sb := range s.sandboxes {
-		out = append(out, sb)
-	}
-	return out
+	return s.sandboxes.Get(name, create)
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Store) Stats() session.Stats {
 	sandboxes := map[string]session.SandboxStats{}
-	for _, sb := range s.allSandboxes() {
+	for _, sb := range s.sandboxes.All() {
 		var ss session.SandboxStats
 		for i := range sb.shards {
 			sh := &sb.shards[i]
