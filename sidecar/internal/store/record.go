@@ -125,7 +125,7 @@ func (r sessRec) expiresAt() int64 {
 	return e
 }
 
-// state reads the record into st, with its history from hist (the shard's map entry).
+// state reads the record into st, with its history hist (the shard's map entry, if flagHist).
 func (r sessRec) state(st *session.State, hist []uint32) {
 	created := r.created()
 	flags := r.flags()
@@ -135,9 +135,7 @@ func (r sessRec) state(st *session.State, hist []uint32) {
 	if p := r.u32(sPresented); p != notPresented {
 		st.Presented = created + int64(p)
 	}
-	if flags&flagHist != 0 {
-		st.Older = hist
-	}
+	st.Older = hist
 	if flags&session.FlagUser != 0 {
 		st.User = r.user()
 	}

@@ -50,7 +50,12 @@ func (s *Store) locate(sandbox, token []byte, f *found) (ok bool, err error) {
 		f.release()
 		return false, nil
 	}
-	f.rec().state(&f.st, f.sh.hist[f.k])
+	r := f.rec()
+	var hist []uint32
+	if r.flags()&flagHist != 0 { // most sessions have none: spare the map lookup
+		hist = f.sh.hist[f.k]
+	}
+	r.state(&f.st, hist)
 	return true, nil
 }
 
@@ -115,9 +120,13 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 	if err != nil {
 		return res, err
 	}
-	return session.ResolveResult{Status: session.OK, Token: f.tokenText(), Rotated: out.Rotated, ExpiresAt: r.expiresAt(),
-		SessionID: f.k, Out: data, Data: data[len(dst):], Flags: f.st.ReplyFlags(), Mismatch: out.Mismatch,
-		CSRF: f.csrf(o.WantCSRF), HasCSRF: o.WantCSRF}, nil
+	res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: r.expiresAt(), SessionID: f.k,
+		Out: data, Data: data[len(dst):], Flags: f.st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF}
+	if o.WantCSRF {
+		res.CSRF = f.sb.keys.CSRFToken(&f.t.SID)
+	}
+	f.t.AppendEncoded(res.Token[:0])
+	return res, nil
 }
 
 // open appends the session data to dst (the meta is wiped).
@@ -125,18 +134,6 @@ func (f *found) open(r sessRec, dst []byte) ([]byte, error) {
 	out, _, meta, err := openSession(f.sb.keys, &f.k, r.sealed(), dst)
 	clear(meta)
 	return out, err
-}
-
-func (f *found) tokenText() (tok [crypto.TokenLength]byte) {
-	f.t.AppendEncoded(tok[:0])
-	return tok
-}
-
-func (f *found) csrf(want bool) key {
-	if !want {
-		return key{}
-	}
-	return f.sb.keys.CSRFToken(&f.t.SID)
 }
 
 // SessionUpdate replaces the data of the session of a current token, or of one it answers for
