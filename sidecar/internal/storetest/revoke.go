@@ -161,7 +161,7 @@ func ListRevokeAllRevokeID(t *testing.T, each Each) {
 		}
 		sid, existed, err := s.SessionRevoke(noDL, sbA, b.Token[:])
 		if err != nil || !existed || sid != b.SessionID {
-			t.Fatal("SessionRevokeToken does not report the id")
+			t.Fatal("SessionRevoke does not report the id")
 		}
 	})
 }
