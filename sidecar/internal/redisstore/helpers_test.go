@@ -37,10 +37,7 @@ const noDL = session.NoDeadline
 // be written with an expiry already in Redis's past) and moves only forward, by hand.
 func newFakeClock() *fakeClock { return storetest.NewFakeClock(time.Now().UnixMilli()) }
 
-var (
-	sbA = []byte("sessions")
-	sbB = []byte("other")
-)
+var sbA = []byte("sessions")
 
 var errCode = storetest.ErrCode
 
