@@ -364,8 +364,9 @@ func TestStderrIsJSONAndHoldsNoSecrets(t *testing.T) {
 	ch.c.Call(2, protocol.OpKVSet, sb, BytesS("SECRET-KEY-NAME"), BytesS("SECRET-VALUE"), U64(1000))
 	r, _ := ch.c.Call(3, protocol.OpSCreate, sb, BytesS("SECRET-DATA"), U64(60_000), U64(0), Str("SECRET-USER"), BytesS("SECRET-META"))
 	token := string(r.D().Str("token"))
-	ch.c.Call(4, protocol.OpSResolve, sb, Str(token), U8(1), U64(0), U64(0))
-	ch.c.Call(5, protocol.OpSResolve, sb, Str(token), U8(1), U64(0), U64(0)) // reuse: logged
+	r, _ = ch.c.Call(4, protocol.OpSResolve, sb, Str(token), U8(1), U64(0), U64(0))
+	ch.c.Call(8, protocol.OpSResolve, sb, Str(string(r.D().Str("token"))), U8(0), U64(0), U64(0)) // the successor is presented
+	ch.c.Call(5, protocol.OpSResolve, sb, Str(token), U8(1), U64(0), U64(0))                      // reuse: logged
 	ch.c.Call(6, protocol.Op(0xEE))
 	ch.c.Raw(Frame(Payload(7, protocol.OpKVSet, sb, BytesS("k"), Bytes(make([]byte, 2<<20)), U64(1))))
 	ch.c.Read()

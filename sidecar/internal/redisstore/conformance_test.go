@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
@@ -18,11 +19,11 @@ func TestConformance(t *testing.T) { storetest.RunAll(t, eachShared) }
 func TestKVExpiryRealTime(t *testing.T) {
 	for _, k := range allKinds() {
 		t.Run(k.name, func(t *testing.T) {
-			e := k.env(t, store.NewSystemClock())
+			e := k.env(t, session.NewSystemClock())
 			s := e.open()
-			s.KVSet(sbA, []byte("short"), []byte("v"), 150)
-			s.KVSet(sbA, []byte("touched"), []byte("v"), 10_000)
-			if _, found, _ := s.KVTouch(sbA, []byte("touched"), 150); !found {
+			s.KVSet(noDL, sbA, []byte("short"), []byte("v"), 150)
+			s.KVSet(noDL, sbA, []byte("touched"), []byte("v"), 10_000)
+			if _, found, _ := s.KVTouch(noDL, sbA, []byte("touched"), 150); !found {
 				t.Fatal("touch")
 			}
 			if _, _, found, _ := s.KVGet(sbA, []byte("short"), nil); !found {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
@@ -29,14 +30,14 @@ var _ backend = (*Store)(nil)
 
 type fakeClock = storetest.FakeClock
 
+// noDL is the deadline of the tests' calls: none.
+const noDL = session.NoDeadline
+
 // newFakeClock starts at the real time (Redis expires keys by its own clock: a record must never
 // be written with an expiry already in Redis's past) and moves only forward, by hand.
 func newFakeClock() *fakeClock { return storetest.NewFakeClock(time.Now().UnixMilli()) }
 
-var (
-	sbA = []byte("sessions")
-	sbB = []byte("other")
-)
+var sbA = []byte("sessions")
 
 var errCode = storetest.ErrCode
 
@@ -44,7 +45,7 @@ var errCode = storetest.ErrCode
 // second sidecar sharing the server, the secret and the key prefix; for memory, the same store).
 type env struct {
 	name   string
-	clock  store.Clock
+	clock  session.Clock
 	open   func() backend
 	prefix string
 	urls   []string // Redis: the server(s)
@@ -53,18 +54,18 @@ type env struct {
 
 // shared is the env as the storetest scenarios see it.
 func (e *env) shared() *storetest.Env {
-	return &storetest.Env{Open: e.open, GraceCap: graceCap}
+	return &storetest.Env{Open: e.open}
 }
 
 var prefixSeq atomic.Int64
 
 type backendKind struct {
 	name string
-	env  func(t testing.TB, clock store.Clock) *env
+	env  func(t testing.TB, clock session.Clock) *env
 }
 
 func memoryKind() backendKind {
-	return backendKind{"memory", func(t testing.TB, clock store.Clock) *env {
+	return backendKind{"memory", func(t testing.TB, clock session.Clock) *env {
 		m, err := crypto.NewMaster(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -75,7 +76,7 @@ func memoryKind() backendKind {
 }
 
 func redisKind(name string, cluster bool) backendKind {
-	return backendKind{name, func(t testing.TB, clock store.Clock) *env {
+	return backendKind{name, func(t testing.TB, clock session.Clock) *env {
 		secret := make([]byte, SecretSize)
 		rand.Read(secret)
 		keys, err := DeriveKeys(secret, []byte("test-deployment"))
@@ -122,17 +123,17 @@ func eachShared(t *testing.T, f func(t *testing.T, e *storetest.Env, s backend, 
 	eachRedis(t, func(t *testing.T, e *env, clock *fakeClock) { f(t, e.shared(), e.open(), clock) })
 }
 
-func mustCreate(t testing.TB, s backend, sb []byte, data string, ttl, idle uint64, user string) store.CreateResult {
+func mustCreate(t testing.TB, s backend, sb []byte, data string, ttl, idle uint64, user string) session.CreateResult {
 	t.Helper()
 	return storetest.MustCreate(t, track(s), sb, data, ttl, idle, user)
 }
 
-func createWith(t testing.TB, s backend, sb []byte, data string, o store.CreateOptions) store.CreateResult {
+func createWith(t testing.TB, s backend, sb []byte, data string, o session.CreateOptions) session.CreateResult {
 	t.Helper()
 	return storetest.CreateWith(t, track(s), sb, data, o)
 }
 
-func resolve(t testing.TB, s backend, sb []byte, token []byte, rotate bool, grace uint64) store.ResolveResult {
+func resolve(t testing.TB, s backend, sb []byte, token []byte, rotate bool, grace uint64) session.ResolveResult {
 	t.Helper()
 	return storetest.Resolve(t, track(s), sb, token, rotate, grace)
 }
@@ -147,46 +148,28 @@ func track(s backend) backend {
 	return tracked{s}
 }
 
-func (s tracked) SessionCreate(sb, data []byte, ttlMs, idleMs uint64, userID, meta []byte) (store.CreateResult, error) {
-	res, err := s.backend.SessionCreate(sb, data, ttlMs, idleMs, userID, meta)
+func (s tracked) SessionCreate(dl session.Deadline, sb, data []byte, o session.CreateOptions) (session.CreateResult, error) {
+	res, err := s.backend.SessionCreate(dl, sb, data, o)
 	if err == nil {
 		secrets.add(res.Token[:], res.CSRF[:])
 	}
 	return res, err
 }
 
-func (s tracked) SessionCreateWith(sb, data []byte, o store.CreateOptions) (store.CreateResult, error) {
-	res, err := s.backend.SessionCreateWith(sb, data, o)
-	if err == nil {
-		secrets.add(res.Token[:], res.CSRF[:])
-	}
-	return res, err
-}
-
-func (s tracked) SessionResolve(sb, token []byte, rotate bool, graceMs, minRotateMs uint64, dst []byte) (store.ResolveResult, error) {
-	res, err := s.backend.SessionResolve(sb, token, rotate, graceMs, minRotateMs, dst)
-	s.resolved(res, err)
-	return res, err
-}
-
-func (s tracked) SessionResolveWith(sb, token []byte, o store.ResolveOptions, dst []byte) (store.ResolveResult, error) {
-	res, err := s.backend.SessionResolveWith(sb, token, o, dst)
-	s.resolved(res, err)
-	return res, err
-}
-
-func (tracked) resolved(res store.ResolveResult, err error) {
-	if err == nil && res.Status == store.OK {
+func (s tracked) SessionResolve(dl session.Deadline, sb, token []byte, o session.ResolveOptions, dst []byte) (session.ResolveResult, error) {
+	res, err := s.backend.SessionResolve(dl, sb, token, o, dst)
+	if err == nil && res.Status == session.OK {
 		secrets.add(res.Token[:])
 		if res.HasCSRF {
 			secrets.add(res.CSRF[:])
 		}
 	}
+	return res, err
 }
 
-func (s tracked) SessionRegenerate(sb, token []byte, graceMs uint64, keepData bool, data []byte) (store.RegenerateResult, error) {
-	res, err := s.backend.SessionRegenerate(sb, token, graceMs, keepData, data)
-	if err == nil && res.Status == store.OK {
+func (s tracked) SessionRegenerate(dl session.Deadline, sb, token []byte, graceMs uint64, keepData bool, data []byte) (session.RegenerateResult, error) {
+	res, err := s.backend.SessionRegenerate(dl, sb, token, graceMs, keepData, data)
+	if err == nil && res.Status == session.OK {
 		secrets.add(res.Token[:], res.CSRF[:])
 	}
 	return res, err

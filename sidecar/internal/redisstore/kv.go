@@ -1,31 +1,19 @@
 package redisstore
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 )
 
 // KVSet stores value under name for ttlMs, replacing any previous record (its 5-day cap counts
 // from now). Returns the expiry.
-func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) {
-	if err := store.CheckKey(name); err != nil {
-		return 0, err
-	}
-	if err := store.CheckValue(value, s.maxValue, "value"); err != nil {
-		return 0, err
-	}
-	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+func (s *Store) KVSet(dl session.Deadline, sandbox, name, value []byte, ttlMs uint64) (int64, error) {
+	if err := session.CheckKVSet(name, value, ttlMs, s.maxValue); err != nil {
 		return 0, err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -40,7 +28,7 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 	now := s.clock.NowMs()
 	exp := now + int64(ttlMs)
 	err = s.do(func(ctx context.Context) error {
-		return scriptKVSet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}, sealed, ms(now+store.MaxTTLMs), ms(exp)).Err()
+		return scriptKVSet.Run(ctx, s.rdb, []string{s.kvKey(sb, &k)}, sealed, ms(now+session.MaxTTLMs), ms(exp), ms(int64(dl))).Err()
 	})
 	if err != nil {
 		return 0, err
@@ -51,7 +39,7 @@ func (s *Store) KVSet(sandbox, name, value []byte, ttlMs uint64) (int64, error) 
 // KVGet appends the value to dst and returns the extended slice. found is false if the key is
 // absent or expired.
 func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, found bool, err error) {
-	if err = store.CheckKey(name); err != nil {
+	if err = session.CheckKey(name); err != nil {
 		return nil, 0, false, err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -79,24 +67,18 @@ func (s *Store) KVGet(sandbox, name, dst []byte) (out []byte, expiresAt int64, f
 	if err != nil || sealed == "" || pttl <= 0 {
 		return nil, 0, false, err
 	}
-	out, _, storedName, err := openKV(sb.keys, &k, sealed, dst)
-	if err != nil {
+	out, ok, err := sb.keys.OpenNamed(dst, []byte(sealed), kindValue, &k, name)
+	if !ok {
 		return nil, 0, false, err
-	}
-	same := bytes.Equal(storedName, name)
-	clear(storedName)
-	if !same {
-		clear(out[len(dst):])
-		return nil, 0, false, nil // a keyed-hash collision: never seen in practice, never served
 	}
 	return out, s.clock.NowMs() + pttl, true, nil
 }
 
 // KVDel deletes the key; existed says whether a live record was there.
-func (s *Store) KVDel(sandbox, name []byte) (bool, error) {
+func (s *Store) KVDel(dl session.Deadline, sandbox, name []byte) (bool, error) {
 	var n int64
 	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) (err error) {
-		n, err = s.rdb.Del(ctx, key).Result()
+		n, err = scriptKVDel.Run(ctx, s.rdb, []string{key}, ms(int64(dl))).Int64()
 		return err
 	})
 	return n == 1, err
@@ -130,13 +112,13 @@ func (s *Store) KVTTL(sandbox, name []byte) (int64, bool, error) {
 }
 
 // KVTouch sets a new TTL from now, never past the record's creation + 5 days.
-func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error) {
-	if err := store.CheckTTL(ttlMs, "ttlMs"); err != nil {
+func (s *Store) KVTouch(dl session.Deadline, sandbox, name []byte, ttlMs uint64) (int64, bool, error) {
+	if err := session.CheckTTL(ttlMs, "ttlMs"); err != nil {
 		return 0, false, err
 	}
 	var exp int64
 	err := s.kvSimple(sandbox, name, func(ctx context.Context, key string) error {
-		v, err := scriptKVTouch.Run(ctx, s.rdb, []string{key}, ms(s.clock.NowMs()+int64(ttlMs))).Text()
+		v, err := scriptKVTouch.Run(ctx, s.rdb, []string{key}, ms(s.clock.NowMs()+int64(ttlMs)), ms(int64(dl))).Text()
 		if errors.Is(err, redis.Nil) {
 			return nil
 		}
@@ -153,7 +135,7 @@ func (s *Store) KVTouch(sandbox, name []byte, ttlMs uint64) (int64, bool, error)
 }
 
 func (s *Store) kvSimple(sandbox, name []byte, fn func(ctx context.Context, key string) error) error {
-	if err := store.CheckKey(name); err != nil {
+	if err := session.CheckKey(name); err != nil {
 		return err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -163,297 +145,4 @@ func (s *Store) kvSimple(sandbox, name []byte, fn func(ctx context.Context, key 
 	k := sb.keys.KVKey(name)
 	key := s.kvKey(sb, &k)
 	return s.do(func(ctx context.Context) error { return fn(ctx, key) })
-}
-
-// --- KV_SCAN -----------------------------------------------------------------------------------
-
-// scanBudget bounds the records one call examines, like the memory store's.
-const scanBudget = 8192
-
-// maxPending bounds the keys a cursor carries (see redisCursor): a SCAN step returns at most
-// its COUNT keys plus one hash bucket's chain, so the leftover of a step is far below it.
-const maxPending = 1024
-
-// A cursor (base64url): 'r' || node u8 || Redis SCAN cursor u64 || n u16 || n x [16] key hash.
-// node indexes the masters sorted by address. A SCAN step returns the keys of whole hash
-// buckets; when a page fills up inside a step, the rest of that step's keys travel in the
-// cursor (their keyed hashes: no name) and the next call reads them first, then goes on with
-// the next step. No step is ever repeated, so Redis's own SCAN guarantee carries over: every
-// key present for the whole scan is returned at least once.
-type redisCursor struct {
-	node    int
-	scan    uint64
-	pending []key
-}
-
-const cursorMark = 'r'
-
-func parseCursor(c []byte) (redisCursor, error) {
-	var rc redisCursor
-	if len(c) == 0 {
-		return rc, nil
-	}
-	bad := xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(string(c))
-	if err != nil || len(raw) < 12 || raw[0] != cursorMark {
-		return rc, bad
-	}
-	rc.node = int(raw[1])
-	rc.scan = binary.BigEndian.Uint64(raw[2:])
-	n := int(binary.BigEndian.Uint16(raw[10:]))
-	if n > maxPending || len(raw) != 12+16*n {
-		return rc, bad
-	}
-	rc.pending = make([]key, n)
-	for i := range rc.pending {
-		copy(rc.pending[i][:], raw[12+16*i:])
-	}
-	return rc, nil
-}
-
-func (rc redisCursor) String() string {
-	raw := make([]byte, 0, 12+16*len(rc.pending))
-	raw = append(raw, cursorMark, byte(rc.node))
-	raw = binary.BigEndian.AppendUint64(raw, rc.scan)
-	raw = binary.BigEndian.AppendUint16(raw, uint16(len(rc.pending)))
-	for _, k := range rc.pending {
-		raw = append(raw, k[:]...)
-	}
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-type scanItem struct {
-	k    key
-	name []byte
-}
-
-// KVScan returns up to limit live key names starting with prefix, and the cursor of the next
-// page ("" when the scan is complete).
-func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error) {
-	if limit == 0 || limit > store.MaxScanLimit {
-		return nil, "", xerr.New(xerr.BadRequest, "KV_SCAN: limit must be 1..%d", store.MaxScanLimit)
-	}
-	if len(prefix) > store.MaxKeySize {
-		return nil, "", xerr.New(xerr.KeyTooLarge, "prefix is %d bytes, over the limit of %d", len(prefix), store.MaxKeySize)
-	}
-	rc, err := parseCursor(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	sb, err := s.sandboxFor(sandbox)
-	if err != nil {
-		return nil, "", err
-	}
-	var names [][]byte
-	next := ""
-	err = s.do(func(ctx context.Context) error {
-		// take adds items to the page until it is full; what does not fit becomes pending.
-		take := func(items []scanItem) {
-			for i, it := range items {
-				if len(names) == int(limit) {
-					for _, rest := range items[i:] {
-						rc.pending = append(rc.pending, rest.k)
-					}
-					return
-				}
-				if bytes.HasPrefix(it.name, prefix) {
-					names = append(names, it.name)
-				}
-			}
-		}
-		if len(rc.pending) > 0 {
-			items, err := s.openPending(ctx, sb, rc.pending)
-			if err != nil {
-				return err
-			}
-			rc.pending = nil
-			take(items)
-		}
-		nodes, err := s.masters(ctx)
-		if err != nil {
-			return err
-		}
-		pattern := s.prefix + sb.label + ":k:*"
-		for examined := 0; len(rc.pending) == 0 && len(names) < int(limit) && rc.node < len(nodes); {
-			if examined >= scanBudget {
-				next = rc.String()
-				return nil
-			}
-			count := int64(min(max(int(limit)-len(names), 100), 1000))
-			keys, after, err := nodes[rc.node].Scan(ctx, rc.scan, pattern, count).Result()
-			if err != nil {
-				return err
-			}
-			examined += int(count)
-			items, err := s.openNames(ctx, nodes[rc.node], sb, keys)
-			if err != nil {
-				return err
-			}
-			take(items)
-			rc.scan = after
-			if after == 0 {
-				rc.node++
-			}
-		}
-		if len(rc.pending) > maxPending {
-			// Never seen: a step far larger than its COUNT. Serve the excess now, over the limit,
-			// rather than drop it.
-			items, err := s.openPending(ctx, sb, rc.pending[maxPending:])
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				if bytes.HasPrefix(it.name, prefix) {
-					names = append(names, it.name)
-				}
-			}
-			rc.pending = rc.pending[:maxPending]
-		}
-		if len(rc.pending) > 0 || (len(names) == int(limit) && rc.node < len(nodes)) {
-			next = rc.String()
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return names, next, nil
-}
-
-// openPending reads the records a cursor carried over (those deleted meanwhile are skipped).
-func (s *Store) openPending(ctx context.Context, sb *sandbox, pending []key) ([]scanItem, error) {
-	cmds := make([]*redis.StringCmd, len(pending))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range pending {
-			cmds[i] = p.HGet(ctx, s.kvKey(sb, &pending[i]), "v")
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
-	items := make([]scanItem, 0, len(pending))
-	for i := range pending {
-		sealed, err := cmds[i].Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		_, value, name, err := openKV(sb.keys, &pending[i], sealed, nil)
-		if err != nil {
-			return nil, err
-		}
-		clear(value)
-		items = append(items, scanItem{k: pending[i], name: name})
-	}
-	return items, nil
-}
-
-// openNames reads and opens the records of one SCAN step, in keyed-hash order. Records that
-// vanished meanwhile are skipped.
-func (s *Store) openNames(ctx context.Context, node *redis.Client, sb *sandbox, keys []string) ([]scanItem, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*redis.StringCmd, len(keys))
-	_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.HGet(ctx, k, "v")
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
-	items := make([]scanItem, 0, len(keys))
-	for i, rk := range keys {
-		sealed, err := cmds[i].Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw, err := b64.DecodeString(rk[strings.LastIndexByte(rk, ':')+1:])
-		if err != nil || len(raw) != len(key{}) {
-			continue // not one of ours
-		}
-		var k key
-		copy(k[:], raw)
-		_, value, name, err := openKV(sb.keys, &k, sealed, nil)
-		if err != nil {
-			return nil, err
-		}
-		clear(value)
-		items = append(items, scanItem{k: k, name: name})
-	}
-	slices.SortFunc(items, func(a, b scanItem) int { return bytes.Compare(a.k[:], b.k[:]) })
-	return items, nil
-}
-
-// Clear removes every KV record and session of a sandbox (and its user indexes) and returns
-// how many records and sessions there were. It visits every master with SCAN: records written
-// while it runs may survive it, as with the memory store's shard-by-shard clear.
-func (s *Store) Clear(sandbox []byte) (uint64, error) {
-	sb, err := s.sandboxFor(sandbox)
-	if err != nil {
-		return 0, err
-	}
-	var removed uint64
-	err = s.do(func(ctx context.Context) error {
-		nodes, err := s.masters(ctx)
-		if err != nil {
-			return err
-		}
-		pattern := s.prefix + sb.label + ":*"
-		for _, node := range nodes {
-			var cursor uint64
-			for {
-				keys, after, err := node.Scan(ctx, cursor, pattern, 1000).Result()
-				if err != nil {
-					return err
-				}
-				n, err := unlinkCounting(ctx, node, keys, len(s.prefix)+len(sb.label))
-				if err != nil {
-					return err
-				}
-				removed += n
-				if cursor = after; cursor == 0 {
-					break
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return removed, nil
-}
-
-// unlinkCounting removes keys one by one (keys of one node may be in several hash slots) and
-// counts the records and sessions among those that existed (base: the length of prefix and
-// label, after which a key says what it is).
-func unlinkCounting(ctx context.Context, node *redis.Client, keys []string, base int) (uint64, error) {
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	cmds := make([]*redis.IntCmd, len(keys))
-	if _, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Unlink(ctx, k)
-		}
-		return nil
-	}); err != nil {
-		return 0, err
-	}
-	var n uint64
-	for i, k := range keys {
-		if cmds[i].Val() == 1 && len(k) > base+7 && (k[base:base+3] == ":k:" || k[base+5:base+8] == ":s:") {
-			n++
-		}
-	}
-	return n, nil
 }

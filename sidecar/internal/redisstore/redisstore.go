@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 	Conn         ConnConfig
 	Keys         *Keys  // from DeriveKeys; its master is copied (the caller wipes its own)
 	KeyPrefix    string // default DefaultKeyPrefix
-	Clock        store.Clock
+	Clock        session.Clock
 	MaxValueSize int
 	Logger       *slog.Logger
 	// OnSessionExpired, if set, is told the public id of a session this store found expired
@@ -44,33 +45,29 @@ type Options struct {
 	OnSessionExpired func(sandbox string, sessionID *crypto.Digest)
 }
 
-// Store is the Redis-backed store. Its methods have the signatures and semantics of
-// internal/store's, so the server can use either. Safe for concurrent use.
+// Store is the Redis-backed store: a storage adapter around internal/session, like the memory
+// store (internal/store), with the same semantics (internal/storetest checks it). Each session
+// operation reads the session's state, lets the session rules decide, and commits the outcome
+// with a compare-and-set script on the sealed header. Safe for concurrent use.
 type Store struct {
 	rdb       client
 	cluster   bool
 	master    *crypto.Master
 	check     []byte // the key check value (keys.go)
 	prefix    string
-	clock     store.Clock
+	clock     session.Clock
 	maxValue  int
 	timeout   time.Duration
-	log       *slog.Logger
+	m         *session.Metrics
 	br        *breaker
 	ready     atomic.Bool
 	checkMu   sync.Mutex
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
-	mu        sync.RWMutex
-	sandboxes map[string]*sandbox
-
-	rotations  atomic.Uint64
-	reuse      atomic.Uint64
-	expired    atomic.Uint64
-	revoked    atomic.Uint64
-	evicted    atomic.Uint64
-	mismatches atomic.Uint64
+	sandboxes *session.Sandboxes[sandbox]
 }
+
+var _ session.Backend = (*Store)(nil)
 
 // New builds the store. It does not contact Redis (see Check).
 func New(o Options) (*Store, error) {
@@ -84,10 +81,10 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("keyPrefix must match ^[A-Za-z0-9._:-]{0,64}$ (no braces: they would put every key in one Cluster hash slot)")
 	}
 	if o.Clock == nil {
-		o.Clock = store.NewSystemClock()
+		o.Clock = session.NewSystemClock()
 	}
 	if o.MaxValueSize <= 0 {
-		o.MaxValueSize = store.DefaultMaxValueSize
+		o.MaxValueSize = session.DefaultMaxValueSize
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -106,9 +103,13 @@ func New(o Options) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
+	sandboxes := session.NewSandboxes(master, func(name string, keys *crypto.SandboxKeys) *sandbox {
+		l := keys.Label()
+		return &sandbox{name: name, keys: keys, label: b64.EncodeToString(l[:12])}
+	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
-		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, log: o.Logger, br: newBreaker(),
-		sandboxes: map[string]*sandbox{}, expiredCB: o.OnSessionExpired}, nil
+		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
+		sandboxes: sandboxes, expiredCB: o.OnSessionExpired}, nil
 }
 
 // Close closes the connections and wipes the keys.
@@ -143,30 +144,7 @@ type sandbox struct {
 	label string
 }
 
-func (s *Store) sandboxFor(name []byte) (*sandbox, error) {
-	if !store.ValidSandboxName(name) {
-		return nil, store.ErrSandbox()
-	}
-	s.mu.RLock()
-	sb := s.sandboxes[string(name)]
-	s.mu.RUnlock()
-	if sb != nil {
-		return sb, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sb = s.sandboxes[string(name)]; sb != nil {
-		return sb, nil
-	}
-	keys, err := s.master.Derive(string(name))
-	if err != nil {
-		return nil, xerr.New(xerr.Internal, "key derivation failed")
-	}
-	l := keys.Label()
-	sb = &sandbox{name: string(name), keys: keys, label: b64.EncodeToString(l[:12])}
-	s.sandboxes[sb.name] = sb
-	return sb, nil
-}
+func (s *Store) sandboxFor(name []byte) (*sandbox, error) { return s.sandboxes.Get(name, true) }
 
 func (s *Store) kvKey(sb *sandbox, k *key) string {
 	return s.prefix + sb.label + ":k:" + b64.EncodeToString(k[:])
@@ -211,12 +189,22 @@ func (s *Store) wrap(err error) error {
 	if errors.As(err, &xe) {
 		return xe
 	}
+	if isDeadline(err) {
+		return session.ErrDeadline()
+	}
 	if cause, down := availabilityFailure(err); down {
 		return unavailable("Redis cannot answer (" + cause + "); retry shortly")
 	}
 	// A reply Redis should never give (a script error): logged without arguments.
-	s.log.Error("unexpected reply from Redis", "error", err.Error())
+	s.m.Log.Error("unexpected reply from Redis", "error", err.Error())
 	return xerr.New(xerr.Internal, "unexpected reply from Redis (logged by the sidecar)")
+}
+
+// isDeadline reports whether err is a script's refusal of a passed deadline (Redis may put
+// "ERR " before the script's message).
+func isDeadline(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.Contains(re.Error(), deadlineReply)
 }
 
 // ensureReady runs the key check once Redis answers (see Check).
@@ -298,11 +286,7 @@ func (s *Store) loadScripts(ctx context.Context) error {
 
 // Stats returns this sidecar's counters. Record counts per sandbox would need a scan of the
 // whole keyspace, so Sandboxes is empty; Redis's own INFO keyspace has the totals.
-func (s *Store) Stats() store.Stats {
-	return store.Stats{Sandboxes: map[string]store.SandboxStats{},
-		Rotations: s.rotations.Load(), ReuseDetected: s.reuse.Load(), Expired: s.expired.Load(),
-		Revoked: s.revoked.Load(), Evicted: s.evicted.Load(), BindingMismatches: s.mismatches.Load()}
-}
+func (s *Store) Stats() session.Stats { return s.m.Stats(map[string]session.SandboxStats{}) }
 
 // Ping checks that Redis answers (UNAVAILABLE when it does not), for health checks.
 func (s *Store) Ping() error {

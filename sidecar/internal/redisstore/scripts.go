@@ -1,6 +1,8 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts that make each change atomic in Redis. Redis runs a script without
 // interleaving any other command, so a script is the unit of atomicity; every key a script
@@ -15,6 +17,30 @@ import "github.com/redis/go-redis/v9"
 //
 // Times are Unix ms, passed as decimal strings and compared with tonumber (exact below 2^53).
 // Expiry times are passed on as the caller's strings, never re-formatted Lua numbers.
+//
+// Every script that changes something takes the request's deadline (session.Deadline, "0" for
+// none) as its LAST argument and, before anything else, compares it with Redis's own clock
+// (TIME): once it has passed, the script changes nothing and replies the error
+// XEMS_DEADLINE_EXCEEDED (DEADLINE_EXCEEDED to the caller). This is what makes a request that
+// waited out a slow link or a stalled sidecar harmless: whatever queued it, it cannot apply
+// after its caller gave up. (TIME in a script that writes needs Redis 5 or later, which
+// replicates a script's effects rather than the script.)
+
+// luaDeadline refuses the script once the deadline in its last argument has passed.
+const luaDeadline = `
+do
+  local dl = tonumber(ARGV[#ARGV])
+  if dl > 0 then
+    local t = redis.call('TIME')
+    if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) >= dl then
+      return redis.error_reply('` + deadlineReply + `')
+    end
+  end
+end
+`
+
+// deadlineReply is the error a script replies when its deadline has passed.
+const deadlineReply = "XEMS_DEADLINE_EXCEEDED"
 
 // extend moves a key's expiry to `at` if that is later than its current one (a key without
 // expiry, PTTL -1, gets it). Shared by the scripts below.
@@ -30,9 +56,9 @@ end
 // sessCreate: KEYS[1] the session, KEYS[2] the user's index (absent without a user).
 // ARGV: h, d, l, m (” = none), expiresAt, createdAt (index score), absolute expiry (the
 // index lives at least that long), maxPerUser (0 = none), policy ('1' = reject), member (the
-// session id), member key prefix, now.
+// session id), member key prefix, now, deadline.
 // Returns {0, evicted ids...}, {-1} on a session id collision, {-2, live} when refused.
-var scriptCreate = redis.NewScript(luaExtend + `
+var scriptCreate = redis.NewScript(luaDeadline + luaExtend + `
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 1 then return {-1} end
 local out = {0}
@@ -72,8 +98,9 @@ return out
 // sessCommit: the compare-and-set of every change to a live session (rotation, last seen,
 // idle sliding, data update). KEYS[1] the session. ARGV: the header read, the new header
 // (” = unchanged), the new last-seen blob, the expiry (moved only later), the new data
-// (” = unchanged), now. Returns 1 done, 0 the session is gone, -1 it changed meanwhile.
-var scriptCommit = redis.NewScript(luaExtend + `
+// (” = unchanged), now, deadline. Returns 1 done, 0 the session is gone, -1 it changed
+// meanwhile.
+var scriptCommit = redis.NewScript(luaDeadline + luaExtend + `
 local cur = redis.call('HGET', KEYS[1], 'h')
 if not cur then return 0 end
 if cur ~= ARGV[1] then return -1 end
@@ -85,8 +112,8 @@ return 1
 `)
 
 // sessDelete: KEYS[1] the session, KEYS[2] the user's index (absent without a user); ARGV[1]
-// the member. Returns 1 if the session existed.
-var scriptDelete = redis.NewScript(`
+// the member, ARGV[2] the deadline. Returns 1 if the session existed.
+var scriptDelete = redis.NewScript(luaDeadline + `
 local n = redis.call('DEL', KEYS[1])
 if #KEYS == 2 then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return n
@@ -111,8 +138,8 @@ return out
 `)
 
 // sessRevokeAll: KEYS[1] the user's index; ARGV[1] the member key prefix, ARGV[2] the member
-// to keep (” = none). Returns the members of the sessions it removed.
-var scriptRevokeAll = redis.NewScript(`
+// to keep (” = none), ARGV[3] the deadline. Returns the members of the sessions it removed.
+var scriptRevokeAll = redis.NewScript(luaDeadline + `
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if m ~= ARGV[2] then
@@ -125,9 +152,9 @@ return out
 
 // sessRegenerate: KEYS[1] the old session, KEYS[2] the new one (same hash slot), KEYS[3] the
 // user's index (absent without a user). ARGV: the old header read, new h, d, l, m (” = none),
-// expiresAt, old member, new member, createdAt (index score). Returns 1 done, 0 the old
-// session is gone, -1 it changed meanwhile, -2 the new id is taken.
-var scriptRegenerate = redis.NewScript(`
+// expiresAt, old member, new member, createdAt (index score), deadline. Returns 1 done, 0 the
+// old session is gone, -1 it changed meanwhile, -2 the new id is taken.
+var scriptRegenerate = redis.NewScript(luaDeadline + `
 local cur = redis.call('HGET', KEYS[1], 'h')
 if not cur then return 0 end
 if cur ~= ARGV[1] then return -1 end
@@ -146,8 +173,8 @@ end
 return 1
 `)
 
-// kvSet: KEYS[1]; ARGV: sealed value, cap (creation + 5 days), expiresAt.
-var scriptKVSet = redis.NewScript(`
+// kvSet: KEYS[1]; ARGV: sealed value, cap (creation + 5 days), expiresAt, deadline.
+var scriptKVSet = redis.NewScript(luaDeadline + `
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'c', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
@@ -160,9 +187,9 @@ if not v then return false end
 return {v, redis.call('PTTL', KEYS[1])}
 `)
 
-// kvTouch: KEYS[1]; ARGV[1] now + ttl. Sets the expiry to the earlier of that and the
-// record's 5-day cap and returns it (as a string), or nil when absent.
-var scriptKVTouch = redis.NewScript(`
+// kvTouch: KEYS[1]; ARGV[1] now + ttl, ARGV[2] the deadline. Sets the expiry to the earlier of
+// that and the record's 5-day cap and returns it (as a string), or nil when absent.
+var scriptKVTouch = redis.NewScript(luaDeadline + `
 local c = redis.call('HGET', KEYS[1], 'c')
 if not c then return false end
 local e = ARGV[1]
@@ -171,6 +198,18 @@ redis.call('PEXPIREAT', KEYS[1], e)
 return e
 `)
 
+// kvDel: KEYS[1]; ARGV[1] the deadline. Returns 1 if the record existed.
+var scriptKVDel = redis.NewScript(luaDeadline + `
+return redis.call('DEL', KEYS[1])
+`)
+
+// clearStart: ARGV[1] the deadline. Changes nothing: CLEAR walks every master with SCAN (it
+// is not one atomic step, see Store.Clear) and runs this first, so that it starts only
+// before its deadline, by Redis's clock.
+var scriptDeadline = redis.NewScript(luaDeadline + `
+return 1
+`)
+
 // allScripts are loaded on every master when the store starts (EVALSHA then needs no retry).
 var allScripts = []*redis.Script{scriptCreate, scriptCommit, scriptDelete, scriptList, scriptRevokeAll,
-	scriptRegenerate, scriptKVSet, scriptKVGet, scriptKVTouch}
+	scriptRegenerate, scriptKVSet, scriptKVGet, scriptKVTouch, scriptKVDel, scriptDeadline}

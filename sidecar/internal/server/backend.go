@@ -9,6 +9,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redisstore"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
@@ -16,7 +17,7 @@ import (
 // backend is the store the handlers call: the in-memory store (internal/store, the default
 // and the fast path) or the shared Redis store (internal/redisstore), chosen by CONFIGURE's
 // "store" field.
-type backend = store.Backend
+type backend = session.Backend
 
 var (
 	_ backend = (*store.Store)(nil)
@@ -194,8 +195,8 @@ func (s *Server) configureRedis(id uint32, cfg config) []byte {
 		ProtocolVersion: protocol.Version, BuildVersion: s.build,
 		MaxFrameSize: cfg.MaxFrameSize, MaxValueSize: cfg.MaxValueSize,
 		LogLevel: logging.LevelName(cfg.LogLevel), MasterKey: "shared",
-		MaxKeySize: store.MaxKeySize, MaxTTLMs: store.MaxTTLMs, MaxGraceMs: store.MaxGraceMs,
-		MaxScanLimit: store.MaxScanLimit, Store: info,
+		MaxKeySize: session.MaxKeySize, MaxTTLMs: session.MaxTTLMs, MaxGraceMs: session.MaxGraceMs,
+		MaxScanLimit: session.MaxScanLimit, Store: info,
 	})
 	s.log.Info("configured", "maxFrameSize", cfg.MaxFrameSize, "maxValueSize", cfg.MaxValueSize, "store", "redis",
 		"mode", mode, "endpoints", info.Endpoints, "keyPrefix", rc.KeyPrefix, "reachable", reachable)

@@ -10,7 +10,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -40,7 +40,7 @@ type configJSON struct {
 // parseConfig validates a CONFIGURE request. Error messages name the field; they never echo
 // secret values.
 func parseConfig(req *protocol.Request) (config, error) {
-	c := config{MaxFrameSize: protocol.DefaultMaxFrameSize, MaxValueSize: store.DefaultMaxValueSize, LogLevel: slog.LevelInfo}
+	c := config{MaxFrameSize: protocol.DefaultMaxFrameSize, MaxValueSize: session.DefaultMaxValueSize, LogLevel: slog.LevelInfo}
 	if len(bytes.TrimSpace(req.ConfigJSON)) > 0 {
 		var cj configJSON
 		dec := json.NewDecoder(bytes.NewReader(req.ConfigJSON))

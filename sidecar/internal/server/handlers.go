@@ -9,6 +9,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/logging"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -92,8 +93,8 @@ func (s *Server) configure(payload []byte) []byte {
 		ProtocolVersion: protocol.Version, BuildVersion: s.build,
 		MaxFrameSize: cfg.MaxFrameSize, MaxValueSize: cfg.MaxValueSize,
 		LogLevel: logging.LevelName(cfg.LogLevel), MasterKey: source,
-		MaxKeySize: store.MaxKeySize, MaxTTLMs: store.MaxTTLMs, MaxGraceMs: store.MaxGraceMs,
-		MaxScanLimit: store.MaxScanLimit, Persistence: persisted,
+		MaxKeySize: session.MaxKeySize, MaxTTLMs: session.MaxTTLMs, MaxGraceMs: session.MaxGraceMs,
+		MaxScanLimit: session.MaxScanLimit, Persistence: persisted,
 	})
 	s.log.Info("configured", "maxFrameSize", cfg.MaxFrameSize, "maxValueSize", cfg.MaxValueSize, "masterKey", source)
 	b := protocol.BeginReply(nil, req.ID, protocol.StatusOK)
@@ -153,6 +154,7 @@ func (s *Server) dispatch(payload []byte) []byte {
 func (s *Server) run(req *protocol.Request) ([]byte, error) {
 	st := s.backend
 	id := req.ID
+	dl := session.Deadline(req.Deadline)
 	switch req.Op {
 	case protocol.OpPing:
 		if s.redis != nil {
@@ -171,7 +173,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendBytes(ok(id, 4+len(js)), js)), nil
 
 	case protocol.OpKVSet:
-		exp, err := st.KVSet(req.Sandbox, req.Key, req.Value, req.TTLMs)
+		exp, err := st.KVSet(dl, req.Sandbox, req.Key, req.Value, req.TTLMs)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +197,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendI64(b, exp)), nil
 
 	case protocol.OpKVDel:
-		existed, err := st.KVDel(req.Sandbox, req.Key)
+		existed, err := st.KVDel(dl, req.Sandbox, req.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +221,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendI64(ok(id, 8), rem)), nil
 
 	case protocol.OpKVTouch:
-		exp, found, err := st.KVTouch(req.Sandbox, req.Key, req.TTLMs)
+		exp, found, err := st.KVTouch(dl, req.Sandbox, req.Key, req.TTLMs)
 		if err != nil {
 			return nil, err
 		}
@@ -245,18 +247,18 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(b), nil
 
 	case protocol.OpClear:
-		n, err := st.Clear(req.Sandbox)
+		n, err := st.Clear(dl, req.Sandbox)
 		if err != nil {
 			return nil, err
 		}
 		return done(protocol.AppendU64(ok(id, 8), n)), nil
 
 	case protocol.OpSCreate:
-		res, err := st.SessionCreateWith(req.Sandbox, req.Value, store.CreateOptions{
+		res, err := st.SessionCreate(dl, req.Sandbox, req.Value, session.CreateOptions{
 			TTLMs: req.TTLMs, IdleMs: req.IdleMs, UserID: req.UserID, Meta: req.Meta,
 			Remember:   req.CreateFlags&protocol.CreateRemember != 0,
-			MaxPerUser: req.MaxPerUser, OnLimit: store.LimitPolicy(req.OnLimit),
-			Bind: store.BindMode(req.BindMode), IP: req.IP, UserAgent: req.UserAgent,
+			MaxPerUser: req.MaxPerUser, OnLimit: session.LimitPolicy(req.OnLimit),
+			Bind: session.BindMode(req.BindMode), IP: req.IP, UserAgent: req.UserAgent,
 		})
 		if err != nil {
 			return nil, err
@@ -274,11 +276,11 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(b), nil
 
 	case protocol.OpSRegen:
-		res, err := st.SessionRegenerate(req.Sandbox, req.Token, req.GraceMs, req.Flags&protocol.RegenKeepData != 0, req.Value)
+		res, err := st.SessionRegenerate(dl, req.Sandbox, req.Token, req.GraceMs, req.Flags&protocol.RegenKeepData != 0, req.Value)
 		if err != nil {
 			return nil, err
 		}
-		if res.Status != store.OK {
+		if res.Status != session.OK {
 			return notFound(id), nil
 		}
 		b := protocol.AppendStrBytes(ok(id, 2+crypto.TokenLength+3*(2+crypto.IDLength)+8+1), res.Token[:])
@@ -294,11 +296,11 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return s.resolve(req)
 
 	case protocol.OpSUpdate:
-		grace := uint64(store.DefaultGraceMs)
+		grace := uint64(session.DefaultGraceMs)
 		if req.HasExt {
 			grace = req.GraceMs
 		}
-		exp, found, err := st.SessionUpdateGrace(req.Sandbox, req.Token, req.Value, grace)
+		exp, found, err := st.SessionUpdate(dl, req.Sandbox, req.Token, req.Value, grace)
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +310,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(protocol.AppendI64(ok(id, 8), exp)), nil
 
 	case protocol.OpSRevoke:
-		sid, existed, err := st.SessionRevokeToken(req.Sandbox, req.Token)
+		sid, existed, err := st.SessionRevoke(dl, req.Sandbox, req.Token)
 		if err != nil {
 			return nil, err
 		}
@@ -338,7 +340,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(b), nil
 
 	case protocol.OpSRevokeAll:
-		ids, err := st.SessionRevokeAllIDs(req.Sandbox, req.UserID, req.Token)
+		ids, err := st.SessionRevokeAll(dl, req.Sandbox, req.UserID, req.Token)
 		if err != nil {
 			return nil, err
 		}
@@ -349,7 +351,7 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return done(b), nil
 
 	case protocol.OpSRevokeID:
-		existed, err := st.SessionRevokeID(req.Sandbox, req.SessionID)
+		existed, err := st.SessionRevokeID(dl, req.Sandbox, req.SessionID)
 		if err != nil {
 			return nil, err
 		}
@@ -372,29 +374,29 @@ func (s *Server) resolve(req *protocol.Request) ([]byte, error) {
 	b := ok(req.ID, resolveFixed+512+resolveTail)
 	fixedAt := len(b)
 	b = append(b, make([]byte, resolveFixed)...)
-	res, err := s.backend.SessionResolveWith(req.Sandbox, req.Token, store.ResolveOptions{
+	res, err := s.backend.SessionResolve(session.Deadline(req.Deadline), req.Sandbox, req.Token, session.ResolveOptions{
 		Rotate:       req.Flags&protocol.FlagRotate != 0,
 		GraceMs:      req.GraceMs,
 		MinRotateMs:  req.MinRotateMs,
 		WantCSRF:     req.Flags&protocol.FlagWantCSRF != 0,
 		CheckBinding: req.Flags&protocol.FlagCheckBinding != 0,
-		OnMismatch:   store.MismatchAction(req.OnMismatch),
+		OnMismatch:   session.MismatchAction(req.OnMismatch),
 		IP:           req.IP,
 		UserAgent:    req.UserAgent,
 	}, b)
 	if err != nil {
 		return nil, err
 	}
-	if res.Status != store.OK {
+	if res.Status != session.OK {
 		protocol.PutBuf(b)
 	}
 	switch res.Status {
-	case store.NotFound:
+	case session.NotFound:
 		return notFound(req.ID), nil
-	case store.Reused:
+	case session.Reused:
 		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength), req.ID, protocol.StatusReused)
 		return done(appendID(r, &res.SessionID)), nil
-	case store.Mismatched:
+	case session.Mismatched:
 		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength+2), req.ID, protocol.StatusMismatch)
 		r = appendID(r, &res.SessionID)
 		r = protocol.AppendU8(r, res.Mismatch)
@@ -426,15 +428,15 @@ func appendID(b []byte, d *crypto.Digest) []byte {
 }
 
 type statsJSON struct {
-	Sandboxes     map[string]store.SandboxStats `json:"sandboxes"`
-	Ops           map[string]uint64             `json:"ops"`
-	Rotations     uint64                        `json:"rotations"`
-	ReuseDetected uint64                        `json:"reuseDetected"`
-	Expired       uint64                        `json:"expired"`
-	Revoked       uint64                        `json:"revoked"`
-	Evicted       uint64                        `json:"evicted"`
-	Mismatches    uint64                        `json:"bindingMismatches"`
-	UptimeMs      int64                         `json:"uptimeMs"`
+	Sandboxes     map[string]session.SandboxStats `json:"sandboxes"`
+	Ops           map[string]uint64               `json:"ops"`
+	Rotations     uint64                          `json:"rotations"`
+	ReuseDetected uint64                          `json:"reuseDetected"`
+	Expired       uint64                          `json:"expired"`
+	Revoked       uint64                          `json:"revoked"`
+	Evicted       uint64                          `json:"evicted"`
+	Mismatches    uint64                          `json:"bindingMismatches"`
+	UptimeMs      int64                           `json:"uptimeMs"`
 }
 
 func (s *Server) stats() statsJSON {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -40,27 +39,6 @@ func TestCheckHandshake(t *testing.T) {
 			if !strings.Contains(xe.Msg, m) {
 				t.Fatalf("%q does not mention %q", xe.Msg, m)
 			}
-		}
-	}
-}
-
-// TestStoreLimitsMatchTheTable: the limits the stores enforce are the ones the protocol table
-// (scripts/protocol-table.js) publishes to the client.
-func TestStoreLimitsMatchTheTable(t *testing.T) {
-	pairs := []struct {
-		name         string
-		store, table int64
-	}{
-		{"maxKeySize", store.MaxKeySize, protocol.MaxKeySize},
-		{"maxTtlMs", store.MaxTTLMs, protocol.MaxTTLMs},
-		{"maxGraceMs", store.MaxGraceMs, protocol.MaxGraceMs},
-		{"maxScanLimit", store.MaxScanLimit, protocol.MaxScanLimit},
-		{"defaultMaxValueSize", store.DefaultMaxValueSize, protocol.DefaultMaxValueSize},
-		{"defaultUpdateGraceMs", store.DefaultGraceMs, protocol.DefaultUpdateGraceMs},
-	}
-	for _, p := range pairs {
-		if p.store != p.table {
-			t.Errorf("%s: the store enforces %d, the protocol table says %d", p.name, p.store, p.table)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redisstore"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -48,7 +49,7 @@ type Options struct {
 	// Version is the package version the binary was built as (main.version): CONFIGURE refuses
 	// a client of another version. "" or "dev" (an unstamped build) accepts any client.
 	Version string
-	Clock   store.Clock // nil: the system clock
+	Clock   session.Clock // nil: the system clock
 }
 
 // Server is one protocol session over a pair of streams.
@@ -59,7 +60,7 @@ type Server struct {
 	level   *slog.LevelVar
 	build   string
 	version string
-	clock   store.Clock
+	clock   session.Clock
 	started time.Time
 
 	maxFrame uint32 // read loop only
@@ -112,7 +113,7 @@ func New(o Options) *Server {
 	}
 	if o.Clock == nil {
 		// One clock for the stores and the requests' deadlines (deadline.go).
-		o.Clock = store.NewSystemClock()
+		o.Clock = session.NewSystemClock()
 	}
 	return &Server{
 		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, outBuf: bufio.NewWriterSize(o.Out, 64<<10),

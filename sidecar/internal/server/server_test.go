@@ -346,6 +346,9 @@ func TestOperationsOverTheWire(t *testing.T) {
 		{"S_UPDATE", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(rotated), BytesS(`{"n":2}`)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { d.I64("exp") }},
 		{"S_UPDATE bad token", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str("x"), BytesS(`{}`)} }, protocol.StatusNotFound, nil},
+		// The old token is answered until its successor is presented: present it, then the
+		// old token is outside a grace of 0.
+		{"S_RESOLVE current", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(rotated), U8(0), U64(2000), U64(0)} }, protocol.StatusOK, nil},
 		{"S_UPDATE grace 0", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(token), BytesS(`{}`), U64(0)} }, protocol.StatusNotFound, nil},
 		{"S_LIST", protocol.OpSList, func() [][]byte { return [][]byte{sb, Str("alice")} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
@@ -432,7 +435,7 @@ func TestOperationsOverTheWire(t *testing.T) {
 					}
 				}
 				ops := st["ops"].(map[string]any)
-				if ops["KV_GET"] != 2.0 || ops["S_RESOLVE"] != 5.0 || ops["S_REGENERATE"] != 1.0 || st["rotations"] != 1.0 || st["revoked"] != 1.0 {
+				if ops["KV_GET"] != 2.0 || ops["S_RESOLVE"] != 6.0 || ops["S_REGENERATE"] != 1.0 || st["rotations"] != 1.0 || st["revoked"] != 1.0 {
 					t.Fatalf("counters %v", st)
 				}
 				if _, ok := st["sandboxes"].(map[string]any)["app"].(map[string]any)["bytes"]; !ok {
@@ -479,8 +482,9 @@ func TestReuseOverTheWire(t *testing.T) {
 	d := r.D()
 	tok := string(d.Str("t"))
 	sid := string(d.Str("id"))
-	h.call(3, protocol.OpSResolve, sb, Str(tok), U8(1), U64(0), U64(0)) // rotate, grace 0
-	r = h.call(4, protocol.OpSResolve, sb, Str(tok), U8(1), U64(0), U64(0))
+	next := string(h.call(3, protocol.OpSResolve, sb, Str(tok), U8(1), U64(0), U64(0)).D().Str("t")) // rotate
+	h.call(5, protocol.OpSResolve, sb, Str(next), U8(0), U64(0), U64(0))                             // its successor is presented
+	r = h.call(4, protocol.OpSResolve, sb, Str(tok), U8(1), U64(0), U64(0))                          // grace 0
 	if r.Status != protocol.StatusReused {
 		t.Fatalf("status %d, want REUSED", r.Status)
 	}

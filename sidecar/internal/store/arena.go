@@ -44,7 +44,6 @@ func loc(idx, off int) uint64   { return uint64(idx)<<32 | uint64(off) }
 func locIdx(l uint64) int       { return int(l >> 32) }
 func locOff(l uint64) int       { return int(uint32(l)) }
 func recSize(r []byte) int      { return int(binary.LittleEndian.Uint32(r[recLen:])) }
-func recKindOf(r []byte) uint8  { return r[recKind] }
 func recKeyOf(r []byte) (k key) { copy(k[:], r[recKey:recKey+16]); return }
 
 // rec returns the record at l (valid until the next alloc, free or compaction).

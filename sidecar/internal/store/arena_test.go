@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
 // TestArenaChurn runs a random mix of sets, overwrites with other sizes, deletes, session
@@ -32,12 +35,12 @@ func TestArenaChurn(t *testing.T) {
 			switch op := rng.IntN(10); {
 			case op < 5:
 				v := value()
-				if _, err := s.KVSet(sbA, []byte(name), v, MaxTTLMs); err != nil {
+				if _, err := s.KVSet(noDL, sbA, []byte(name), v, session.MaxTTLMs); err != nil {
 					t.Fatal(err)
 				}
 				model[name] = v
 			case op < 7:
-				existed, _ := s.KVDel(sbA, []byte(name))
+				existed, _ := s.KVDel(noDL, sbA, []byte(name))
 				if _, ok := model[name]; ok != existed {
 					t.Fatalf("del %s: existed %v, model %v", name, existed, ok)
 				}
@@ -46,12 +49,12 @@ func TestArenaChurn(t *testing.T) {
 				id := rng.IntN(300)
 				if ss := sessions[id]; ss != nil {
 					ss.data = value()
-					if _, ok, err := s.SessionUpdate(sbA, ss.token[:], ss.data); !ok || err != nil {
+					if _, ok, err := storetest.SessionUpdate(s, sbA, ss.token[:], ss.data); !ok || err != nil {
 						t.Fatalf("update: %v %v", ok, err)
 					}
 				} else {
 					d := value()
-					res, err := s.SessionCreate(sbA, d, MaxTTLMs, 0, []byte(fmt.Sprint("u", id%7)), []byte("m"))
+					res, err := storetest.SessionCreate(s, sbA, d, session.MaxTTLMs, 0, []byte(fmt.Sprint("u", id%7)), []byte("m"))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -66,7 +69,7 @@ func TestArenaChurn(t *testing.T) {
 			default:
 				id := rng.IntN(300)
 				if ss := sessions[id]; ss != nil {
-					if ok, _ := s.SessionRevoke(sbA, ss.token[:]); !ok {
+					if ok, _ := storetest.SessionRevoke(s, sbA, ss.token[:]); !ok {
 						t.Fatal("revoke failed")
 					}
 					delete(sessions, id)
@@ -83,7 +86,7 @@ func TestArenaChurn(t *testing.T) {
 		}
 		for id, ss := range sessions {
 			r := resolve(t, s, sbA, ss.token[:], false, 2000)
-			if r.Status != OK || !bytes.Equal(r.Data, ss.data) {
+			if r.Status != session.OK || !bytes.Equal(r.Data, ss.data) {
 				t.Fatalf("round %d: session %d status %v", round, id, r.Status)
 			}
 		}

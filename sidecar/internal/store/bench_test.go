@@ -3,6 +3,9 @@ package store
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
 // Benchmarks over 1 M records (BENCH_RECORDS overrides it for quick runs). Run with:
@@ -26,12 +29,12 @@ func BenchmarkKVSet(b *testing.B) {
 	keys := benchKeys(benchRecords)
 	value := make([]byte, 256)
 	for _, k := range keys {
-		s.KVSet(sbA, k, value, MaxTTLMs)
+		s.KVSet(noDL, sbA, k, value, session.MaxTTLMs)
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := s.KVSet(sbA, keys[i%len(keys)], value, MaxTTLMs); err != nil {
+		if _, err := s.KVSet(noDL, sbA, keys[i%len(keys)], value, session.MaxTTLMs); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -43,7 +46,7 @@ func BenchmarkKVGet(b *testing.B) {
 	keys := benchKeys(benchRecords)
 	value := make([]byte, 256)
 	for _, k := range keys {
-		s.KVSet(sbA, k, value, MaxTTLMs)
+		s.KVSet(noDL, sbA, k, value, session.MaxTTLMs)
 	}
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()
@@ -61,7 +64,7 @@ func benchSessions(b *testing.B) (*Store, [][70]byte) {
 	data := make([]byte, 256)
 	tokens := make([][70]byte, benchRecords)
 	for i := range tokens {
-		res, err := s.SessionCreate(sbA, data, MaxTTLMs, 0, nil, nil)
+		res, err := storetest.SessionCreate(s, sbA, data, session.MaxTTLMs, 0, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,8 +79,8 @@ func BenchmarkSessionResolve(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		r, _ := s.SessionResolve(sbA, tokens[i%len(tokens)][:], false, 2000, 0, dst[:0])
-		if r.Status != OK {
+		r, _ := storetest.SessionResolve(s, sbA, tokens[i%len(tokens)][:], false, 2000, 0, dst[:0])
+		if r.Status != session.OK {
 			b.Fatal("not found")
 		}
 		i++
@@ -91,8 +94,8 @@ func BenchmarkSessionResolveRotate(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		j := i % len(tokens)
-		r, _ := s.SessionResolve(sbA, tokens[j][:], true, 2000, 0, dst[:0])
-		if r.Status != OK || !r.Rotated {
+		r, _ := storetest.SessionResolve(s, sbA, tokens[j][:], true, 2000, 0, dst[:0])
+		if r.Status != session.OK || !r.Rotated {
 			b.Fatal("did not rotate")
 		}
 		tokens[j] = r.Token
@@ -105,7 +108,7 @@ func BenchmarkSessionCreate(b *testing.B) {
 	data := make([]byte, 256)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.SessionCreate(sbA, data, MaxTTLMs, 0, nil, nil); err != nil {
+		if _, err := storetest.SessionCreate(s, sbA, data, session.MaxTTLMs, 0, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
@@ -29,7 +30,6 @@ func memory(t *testing.T, f func(t *testing.T, e *storetest.Env, s storetest.Bac
 	s, clock := newMemory(t)
 	e := &storetest.Env{
 		Open:       func() storetest.Backend { return s },
-		GraceCap:   store.GraceCap,
 		Goroutines: 1000,
 		IndexSize:  func(sandbox []byte) int { return store.IndexSize(s, sandbox) },
 		CheckIndex: func(t testing.TB, sandbox []byte) { store.CheckIndexExact(t, s, sandbox) },
@@ -50,10 +50,10 @@ func TestKVScanExactlyOnce(t *testing.T) {
 	for i := 0; i < 2500; i++ {
 		name := fmt.Sprintf("user:%04d", i)
 		want = append(want, name)
-		s.KVSet(sbA, []byte(name), []byte("v"), 10_000)
-		s.KVSet(sbA, []byte(fmt.Sprintf("job:%04d", i)), []byte("v"), 10_000)
+		s.KVSet(session.NoDeadline, sbA, []byte(name), []byte("v"), 10_000)
+		s.KVSet(session.NoDeadline, sbA, []byte(fmt.Sprintf("job:%04d", i)), []byte("v"), 10_000)
 	}
-	s.KVSet(sbA, []byte("user:short-lived"), []byte("v"), 5)
+	s.KVSet(session.NoDeadline, sbA, []byte("user:short-lived"), []byte("v"), 5)
 
 	t.Run("every key exactly once when nothing changes", func(t *testing.T) {
 		clock.Advance(5) // user:short-lived has expired: never listed
@@ -66,7 +66,7 @@ func TestKVScanExactlyOnce(t *testing.T) {
 	t.Run("empty prefix lists everything, limit 1 works", func(t *testing.T) {
 		s2, _ := newMemory(t)
 		for i := 0; i < 20; i++ {
-			s2.KVSet(sbA, []byte{byte('a' + i)}, nil, 1000)
+			s2.KVSet(session.NoDeadline, sbA, []byte{byte('a' + i)}, nil, 1000)
 		}
 		got := storetest.ScanAll(t, s2, sbA, "", 1, nil)
 		if len(got) != 20 {

@@ -6,11 +6,14 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
 func TestKVExpiry(t *testing.T) {
 	s, clock := newTestStore(t)
-	exp, _ := s.KVSet(sbA, []byte("k"), []byte("v"), 1000)
+	exp, _ := s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 1000)
 	clock.Advance(999)
 	if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); !found {
 		t.Fatal("expired 1 ms early")
@@ -32,9 +35,9 @@ func TestKVExpiry(t *testing.T) {
 		t.Fatalf("expired record not removed on read: %+v", st)
 	}
 	// Touch of an expired record fails; del reports it absent.
-	s.KVSet(sbA, []byte("k2"), []byte("v"), 10)
+	s.KVSet(noDL, sbA, []byte("k2"), []byte("v"), 10)
 	clock.Advance(10)
-	if _, found, _ := s.KVTouch(sbA, []byte("k2"), 1000); found {
+	if _, found, _ := s.KVTouch(noDL, sbA, []byte("k2"), 1000); found {
 		t.Fatal("touch revived an expired record")
 	}
 }
@@ -43,11 +46,11 @@ func TestFiveDayCap(t *testing.T) {
 	s, clock := newTestStore(t)
 	t0 := clock.NowMs()
 	t.Run("KV touch never passes creation + 5 days", func(t *testing.T) {
-		s.KVSet(sbA, []byte("k"), []byte("v"), MaxTTLMs)
-		clock.Advance(MaxTTLMs - 1000)
-		exp, found, _ := s.KVTouch(sbA, []byte("k"), MaxTTLMs)
-		if !found || exp != t0+MaxTTLMs {
-			t.Fatalf("touch set expiry %d, cap is %d", exp, t0+MaxTTLMs)
+		s.KVSet(noDL, sbA, []byte("k"), []byte("v"), session.MaxTTLMs)
+		clock.Advance(session.MaxTTLMs - 1000)
+		exp, found, _ := s.KVTouch(noDL, sbA, []byte("k"), session.MaxTTLMs)
+		if !found || exp != t0+session.MaxTTLMs {
+			t.Fatalf("touch set expiry %d, cap is %d", exp, t0+session.MaxTTLMs)
 		}
 		clock.Advance(1000)
 		if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); found {
@@ -57,28 +60,28 @@ func TestFiveDayCap(t *testing.T) {
 	t.Run("idle sliding, rotation and update never pass the absolute expiry", func(t *testing.T) {
 		s, clock := newTestStore(t)
 		t0 := clock.NowMs()
-		res := mustCreate(t, s, sbA, "d", MaxTTLMs, 3_600_000, "u")
+		res := mustCreate(t, s, sbA, "d", session.MaxTTLMs, 3_600_000, "u")
 		if res.ExpiresAt != t0+3_600_000 {
 			t.Fatalf("initial expiry %d (idle deadline first)", res.ExpiresAt-t0)
 		}
 		tok := res.Token
 		// Active every 30 minutes for 5 days: idle never triggers, the cap does.
-		for clock.NowMs()+1_800_000 < t0+MaxTTLMs {
+		for clock.NowMs()+1_800_000 < t0+session.MaxTTLMs {
 			clock.Advance(1_800_000)
 			r := resolve(t, s, sbA, tok[:], true, 2000)
-			if r.Status != OK {
+			if r.Status != session.OK {
 				t.Fatalf("expired early at +%d ms", clock.NowMs()-t0)
 			}
-			if r.ExpiresAt > t0+MaxTTLMs {
+			if r.ExpiresAt > t0+session.MaxTTLMs {
 				t.Fatalf("expiry %d past the cap", r.ExpiresAt-t0)
 			}
 			tok = r.Token
-			if exp, _, _ := s.SessionUpdate(sbA, tok[:], []byte("x")); exp > t0+MaxTTLMs {
+			if exp, _, _ := storetest.SessionUpdate(s, sbA, tok[:], []byte("x")); exp > t0+session.MaxTTLMs {
 				t.Fatal("update pushed past the cap")
 			}
 		}
-		clock.Advance(t0 + MaxTTLMs - clock.NowMs())
-		if r := resolve(t, s, sbA, tok[:], false, 2000); r.Status != NotFound {
+		clock.Advance(t0 + session.MaxTTLMs - clock.NowMs())
+		if r := resolve(t, s, sbA, tok[:], false, 2000); r.Status != session.NotFound {
 			t.Fatal("session outlived the 5-day cap")
 		}
 	})
@@ -89,15 +92,15 @@ func TestIdleTimeout(t *testing.T) {
 	res := mustCreate(t, s, sbA, "d", 600_000, 10_000, "u")
 	clock.Advance(9_999)
 	r := resolve(t, s, sbA, res.Token[:], false, 2000)
-	if r.Status != OK || r.ExpiresAt != clock.NowMs()+10_000 {
+	if r.Status != session.OK || r.ExpiresAt != clock.NowMs()+10_000 {
 		t.Fatalf("resolve did not slide the idle deadline: %+v", r)
 	}
 	clock.Advance(9_999)
-	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != OK {
+	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != session.OK {
 		t.Fatal("expired before the slid deadline")
 	}
 	clock.Advance(10_000)
-	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != NotFound {
+	if r := resolve(t, s, sbA, res.Token[:], false, 2000); r.Status != session.NotFound {
 		t.Fatal("resolved after the idle timeout")
 	}
 	if indexSize(s, sbA) != 0 || s.Stats().Expired != 1 {
@@ -108,8 +111,8 @@ func TestIdleTimeout(t *testing.T) {
 func TestExpirerRemovesAndReschedules(t *testing.T) {
 	s, clock := newTestStore(t)
 	for i := 0; i < 100; i++ {
-		s.KVSet(sbA, []byte(fmt.Sprint("short", i)), []byte("v"), 1000)
-		s.KVSet(sbA, []byte(fmt.Sprint("long", i)), []byte("v"), 5000)
+		s.KVSet(noDL, sbA, []byte(fmt.Sprint("short", i)), []byte("v"), 1000)
+		s.KVSet(noDL, sbA, []byte(fmt.Sprint("long", i)), []byte("v"), 5000)
 		mustCreate(t, s, sbA, "d", 1000, 0, fmt.Sprint("user", i%7))
 	}
 	idle := mustCreate(t, s, sbA, "d", 100_000, 2000, "idle-user")
@@ -134,14 +137,14 @@ func TestExpirerRemovesAndReschedules(t *testing.T) {
 		t.Fatalf("after all expired: %+v", st)
 	}
 	// A record re-set with a shorter TTL expires at the shorter time.
-	s.KVSet(sbA, []byte("k"), []byte("v"), 100_000)
-	s.KVSet(sbA, []byte("k"), []byte("v"), 10)
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 100_000)
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 10)
 	clock.Advance(10)
 	if _, _, found, _ := s.KVGet(sbA, []byte("k"), nil); found {
 		t.Fatal("read an expired record")
 	}
-	s.KVSet(sbA, []byte("k"), []byte("v"), 100_000)
-	s.KVSet(sbA, []byte("k"), []byte("v"), 10)
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 100_000)
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 10)
 	clock.Advance(1010) // the expirer works in whole seconds
 	if n := s.Expire(); n != 1 {
 		t.Fatalf("shortened record: expired %d", n)
@@ -153,10 +156,10 @@ func TestStaleHeapEntriesAreBounded(t *testing.T) {
 	// Create and delete many long-lived records: their heap entries must not pile up.
 	for i := 0; i < 20_000; i++ {
 		name := []byte(fmt.Sprint("k", i))
-		s.KVSet(sbA, name, nil, MaxTTLMs)
-		s.KVDel(sbA, name)
-		res := mustCreate(t, s, sbA, "", MaxTTLMs, 0, "")
-		s.SessionRevoke(sbA, res.Token[:])
+		s.KVSet(noDL, sbA, name, nil, session.MaxTTLMs)
+		s.KVDel(noDL, sbA, name)
+		res := mustCreate(t, s, sbA, "", session.MaxTTLMs, 0, "")
+		storetest.SessionRevoke(s, sbA, res.Token[:])
 	}
 	s.Expire()
 	sb, _ := s.sandboxFor(sbA, false)
@@ -184,11 +187,11 @@ func TestMemoryReleasedAfterMassExpiry(t *testing.T) {
 	const n = 60_000
 	data := make([]byte, 256)
 	for i := 0; i < n; i++ {
-		if _, err := s.SessionCreate(sbA, data, 60_000, 0, nil, nil); err != nil {
+		if _, err := storetest.SessionCreate(s, sbA, data, 60_000, 0, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
-			s.KVSet(sbA, []byte(fmt.Sprint("key", i)), data, 60_000)
+			s.KVSet(noDL, sbA, []byte(fmt.Sprint("key", i)), data, 60_000)
 		}
 	}
 	peak := heapInuse()
@@ -214,7 +217,7 @@ func TestMemoryReleasedAfterMassExpiry(t *testing.T) {
 func TestExpirerWithinTheSameSecond(t *testing.T) {
 	s, clock := newTestStore(t)
 	clock.Advance(1500)
-	s.KVSet(sbA, []byte("k"), []byte("v"), 300) // expires at +1800
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 300) // expires at +1800
 	res := mustCreate(t, s, sbA, "d", 600_000, 1000, "")
 	clock.Advance(400)                         // +1900: the key has expired, the session (idle until +2500) has not
 	resolve(t, s, sbA, res.Token[:], false, 0) // slides the idle deadline to +2900
@@ -229,7 +232,7 @@ func TestExpirerWithinTheSameSecond(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Expire does not return: it spins on entries that are due but not expired")
 	}
-	if r := resolve(t, s, sbA, res.Token[:], false, 0); r.Status != OK {
+	if r := resolve(t, s, sbA, res.Token[:], false, 0); r.Status != session.OK {
 		t.Fatal("session removed early")
 	}
 	for i := 0; i < 30; i++ { // step through several seconds at odd offsets

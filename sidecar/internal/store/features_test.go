@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -10,64 +9,24 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
-func createWith(t testing.TB, s *Store, sb []byte, data string, o CreateOptions) CreateResult {
+func createWith(t testing.TB, s *Store, sb []byte, data string, o session.CreateOptions) session.CreateResult {
 	t.Helper()
-	if o.TTLMs == 0 {
-		o.TTLMs = 60_000
-	}
-	res, err := s.SessionCreateWith(sb, []byte(data), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func TestBindAddressNormalisation(t *testing.T) {
-	same := func(a, b string, subnet bool) bool {
-		return bytes.Equal(bindAddress([]byte(a), subnet), bindAddress([]byte(b), subnet))
-	}
-	cases := []struct {
-		a, b   string
-		subnet bool
-		want   bool
-	}{
-		{"10.1.2.3", "10.1.2.3", false, true},
-		{"10.1.2.3", "10.1.2.4", false, false},
-		{"10.1.2.3", "10.1.2.200", true, true},
-		{"10.1.2.3", "10.1.3.3", true, false},
-		{"::ffff:10.1.2.3", "10.1.2.3", false, true}, // IPv4-mapped IPv6 is the IPv4 address
-		{"::ffff:10.1.2.3", "10.1.2.9", true, true},
-		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::7", true, true}, // same /64
-		{"2001:db8:1:2::1", "2001:db8:1:3::1", true, false},
-		{"2001:db8:1:2::1", "2001:db8:1:2::2", false, false},
-		{"fe80::1%eth0", "fe80::1", false, true}, // zones do not count
-		{"not an ip", "not an ip", false, true},
-		{"", "", true, true},
-		{"", "0.0.0.0", false, false},
-		{"10.1.2.0", "10.1.2.0", false, true},
-	}
-	for _, c := range cases {
-		if got := same(c.a, c.b, c.subnet); got != c.want {
-			t.Errorf("%q vs %q (subnet %v): same = %v", c.a, c.b, c.subnet, got)
-		}
-	}
-	// An exact hash input never equals a subnet one, even for an address that is its own prefix.
-	if bytes.Equal(bindAddress([]byte("10.1.2.0"), false), bindAddress([]byte("10.1.2.0"), true)) {
-		t.Fatal("exact and subnet forms collide")
-	}
+	return storetest.CreateWith(t, s, sb, data, o)
 }
 
 // TestMaxSessionsPerUserIgnoresExpired: an expired session does not count towards the limit
 // (the rest is storetest.MaxSessionsPerUser).
 func TestMaxSessionsPerUserIgnoresExpired(t *testing.T) {
 	s, clock := newTestStore(t)
-	reject := CreateOptions{UserID: []byte("max"), MaxPerUser: 2, OnLimit: LimitReject}
+	reject := session.CreateOptions{UserID: []byte("max"), MaxPerUser: 2, OnLimit: session.LimitReject}
 	createWith(t, s, sbA, "a", reject)
 	createWith(t, s, sbA, "b", reject)
-	if _, err := s.SessionCreateWith(sbA, []byte("d"), withTTL(reject)); errCode(err) != xerr.LimitReached {
+	if _, err := s.SessionCreate(noDL, sbA, []byte("d"), withTTL(reject)); errCode(err) != xerr.LimitReached {
 		t.Fatalf("reject: %v", err)
 	}
 	clock.Advance(60_000)
@@ -77,7 +36,7 @@ func TestMaxSessionsPerUserIgnoresExpired(t *testing.T) {
 	}
 }
 
-func withTTL(o CreateOptions) CreateOptions {
+func withTTL(o session.CreateOptions) session.CreateOptions {
 	if o.TTLMs == 0 {
 		o.TTLMs = 60_000
 	}
@@ -94,13 +53,13 @@ func TestExpiryIsReported(t *testing.T) {
 		got[sandbox+"/"+crypto.EncodeID(id)]++
 		mu.Unlock()
 	}})
-	byRead := createWith(t, s, sbA, "r", CreateOptions{TTLMs: 1000})
-	bySweep := createWith(t, s, sbB, "s", CreateOptions{TTLMs: 1000})
-	byLimit := createWith(t, s, sbA, "l", CreateOptions{TTLMs: 1000, UserID: []byte("u")})
-	live := createWith(t, s, sbA, "x", CreateOptions{TTLMs: 100_000})
+	byRead := createWith(t, s, sbA, "r", session.CreateOptions{TTLMs: 1000})
+	bySweep := createWith(t, s, sbB, "s", session.CreateOptions{TTLMs: 1000})
+	byLimit := createWith(t, s, sbA, "l", session.CreateOptions{TTLMs: 1000, UserID: []byte("u")})
+	live := createWith(t, s, sbA, "x", session.CreateOptions{TTLMs: 100_000})
 	clock.Advance(1000)
 	resolve(t, s, sbA, byRead.Token[:], false, 2000)
-	createWith(t, s, sbA, "l2", CreateOptions{UserID: []byte("u"), MaxPerUser: 1})
+	createWith(t, s, sbA, "l2", session.CreateOptions{UserID: []byte("u"), MaxPerUser: 1})
 	clock.Advance(1000)
 	s.Expire()
 	want := map[string]int{
@@ -116,8 +75,8 @@ func TestExpiryIsReported(t *testing.T) {
 	if _, ok := got["sessions/"+crypto.EncodeID(&live.SessionID)]; ok {
 		t.Fatal("a live session was reported")
 	}
-	if s.expired.Load() != 3 {
-		t.Fatalf("expired counter %d", s.expired.Load())
+	if s.m.Expired.Load() != 3 {
+		t.Fatalf("expired counter %d", s.m.Expired.Load())
 	}
 }
 
@@ -207,18 +166,18 @@ func TestPerUserIndexChurn(t *testing.T) {
 					s.Expire()
 					// A short session that nothing else touches: the next advance expires it,
 					// so expiry takes part in the churn whatever the random operations did.
-					if _, err := s.SessionCreateWith(sbA, []byte("d"), CreateOptions{TTLMs: 100, UserID: []byte("u-expiring")}); err != nil {
+					if _, err := s.SessionCreate(noDL, sbA, []byte("d"), session.CreateOptions{TTLMs: 100, UserID: []byte("u-expiring")}); err != nil {
 						t.Error(err)
 					}
 				}
 				u := users[rng.IntN(len(users))]
 				switch op := rng.IntN(10); {
 				case op < 4:
-					o := CreateOptions{TTLMs: uint64(200 + rng.IntN(3000)), UserID: u}
+					o := session.CreateOptions{TTLMs: uint64(200 + rng.IntN(3000)), UserID: u}
 					if rng.IntN(2) == 0 {
-						o.MaxPerUser, o.OnLimit = uint32(1+rng.IntN(4)), LimitPolicy(rng.IntN(2))
+						o.MaxPerUser, o.OnLimit = uint32(1+rng.IntN(4)), session.LimitPolicy(rng.IntN(2))
 					}
-					if res, err := s.SessionCreateWith(sbA, []byte("d"), o); err == nil {
+					if res, err := s.SessionCreate(noDL, sbA, []byte("d"), o); err == nil {
 						mine = append(mine, res.Token)
 					} else if errCode(err) != xerr.LimitReached {
 						t.Error(err)
@@ -226,22 +185,22 @@ func TestPerUserIndexChurn(t *testing.T) {
 					}
 				case op < 6 && len(mine) > 0:
 					j := rng.IntN(len(mine))
-					if _, err := s.SessionRevoke(sbA, mine[j][:]); err != nil {
+					if _, err := storetest.SessionRevoke(s, sbA, mine[j][:]); err != nil {
 						t.Error(err)
 					}
 					mine = slices.Delete(mine, j, j+1)
 				case op < 8 && len(mine) > 0:
 					j := rng.IntN(len(mine))
-					if res, err := s.SessionRegenerate(sbA, mine[j][:], 2000, true, nil); err != nil {
+					if res, err := s.SessionRegenerate(noDL, sbA, mine[j][:], 2000, true, nil); err != nil {
 						t.Error(err)
-					} else if res.Status == OK {
+					} else if res.Status == session.OK {
 						mine[j] = res.Token
 					}
 				case op < 9 && len(mine) > 0:
 					j := rng.IntN(len(mine))
-					if r, err := s.SessionResolve(sbA, mine[j][:], true, 2000, 0, nil); err != nil {
+					if r, err := storetest.SessionResolve(s, sbA, mine[j][:], true, 2000, 0, nil); err != nil {
 						t.Error(err)
-					} else if r.Status == OK {
+					} else if r.Status == session.OK {
 						mine[j] = r.Token
 					}
 				default:
@@ -249,7 +208,7 @@ func TestPerUserIndexChurn(t *testing.T) {
 					if len(mine) > 0 && rng.IntN(2) == 0 {
 						except = mine[rng.IntN(len(mine))][:]
 					}
-					if _, err := s.SessionRevokeAll(sbA, u, except); err != nil {
+					if _, err := storetest.SessionRevokeAll(s, sbA, u, except); err != nil {
 						t.Error(err)
 					}
 				}
@@ -262,8 +221,8 @@ func TestPerUserIndexChurn(t *testing.T) {
 	if n := indexSize(s, sbA); n == 0 {
 		t.Fatal("the churn left no session at all: it tested nothing")
 	}
-	if s.evicted.Load() == 0 || s.expired.Load() == 0 || s.revoked.Load() == 0 {
-		t.Fatalf("churn did not exercise every path: evicted %d expired %d revoked %d", s.evicted.Load(), s.expired.Load(), s.revoked.Load())
+	if s.m.Evicted.Load() == 0 || s.m.Expired.Load() == 0 || s.m.Revoked.Load() == 0 {
+		t.Fatalf("churn did not exercise every path: evicted %d expired %d revoked %d", s.m.Evicted.Load(), s.m.Expired.Load(), s.m.Revoked.Load())
 	}
 	checkIndexExact(t, s, sbA)
 	// S_LIST equals the live sessions of each user, and after everything expires, nothing is left.

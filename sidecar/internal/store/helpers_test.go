@@ -2,27 +2,19 @@ package store
 
 import (
 	"bytes"
-	"errors"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"unsafe"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
-// fakeClock is an injected clock the tests move by hand.
-type fakeClock struct{ ms atomic.Int64 }
+type fakeClock = storetest.FakeClock
 
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ms.Store(1_700_000_000_000)
-	return c
-}
-
-func (c *fakeClock) NowMs() int64     { return c.ms.Load() }
-func (c *fakeClock) Advance(ms int64) { c.ms.Add(ms) }
+// noDL is the deadline of the tests' calls: none.
+const noDL = session.NoDeadline
 
 func newTestStore(t testing.TB) (*Store, *fakeClock) {
 	t.Helper()
@@ -39,30 +31,16 @@ var (
 	sbB = []byte("other")
 )
 
-func errCode(err error) xerr.Code {
-	var xe *xerr.Error
-	if errors.As(err, &xe) {
-		return xe.Code
-	}
-	return 0
+var errCode = storetest.ErrCode
+
+func mustCreate(t testing.TB, s *Store, sb []byte, data string, ttl, idle uint64, user string) session.CreateResult {
+	t.Helper()
+	return storetest.MustCreate(t, s, sb, data, ttl, idle, user)
 }
 
-func mustCreate(t testing.TB, s *Store, sb []byte, data string, ttl, idle uint64, user string) CreateResult {
+func resolve(t testing.TB, s *Store, sb []byte, token []byte, rotate bool, grace uint64) session.ResolveResult {
 	t.Helper()
-	res, err := s.SessionCreate(sb, []byte(data), ttl, idle, []byte(user), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func resolve(t testing.TB, s *Store, sb []byte, token []byte, rotate bool, grace uint64) ResolveResult {
-	t.Helper()
-	res, err := s.SessionResolve(sb, token, rotate, grace, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return storetest.Resolve(t, s, sb, token, rotate, grace)
 }
 
 // indexSize counts the entries of a sandbox's per-user index.
@@ -148,3 +126,5 @@ func containsAny(hay []byte, needles ...[]byte) []byte {
 	}
 	return nil
 }
+
+func newFakeClock() *fakeClock { return storetest.NewFakeClock(1_700_000_000_000) }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -12,7 +13,7 @@ import (
 // the oldest ones until max-1 remain (LimitEvictOldest), returning the ids of those ended.
 // Caller holds the user's limit lock, so no session of u can be added meanwhile; sessions may
 // still end concurrently (logout, expiry), which only leaves more room.
-func (s *Store) enforceLimit(sb *sandbox, u *key, max uint32, policy LimitPolicy) ([]key, error) {
+func (s *Store) enforceLimit(sb *sandbox, u *key, max uint32, policy session.LimitPolicy) ([]key, error) {
 	type live struct {
 		k       key
 		created int64
@@ -26,7 +27,7 @@ func (s *Store) enforceLimit(sb *sandbox, u *key, max uint32, policy LimitPolicy
 	if uint32(len(sessions)) < max {
 		return nil, nil
 	}
-	if policy == LimitReject {
+	if policy == session.LimitReject {
 		return nil, xerr.New(xerr.LimitReached, "the user already has %d live sessions in this sandbox (maxSessionsPerUser %d)", len(sessions), max)
 	}
 	slices.SortFunc(sessions, func(a, b live) int {
@@ -37,7 +38,9 @@ func (s *Store) enforceLimit(sb *sandbox, u *key, max uint32, policy LimitPolicy
 	})
 	var evicted []key
 	for i := 0; uint32(len(sessions)-i) >= max; i++ {
-		if s.revokeKey(sb, &sessions[i].k, u, &s.evicted) {
+		// S_CREATE checked its deadline before calling: the evictions and the insertion are
+		// one step for the caller.
+		if ok, _ := s.revokeKey(session.NoDeadline, sb, &sessions[i].k, u, &s.m.Evicted); ok {
 			evicted = append(evicted, sessions[i].k)
 		}
 	}

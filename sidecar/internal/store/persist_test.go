@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
 )
 
@@ -48,9 +50,11 @@ func (j *memJournal) add(e journaled, wait bool) error {
 func (j *memJournal) Put(sandbox string, kind uint8, key *[16]byte, blob []byte, wait bool) error {
 	return j.add(journaled{'P', sandbox, kind, *key, bytes.Clone(blob)}, wait)
 }
+
 func (j *memJournal) Delete(sandbox string, kind uint8, key *[16]byte) error {
 	return j.add(journaled{'D', sandbox, kind, *key, nil}, true)
 }
+
 func (j *memJournal) Clear(sandbox string) error {
 	return j.add(journaled{'C', sandbox, 0, [16]byte{}, nil}, true)
 }
@@ -73,6 +77,7 @@ func newPersistStore(t testing.TB, c *fakeClock) *Store {
 }
 
 // replay rebuilds a store from journaled entries, as a vault load does.
+
 func replay(t testing.TB, c *fakeClock, entries []journaled) *Store {
 	t.Helper()
 	s := newPersistStore(t, c)
@@ -94,8 +99,11 @@ func replay(t testing.TB, c *fakeClock, entries []journaled) *Store {
 }
 
 // dump returns every record as sandbox|kind|key -> blob, with the fields that are not state
+
 // zeroed: the expiry-heap second (recomputed on load) and, when lastSeen is set, the
+
 // last-seen time of sessions without an idle timeout (journaled lazily, see persist.go).
+
 func dump(t testing.TB, s *Store, lastSeen bool) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
@@ -136,7 +144,9 @@ func sameDump(a, b map[string][]byte) string {
 }
 
 // TestJournalReplayEqualsState runs a random workload of every mutating operation, and checks
+
 // that replaying what was journaled rebuilds the same records: no mutation escapes the hook.
+
 func TestJournalReplayEqualsState(t *testing.T) {
 	c := newFakeClock()
 	s := newPersistStore(t, c)
@@ -153,13 +163,13 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		name := []byte(fmt.Sprintf("k%d", rng.IntN(60)))
 		switch op := rng.IntN(16); op {
 		case 0, 1:
-			s.KVSet(sb, name, []byte(fmt.Sprintf("v%d", i)), uint64(1+rng.IntN(60_000)))
+			s.KVSet(noDL, sb, name, []byte(fmt.Sprintf("v%d", i)), uint64(1+rng.IntN(60_000)))
 		case 2:
-			s.KVDel(sb, name)
+			s.KVDel(noDL, sb, name)
 		case 3:
-			s.KVTouch(sb, name, uint64(1+rng.IntN(90_000)))
+			s.KVTouch(noDL, sb, name, uint64(1+rng.IntN(90_000)))
 		case 4, 5:
-			res, err := s.SessionCreateWith(sb, []byte(fmt.Sprintf("d%d", i)), CreateOptions{TTLMs: uint64(1000 + rng.IntN(120_000)),
+			res, err := s.SessionCreate(noDL, sb, []byte(fmt.Sprintf("d%d", i)), session.CreateOptions{TTLMs: uint64(1000 + rng.IntN(120_000)),
 				IdleMs: uint64(rng.IntN(2) * 30_000), UserID: []byte(users[rng.IntN(3)]), Meta: []byte("m"),
 				MaxPerUser: uint32(rng.IntN(2) * 3)})
 			if err == nil {
@@ -169,30 +179,30 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		case 6, 7, 8:
 			if len(tokens) > 0 {
 				k := rng.IntN(len(tokens))
-				res, _ := s.SessionResolve(sb, tokens[k], rng.IntN(2) == 0, uint64(rng.IntN(3000)), 0, nil)
-				if res.Status == OK {
+				res, _ := storetest.SessionResolve(s, sb, tokens[k], rng.IntN(2) == 0, uint64(rng.IntN(3000)), 0, nil)
+				if res.Status == session.OK {
 					tokens[k] = append([]byte(nil), res.Token[:]...)
 				}
 			}
 		case 9:
 			if len(tokens) > 0 {
-				s.SessionUpdate(sb, tokens[rng.IntN(len(tokens))], []byte(fmt.Sprintf("u%d", i)))
+				storetest.SessionUpdate(s, sb, tokens[rng.IntN(len(tokens))], []byte(fmt.Sprintf("u%d", i)))
 			}
 		case 10:
 			if len(tokens) > 0 {
-				s.SessionRevoke(sb, tokens[rng.IntN(len(tokens))])
+				storetest.SessionRevoke(s, sb, tokens[rng.IntN(len(tokens))])
 			}
 		case 11:
 			if len(ids) > 0 {
-				s.SessionRevokeID(sb, ids[rng.IntN(len(ids))])
+				s.SessionRevokeID(noDL, sb, ids[rng.IntN(len(ids))])
 			}
 		case 12:
-			s.SessionRevokeAll(sb, []byte(users[1+rng.IntN(2)]), nil)
+			storetest.SessionRevokeAll(s, sb, []byte(users[1+rng.IntN(2)]), nil)
 		case 13:
 			if len(tokens) > 0 {
 				k := rng.IntN(len(tokens))
-				res, _ := s.SessionRegenerate(sb, tokens[k], 2000, rng.IntN(2) == 0, nil)
-				if res.Status == OK {
+				res, _ := s.SessionRegenerate(noDL, sb, tokens[k], 2000, rng.IntN(2) == 0, nil)
+				if res.Status == session.OK {
 					tokens[k] = append([]byte(nil), res.Token[:]...)
 				}
 			}
@@ -201,7 +211,7 @@ func TestJournalReplayEqualsState(t *testing.T) {
 			s.Expire()
 		case 15:
 			if rng.IntN(20) == 0 {
-				s.Clear(sb)
+				s.Clear(noDL, sb)
 			}
 		}
 	}
@@ -215,8 +225,8 @@ func TestJournalReplayEqualsState(t *testing.T) {
 	// The per-user index and the rotation state are rebuilt: every token resolves alike.
 	for _, tok := range tokens {
 		for _, sb := range sbs {
-			a, _ := s.SessionResolve(sb, tok, false, 2000, 0, nil)
-			b, _ := got.SessionResolve(sb, tok, false, 2000, 0, nil)
+			a, _ := storetest.SessionResolve(s, sb, tok, false, 2000, 0, nil)
+			b, _ := storetest.SessionResolve(got, sb, tok, false, 2000, 0, nil)
 			if a.Status != b.Status || a.ExpiresAt != b.ExpiresAt || !bytes.Equal(a.Data, b.Data) {
 				t.Fatalf("a token resolves differently after replay: %v vs %v", a.Status, b.Status)
 			}
@@ -232,15 +242,17 @@ func TestJournalReplayEqualsState(t *testing.T) {
 }
 
 // TestFailedJournalUndoesEveryMutation: with the journal refusing, every mutating operation
+
 // fails with PERSIST_FAILED and leaves the store exactly as it was.
+
 func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 	c := newFakeClock()
 	s := newPersistStore(t, c)
 	j := &memJournal{}
 	s.SetJournal(j)
 	sb := []byte("sessions")
-	s.KVSet(sb, []byte("key"), []byte("value"), 60_000)
-	cr, err := s.SessionCreate(sb, []byte("data"), 600_000, 0, []byte("alice"), []byte("meta"))
+	s.KVSet(noDL, sb, []byte("key"), []byte("value"), 60_000)
+	cr, err := storetest.SessionCreate(s, sb, []byte("data"), 600_000, 0, []byte("alice"), []byte("meta"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,31 +260,34 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 	// Two quick rotations give the session a rotation history.
 	for i := 0; i < 2; i++ {
 		c.Advance(10)
-		res, _ := s.SessionResolve(sb, tok, true, 2000, 0, nil)
+		res, _ := storetest.SessionResolve(s, sb, tok, true, 2000, 0, nil)
 		tok = append([]byte(nil), res.Token[:]...)
 	}
-	other, _ := s.SessionCreate(sb, []byte("other"), 600_000, 0, []byte("alice"), nil)
+	other, _ := storetest.SessionCreate(s, sb, []byte("other"), 600_000, 0, []byte("alice"), nil)
 	before := dump(t, s, false)
 	beforeStats := s.Stats()
 	j.setFail(true)
 	id := []byte(crypto.EncodeID(&cr.SessionID))
 	ops := map[string]func() error{
-		"KV_SET new":     func() error { _, err := s.KVSet(sb, []byte("new"), []byte("v"), 1000); return err },
-		"KV_SET replace": func() error { _, err := s.KVSet(sb, []byte("key"), []byte("v2"), 1000); return err },
-		"KV_DEL":         func() error { _, err := s.KVDel(sb, []byte("key")); return err },
-		"KV_TOUCH":       func() error { _, _, err := s.KVTouch(sb, []byte("key"), 5); return err },
-		"CLEAR":          func() error { _, err := s.Clear(sb); return err },
-		"S_CREATE":       func() error { _, err := s.SessionCreate(sb, []byte("d"), 1000, 0, []byte("alice"), nil); return err },
-		"S_RESOLVE+rotate": func() error {
-			_, err := s.SessionResolve(sb, tok, true, 2000, 0, nil)
+		"KV_SET new":     func() error { _, err := s.KVSet(noDL, sb, []byte("new"), []byte("v"), 1000); return err },
+		"KV_SET replace": func() error { _, err := s.KVSet(noDL, sb, []byte("key"), []byte("v2"), 1000); return err },
+		"KV_DEL":         func() error { _, err := s.KVDel(noDL, sb, []byte("key")); return err },
+		"KV_TOUCH":       func() error { _, _, err := s.KVTouch(noDL, sb, []byte("key"), 5); return err },
+		"CLEAR":          func() error { _, err := s.Clear(noDL, sb); return err },
+		"S_CREATE": func() error {
+			_, err := storetest.SessionCreate(s, sb, []byte("d"), 1000, 0, []byte("alice"), nil)
 			return err
 		},
-		"S_RESOLVE reuse": func() error { _, err := s.SessionResolve(sb, cr.Token[:], true, 0, 0, nil); return err },
-		"S_UPDATE":        func() error { _, _, err := s.SessionUpdate(sb, tok, []byte("new data")); return err },
-		"S_REVOKE":        func() error { _, err := s.SessionRevoke(sb, tok); return err },
-		"S_REVOKE_ID":     func() error { _, err := s.SessionRevokeID(sb, id); return err },
-		"S_REVOKE_ALL":    func() error { _, err := s.SessionRevokeAll(sb, []byte("alice"), nil); return err },
-		"S_REGENERATE":    func() error { _, err := s.SessionRegenerate(sb, other.Token[:], 2000, true, nil); return err },
+		"S_RESOLVE+rotate": func() error {
+			_, err := storetest.SessionResolve(s, sb, tok, true, 2000, 0, nil)
+			return err
+		},
+		"S_RESOLVE reuse": func() error { _, err := storetest.SessionResolve(s, sb, cr.Token[:], true, 0, 0, nil); return err },
+		"S_UPDATE":        func() error { _, _, err := storetest.SessionUpdate(s, sb, tok, []byte("new data")); return err },
+		"S_REVOKE":        func() error { _, err := storetest.SessionRevoke(s, sb, tok); return err },
+		"S_REVOKE_ID":     func() error { _, err := s.SessionRevokeID(noDL, sb, id); return err },
+		"S_REVOKE_ALL":    func() error { _, err := storetest.SessionRevokeAll(s, sb, []byte("alice"), nil); return err },
+		"S_REGENERATE":    func() error { _, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil); return err },
 	}
 	for name, op := range ops {
 		c.Advance(5)
@@ -290,7 +305,7 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 	}
 	// Writes work again once the journal does, and the undone records still expire normally.
 	j.setFail(false)
-	if _, err := s.SessionResolve(sb, tok, true, 2000, 0, nil); err != nil {
+	if _, err := storetest.SessionResolve(s, sb, tok, true, 2000, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := s.SessionList(sb, []byte("alice")); len(list) != 2 {
@@ -304,71 +319,17 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 }
 
 // TestRestoreKeepsRotationStateAndDropsExpired: a token in its grace window resolves the same
+
 // after a reload; expired records are not brought back.
-func TestRestoreKeepsRotationStateAndDropsExpired(t *testing.T) {
-	c := newFakeClock()
-	s := newPersistStore(t, c)
-	j := &memJournal{}
-	s.SetJournal(j)
-	sb := []byte("sessions")
-	cr, _ := s.SessionCreate(sb, []byte("data"), 600_000, 0, nil, nil)
-	t0 := cr.Token[:]
-	c.Advance(100)
-	r1, _ := s.SessionResolve(sb, t0, true, 5000, 0, nil)
-	t1 := append([]byte(nil), r1.Token[:]...)
-	c.Advance(100)
-	r2, _ := s.SessionResolve(sb, t1, true, 5000, 0, nil)
-	t2 := append([]byte(nil), r2.Token[:]...)
-	s.KVSet(sb, []byte("short"), []byte("x"), 1000)
-	s.KVSet(sb, []byte("long"), []byte("y"), 100_000)
-	short, _ := s.SessionCreate(sb, []byte("short"), 500, 0, nil, nil)
 
-	c.Advance(1000) // t0 superseded 1100 ms ago, t1 1000 ms ago: both inside a 5 s grace
-	got := replay(t, c, j.entries)
-	for _, tok := range [][]byte{t0, t1} {
-		res, _ := got.SessionResolve(sb, tok, true, 5000, 0, nil)
-		if res.Status != OK || res.Rotated || !bytes.Equal(res.Token[:], t2) {
-			t.Fatalf("in-grace token after reload: status %v rotated %v", res.Status, res.Rotated)
-		}
-	}
-	c.Advance(5000) // now outside the grace window: reuse, exactly as without a restart
-	if res, _ := got.SessionResolve(sb, t0, true, 5000, 0, nil); res.Status != Reused {
-		t.Fatalf("outdated token after reload: %v", res.Status)
-	}
-	if _, _, found, _ := got.KVGet(sb, []byte("short"), nil); found {
-		t.Fatal("an expired KV record came back")
-	}
-	if _, _, found, _ := got.KVGet(sb, []byte("long"), nil); !found {
-		t.Fatal("a live KV record was lost")
-	}
-	if res, _ := got.SessionResolve(sb, short.Token[:], false, 0, 0, nil); res.Status != NotFound {
-		t.Fatal("an expired session came back")
-	}
-	// Loading skips what has expired by then.
-	n := 0
-	for _, e := range j.entries {
-		if e.op == 'P' {
-			if exp, _ := newPersistStore(t, c).RestorePut([]byte(e.sandbox), e.kind, &e.key, e.blob); exp {
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		t.Fatal("RestorePut reported no expired record")
-	}
-}
+// TestRestoreKeepsPresentations: what the rule needs survives a reload: a token whose
 
-func TestRestoreRefusesMalformedBlobs(t *testing.T) {
-	s := newPersistStore(t, newFakeClock())
-	k := [16]byte{1}
-	for _, blob := range [][]byte{nil, {0}, {5, 1, 2}, bytes.Repeat([]byte{0}, 10)} {
-		for _, kind := range []uint8{kindKV, kindSess, 9} {
-			if _, err := s.RestorePut([]byte("s"), kind, &k, blob); err == nil {
-				t.Fatalf("kind %d blob %v accepted", kind, blob)
-			}
-		}
-	}
-	if _, err := s.RestorePut([]byte("bad/name"), kindKV, &k, make([]byte, 200)); err == nil {
-		t.Fatal("invalid sandbox name accepted")
-	}
-}
+// successor was never presented (a lost answer) is still answered, a successor's first
+
+// presentation still starts the grace window, and reuse after it is still found.
+
+// TestRestoreLegacyBlobs: a vault written before first presentations were kept (blobs without
+
+// blobLayout: no presented fields, a history of issue times) loads, and its sessions answer
+
+// under the rule they were written with: each generation presented when it was issued.

@@ -5,7 +5,8 @@ import (
 	"encoding/base64"
 	"slices"
 
-	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 )
 
 // scanBudget bounds the records one SCAN call examines, so a rare prefix over a large sandbox
@@ -31,7 +32,7 @@ func parseCursor(c []byte) (scanCursor, error) {
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(string(c))
 	if err != nil || len(raw) != 2+len(sc.after) || raw[0] != cursorVersion || int(raw[1]) >= nShards {
-		return sc, xerr.New(xerr.BadRequest, "KV_SCAN: invalid cursor (pass back the nextCursor of the previous page, or \"\")")
+		return sc, session.ErrBadCursor()
 	}
 	sc.shard = int(raw[1])
 	copy(sc.after[:], raw[2:])
@@ -52,11 +53,8 @@ type scanItem struct {
 // KVScan returns up to limit live key names starting with prefix, and the cursor of the next
 // page ("" when the scan is complete).
 func (s *Store) KVScan(sandbox, prefix, cursor []byte, limit uint32) ([][]byte, string, error) {
-	if limit == 0 || limit > MaxScanLimit {
-		return nil, "", xerr.New(xerr.BadRequest, "KV_SCAN: limit must be 1..%d", MaxScanLimit)
-	}
-	if len(prefix) > MaxKeySize {
-		return nil, "", xerr.New(xerr.KeyTooLarge, "prefix is %d bytes, over the limit of %d", len(prefix), MaxKeySize)
+	if err := session.CheckScan(prefix, limit); err != nil {
+		return nil, "", err
 	}
 	sc, err := parseCursor(cursor)
 	if err != nil {
@@ -108,7 +106,7 @@ func (sb *sandbox) collect(sh *shard, sc scanCursor, now int64) ([]scanItem, err
 	}
 	items := make([]scanItem, 0, len(cands))
 	for _, c := range cands {
-		_, value, name, err := openKV(sb.keys, &c.k, kvRec(sh.mem.rec(c.l)).sealed(), nil)
+		_, value, name, err := sb.keys.OpenKV(nil, kvRec(sh.mem.rec(c.l)).sealed(), crypto.KindKV, &c.k)
 		if err != nil {
 			return nil, err
 		}

@@ -5,19 +5,21 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 )
 
 // TestUpdateStatsBytes: an update can grow the data and the stats bytes follow (the rest of
 // S_UPDATE is in storetest.Update).
 func TestUpdateStatsBytes(t *testing.T) {
 	s, clock := newTestStore(t)
-	g0, err := s.SessionCreate(sbA, []byte("v0"), 60_000, 10_000, []byte("u"), []byte("the-meta"))
+	g0, err := storetest.SessionCreate(s, sbA, []byte("v0"), 60_000, 10_000, []byte("u"), []byte("the-meta"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	g1 := resolve(t, s, sbA, g0.Token[:], true, 2000)
-	clock.Advance(DefaultGraceMs)
-	s.SessionUpdate(sbA, g1.Token[:], make([]byte, 1000))
+	clock.Advance(session.DefaultGraceMs)
+	storetest.SessionUpdate(s, sbA, g1.Token[:], make([]byte, 1000))
 	if st := s.Stats().Sandboxes[string(sbA)]; st.Bytes != int64(1000+len("the-meta")+4+28) {
 		t.Fatalf("bytes %d", st.Bytes)
 	}
@@ -38,9 +40,9 @@ func TestSessionIDsAreSandboxSpecific(t *testing.T) {
 
 func TestSealedRecordsFailWhenTamperedOrMoved(t *testing.T) {
 	s, _ := newTestStore(t)
-	s.KVSet(sbA, []byte("one"), []byte("value one"), 60_000)
-	s.KVSet(sbA, []byte("two"), []byte("value two"), 60_000)
-	s.KVSet(sbB, []byte("one"), []byte("value bbb"), 60_000)
+	s.KVSet(noDL, sbA, []byte("one"), []byte("value one"), 60_000)
+	s.KVSet(noDL, sbA, []byte("two"), []byte("value two"), 60_000)
+	s.KVSet(noDL, sbB, []byte("one"), []byte("value bbb"), 60_000)
 	a, _ := s.sandboxFor(sbA, false)
 	b, _ := s.sandboxFor(sbB, false)
 	sealedOf := func(sb *sandbox, name string) []byte {
@@ -97,7 +99,7 @@ func TestSealedRecordsFailWhenTamperedOrMoved(t *testing.T) {
 	}
 	// Tampering a session record: resolve fails with an error, never returns data.
 	ssealed[len(ssealed)-1] ^= 0x80
-	if r, err := s.SessionResolve(sbA, sess.Token[:], false, 2000, 0, nil); err == nil || r.Status == OK {
+	if r, err := storetest.SessionResolve(s, sbA, sess.Token[:], false, 2000, 0, nil); err == nil || r.Status == session.OK {
 		t.Fatal("a tampered session resolved")
 	}
 }
@@ -110,24 +112,24 @@ func TestNoPlaintextInMemory(t *testing.T) {
 	withMarker := func(what string) []byte { return append(append([]byte{}, marker...), what...) }
 	var tokens [][]byte
 	for i := 0; i < 50; i++ {
-		s.KVSet(sbA, withMarker("key"), withMarker("value"), 60_000)
-		s.KVSet(sbA, append(withMarker("key-"), byte(i)), withMarker("value"), 60_000)
-		res, err := s.SessionCreate(sbA, withMarker("data"), 60_000, 1000, withMarker("user"), withMarker("meta"))
+		s.KVSet(noDL, sbA, withMarker("key"), withMarker("value"), 60_000)
+		s.KVSet(noDL, sbA, append(withMarker("key-"), byte(i)), withMarker("value"), 60_000)
+		res, err := storetest.SessionCreate(s, sbA, withMarker("data"), 60_000, 1000, withMarker("user"), withMarker("meta"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := resolve(t, s, sbA, res.Token[:], true, 2000) // a rotation leaves a grace entry
-		s.SessionUpdate(sbA, r.Token[:], withMarker("updated"))
+		storetest.SessionUpdate(s, sbA, r.Token[:], withMarker("updated"))
 		s.SessionList(sbA, withMarker("user"))
 		// Bound sessions keep only keyed hashes of the client's address and user agent; the
 		// CSRF token is derived, never stored; a regenerated session leaves nothing behind.
-		bound, err := s.SessionCreateWith(sbA, withMarker("data"), CreateOptions{TTLMs: 60_000, UserID: withMarker("user"),
-			Bind: BindIPExact | BindAgent, IP: withMarker("ip"), UserAgent: withMarker("agent")})
+		bound, err := s.SessionCreate(noDL, sbA, withMarker("data"), session.CreateOptions{TTLMs: 60_000, UserID: withMarker("user"),
+			Bind: session.BindIPExact | session.BindAgent, IP: withMarker("ip"), UserAgent: withMarker("agent")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.SessionResolveWith(sbA, bound.Token[:], ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
-		g, _ := s.SessionRegenerate(sbA, bound.Token[:], 2000, true, nil)
+		s.SessionResolve(noDL, sbA, bound.Token[:], session.ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: session.MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
+		g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil)
 		tokens = append(tokens, bound.CSRF[:], g.CSRF[:])
 		for _, tok := range [][]byte{res.Token[:], r.Token[:], bound.Token[:], g.Token[:]} {
 			raw, _ := crypto.ParseToken(tok)

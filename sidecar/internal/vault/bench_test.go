@@ -17,6 +17,7 @@ import (
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/store"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/vault"
 )
 
@@ -62,7 +63,7 @@ func fill(b *testing.B, st *store.Store, n int) {
 					done <- nil
 					return
 				}
-				if _, err := st.SessionCreate([]byte("xems.session"), data, 3_600_000, 0, []byte(fmt.Sprintf("user-%d", i)), meta); err != nil {
+				if _, err := storetest.SessionCreate(st, []byte("xems.session"), data, 3_600_000, 0, []byte(fmt.Sprintf("user-%d", i)), meta); err != nil {
 					done <- err
 					return
 				}
@@ -158,7 +159,7 @@ func BenchmarkWrite(b *testing.B) {
 					go func() {
 						defer func() { done <- struct{}{} }()
 						for next.Add(1) <= int64(b.N) {
-							if _, err := st.SessionCreate([]byte("s"), data, 3_600_000, 0, nil, nil); err != nil {
+							if _, err := storetest.SessionCreate(st, []byte("s"), data, 3_600_000, 0, nil, nil); err != nil {
 								b.Error(err)
 								return
 							}

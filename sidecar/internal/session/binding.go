@@ -1,4 +1,4 @@
-package store
+package session
 
 import (
 	"net/netip"
@@ -17,19 +17,20 @@ const (
 	bindIPMask   BindMode = 3
 )
 
-func (m BindMode) valid() bool { return m&^(bindIPMask|BindAgent) == 0 && m&bindIPMask != bindIPMask }
+// Valid reports whether the mode is one S_CREATE accepts.
+func (m BindMode) Valid() bool { return m&^(bindIPMask|BindAgent) == 0 && m&bindIPMask != bindIPMask }
 
-// recordFlags are the session record flags that store this binding.
-func (m BindMode) recordFlags() uint8 {
+// flags are the session flags that record this binding.
+func (m BindMode) flags() uint8 {
 	var f uint8
 	switch m & bindIPMask {
 	case BindIPSubnet:
-		f |= flagBindIP | flagBindSubnet
+		f |= FlagBindIP | FlagBindSubnet
 	case BindIPExact:
-		f |= flagBindIP
+		f |= FlagBindIP
 	}
 	if m&BindAgent != 0 {
-		f |= flagBindUA
+		f |= FlagBindUA
 	}
 	return f
 }
@@ -61,12 +62,12 @@ const (
 	MismatchAgent uint8 = 2
 )
 
-// bindAddress normalises a client address for hashing: IPv4-mapped IPv6 addresses become IPv4,
+// BindAddress normalises a client address for hashing: IPv4-mapped IPv6 addresses become IPv4,
 // zones are dropped and, for subnet binding, the address is cut to its /24 (IPv4) or /64
 // (IPv6) prefix. Text that is not an IP address (a Unix socket peer: empty) is hashed as given,
 // in its own domain. The first two bytes say which form and which mode, so an exact hash can
 // never equal a subnet hash.
-func bindAddress(ip []byte, subnet bool) []byte {
+func BindAddress(ip []byte, subnet bool) []byte {
 	mode := byte('e')
 	if subnet {
 		mode = 's'
@@ -88,36 +89,33 @@ func bindAddress(ip []byte, subnet bool) []byte {
 	return append([]byte{'n', mode}, addr.AsSlice()...)
 }
 
-// bindingMismatch compares the client with what the session is bound to, in constant time per
-// part, and returns the Mismatch* bits of the parts that differ. Caller holds the shard lock.
-func (f *found) bindingMismatch(r sessRec, ip, userAgent []byte) uint8 {
-	flags := r.flags()
+// bind records the binding of mode for a client: the flags and keyed hashes of its address
+// and user agent, nothing else of them.
+func (st *State) bind(keys *crypto.SandboxKeys, mode BindMode, ip, userAgent []byte) {
+	st.Flags |= mode.flags()
+	if st.Flags&FlagBindIP != 0 {
+		st.BoundIP = keys.BindIP(BindAddress(ip, st.Flags&FlagBindSubnet != 0))
+	}
+	if st.Flags&FlagBindUA != 0 {
+		st.BoundUA = keys.BindAgent(userAgent)
+	}
+}
+
+// Mismatch compares the client with what the session is bound to, in constant time per part,
+// and returns the Mismatch* bits of the parts that differ.
+func (st *State) Mismatch(keys *crypto.SandboxKeys, ip, userAgent []byte) uint8 {
 	var m uint8
-	if flags&flagBindIP != 0 {
-		got := f.sb.keys.BindIP(bindAddress(ip, flags&flagBindSubnet != 0))
-		want := r.opt(flagBindIP)
-		if !crypto.VerifierEqual(&got, &want) {
+	if st.Flags&FlagBindIP != 0 {
+		got := keys.BindIP(BindAddress(ip, st.Flags&FlagBindSubnet != 0))
+		if !crypto.VerifierEqual(&got, &st.BoundIP) {
 			m |= MismatchIP
 		}
 	}
-	if flags&flagBindUA != 0 {
-		got := f.sb.keys.BindAgent(userAgent)
-		want := r.opt(flagBindUA)
-		if !crypto.VerifierEqual(&got, &want) {
+	if st.Flags&FlagBindUA != 0 {
+		got := keys.BindAgent(userAgent)
+		if !crypto.VerifierEqual(&got, &st.BoundUA) {
 			m |= MismatchAgent
 		}
 	}
 	return m
-}
-
-// sessionFlags are the SessionFlag* bits resolve reports for a record.
-func (r sessRec) sessionFlags() uint8 {
-	var f uint8
-	if r.flags()&flagRemember != 0 {
-		f |= SessionFlagRemember
-	}
-	if r.u32(sIdle) > 0 {
-		f |= SessionFlagIdle
-	}
-	return f
 }

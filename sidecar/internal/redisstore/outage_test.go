@@ -1,0 +1,156 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/redistest"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// Redis only: Redis's own expiry, a server killed and restarted, a hung server.
+
+func TestRedisExpiresKeysItself(t *testing.T) {
+	conn := ConnConfig{URL: standaloneURL(t)}
+	prefix := fmt.Sprintf("ex%d:", prefixSeq.Add(1))
+	s := newRedisStore(t, conn, randomSecret(), nil, prefix, nil)
+	rdb := redis.NewClient(&redis.Options{Addr: addrsOf([]string{conn.URL})[0]})
+	defer rdb.Close()
+	ctx := context.Background()
+	idle := createWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 60_000, IdleMs: 300, UserID: []byte("exp")})
+	short := createWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 400, UserID: []byte("exp")})
+	s.KVSet(noDL, sbA, []byte("k"), []byte("v"), 300)
+	count := func() int64 { return int64(len(rdb.Keys(ctx, prefix+"*").Val())) }
+	if n := count(); n != 5 { // keycheck, two sessions, the index, the KV record
+		t.Fatalf("%d keys", n)
+	}
+	// Using the idle session slides its Redis expiry.
+	time.Sleep(200 * time.Millisecond)
+	if r := resolve(t, s, sbA, idle.Token[:], false, 2000); r.Status != session.OK {
+		t.Fatal("idle session gone too early")
+	}
+	sb, _ := s.sandboxFor(sbA)
+	if pttl := rdb.PTTL(ctx, s.sessKey(sb, &idle.SessionID)).Val(); pttl < 250*time.Millisecond {
+		t.Fatalf("idle session's PTTL after use: %v", pttl)
+	}
+	time.Sleep(600 * time.Millisecond)
+	// The idle session, the short one and the KV record are gone from Redis; the index lives
+	// until the idle session's absolute expiry (60 s).
+	if n := count(); n != 2 {
+		t.Fatalf("%d keys left, want 2 (keycheck, index)", n)
+	}
+	if l, _ := s.SessionList(sbA, []byte("exp")); len(l) != 0 {
+		t.Fatal("expired sessions listed")
+	}
+	_ = short
+}
+
+func TestOutageAndRecovery(t *testing.T) {
+	srv, err := redistest.Start("--appendonly", "yes", "--appendfsync", "always")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 300 * time.Millisecond}, randomSecret(), nil, "out:", nil)
+	res := mustCreate(t, s, sbA, "survives", 60_000, 0, "u")
+	tok := resolve(t, s, sbA, res.Token[:], true, 2000).Token
+
+	srv.Kill()
+	var worst time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		r, err := storetest.SessionResolve(s, sbA, tok[:], true, 2000, 0, nil)
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+		if errCode(err) != xerr.Unavailable || r.Status == session.OK {
+			t.Fatalf("request %d during the outage: %v %v", i, r.Status, err)
+		}
+	}
+	if worst > time.Second {
+		t.Fatalf("a request took %v during the outage", worst)
+	}
+	if !strings.Contains(fmt.Sprint(s.wrap(unavailable("x"))), "x") || s.Available() {
+		t.Fatal("the breaker is not open after repeated failures")
+	}
+	start := time.Now()
+	if _, err := s.KVHas(sbA, []byte("k")); errCode(err) != xerr.Unavailable || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("open breaker: %v after %v", err, time.Since(start))
+	}
+
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var r session.ResolveResult
+	for {
+		r, err = storetest.SessionResolve(s, sbA, tok[:], false, 2000, 0, nil)
+		if err == nil {
+			break
+		}
+		if errCode(err) != xerr.Unavailable || time.Now().After(deadline) {
+			t.Fatalf("no recovery: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r.Status != session.OK || string(r.Data) != "survives" || r.Token != tok {
+		t.Fatalf("after the restart: %+v", r)
+	}
+}
+
+func TestHungServer(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 200 * time.Millisecond}, randomSecret(), nil, "hang:", nil)
+	res := mustCreate(t, s, sbA, "d", 60_000, 0, "")
+	srv.Cmd.Process.Signal(syscall.SIGSTOP)
+	defer srv.Cmd.Process.Signal(syscall.SIGCONT)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var worst time.Duration
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := storetest.SessionResolve(s, sbA, res.Token[:], false, 2000, 0, nil)
+			d := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			if d > worst {
+				worst = d
+			}
+			if errCode(err) != xerr.Unavailable {
+				t.Errorf("hung server: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if worst > 700*time.Millisecond {
+		t.Fatalf("a request waited %v for a hung server (timeout 200 ms)", worst)
+	}
+	srv.Cmd.Process.Signal(syscall.SIGCONT)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := storetest.SessionResolve(s, sbA, res.Token[:], false, 2000, 0, nil)
+		if err == nil && r.Status == session.OK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after SIGCONT: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,225 @@
+package redisstore
+
+import (
+	"context"
+
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
+)
+
+// maxAttempts bounds the compare-and-set retries of one operation. A retry happens only when
+// another request changed the same session between our read and our write; under any real
+// contention the second attempt sees the winner's state and needs no further write of h.
+const maxAttempts = 16
+
+// sess is a session as read from Redis.
+type sess struct {
+	sb       *sandbox
+	k        key
+	key      string
+	rawH     string // the sealed header as stored: the compare-and-set's expected value
+	st       session.State
+	lastSeen int64
+	data     string // sealed (when read)
+	meta     string // sealed (when read)
+	now      int64
+}
+
+func (x *sess) expiresAt() int64 { return x.st.ExpiresAt(x.lastSeen) }
+
+// read loads the session stored under k. found is false when it is absent, or expired (then
+// it is removed, like a read in the memory store removes an expired record).
+func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMeta bool) (*sess, bool, error) {
+	x := &sess{sb: sb, k: *k, key: s.sessKey(sb, k)}
+	fields := []string{"h", "l"}
+	if withData {
+		fields = append(fields, "d")
+	}
+	if withMeta {
+		fields = append(fields, "m")
+	}
+	vals, err := s.rdb.HMGet(ctx, x.key, fields...).Result()
+	if err != nil {
+		return nil, false, err
+	}
+	rawH, _ := vals[0].(string)
+	rawL, _ := vals[1].(string)
+	if rawH == "" || rawL == "" {
+		return nil, false, nil
+	}
+	x.rawH = rawH
+	if x.st, err = openHeader(sb.keys, k, rawH); err != nil {
+		return nil, false, err
+	}
+	if x.lastSeen, err = openTime(sb.keys, k, rawL); err != nil {
+		return nil, false, err
+	}
+	if withData {
+		x.data, _ = vals[2].(string)
+	}
+	if withMeta {
+		x.meta, _ = vals[len(vals)-1].(string)
+	}
+	x.now = s.clock.NowMs()
+	if x.expiresAt() <= x.now {
+		// Expired by our clock before Redis's own expiry removed it (clocks differ slightly).
+		if _, err := s.remove(ctx, x, session.NoDeadline); err != nil {
+			return nil, false, err
+		}
+		s.m.Expired.Add(1)
+		if s.expiredCB != nil {
+			s.expiredCB(sb.name, k)
+		}
+		return nil, false, nil
+	}
+	return x, true, nil
+}
+
+// remove deletes the session and its index entry, unless dl has passed; existed tells whether
+// it was still there.
+func (s *Store) remove(ctx context.Context, x *sess, dl session.Deadline) (bool, error) {
+	keys := []string{x.key}
+	if x.st.Flags&session.FlagUser != 0 {
+		keys = append(keys, s.userKey(x.sb, &x.st.User))
+	}
+	n, err := scriptDelete.Run(ctx, s.rdb, keys, crypto.EncodeID(&x.k), ms(int64(dl))).Int64()
+	return n == 1, err
+}
+
+// locate parses a token and reads its session. The token is returned for the caller to wipe.
+func (s *Store) locate(ctx context.Context, sb *sandbox, token []byte, withData, withMeta bool) (*sess, crypto.Token, bool, error) {
+	t, valid := crypto.ParseToken(token)
+	if !valid {
+		return nil, t, false, nil
+	}
+	k := sb.keys.SIDKey(&t.SID)
+	x, ok, err := s.read(ctx, sb, &k, withData, withMeta)
+	return x, t, ok, err
+}
+
+// locateAccepted reads the session of a token it accepts (session.Verdict.Accepted with
+// graceMs: what S_UPDATE and S_REGENERATE act on). ok is false for any other token.
+func (s *Store) locateAccepted(ctx context.Context, sb *sandbox, token []byte, graceMs uint64, withData, withMeta bool) (x *sess, ok bool, err error) {
+	x, t, ok, err := s.locate(ctx, sb, token, withData, withMeta)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	v := x.classify(&t, graceMs)
+	t.Wipe()
+	return x, v.Accepted(), nil
+}
+
+// classify is session.Classify on the session read.
+func (x *sess) classify(t *crypto.Token, graceMs uint64) session.Verdict {
+	return session.Classify(x.sb.keys, &x.st, t, graceMs, x.now)
+}
+
+// commit writes a decision taken on x, unless dl has passed: the new state (nil: unchanged),
+// last seen = x.now and the resulting expiry, and the new sealed data ("" = unchanged). retry:
+// the session changed since it was read; gone: it no longer exists.
+func (s *Store) commit(ctx context.Context, dl session.Deadline, x *sess, st *session.State, data string) (retry, gone bool, err error) {
+	newH := ""
+	if st != nil {
+		if newH, err = sealHeader(x.sb.keys, &x.k, st); err != nil {
+			return false, false, err
+		}
+	} else {
+		st = &x.st
+	}
+	l, err := sealTime(x.sb.keys, &x.k, x.now)
+	if err != nil {
+		return false, false, err
+	}
+	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, ms(st.ExpiresAt(x.now)), data, ms(x.now), ms(int64(dl))).Int64()
+	if err != nil {
+		return false, false, err
+	}
+	return n == -1, n == 0, nil
+}
+
+// SessionResolve looks a token up and applies session.Decide's outcome, taken on the state
+// read from Redis and committed with a compare-and-set on the sealed header: of N concurrent
+// resolves of one token, on any number of sidecars, exactly one rotates; the others find
+// their token's successor unpresented (or in grace) and get the same successor. It appends
+// the session data to dst. One read and one script on the write path.
+func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o session.ResolveOptions, dst []byte) (session.ResolveResult, error) {
+	res := session.ResolveResult{Status: session.NotFound}
+	if err := o.Check(); err != nil {
+		return res, err
+	}
+	sb, err := s.sandboxFor(sandbox)
+	if err != nil {
+		return res, err
+	}
+	var data string
+	err = s.do(func(ctx context.Context) error {
+		for attempt := 0; attempt < maxAttempts; attempt++ {
+			res = session.ResolveResult{Status: session.NotFound}
+			x, t, ok, err := s.locate(ctx, sb, token, true, false)
+			if !ok || err != nil {
+				return err
+			}
+			retry, err := s.resolveOnce(ctx, dl, x, &t, &o, &res)
+			t.Wipe()
+			if err != nil || !retry {
+				data = x.data
+				return err
+			}
+		}
+		return xerr.New(xerr.Internal, "the session kept changing during the resolve; retry")
+	})
+	if err != nil {
+		return session.ResolveResult{Status: session.NotFound}, err
+	}
+	if res.Status != session.OK {
+		return res, nil
+	}
+	out, err := open(sb.keys, kindData, &res.SessionID, data, dst)
+	if err != nil {
+		return session.ResolveResult{Status: session.NotFound}, err
+	}
+	res.Out, res.Data = out, out[len(dst):]
+	return res, nil
+}
+
+// resolveOnce decides on x and commits the outcome; retry when x changed meanwhile.
+func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t *crypto.Token, o *session.ResolveOptions, res *session.ResolveResult) (retry bool, err error) {
+	st := x.st
+	out := session.Decide(x.sb.keys, &st, t, o, x.now)
+	switch {
+	case out.Status == session.NotFound:
+		return false, nil
+	case out.Remove:
+		// A session that must end ends whatever changed meanwhile: no compare.
+		if _, err := s.remove(ctx, x, dl); err != nil {
+			return false, err
+		}
+		*res = session.ResolveResult{Status: out.Status, SessionID: x.k, Mismatch: out.Mismatch, Revoked: out.Status == session.Mismatched}
+		s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch)
+		return false, nil
+	case out.Status == session.Mismatched:
+		*res = session.ResolveResult{Status: session.Mismatched, SessionID: x.k, Mismatch: out.Mismatch}
+		s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch) // a rejection changes nothing
+		return false, nil
+	}
+	var changed *session.State
+	if out.Changed {
+		changed = &st
+	}
+	retry, gone, err := s.commit(ctx, dl, x, changed, "")
+	if err != nil || retry {
+		return retry, err
+	}
+	if gone {
+		return false, nil
+	}
+	s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch)
+	*res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: st.ExpiresAt(x.now), SessionID: x.k,
+		Flags: st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF}
+	if o.WantCSRF {
+		res.CSRF = x.sb.keys.CSRFToken(&t.SID)
+	}
+	t.AppendEncoded(res.Token[:0])
+	return false, nil
+}
