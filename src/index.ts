@@ -21,6 +21,7 @@ export {
   XemsOverloadedError,
   XemsProtocolError,
   XemsSessionLimitError,
+  XemsSidecarChecksumError,
   XemsSidecarError,
   XemsTimeoutError,
   XemsUnavailableError,

@@ -1,0 +1,106 @@
+// The six prebuilt sidecars: each platform tarball holds a binary for its OS and CPU (read from
+// the ELF / Mach-O / PE header), static on Linux (one build for glibc and musl), code-signed on
+// macOS, a console program on Windows; stamped with the package version and built without cgo
+// and file paths; its SHA-256 is the one recorded in the main package; and building it again,
+// from another folder with an empty build cache, gives the same bytes.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { executableFormat } from './support/executable-format';
+import { cleanEnv, mustRun, ROOT, type Packed, packedPackages } from './support/packages';
+
+interface PlatformSpec {
+  tag: string;
+  os: string;
+  cpu: string;
+  goos: string;
+  goarch: string;
+  binary: string;
+}
+const { PLATFORMS } = require(join(ROOT, 'scripts', 'platforms.js')) as { PLATFORMS: PlatformSpec[] };
+const { buildPlatform } = require(join(ROOT, 'scripts', 'pack.js')) as {
+  buildPlatform(platform: PlatformSpec, output: string, o: { version: string; dir: string; env: NodeJS.ProcessEnv }): void;
+};
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
+  let work: string;
+  let packed: Packed;
+  const binaries = new Map<string, Buffer>();
+  let recorded: Record<string, { sha256: string }>;
+  let setupError: unknown;
+  const ready = () => {
+    if (setupError) throw setupError;
+  };
+
+  before(() => {
+    try {
+      packed = packedPackages();
+      work = mkdtempSync(join(tmpdir(), 'xems-cross-'));
+      for (const [tag, p] of Object.entries(packed.platforms)) {
+        mkdirSync(join(work, tag));
+        mustRun('tar', ['-xzf', join(packed.dir, p.tarball), '-C', join(work, tag)], ROOT, cleanEnv(), 60_000);
+        binaries.set(tag, readFileSync(join(work, tag, 'package', p.binary)));
+      }
+      mustRun('tar', ['-xzf', join(packed.dir, packed.main), '-C', work, 'package/sidecar/prebuilt.json'], ROOT, cleanEnv(), 60_000);
+      recorded = (JSON.parse(readFileSync(join(work, 'package', 'sidecar', 'prebuilt.json'), 'utf8')) as { platforms: typeof recorded }).platforms;
+    } catch (err) {
+      setupError = err;
+    }
+  });
+
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('packs exactly linux, darwin and win32 on x64 and arm64', () => {
+    ready();
+    assert.deepEqual(Object.keys(packed.platforms).sort(), ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64']);
+    assert.deepEqual(PLATFORMS.map((p) => p.tag).sort(), Object.keys(packed.platforms).sort());
+  });
+
+  for (const platform of PLATFORMS) {
+    it(`${platform.tag}: the executable format and CPU of its platform, and the SHA-256 recorded in the main package`, () => {
+      ready();
+      const binary = binaries.get(platform.tag)!;
+      const format = executableFormat(binary);
+      assert.equal(format.os, platform.os);
+      assert.equal(format.cpu, platform.cpu);
+      if (format.format === 'elf') assert.equal(format.interpreter, false, 'static: no dynamic loader, so no libc (glibc and musl alike)');
+      if (format.format === 'macho' && format.cpu === 'arm64') assert.equal(format.codeSigned, true, 'ad-hoc signed (Apple silicon runs only signed code)');
+      if (format.format === 'pe') assert.equal(format.consoleSubsystem, true, 'a console program: its stdin/stdout carry the protocol');
+      assert.equal(sha256(binary), recorded[platform.tag].sha256);
+      assert.equal(sha256(binary), packed.platforms[platform.tag].sha256);
+    });
+  }
+
+  // -trimpath keeps -ldflags out of the recorded build settings, so the version is looked up in
+  // the bytes here; the Linux binaries print it (pack.e2e-spec, qemu-arm64.e2e-spec).
+  it('every binary is built without cgo, with -trimpath, for its GOOS/GOARCH, and carries the package version', () => {
+    ready();
+    for (const platform of PLATFORMS) {
+      const file = join(work, platform.tag, 'package', packed.platforms[platform.tag].binary);
+      const info = mustRun('go', ['version', '-m', file], ROOT, cleanEnv(), 30_000);
+      for (const setting of ['-trimpath=true', 'CGO_ENABLED=0', `GOOS=${platform.goos}`, `GOARCH=${platform.goarch}`]) {
+        assert.match(info, new RegExp(`\\tbuild\\t${setting}\\n`), `${platform.tag}: ${setting}\n${info}`);
+      }
+      assert.ok(binaries.get(platform.tag)!.includes(Buffer.from(`${packed.version}`)), `${platform.tag} contains ${packed.version}`);
+    }
+  });
+
+  it('is reproducible: rebuilt from another folder (linux-x64 also with an empty build cache), every binary has the same bytes', () => {
+    ready();
+    const copy = join(work, 'elsewhere', 'sidecar');
+    cpSync(join(ROOT, 'sidecar'), copy, { recursive: true, filter: (src) => !src.includes(join('sidecar', 'bin')) });
+    for (const platform of PLATFORMS) {
+      const fresh = platform.tag === 'linux-x64';
+      const env = cleanEnv(fresh ? { GOCACHE: join(work, 'empty-gocache') } : {});
+      const output = join(work, 'rebuilt', platform.tag, platform.binary);
+      buildPlatform(platform, output, { version: packed.version, dir: copy, env });
+      assert.ok(readFileSync(output).equals(binaries.get(platform.tag)!), `${platform.tag}${fresh ? ' (empty build cache)' : ''}: the rebuilt binary differs`);
+    }
+  });
+});
