@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { executableFormat } from './support/executable-format';
-import { cleanEnv, mustRun, ROOT, type Packed, packedPackages } from './support/packages';
+import { cleanEnv, mustRun, ROOT, type Packed, packedPackages, SuiteSetup } from './support/packages';
 
 interface PlatformSpec {
   tag: string;
@@ -31,13 +31,11 @@ describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
   let packed: Packed;
   const binaries = new Map<string, Buffer>();
   let recorded: Record<string, { sha256: string }>;
-  let setupError: unknown;
-  const ready = () => {
-    if (setupError) throw setupError;
-  };
+  const setup = new SuiteSetup();
+  const ready = () => setup.ready();
 
-  before(() => {
-    try {
+  before(() =>
+    setup.run(() => {
       packed = packedPackages();
       work = mkdtempSync(join(tmpdir(), 'xems-cross-'));
       for (const [tag, p] of Object.entries(packed.platforms)) {
@@ -47,10 +45,8 @@ describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
       }
       mustRun('tar', ['-xzf', join(packed.dir, packed.main), '-C', work, 'package/sidecar/prebuilt.json'], ROOT, cleanEnv(), 60_000);
       recorded = (JSON.parse(readFileSync(join(work, 'package', 'sidecar', 'prebuilt.json'), 'utf8')) as { platforms: typeof recorded }).platforms;
-    } catch (err) {
-      setupError = err;
-    }
-  });
+    }),
+  );
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });

@@ -3,11 +3,10 @@
 // in, rotates and logs out on Node 26 (from the npm registry's node-<platform>-<arch> package, as
 // .ci/run installs it) and on the Node running the tests.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanEnv, compileApp, installApp, mustRun, nodeOnlyBin, PLATFORM, ROOT, TYPE_ROOTS, type Packed, packedPackages } from './support/packages';
+import { cleanEnv, freshApp, mustRun, PLATFORM, ROOT, type Packed, SuiteSetup } from './support/packages';
 import { runApp } from './support/session-flow';
 
 describe('npm packages: main + platform, into an ESM app', { timeout: 600_000 }, () => {
@@ -15,36 +14,18 @@ describe('npm packages: main + platform, into an ESM app', { timeout: 600_000 },
   let packed: Packed;
   let app: string;
   let pathWithoutGo: string;
-  let setupError: unknown;
-  const ready = () => {
-    if (setupError) throw setupError;
-  };
+  const setup = new SuiteSetup();
+  const ready = () => setup.ready();
 
-  before(() => {
-    try {
-      packed = packedPackages();
-      work = mkdtempSync(join(tmpdir(), 'xems-pack-esm-'));
-      pathWithoutGo = nodeOnlyBin(join(work, 'node-only-bin'));
-      app = join(work, 'app');
-      const fixture = join(ROOT, 'test', 'pack', 'fixture', 'esm');
-      cpSync(join(fixture, 'main.ts.txt'), join(app, 'src', 'main.ts'));
-      cpSync(join(fixture, 'app.module.ts.txt'), join(app, 'src', 'app.module.ts'));
-      cpSync(join(fixture, 'auth.controller.ts.txt'), join(app, 'src', 'auth', 'auth.controller.ts'));
-      const tsconfig = {
-        compilerOptions: {
-          module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', outDir: 'dist', rootDir: 'src', strict: true,
-          experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: true, declaration: false,
-          typeRoots: TYPE_ROOTS, types: ['node'],
-        },
-        include: ['src/**/*.ts'],
-      };
-      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-      installApp(app, packed, { pathWithoutGo, type: 'module' });
-      compileApp(app);
-    } catch (err) {
-      setupError = err;
-    }
-  });
+  before(() =>
+    setup.run(() => {
+      ({ packed, work, app, pathWithoutGo } = freshApp({
+        type: 'module',
+        sources: { 'main.ts': 'esm/main.ts.txt', 'app.module.ts': 'esm/app.module.ts.txt', 'auth/auth.controller.ts': 'esm/auth.controller.ts.txt' },
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023' },
+      }));
+    }),
+  );
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });

@@ -4,11 +4,10 @@
 // refused with clear errors; the CLI builds a sidecar from the shipped sources.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanEnv, compileApp, installApp, mustRun, nodeOnlyBin, PLATFORM, ROOT, run, TYPE_ROOTS, type Packed, packedPackages } from './support/packages';
+import { cleanEnv, freshApp, installApp, mustRun, PLATFORM, ROOT, run, type Packed, SuiteSetup } from './support/packages';
 import { failingStart, runApp } from './support/session-flow';
 
 const tarList = (tarball: string) => mustRun('tar', ['-tzf', tarball], ROOT, cleanEnv(), 60_000).trim().split('\n');
@@ -19,33 +18,17 @@ describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_00
   let packed: Packed;
   let app: string;
   let pathWithoutGo: string;
-  // A failed set-up fails every test with its message instead of cancelling them.
-  let setupError: unknown;
-  const ready = () => {
-    if (setupError) throw setupError;
-  };
+  const setup = new SuiteSetup();
+  const ready = () => setup.ready();
 
-  before(() => {
-    try {
-      packed = packedPackages();
-      work = mkdtempSync(join(tmpdir(), 'xems-pack-'));
-      pathWithoutGo = nodeOnlyBin(join(work, 'node-only-bin'));
-      app = join(work, 'app');
-      cpSync(join(ROOT, 'test', 'pack', 'fixture', 'app.ts.txt'), join(app, 'src', 'main.ts'));
-      const tsconfig = {
-        compilerOptions: {
-          module: 'commonjs', moduleResolution: 'node', target: 'es2022', outDir: 'dist', rootDir: 'src', strict: true,
-          experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: true, typeRoots: TYPE_ROOTS, types: ['node'],
-        },
-        include: ['src/**/*.ts'],
-      };
-      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-      installApp(app, packed, { pathWithoutGo });
-      compileApp(app);
-    } catch (err) {
-      setupError = err;
-    }
-  });
+  before(() =>
+    setup.run(() => {
+      ({ packed, work, app, pathWithoutGo } = freshApp({
+        sources: { 'main.ts': 'app.ts.txt' },
+        compilerOptions: { module: 'commonjs', moduleResolution: 'node', target: 'es2022' },
+      }));
+    }),
+  );
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });

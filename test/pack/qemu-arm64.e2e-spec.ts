@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { executableFormat } from './support/executable-format';
-import { cleanEnv, mustRun, ROOT, type Packed, packedPackages } from './support/packages';
+import { cleanEnv, mustRun, ROOT, type Packed, packedPackages, SuiteSetup } from './support/packages';
 import { createTestApp, type TestApp } from '../support/xems-test-app';
 import { XEMS_DEFAULTS } from '../../src/xems.defaults';
 
@@ -21,13 +21,11 @@ describe('linux-arm64 sidecar under QEMU', { timeout: 300_000, skip }, () => {
   let packed: Packed;
   let binary: string;
   let app: TestApp | undefined;
-  let setupError: unknown;
-  const ready = () => {
-    if (setupError) throw setupError;
-  };
+  const setup = new SuiteSetup();
+  const ready = () => setup.ready();
 
-  before(() => {
-    try {
+  before(() =>
+    setup.run(() => {
       assert.ok(QEMU, 'qemu-aarch64-static or qemu-aarch64 is installed (apt-get install qemu-user-static)');
       packed = packedPackages();
       work = mkdtempSync(join(tmpdir(), 'xems-qemu-'));
@@ -36,10 +34,8 @@ describe('linux-arm64 sidecar under QEMU', { timeout: 300_000, skip }, () => {
       mustRun('tar', ['-xzf', join(packed.dir, p.tarball), '-C', join(work, 'pkg')], ROOT, cleanEnv(), 60_000);
       binary = join(work, 'pkg', 'package', p.binary);
       assert.equal(executableFormat(readFileSync(binary)).cpu, 'arm64');
-    } catch (err) {
-      setupError = err;
-    }
-  });
+    }),
+  );
 
   after(async () => {
     await app?.close();

@@ -2,7 +2,8 @@
 // with Go out of reach, as a new user's machine has them.
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../../browser/support/paths';
 
@@ -123,4 +124,51 @@ export function compileApp(app: string): void {
   mustRun(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app, cleanEnv(), 120_000);
 }
 
-export const TYPE_ROOTS = [join(ROOT, 'node_modules', '@types')];
+/**
+ * A suite's one-time set-up (packing, installing): a failure fails every test with its message
+ * instead of cancelling them (cancelled tests are not counted as failures in the summary).
+ */
+export class SuiteSetup {
+  private error: unknown;
+
+  run(setUp: () => void): void {
+    try {
+      setUp();
+    } catch (err) {
+      this.error = err;
+    }
+  }
+
+  ready(): void {
+    if (this.error) throw this.error;
+  }
+}
+
+export interface FreshApp {
+  packed: Packed;
+  work: string;
+  app: string;
+  /** node, npm, npx and sh only: Go is out of reach. */
+  pathWithoutGo: string;
+}
+
+/**
+ * A new app in a temp folder: its sources copied from test/pack/fixture (destination under src/ ->
+ * fixture file), a tsconfig with these compiler options (strict, decorators), the packed main and
+ * platform packages installed without Go, compiled.
+ */
+export function freshApp(o: { sources: Record<string, string>; compilerOptions: Record<string, unknown>; type?: 'module' }): FreshApp {
+  const packed = packedPackages();
+  const work = mkdtempSync(join(tmpdir(), 'xems-pack-'));
+  const pathWithoutGo = nodeOnlyBin(join(work, 'node-only-bin'));
+  const app = join(work, 'app');
+  for (const [dest, fixture] of Object.entries(o.sources)) cpSync(join(ROOT, 'test', 'pack', 'fixture', fixture), join(app, 'src', dest));
+  const compilerOptions = {
+    ...o.compilerOptions, outDir: 'dist', rootDir: 'src', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true,
+    skipLibCheck: true, typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'],
+  };
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['src/**/*.ts'] }, null, 2));
+  installApp(app, packed, { pathWithoutGo, type: o.type });
+  compileApp(app);
+  return { packed, work, app, pathWithoutGo };
+}
