@@ -10,13 +10,16 @@ function files(map: Record<string, string>) {
   };
 }
 
+/** Linux, whatever this host is: identity from files only. */
+const LINUX = { platform: 'linux' as const, run: (): string => assert.fail('Linux reads files, runs no command') };
+
 describe('resolveMachineIdentity', () => {
   it('false: unbound', () => {
-    assert.equal(resolveMachineIdentity(false, files({})), null);
+    assert.equal(resolveMachineIdentity(false, files({}), LINUX), null);
   });
 
   it('true: /etc/machine-id, trimmed', () => {
-    const id = resolveMachineIdentity(true, files({ '/etc/machine-id': 'abc123\n', '/var/lib/dbus/machine-id': 'other' }));
+    const id = resolveMachineIdentity(true, files({ '/etc/machine-id': 'abc123\n', '/var/lib/dbus/machine-id': 'other' }), LINUX);
     assert.deepEqual(id, { id: Buffer.from('abc123'), source: '/etc/machine-id' });
   });
 
@@ -24,12 +27,12 @@ describe('resolveMachineIdentity', () => {
     for (const etc of [undefined, '', '\n', 'uninitialized\n']) {
       const fs: Record<string, string> = { '/var/lib/dbus/machine-id': 'dbus-id\n' };
       if (etc !== undefined) fs['/etc/machine-id'] = etc;
-      assert.deepEqual(resolveMachineIdentity(true, files(fs)), { id: Buffer.from('dbus-id'), source: '/var/lib/dbus/machine-id' });
+      assert.deepEqual(resolveMachineIdentity(true, files(fs), LINUX), { id: Buffer.from('dbus-id'), source: '/var/lib/dbus/machine-id' });
     }
   });
 
   it('true without any machine id: a problem that names both files', () => {
-    assert.throws(() => resolveMachineIdentity(true, files({})), (err: Error) => {
+    assert.throws(() => resolveMachineIdentity(true, files({}), LINUX), (err: Error) => {
       assert.ok(err instanceof MachineIdentityProblem);
       assert.match(err.message, /\/etc\/machine-id nor \/var\/lib\/dbus\/machine-id/);
       return true;

@@ -125,6 +125,20 @@ describe('locateSidecarBinary', () => {
     });
   });
 
+  it('a platform the package has no prebuilt binary for: names the ones it has, then build-sidecar', () => {
+    withInstall({ platformPackage: false }, ({ root }) => {
+      const manifest = join(root, PREBUILT_MANIFEST);
+      const entry = { package: '@nestjs-xems/sidecar-plan9-mips', binary: 'bin/xems-sidecar', sha256: sha256(SCRIPT) };
+      writeFileSync(manifest, JSON.stringify({ version: '9.9.9', platforms: { 'plan9-mips': entry } }));
+      assert.throws(
+        () => locateSidecarBinary(undefined, {}, root),
+        notFound(new RegExp(`No xems sidecar binary for ${platformTag()} \\(prebuilt binaries exist for plan9-mips\\)`), (hint) => {
+          assert.match(hint, /^Build one with "npx nestjs-xems build-sidecar"/);
+        }),
+      );
+    });
+  });
+
   it('an explicit path that is missing or not executable is an error, not a fallback', () => {
     withInstall({}, ({ app, root }) => {
       assert.throws(() => locateSidecarBinary(join(app, 'nope'), {}, root), /sidecar\.binaryPath/);
