@@ -55,7 +55,8 @@ const result = spawnSync(
   [
     '--test',
     `--test-concurrency=${process.env.XEMS_TEST_CONCURRENCY || 2}`,
-    '--test-timeout=180000',
+    // Per test file as well as per test: the pack suites install apps and compile Go.
+    `--test-timeout=${process.env.XEMS_TEST_TIMEOUT || 300000}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',

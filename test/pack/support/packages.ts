@@ -10,6 +10,21 @@ import { repoRoot } from '../../browser/support/paths';
 export const ROOT = repoRoot();
 export const PLATFORM = `${process.platform}-${process.arch}`;
 
+/** A row of scripts/platforms.js. */
+export interface PlatformSpec {
+  tag: string;
+  os: string;
+  cpu: string;
+  goos: string;
+  goarch: string;
+  binary: string;
+}
+export const PLATFORMS = (require(join(ROOT, 'scripts', 'platforms.js')) as { PLATFORMS: PlatformSpec[] }).PLATFORMS;
+/** scripts/pack.js's cross build of one platform. */
+export const buildPlatform = (require(join(ROOT, 'scripts', 'pack.js')) as {
+  buildPlatform(platform: PlatformSpec, output: string, o: { version: string; dir: string; env: NodeJS.ProcessEnv }): void;
+}).buildPlatform;
+
 export interface PackedPlatform {
   package: string;
   binary: string;
