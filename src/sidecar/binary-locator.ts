@@ -111,7 +111,7 @@ function prebuiltBinary(root: string | undefined, manifest: PrebuiltManifest | u
     const shipped = manifest ? ` (prebuilt binaries exist for ${Object.keys(manifest.platforms).join(', ')})` : '';
     throw new XemsSidecarError(
       'SIDECAR_NOT_FOUND',
-      `No xems sidecar binary for ${tag}${shipped}${manifest ? '' : `: none was built at ${built(root)}`}`,
+      `No xems sidecar binary for ${tag}${shipped}${manifest ? '' : `: none was built at ${builtPathText(root)}`}`,
       `Build one with ${BUILD}, or ${OVERRIDE}.`,
     );
   }
@@ -138,7 +138,7 @@ function prebuiltBinary(root: string | undefined, manifest: PrebuiltManifest | u
   return binary;
 }
 
-function built(root: string | undefined): string {
+function builtPathText(root: string | undefined): string {
   return builtBinaryPath(root) ?? '(nestjs-xems package root not found)';
 }
 
