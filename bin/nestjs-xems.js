@@ -6,9 +6,10 @@
 //   npx nestjs-xems vault verify|rekey --path <dir>   check or re-seal an encrypted vault
 //   npx nestjs-xems --help
 //
-// The package ships a prebuilt sidecar only for the platform that packed it; on any other
-// platform the module refuses to start and points here. CommonJS on purpose: it runs with a
-// bare `node`, before anything is compiled.
+// Prebuilt sidecars come in the optional platform packages (@nestjs-xems/sidecar-<platform>-<arch>);
+// build-sidecar is for the platforms without one, or for building from the shipped sources on
+// purpose (a binary built here is preferred over the platform package). CommonJS on purpose: it
+// runs with a bare `node`, before anything is compiled.
 'use strict';
 
 const { spawnSync } = require('node:child_process');
@@ -24,7 +25,8 @@ const USAGE = `Usage: nestjs-xems <command> [options]
 
 Commands:
   build-sidecar   Compile the Go sidecar (xems-sidecar) from the sources shipped in this
-                  package into sidecar/bin/<platform>-<arch>/, where the module looks for it.
+                  package into sidecar/bin/<platform>-<arch>/, where the module looks for it
+                  before the prebuilt platform package (@nestjs-xems/sidecar-<platform>-<arch>).
                   Needs Go ${MIN_GO} or later on PATH (set GO to use another go binary).
   secret          Print a fresh vault secret for persistence.secret: 32 bytes from the
                   operating system's random source, as "base64:...". Store it like a password
@@ -39,7 +41,8 @@ Options:
   -v, --version   Show the package version.
 
 Instead of building, you can point the module at any xems-sidecar binary with the
-XEMS_SIDECAR_PATH environment variable or the sidecar.binaryPath option.
+XEMS_SIDECAR_PATH environment variable or the sidecar.binaryPath option (such a binary is
+not checked against the SHA-256 recorded for the prebuilt ones).
 `;
 
 /** A failure the user can fix: printed without a stack trace, exit code 1. */
@@ -82,26 +85,24 @@ function buildSidecar() {
   const goBinary = process.env.GO || 'go';
   const goVersion = findGo(goBinary);
   const output = binaryTarget();
-  fs.mkdirSync(path.dirname(output), { recursive: true });
   process.stderr.write(`nestjs-xems: building the sidecar with ${goVersion}\n`);
-  const args = [
-    'build',
-    '-trimpath',
-    '-ldflags',
-    `-s -w -X main.version=${packageVersion()}`,
-    '-o',
-    output,
-    './cmd/xems-sidecar',
-  ];
-  const build = spawnSync(goBinary, args, {
-    cwd: SIDECAR_DIR,
-    stdio: 'inherit',
-    // CGO off: the sidecar is pure Go, and a static binary has no libc dependency.
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
+  goBuild({ goBinary, output, env: process.env });
+  process.stdout.write(`nestjs-xems: sidecar built at ${output}\n`);
+}
+
+/**
+ * The one `go build` of the sidecar, for this machine (build-sidecar, npm run build:sidecar) and
+ * for the prebuilt platform packages (scripts/pack.js, with GOOS/GOARCH in env). Reproducible:
+ * no cgo (a static binary: one Linux build serves glibc and musl), no file paths (-trimpath), no
+ * VCS stamp (-buildvcs=false: a checkout and a packed copy build alike), an empty build id; the
+ * package version is stamped in, which the handshake compares with the module's.
+ */
+function goBuild({ goBinary = 'go', output, env = process.env, version = packageVersion(), dir = SIDECAR_DIR }) {
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', `-s -w -buildid= -X main.version=${version}`, '-o', output, './cmd/xems-sidecar'];
+  const build = spawnSync(goBinary, args, { cwd: dir, stdio: 'inherit', env: { ...env, CGO_ENABLED: '0' } });
   if (build.error) throw new CliError(`go build could not run: ${build.error.message}`);
   if (build.status !== 0) throw new CliError(`go build failed (exit code ${build.status}); see its output above.`);
-  process.stdout.write(`nestjs-xems: sidecar built at ${output}\n`);
 }
 
 /**
@@ -180,4 +181,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { main, binaryTarget, buildSidecar, findGo, CliError };
+module.exports = { main, binaryTarget, buildSidecar, goBuild, findGo, packageVersion, CliError, SIDECAR_DIR };

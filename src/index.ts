@@ -20,6 +20,7 @@ export {
   XemsOverloadedError,
   XemsProtocolError,
   XemsSessionLimitError,
+  XemsSidecarChecksumError,
   XemsSidecarError,
   XemsTimeoutError,
   XemsUnavailableError,

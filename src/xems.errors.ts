@@ -34,6 +34,22 @@ export class XemsConfigError extends XemsError {
 /** The sidecar binary is missing, could not start, or failed in an unexpected way. */
 export class XemsSidecarError extends XemsError {}
 
+/** The prebuilt sidecar binary differs from the SHA-256 recorded in the package: it is not started. */
+export class XemsSidecarChecksumError extends XemsSidecarError {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+    recordedIn: string,
+  ) {
+    super(
+      'SIDECAR_CHECKSUM_MISMATCH',
+      `The xems sidecar binary ${file} has SHA-256 ${actual}, not the ${expected} recorded in ${recordedIn}: it was modified or replaced after installation, so it is not started`,
+      'Reinstall the platform package (delete it from node_modules and run your install again). To run a binary of your own on purpose, set sidecar.binaryPath or XEMS_SIDECAR_PATH (not checked).',
+    );
+  }
+}
+
 /** The sidecar did not answer a request within `sidecar.requestTimeout`. */
 export class XemsTimeoutError extends XemsError {
   constructor(op: string, timeoutMs: number) {

@@ -301,7 +301,7 @@ describe('sidecar start-up failures', () => {
     await assert.rejects(ref.init(), (err: unknown) => {
       assert.ok(err instanceof XemsSidecarError);
       assert.equal(err.code, 'SIDECAR_NOT_FOUND');
-      assert.match(err.hint, /build:sidecar/);
+      assert.match(err.hint, /npx nestjs-xems build-sidecar/);
       return true;
     });
     await closeAfterFailedInit(ref);

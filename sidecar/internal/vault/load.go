@@ -36,6 +36,9 @@ func (v *Vault) Load(r Restorer) (LoadStats, error) {
 		}
 	}
 	v.loaded = true
+	if !v.o.ReadOnly {
+		v.lock.claim() // only now: a refused start must not touch the lock file
+	}
 	st.Elapsed = time.Since(start)
 	v.stats = st
 	return st, nil

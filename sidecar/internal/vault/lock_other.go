@@ -5,16 +5,23 @@ package vault
 import (
 	"errors"
 	"os"
+	"runtime"
 )
 
-// Persistence needs flock and fdatasync; only Unix-like systems have them in the standard
-// library. Elsewhere the sidecar refuses persistence with a clear error.
-func lockFile(path string, exclusive bool) (*os.File, error) {
-	return nil, newErr(IO, errors.ErrUnsupported, "persistence is supported on Linux and other Unix-like systems only")
+// The vault relies on POSIX semantics that the standard library offers only on Unix-like
+// systems: flock, and renaming or removing files that another handle still has open
+// (compaction replaces the snapshot while it may be read). On Windows the sidecar therefore
+// refuses persistence at start, before it creates or touches anything, and says what works
+// instead; the memory and Redis stores need none of this.
+var errWouldBlock = errors.New("the lock is held by another process")
+
+func lockSupported() error {
+	return newErr(IO, errors.ErrUnsupported,
+		"persistence is not supported on %s: the vault needs Unix file locking and rename semantics. "+
+			"Run without persistence, use the Redis store (store: { type: 'redis' }) to keep sessions across restarts, "+
+			"or run the app on Linux or macOS (on Windows: inside WSL)", runtime.GOOS)
 }
 
-func unlockFile(f *os.File) {
-	if f != nil {
-		f.Close()
-	}
-}
+func lockFile(*os.File, bool) error { return lockSupported() }
+
+func unlockFile(*os.File) {}

@@ -112,7 +112,7 @@ type Vault struct {
 	o        Options
 	dir      string
 	log      *slog.Logger
-	lock     *os.File
+	lock     *vaultLock
 	hdr      header
 	hdrBytes []byte
 	kr       *keyring
@@ -162,11 +162,14 @@ func Open(o Options) (*Vault, error) {
 	if err != nil {
 		return nil, newErr(IO, err, "invalid vault path %q", o.Dir)
 	}
+	if err := lockSupported(); err != nil {
+		return nil, err // before anything is created
+	}
 	v := &Vault{o: o, dir: dir, log: o.Logger}
 	if err := v.prepareDir(); err != nil {
 		return nil, err
 	}
-	if v.lock, err = lockFile(filepath.Join(dir, lockName), !o.ReadOnly); err != nil {
+	if v.lock, err = acquireLock(filepath.Join(dir, lockName), !o.ReadOnly); err != nil {
 		return nil, err
 	}
 	if err := v.openSnapshot(); err != nil {
@@ -379,7 +382,13 @@ func (v *Vault) release() {
 		v.snap.Close()
 		v.snap = nil
 	}
-	unlockFile(v.lock)
+	if v.loaded {
+		v.lock.release()
+	} else {
+		// A refused start (at Open or Load) leaves the directory as it found it, the lock
+		// file included.
+		v.lock.abandon()
+	}
 	v.lock = nil
 	if v.kr != nil {
 		v.kr.wipe()
