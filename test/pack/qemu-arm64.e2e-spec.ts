@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { executableFormat } from './support/executable-format';
 import { cleanEnv, mustRun, ROOT, type Packed, packedPackages, SuiteSetup } from './support/packages';
 import { createTestApp, type TestApp } from '../support/xems-test-app';
-import { XEMS_DEFAULTS } from '../../src/xems.defaults';
+import { XEMS_DEFAULTS } from '../../src';
 
 const QEMU = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((path) => existsSync(path));
 // Outside CI a machine without QEMU skips; CI installs it, so there a missing QEMU fails.

@@ -1,7 +1,7 @@
 // What the packed apps do through HTTP: log in, a guarded request that rotates the token, log out.
 import assert from 'node:assert/strict';
 import { realpathSync } from 'node:fs';
-import { XEMS_DEFAULTS } from '../../../src/xems.defaults';
+import { XEMS_DEFAULTS } from '../../../src';
 import { childPids, executableOf, isAlive, Spawned } from '../../browser/support/processes';
 
 const COOKIE = XEMS_DEFAULTS.cookie.name;
