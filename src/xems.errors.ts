@@ -3,6 +3,13 @@ import { HttpStatus, ServiceUnavailableException } from '@nestjs/common';
 import { XEMS_UNAVAILABLE_RETRY_AFTER_S } from './xems.defaults';
 
 /**
+ * The fix for a sidecar that speaks another protocol than this module: the binary is not the one
+ * this package version ships (a stale local build, a binaryPath override, a damaged install).
+ */
+export const MISMATCHED_SIDECAR_HINT =
+  'The sidecar binary does not match this version of nestjs-xems: reinstall nestjs-xems so that its platform package matches, rebuild it with "npx nestjs-xems build-sidecar", or point sidecar.binaryPath / XEMS_SIDECAR_PATH at a matching binary.';
+
+/**
  * Every error the library throws on purpose is an XemsError: callers can catch the base class,
  * switch on `code`, and show `hint` (how to fix it) to whoever configures the application.
  */

@@ -1,4 +1,4 @@
-import { XemsProtocolError, XemsValidationError } from '../xems.errors';
+import { XemsProtocolError, XemsValidationError, MISMATCHED_SIDECAR_HINT } from '../xems.errors';
 import { FieldReader, FieldWriter, Limits, RequestHeader } from './stdio-protocol.gen';
 
 /**
@@ -130,7 +130,7 @@ export class BodyReader implements FieldReader {
 
   private need(n: number, what: string): void {
     if (this.pos + n > this.buf.length) {
-      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar is truncated (reading ${what})`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar is truncated (reading ${what})`, MISMATCHED_SIDECAR_HINT);
     }
   }
 
@@ -190,7 +190,7 @@ export class BodyReader implements FieldReader {
   /** Asserts the body has been read completely. */
   end(): void {
     if (this.pos !== this.buf.length) {
-      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar has ${this.buf.length - this.pos} unexpected trailing bytes`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar has ${this.buf.length - this.pos} unexpected trailing bytes`, MISMATCHED_SIDECAR_HINT);
     }
   }
 }
@@ -222,7 +222,7 @@ export class FrameDecoder {
     while (buf.length - pos >= LENGTH_SIZE) {
       const len = buf.readUInt32LE(pos);
       if (len > this.maxFrameSize) {
-        throw new XemsProtocolError('FRAME_TOO_LARGE', `The xems sidecar sent a ${len}-byte frame; the limit is ${this.maxFrameSize}`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+        throw new XemsProtocolError('FRAME_TOO_LARGE', `The xems sidecar sent a ${len}-byte frame; the limit is ${this.maxFrameSize}`, MISMATCHED_SIDECAR_HINT);
       }
       if (buf.length - pos - 4 < len) break;
       out.push(buf.subarray(pos + 4, pos + 4 + len));

@@ -8,6 +8,7 @@ import {
   XemsUnavailableError,
   XemsValidationError,
   XemsVaultError,
+  MISMATCHED_SIDECAR_HINT,
 } from '../xems.errors';
 import { BodyReader } from './frame-codec';
 import { ERROR_NAMES, OP_NAMES, decodeErrorReply } from './stdio-protocol.gen';
@@ -59,5 +60,5 @@ export function sidecarError(op: number, reader: BodyReader, timeoutMs = 0): Xem
   if (name === 'INTERNAL') {
     return new XemsSidecarError(name, text, 'This is a bug in the sidecar; its log line (XemsSidecar) has the details. Please report it.');
   }
-  return new XemsProtocolError(name, text, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+  return new XemsProtocolError(name, text, MISMATCHED_SIDECAR_HINT);
 }

@@ -1,4 +1,4 @@
-import { XemsProtocolError } from '../xems.errors';
+import { XemsProtocolError, MISMATCHED_SIDECAR_HINT } from '../xems.errors';
 import { BodyReader, RequestWriter } from './frame-codec';
 import { SidecarReply, opName } from './protocol';
 import {
@@ -138,7 +138,7 @@ const BIND_IP: Record<CreateSessionExt['bindIp'], number> = { off: BindMode.OFF,
 const ON_MISMATCH: Record<BindingCheck['onMismatch'], number> = { revoke: OnMismatch.REVOKE, reject: OnMismatch.REJECT, log: OnMismatch.LOG };
 
 function unexpected(op: number, status: number): XemsProtocolError {
-  return new XemsProtocolError('BAD_REPLY', `Unexpected status ${status} in the reply to ${opName(op)}`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+  return new XemsProtocolError('BAD_REPLY', `Unexpected status ${status} in the reply to ${opName(op)}`, MISMATCHED_SIDECAR_HINT);
 }
 
 /** Expects OK and returns the body reader; NOT_FOUND yields null where the op allows it. */

@@ -5,6 +5,7 @@ import {
   XemsProtocolError,
   XemsTimeoutError,
   XemsUnavailableError,
+  MISMATCHED_SIDECAR_HINT,
 } from '../xems.errors';
 import { BodyReader, FrameDecoder, stampRequestHeader } from './frame-codec';
 import { SidecarReply, opName, sidecarError } from './protocol';
@@ -270,14 +271,14 @@ export class SidecarClient {
 
   private onFrame(payload: Buffer): void {
     if (payload.length < ReplyHeader.SIZE) {
-      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum ${ReplyHeader.SIZE})`, 'The sidecar binary does not match this module version; rebuild it with "npm run build:sidecar".');
+      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum ${ReplyHeader.SIZE})`, MISMATCHED_SIDECAR_HINT);
     }
     const id = payload.readUInt32LE(ReplyHeader.ID);
     const status = payload[ReplyHeader.STATUS];
     const body = new BodyReader(payload, ReplyHeader.SIZE);
     if (id === 0) return this.onSidecarFrame(status, body);
     if (!this.settleHello.done) {
-      throw new XemsProtocolError('BAD_HANDSHAKE', 'The xems sidecar replied before sending HELLO', 'The binary is not an xems sidecar, or a mismatched version; rebuild it with "npm run build:sidecar".');
+      throw new XemsProtocolError('BAD_HANDSHAKE', 'The xems sidecar replied before sending HELLO', MISMATCHED_SIDECAR_HINT);
     }
     const call = this.settle(id);
     if (!call) return; // the call timed out earlier: its late reply is dropped
@@ -287,7 +288,7 @@ export class SidecarClient {
     } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED || status === Status.MISMATCH) {
       call.resolve({ status, body });
     } else {
-      const error = new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+      const error = new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, MISMATCHED_SIDECAR_HINT);
       call.reject(error); // already settled: the close path below would not reach it
       throw error;
     }
@@ -300,14 +301,14 @@ export class SidecarClient {
       return;
     }
     if (kind !== FrameKind.HELLO || this.settleHello.done) {
-      throw new XemsProtocolError('BAD_HANDSHAKE', `Unexpected sidecar frame kind ${kind}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+      throw new XemsProtocolError('BAD_HANDSHAKE', `Unexpected sidecar frame kind ${kind}`, MISMATCHED_SIDECAR_HINT);
     }
     const { protocolVersion, buildVersion } = decodeHelloFrame(body);
     if (protocolVersion !== PROTOCOL_VERSION) {
       throw new XemsProtocolError(
         'VERSION_MISMATCH',
         `The xems sidecar speaks protocol version ${protocolVersion} (build ${buildVersion}); this module speaks version ${PROTOCOL_VERSION}`,
-        'Rebuild the sidecar from this package with "npm run build:sidecar" (or "npx nestjs-xems build-sidecar"), or point sidecar.binaryPath at a matching binary.',
+        MISMATCHED_SIDECAR_HINT,
       );
     }
     this.settleHello.done = true;

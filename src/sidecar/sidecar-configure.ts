@@ -1,4 +1,4 @@
-import { XemsProtocolError } from '../xems.errors';
+import { XemsProtocolError, MISMATCHED_SIDECAR_HINT } from '../xems.errors';
 import { describeVaultLoad, persistenceConfigure } from '../persistence/vault-configure';
 import { storeConfigure } from '../store/store.options';
 import { RequestWriter } from './frame-codec';
@@ -47,7 +47,7 @@ export async function configureSidecar(
     for (const [, value] of secrets) value.fill(0);
   }
   if (reply.status !== Status.OK) {
-    throw new XemsProtocolError('BAD_HANDSHAKE', `CONFIGURE answered with status ${reply.status}`, 'Rebuild the sidecar with "npm run build:sidecar".');
+    throw new XemsProtocolError('BAD_HANDSHAKE', `CONFIGURE answered with status ${reply.status}`, MISMATCHED_SIDECAR_HINT);
   }
   const { effectiveConfigJson } = decodeConfigureReply(reply.body);
   if (vault) {

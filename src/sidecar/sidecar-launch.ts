@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { XemsSidecarError, XemsTimeoutError, XemsUnavailableError } from '../xems.errors';
+import { XemsSidecarError, XemsTimeoutError, XemsUnavailableError, MISMATCHED_SIDECAR_HINT } from '../xems.errors';
 import { locateSidecarBinary } from './binary-locator';
 import { SidecarClient, SidecarHello } from './sidecar-client';
 import { configureSidecar } from './sidecar-configure';
@@ -85,7 +85,7 @@ export async function launchSidecar(ctx: LaunchContext): Promise<RunningSidecar>
   const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv(), windowsHide: true });
   const spawnError = new Promise<never>((_, reject) => {
     child.once('error', (err) =>
-      reject(new XemsSidecarError('SIDECAR_SPAWN_FAILED', `Could not start the xems sidecar (${path}): ${err.message}`, 'Check that the binary is built for this platform and executable ("npm run build:sidecar").', { cause: err })),
+      reject(new XemsSidecarError('SIDECAR_SPAWN_FAILED', `Could not start the xems sidecar (${path}): ${err.message}`, 'Check that the binary is built for this platform and executable; without a platform package, build one with "npx nestjs-xems build-sidecar".', { cause: err })),
     );
   });
   spawnError.catch(() => undefined);
@@ -129,7 +129,7 @@ export async function launchSidecar(ctx: LaunchContext): Promise<RunningSidecar>
     return new XemsSidecarError(
       'SIDECAR_EXITED',
       `The xems sidecar (${path}) exited during start-up (${exitText(info)})${tail}`,
-      'Check that the binary matches this module ("npm run build:sidecar") and read its log lines.',
+      MISMATCHED_SIDECAR_HINT,
     );
   };
   const exitedEarly = exited.then(async (info) => {
