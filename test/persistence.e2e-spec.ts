@@ -158,7 +158,6 @@ describe('persistence: sessions survive restarts', () => {
     assert.equal(r1.status, 200);
     const t1 = cookieToken(r1)!;
     assert.notEqual(t1, t0, 'the token rotated');
-    const supersededAt = Date.now();
     await request(a.server).post('/kv/long').send({ value: { n: 1 }, ttl: 3_600_000 }).expect(200);
     await request(a.server).post('/kv/short').send({ value: 'gone soon', ttl: 300 }).expect(200);
     const ttlBefore = (await request(a.server).get('/kv/long')).body.ttl as number;
@@ -169,12 +168,13 @@ describe('persistence: sessions survive restarts', () => {
     const b = await startApp(persistent(dir));
     try {
       assert.ok(b.logger.lines.some((l) => /Persistence: loaded \d+ records from the vault/.test(l)), b.logger.lines.join('\n'));
-      // The superseded token is still in its grace window: it works and yields the current
-      // token, exactly as it would have without the restart.
+      // The superseded token's successor was never presented: it works and yields the current
+      // token, exactly as it would have without the restart (the rotation state was kept).
       const inGrace = await request(b.server).get('/me').set('Cookie', `xems_token=${t0}`);
       assert.equal(inGrace.status, 200);
       assert.deepEqual(inGrace.body, { user: 'alice', visits: 0 });
-      assert.equal(cookieToken(inGrace), t1, 'the in-grace token gets the current token');
+      assert.equal(cookieToken(inGrace), t1, 'the old token gets the current token');
+      const successorPresentedAt = Date.now();
       const current = await request(b.server).get('/me').set('Cookie', `xems_token=${t1}`);
       assert.equal(current.status, 200);
       const t2 = cookieToken(current)!;
@@ -191,8 +191,9 @@ describe('persistence: sessions survive restarts', () => {
         'the device list (per-user index) is rebuilt',
       );
 
-      // Past the grace window the old token is reuse, exactly as without the restart.
-      await sleep(Math.max(0, supersededAt + 2100 - Date.now()));
+      // Its successor has been presented: past the grace window the old token is reuse, exactly as
+      // without the restart.
+      await sleep(Math.max(0, successorPresentedAt + 2100 - Date.now()));
       assert.equal((await request(b.server).get('/me').set('Cookie', `xems_token=${t0}`)).status, 401);
       assert.equal((await request(b.server).get('/me').set('Cookie', `xems_token=${t2}`)).status, 401, 'reuse revoked the whole session');
     } finally {

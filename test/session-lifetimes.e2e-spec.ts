@@ -142,15 +142,17 @@ describe('regenerate()', () => {
   it('updateSession honours the module gracePeriod (not a fixed 2 s)', async () => {
     const { token: t0 } = await login(t, { user: 'grace' });
     const t1 = (await use(t, t0)).token;
+    await use(t, t1); // the successor is presented: t0's grace window starts now
     await sleep(2600);
-    assert.equal(await t.xems.updateSession(t0, { user: 'grace', n: 1 }), true, 'superseded 2.6 s ago, gracePeriod 5 s');
+    assert.equal(await t.xems.updateSession(t0, { user: 'grace', n: 1 }), true, 'successor presented 2.6 s ago, gracePeriod 5 s');
     assert.deepEqual((await t.xems.resolveSession(t1))?.data, { user: 'grace', n: 1 });
     const short = await createFeaturesApp({ gracePeriod: '1s' });
     try {
       const { token: s0 } = await login(short, { user: 'grace2' });
-      await use(short, s0);
+      const s1 = (await use(short, s0)).token;
+      await use(short, s1);
       await sleep(1200);
-      assert.equal(await short.xems.updateSession(s0, { n: 2 }), false, 'superseded 1.2 s ago, gracePeriod 1 s');
+      assert.equal(await short.xems.updateSession(s0, { n: 2 }), false, 'successor presented 1.2 s ago, gracePeriod 1 s');
     } finally {
       await short.close();
     }
