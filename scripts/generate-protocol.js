@@ -25,7 +25,9 @@ const ACRONYMS = new Set(['id', 'ip', 'ttl', 'json', 'kv', 'csrf', 'io', 'ok']);
 
 /** Words of a camelCase or SNAKE_CASE name, lower-cased. */
 function words(name) {
-  return name.includes('_') || name === name.toUpperCase() ? name.toLowerCase().split('_') : name.split(/(?=[A-Z])/).map((w) => w.toLowerCase());
+  return name.includes('_') || name === name.toUpperCase()
+    ? name.toLowerCase().split('_')
+    : name.split(/(?=[A-Z])/).map((w) => w.toLowerCase());
 }
 
 /** Go casing: KV_SET -> KVSet, userId -> UserID, ttlMs -> TTLMs. */
@@ -233,17 +235,21 @@ function goCases(entries, indent) {
 function renderGo() {
   const req = headerOffsets(table.headers.request);
   const rep = headerOffsets(table.headers.reply);
-  const flagConsts = Object.values(table.flagSets).map((set) => Object.entries(set.values).map(([n, v]) => [`${set.go}${goName(n)}`, '', String(v)]));
+  const flagConsts = Object.values(table.flagSets).map((set) =>
+    Object.entries(set.values).map(([n, v]) => [`${set.go}${goName(n)}`, '', String(v)]),
+  );
   const known = Object.entries(table.flagSets).filter(([, set]) => set.known);
   const s = [];
   s.push(`// ${HEADER}\n\npackage protocol\n\nimport (\n\t"fmt"\n\n\t"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"\n)\n`);
-  s.push(goConstBlock(['Version is the protocol version sent in HELLO and expected in CONFIGURE.'], [['Version', '', String(table.version)]]));
+  s.push(
+    goConstBlock(['Version is the protocol version sent in HELLO and expected in CONFIGURE.'], [['Version', '', String(table.version)]]),
+  );
   s.push(
     goConstBlock(
       [
-        'Header sizes and the request header\'s field offsets (in the payload, after the u32 length).',
+        "Header sizes and the request header's field offsets (in the payload, after the u32 length).",
         'A request header is u32 id, u8 op, i64 deadline (Unix ms, 0 = none); a reply header u32 id,',
-        'u8 status; a sidecar-initiated frame\'s u32 0, u8 kind.',
+        "u8 status; a sidecar-initiated frame's u32 0, u8 kind.",
       ],
       [
         ['RequestHeaderSize', '', String(req.size)],
@@ -254,17 +260,43 @@ function renderGo() {
       ],
     ),
   );
-  s.push(goConstBlock(['Limits of the protocol (docs/protocol.md).'], Object.entries(table.limits).map(([n, v]) => [goName(n), '', String(v)])));
-  s.push(goConstBlock(['Operation codes.'], ops.map((op) => [op.go, 'Op', hex2(op.code)])));
-  s.push(goConstBlock(['Reply statuses.'], Object.entries(table.statuses).map(([n, v]) => [`Status${goName(n)}`, 'Status', String(v)])));
-  s.push(goConstBlock(['Kinds of sidecar-initiated frames (id 0).'], Object.entries(table.frameKinds).map(([n, k]) => [`FrameKind${goName(n)}`, '', String(k.code)])));
+  s.push(
+    goConstBlock(
+      ['Limits of the protocol (docs/protocol.md).'],
+      Object.entries(table.limits).map(([n, v]) => [goName(n), '', String(v)]),
+    ),
+  );
+  s.push(
+    goConstBlock(
+      ['Operation codes.'],
+      ops.map((op) => [op.go, 'Op', hex2(op.code)]),
+    ),
+  );
+  s.push(
+    goConstBlock(
+      ['Reply statuses.'],
+      Object.entries(table.statuses).map(([n, v]) => [`Status${goName(n)}`, 'Status', String(v)]),
+    ),
+  );
+  s.push(
+    goConstBlock(
+      ['Kinds of sidecar-initiated frames (id 0).'],
+      Object.entries(table.frameKinds).map(([n, k]) => [`FrameKind${goName(n)}`, '', String(k.code)]),
+    ),
+  );
   for (const [i, [name]] of Object.entries(table.flagSets).entries()) {
     s.push(goConstBlock([`Values of ${name}.`], flagConsts[i]));
   }
   s.push(
     goConstBlock(
       ['The known bits of the flag sets a request decoder checks.'],
-      known.map(([name, set]) => [`${name}Known`, '', Object.keys(set.values).map((n) => `${set.go}${goName(n)}`).join(' | ')]),
+      known.map(([name, set]) => [
+        `${name}Known`,
+        '',
+        Object.keys(set.values)
+          .map((n) => `${set.go}${goName(n)}`)
+          .join(' | '),
+      ]),
     ),
   );
   s.push(`// allOps lists the operations in table order.\nvar allOps = []Op{${ops.map((o) => o.go).join(', ')}}\n`);
@@ -274,7 +306,9 @@ function renderGo() {
       .join('\n')}\n\t}\n\treturn ""\n}\n`,
   );
   s.push(
-    `// statusName returns the protocol name of a status, "" for an unknown one.\nfunc statusName(st Status) string {\n\tswitch st {\n${Object.keys(table.statuses)
+    `// statusName returns the protocol name of a status, "" for an unknown one.\nfunc statusName(st Status) string {\n\tswitch st {\n${Object.keys(
+      table.statuses,
+    )
       .map((n) => `\tcase Status${goName(n)}:\n\t\treturn ${JSON.stringify(n)}`)
       .join('\n')}\n\t}\n\treturn ""\n}\n`,
   );
@@ -294,7 +328,9 @@ function renderGo() {
       );
     }
   }
-  s.push(`// checkFlagBits refuses unknown bits in the flag fields of a decoded request.\nfunc checkFlagBits(req *Request) error {\n${bitChecks.join('\n')}\n\treturn nil\n}\n`);
+  s.push(
+    `// checkFlagBits refuses unknown bits in the flag fields of a decoded request.\nfunc checkFlagBits(req *Request) error {\n${bitChecks.join('\n')}\n\treturn nil\n}\n`,
+  );
   const encodeCases = ops.filter((op) => op.request.length).map((op) => [op.go, goEncode(op.request, 2)]);
   s.push(
     `// AppendRequest appends the payload of req (header and body, without the frame length) to b:\n// the reference encoder of the table, for tests and tools (the sidecar only decodes requests).\nfunc AppendRequest(b []byte, req *Request) []byte {\n\tb = AppendU32(b, req.ID)\n\tb = append(b, byte(req.Op))\n\tb = AppendI64(b, req.Deadline)\n\tswitch req.Op {\n${goCases(encodeCases, 1).join('\n')}\n\t}\n\treturn b\n}\n`,
@@ -316,7 +352,9 @@ function renderGoReplyCheck() {
   for (const status of Object.keys(table.statuses)) {
     if (status === 'ERROR') continue;
     const entries = ops.filter((op) => op.replies[status]).map((op) => [op.go, goSkip(op.replies[status], 3)]);
-    cases.push(`\tcase Status${goName(status)}:\n\t\tswitch op {\n${goCases(entries, 2).join('\n')}\n\t\tdefault:\n\t\t\treturn fmt.Errorf("%s cannot answer ${status}", op)\n\t\t}`);
+    cases.push(
+      `\tcase Status${goName(status)}:\n\t\tswitch op {\n${goCases(entries, 2).join('\n')}\n\t\tdefault:\n\t\t\treturn fmt.Errorf("%s cannot answer ${status}", op)\n\t\t}`,
+    );
   }
   const kinds = Object.entries(table.frameKinds).map(([n, k]) => [`FrameKind${goName(n)}`, goSkip(layout(k.body), 2)]);
   return (
@@ -330,7 +368,9 @@ function renderXerr() {
   return (
     `// ${HEADER}\n\npackage xerr\n\n` +
     goConstBlock(['The protocol\'s error codes (docs/protocol.md, "Error codes").'], rows) +
-    `\n// name returns the protocol name of a code, "" for an unknown one.\nfunc (c Code) name() string {\n\tswitch c {\n${Object.keys(table.errorCodes)
+    `\n// name returns the protocol name of a code, "" for an unknown one.\nfunc (c Code) name() string {\n\tswitch c {\n${Object.keys(
+      table.errorCodes,
+    )
       .map((n) => `\tcase ${goName(n)}:\n\t\treturn ${JSON.stringify(n)}`)
       .join('\n')}\n\t}\n\treturn ""\n}\n`
   );
@@ -363,7 +403,12 @@ function tsWrite(items, src, indent, opName) {
       const arg = it.type === 'str' ? `, '${it.name}'` : '';
       out.push(`${pad}w.${it.type}(${src}.${it.name}${arg});`);
     } else if (it.kind === 'ext') {
-      out.push(`${pad}const ${it.name} = ${src}.${it.name};`, `${pad}if (${it.name}) {`, ...tsWrite(it.fields, it.name, indent + 1, opName), `${pad}}`);
+      out.push(
+        `${pad}const ${it.name} = ${src}.${it.name};`,
+        `${pad}if (${it.name}) {`,
+        ...tsWrite(it.fields, it.name, indent + 1, opName),
+        `${pad}}`,
+      );
     } else if (it.kind === 'when') {
       const cond = `(${src}.${it.field} & ${tsFlagSetName(it.flagSet)}.${it.bit}) !== 0`;
       out.push(
@@ -376,7 +421,12 @@ function tsWrite(items, src, indent, opName) {
         `${pad}}`,
       );
     } else {
-      out.push(`${pad}w.${it.count}(${src}.${it.name}.length);`, `${pad}for (const e of ${src}.${it.name}) {`, ...tsWrite(it.fields, 'e', indent + 1, opName), `${pad}}`);
+      out.push(
+        `${pad}w.${it.count}(${src}.${it.name}.length);`,
+        `${pad}for (const e of ${src}.${it.name}) {`,
+        ...tsWrite(it.fields, 'e', indent + 1, opName),
+        `${pad}}`,
+      );
     }
   }
   return out;
@@ -392,7 +442,10 @@ function tsRead(items, indent) {
     } else if (it.kind === 'repeat') {
       const single = it.fields.length === 1;
       const value = single ? `r.${it.fields[0].type}()` : `{ ${it.fields.map((f) => `${f.name}: r.${f.type}()`).join(', ')} }`;
-      out.push(`${pad}const ${it.name}: ${tsFieldType(it, true)} = [];`, `${pad}for (let n = r.${it.count}(); n > 0; n--) ${it.name}.push(${value});`);
+      out.push(
+        `${pad}const ${it.name}: ${tsFieldType(it, true)} = [];`,
+        `${pad}for (let n = r.${it.count}(); n > 0; n--) ${it.name}.push(${value});`,
+      );
     } else {
       throw new Error(`a reply cannot hold a ${it.kind} group`);
     }
@@ -428,25 +481,47 @@ function renderTs() {
       ['SIZE', req.size],
     ]),
   );
-  s.push(tsObject('ReplyHeader', 'Reply header (and sidecar-initiated frame header): offsets and size.', [['ID', rep.offsets.id], ['STATUS', rep.offsets.status], ['SIZE', rep.size]]));
+  s.push(
+    tsObject('ReplyHeader', 'Reply header (and sidecar-initiated frame header): offsets and size.', [
+      ['ID', rep.offsets.id],
+      ['STATUS', rep.offsets.status],
+      ['SIZE', rep.size],
+    ]),
+  );
   s.push(tsObject('Limits', 'Limits of the protocol (docs/protocol.md).', Object.entries(table.limits)));
-  s.push(tsObject('Op', 'Operation codes.', ops.map((o) => [o.name, o.code]), true));
+  s.push(
+    tsObject(
+      'Op',
+      'Operation codes.',
+      ops.map((o) => [o.name, o.code]),
+      true,
+    ),
+  );
   s.push(`export type OpCode = (typeof Op)[keyof typeof Op];\n`);
   s.push(tsObject('Status', 'Reply statuses.', Object.entries(table.statuses)));
   s.push(`export type StatusCode = (typeof Status)[keyof typeof Status];\n`);
   s.push(tsObject('ErrorCode', 'Error codes of ERROR replies.', Object.entries(table.errorCodes)));
-  s.push(tsObject('FrameKind', 'Kinds of sidecar-initiated frames (id 0).', Object.entries(table.frameKinds).map(([n, k]) => [n, k.code])));
+  s.push(
+    tsObject(
+      'FrameKind',
+      'Kinds of sidecar-initiated frames (id 0).',
+      Object.entries(table.frameKinds).map(([n, k]) => [n, k.code]),
+    ),
+  );
   for (const [name, set] of Object.entries(table.flagSets)) {
     s.push(tsObject(tsFlagSetName(name), `Values of ${name}.`, Object.entries(set.values)));
   }
-  s.push(`/** Operation names by code. */\nexport const OP_NAMES: Readonly<Record<number, string>> = {\n${ops.map((o) => `  ${hex2(o.code)}: '${o.name}',`).join('\n')}\n};\n`);
+  s.push(
+    `/** Operation names by code. */\nexport const OP_NAMES: Readonly<Record<number, string>> = {\n${ops.map((o) => `  ${hex2(o.code)}: '${o.name}',`).join('\n')}\n};\n`,
+  );
   s.push(
     `/** Error names by code. */\nexport const ERROR_NAMES: Readonly<Record<number, string>> = {\n${Object.entries(table.errorCodes)
       .map(([n, v]) => `  ${v}: '${n}',`)
       .join('\n')}\n};\n`,
   );
   s.push(tsDecoder('decodeErrorReply', 'ErrorReply', layout(table.errorBody)));
-  for (const [name, kind] of Object.entries(table.frameKinds)) s.push(tsDecoder(`decode${goName(name)}Frame`, `${goName(name)}Frame`, layout(kind.body)));
+  for (const [name, kind] of Object.entries(table.frameKinds))
+    s.push(tsDecoder(`decode${goName(name)}Frame`, `${goName(name)}Frame`, layout(kind.body)));
   for (const op of ops) {
     resolveWhen(op);
     if (op.request.length) {
@@ -487,7 +562,9 @@ function main(argv) {
   if (argv.includes('--check')) {
     const stale = staleFiles();
     if (stale.length) {
-      console.error(`generate-protocol: stale generated files (run "node scripts/generate-protocol.js"):\n${stale.map((p) => `  ${p}`).join('\n')}`);
+      console.error(
+        `generate-protocol: stale generated files (run "node scripts/generate-protocol.js"):\n${stale.map((p) => `  ${p}`).join('\n')}`,
+      );
       return 1;
     }
     return 0;

@@ -125,7 +125,12 @@ function vaultHashes(dir: string): string {
   return readdirSync(dir)
     .filter((f) => f !== 'xems.lock')
     .sort()
-    .map((f) => `${f} ${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`)
+    .map(
+      (f) =>
+        `${f} ${createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex')}`,
+    )
     .join('\n');
 }
 
@@ -159,7 +164,10 @@ describe('persistence: sessions survive restarts', () => {
     const t1 = cookieToken(r1)!;
     assert.notEqual(t1, t0, 'the token rotated');
     const supersededAt = Date.now();
-    await request(a.server).post('/kv/long').send({ value: { n: 1 }, ttl: 3_600_000 }).expect(200);
+    await request(a.server)
+      .post('/kv/long')
+      .send({ value: { n: 1 }, ttl: 3_600_000 })
+      .expect(200);
     await request(a.server).post('/kv/short').send({ value: 'gone soon', ttl: 300 }).expect(200);
     const ttlBefore = (await request(a.server).get('/kv/long')).body.ttl as number;
     const devicesBefore = await a.xems.listSessions('alice');
@@ -168,7 +176,10 @@ describe('persistence: sessions survive restarts', () => {
 
     const b = await startApp(persistent(dir));
     try {
-      assert.ok(b.logger.lines.some((l) => /Persistence: loaded \d+ records from the vault/.test(l)), b.logger.lines.join('\n'));
+      assert.ok(
+        b.logger.lines.some((l) => /Persistence: loaded \d+ records from the vault/.test(l)),
+        b.logger.lines.join('\n'),
+      );
       // The superseded token is still in its grace window: it works and yields the current
       // token, exactly as it would have without the restart.
       const inGrace = await request(b.server).get('/me').set('Cookie', `xems_token=${t0}`);
@@ -214,7 +225,10 @@ describe('persistence: sessions survive restarts', () => {
       assert.equal(me.status, 200);
       assert.deepEqual(me.body, { user: 'bob', visits: 0 });
       assert.equal((await request(a.server).get('/kv/k')).body.value, 'v');
-      assert.ok(a.logger.lines.some((l) => /reloaded from the vault/.test(l)), 'the crash log line says the vault is reloaded');
+      assert.ok(
+        a.logger.lines.some((l) => /reloaded from the vault/.test(l)),
+        'the crash log line says the vault is reloaded',
+      );
     } finally {
       await a.close();
     }
@@ -352,8 +366,14 @@ describe('persistence: a full disk', () => {
         assert.ok(failure instanceof XemsVaultError && failure.kind === 'write-failed', String(failure));
         assert.match(failure.message, /KV_SET failed: .*no space left on device.*the change was not made/);
         assert.equal(await kv.get(refusedKey), null, 'the refused write is not in memory either');
-        assert.ok(a.events.some((e) => e.type === 'vault.write-failed'), 'a vault.write-failed event');
-        assert.ok(a.logger.lines.some((l) => l.startsWith('error') && /KV_SET failed/.test(l)), 'an error log line');
+        assert.ok(
+          a.events.some((e) => e.type === 'vault.write-failed'),
+          'a vault.write-failed event',
+        );
+        assert.ok(
+          a.logger.lines.some((l) => l.startsWith('error') && /KV_SET failed/.test(l)),
+          'an error log line',
+        );
         // A guarded request needs a rotation, which cannot be written: 503, and the token is
         // not rotated in memory either.
         const full = await request(a.server).get('/me').set('Cookie', `xems_token=${token}`);

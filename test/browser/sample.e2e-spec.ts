@@ -112,11 +112,17 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
     const responses = await page.evaluate(() =>
       Promise.all(
         Array.from({ length: 30 }, () =>
-          fetch('/api/me', { credentials: 'include' }).then((r) => ({ status: r.status, rotated: r.headers.get('x-token-rotated') === '1' })),
+          fetch('/api/me', { credentials: 'include' }).then((r) => ({
+            status: r.status,
+            rotated: r.headers.get('x-token-rotated') === '1',
+          })),
         ),
       ),
     );
-    assert.deepEqual(responses.map((r) => r.status), Array(30).fill(200));
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(30).fill(200),
+    );
     // At least one of them rotated; the others (same token, inside the grace window) got its successor.
     const rotations = responses.filter((r) => r.rotated).length;
     assert.ok(rotations >= 1 && rotations < 30, `rotations during the burst: ${rotations}`);

@@ -18,7 +18,9 @@ import { percentiles, Samples } from '../load/stats';
 // The protocol's constants and field layouts, generated from scripts/protocol-table.js: loaded
 // from the built library (XEMS_BENCH_LIB, default ../dist) like the rest of the benchmarks.
 type Wire = typeof import('nestjs-xems/sidecar/stdio-protocol.gen');
-const wire = require(join(resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist')), 'sidecar', 'stdio-protocol.gen')) as Wire;
+const wire = require(
+  join(resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist')), 'sidecar', 'stdio-protocol.gen'),
+) as Wire;
 const { Op, Status, RequestHeader, ReplyHeader, ResolveFlags, PROTOCOL_VERSION } = wire;
 const SANDBOX = 'bench.raw';
 const NO_DEADLINE = 0;
@@ -209,7 +211,13 @@ async function main(): Promise<void> {
           if (r.status !== Status.OK) throw new Error(`KV_GET status ${r.status}`);
         } else {
           const r = await client.call(Op.S_RESOLVE, (w) =>
-            wire.encodeSResolveRequest(w, { sandbox: SANDBOX, token: tokens[i], flags: ResolveFlags.ROTATE, graceMs: 2000, minRotateIntervalMs: 0 }),
+            wire.encodeSResolveRequest(w, {
+              sandbox: SANDBOX,
+              token: tokens[i],
+              flags: ResolveFlags.ROTATE,
+              graceMs: 2000,
+              minRotateIntervalMs: 0,
+            }),
           );
           if (r.status !== Status.OK) throw new Error(`S_RESOLVE status ${r.status}`);
           tokens[i] = wire.decodeSResolveReply(r.body).token;

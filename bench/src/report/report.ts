@@ -65,7 +65,7 @@ function perRun(rec: RunRecord): ScenarioMedians {
   const n = r.ok + r.errors || 1;
   const ownUs = r.serverCpuUs + r.storeCpuUs + r.clientCpuUs;
   // The harness lists redis-server last among an app's store processes.
-  const redisUs = appOf(rec.scenario).usesRedis ? r.storeCpuUsEach?.at(-1) ?? NaN : NaN;
+  const redisUs = appOf(rec.scenario).usesRedis ? (r.storeCpuUsEach?.at(-1) ?? NaN) : NaN;
   return {
     rps: r.rps,
     p50: r.latencyMs.p50,
@@ -187,7 +187,9 @@ export function bars(report: BenchReport): Bar[] {
   });
   out.push({
     name: `sidecar RSS vs redis-server RSS, ${mem ? mem.entries.toLocaleString('en-US') : '1,000,000'} entries of 256 bytes`,
-    measured: mem ? `${mib(mem.sidecar.rssBytes)} MiB vs ${mib(mem.redis.rssBytes)} MiB = ${ratio(mem.sidecar.rssBytes, mem.redis.rssBytes)}` : 'not measured',
+    measured: mem
+      ? `${mib(mem.sidecar.rssBytes)} MiB vs ${mib(mem.redis.rssBytes)} MiB = ${ratio(mem.sidecar.rssBytes, mem.redis.rssBytes)}`
+      : 'not measured',
     target: `<= ${BARS.memoryVsRedis}x`,
     pass: mem ? mem.sidecar.rssBytes <= BARS.memoryVsRedis * mem.redis.rssBytes : undefined,
   });
@@ -215,7 +217,19 @@ function sharedRedisTable(report: BenchReport): string | undefined {
   if (!rows.length) return undefined;
   const b = find(report, 'redis-2:/me-rotate')?.median.rps ?? NaN;
   return table(
-    ['app and endpoint', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors (all runs)', 'both Node apps CPU µs/req', 'sidecars CPU µs/req', 'redis-server CPU µs/req', 'total CPU µs/req', 'vs app 7 `/me-rotate`'],
+    [
+      'app and endpoint',
+      'req/s',
+      'p50 ms',
+      'p97.5 ms',
+      'p99 ms',
+      'errors (all runs)',
+      'both Node apps CPU µs/req',
+      'sidecars CPU µs/req',
+      'redis-server CPU µs/req',
+      'total CPU µs/req',
+      'vs app 7 `/me-rotate`',
+    ],
     rows.map((s) => {
       const m = s.median;
       const sidecars = appOf(s.spec.key).usesSidecar ? m.storeCpuUsPerReq - m.redisCpuUsPerReq : NaN;
@@ -243,7 +257,21 @@ function httpMedianTable(report: BenchReport): string {
   const r2 = find(report, 'redis:/me')?.median.rps ?? NaN;
   const r2rot = find(report, 'redis:/me-rotate')?.median.rps ?? NaN;
   return table(
-    ['app and endpoint', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors (all runs)', 'server CPU µs/req', 'store CPU µs/req', 'server RSS MiB', 'store RSS MiB', 'vs app 1 `/me`', 'vs app 2 `/me`', 'vs app 2 `/me-rotate`'],
+    [
+      'app and endpoint',
+      'req/s',
+      'p50 ms',
+      'p97.5 ms',
+      'p99 ms',
+      'errors (all runs)',
+      'server CPU µs/req',
+      'store CPU µs/req',
+      'server RSS MiB',
+      'store RSS MiB',
+      'vs app 1 `/me`',
+      'vs app 2 `/me`',
+      'vs app 2 `/me-rotate`',
+    ],
     report.summaries.map((s) => {
       const m = s.median;
       return [
@@ -267,7 +295,23 @@ function httpMedianTable(report: BenchReport): string {
 
 function rawRunsTable(report: BenchReport): string {
   return table(
-    ['run', 'app and endpoint', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', 'errors', 'rotations', 'server CPU µs/req', 'store CPU µs/req', 'client CPU µs/req', 'server RSS MiB', 'store RSS MiB', 'other load (cores)'],
+    [
+      'run',
+      'app and endpoint',
+      'req/s',
+      'p50 ms',
+      'p97.5 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'rotations',
+      'server CPU µs/req',
+      'store CPU µs/req',
+      'client CPU µs/req',
+      'server RSS MiB',
+      'store RSS MiB',
+      'other load (cores)',
+    ],
     report.runs.map((rec) => {
       const p = perRun(rec);
       const spec = report.summaries.find((s) => s.spec.key === rec.scenario)!.spec;
@@ -279,7 +323,11 @@ function rawRunsTable(report: BenchReport): string {
         f2(p.p975),
         f2(p.p99),
         f2(rec.result.latencyMs.max),
-        rec.result.errors ? `${rec.result.errors} (${Object.entries(rec.result.errorKinds).map(([k, n]) => `${k}: ${n}`).join(', ')})` : '0',
+        rec.result.errors
+          ? `${rec.result.errors} (${Object.entries(rec.result.errorKinds)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(', ')})`
+          : '0',
         String(rec.result.rotations),
         f1(p.serverCpuUsPerReq),
         f1(p.storeCpuUsPerReq),
@@ -310,7 +358,17 @@ function microTables(micro: MicroResult): string {
   const raw = table(
     ['operation', 'in flight', 'round', 'ops', 'ops/s', 'p50 µs', 'p99 µs', 'Node CPU µs/op', 'store CPU µs/op'],
     micro.cases.flatMap((c) =>
-      c.rounds.map((r, i) => [c.op, String(c.depth), String(i + 1), String(r.ops), f0(r.opsPerSec), f1(r.p50Us), f1(r.p99Us), f2(r.nodeCpuUsPerOp), f2(r.storeCpuUsPerOp)]),
+      c.rounds.map((r, i) => [
+        c.op,
+        String(c.depth),
+        String(i + 1),
+        String(r.ops),
+        f0(r.opsPerSec),
+        f1(r.p50Us),
+        f1(r.p99Us),
+        f2(r.nodeCpuUsPerOp),
+        f2(r.storeCpuUsPerOp),
+      ]),
     ),
   );
   return `${med}\n\nEvery round:\n\n${raw}`;
@@ -320,8 +378,22 @@ function memoryTable(mem: MemoryResult): string {
   return table(
     ['process', 'RSS before', 'RSS holding the entries', 'peak RSS', 'load time', 'bytes per entry (RSS growth)'],
     [
-      ['xems-sidecar', `${mib(mem.sidecar.baselineRssBytes)} MiB`, `${mib(mem.sidecar.rssBytes)} MiB`, `${mib(mem.sidecar.peakRssBytes)} MiB`, `${f1(mem.sidecar.loadMs / 1000)} s`, f0((mem.sidecar.rssBytes - mem.sidecar.baselineRssBytes) / mem.entries)],
-      ['redis-server', `${mib(mem.redis.baselineRssBytes)} MiB`, `${mib(mem.redis.rssBytes)} MiB`, `${mib(mem.redis.peakRssBytes)} MiB`, `${f1(mem.redis.loadMs / 1000)} s`, f0((mem.redis.rssBytes - mem.redis.baselineRssBytes) / mem.entries)],
+      [
+        'xems-sidecar',
+        `${mib(mem.sidecar.baselineRssBytes)} MiB`,
+        `${mib(mem.sidecar.rssBytes)} MiB`,
+        `${mib(mem.sidecar.peakRssBytes)} MiB`,
+        `${f1(mem.sidecar.loadMs / 1000)} s`,
+        f0((mem.sidecar.rssBytes - mem.sidecar.baselineRssBytes) / mem.entries),
+      ],
+      [
+        'redis-server',
+        `${mib(mem.redis.baselineRssBytes)} MiB`,
+        `${mib(mem.redis.rssBytes)} MiB`,
+        `${mib(mem.redis.peakRssBytes)} MiB`,
+        `${f1(mem.redis.loadMs / 1000)} s`,
+        f0((mem.redis.rssBytes - mem.redis.baselineRssBytes) / mem.entries),
+      ],
     ],
   );
 }
@@ -345,7 +417,13 @@ function vaultTables(vault: VaultLoadResult, mem: MemoryResult | undefined): str
   );
   const runs = table(
     ['reload', 'time', 'sessions loaded (stats)', 'kept sessions verified', 'sidecar RSS'],
-    vault.reloads.map((r, i) => [String(i + 1), seconds(r.ms), r.sessions.toLocaleString('en-US'), `${r.verified} of ${vault.sampled}`, `${mib(r.sidecarRssBytes)} MiB`]),
+    vault.reloads.map((r, i) => [
+      String(i + 1),
+      seconds(r.ms),
+      r.sessions.toLocaleString('en-US'),
+      `${r.verified} of ${vault.sampled}`,
+      `${mib(r.sidecarRssBytes)} MiB`,
+    ]),
   );
   return `${summary}\n\nEvery reload:\n\n${runs}`;
 }
@@ -383,7 +461,9 @@ export function refreshFindings(report: string): string {
 export function renderMarkdown(report: BenchReport): string {
   const t = report.timing;
   const out: string[] = [];
-  out.push(`# nestjs-xems benchmark results${report.quick ? ' (--quick smoke run: not for numbers)' : ''}${report.profiled ? ` (profiled: ${report.profiled.join(', ')}; not for numbers)` : ''}`);
+  out.push(
+    `# nestjs-xems benchmark results${report.quick ? ' (--quick smoke run: not for numbers)' : ''}${report.profiled ? ` (profiled: ${report.profiled.join(', ')}; not for numbers)` : ''}`,
+  );
   out.push('');
   out.push(`Produced by \`${report.command}\` (in \`bench/\`) from ${report.startedAt} to ${report.finishedAt ?? '?'}.`);
   out.push(
@@ -413,14 +493,19 @@ export function renderMarkdown(report: BenchReport): string {
   out.push('## The bars (issue 7)');
   out.push('');
   const bs = bars(report);
-  out.push(table(['bar', 'measured', 'target', 'result'], bs.map((b) => [b.name, b.measured, b.target, verdict(b)])));
+  out.push(
+    table(
+      ['bar', 'measured', 'target', 'result'],
+      bs.map((b) => [b.name, b.measured, b.target, verdict(b)]),
+    ),
+  );
   out.push('');
 
   if (report.summaries.length) {
     out.push('## HTTP: medians and ratios');
     out.push('');
     out.push(
-      'req/s counts correct answers only (status 200, the logged-in user\'s own data, the session cookie followed). ' +
+      "req/s counts correct answers only (status 200, the logged-in user's own data, the session cookie followed). " +
         'Server CPU is the Node app process (both processes for apps 6 and 7); store CPU is redis-server (apps 2, 7), the xems sidecar (apps 4, 5), or both sidecars plus redis-server (app 6), all read from /proc over the measured window. ' +
         'RSS is read at the end of each run. Ratios compare req/s.',
     );
@@ -441,7 +526,9 @@ export function renderMarkdown(report: BenchReport): string {
       out.push('');
       out.push(shared);
       out.push('');
-      out.push(`App 6 \`/me\` (rotation every request) req/s vs app 7 \`/me-rotate\`: **${sharedRatio(report)}** (no bar is set for this comparison).`);
+      out.push(
+        `App 6 \`/me\` (rotation every request) req/s vs app 7 \`/me-rotate\`: **${sharedRatio(report)}** (no bar is set for this comparison).`,
+      );
       out.push('');
     }
     out.push('### Every run');
@@ -528,7 +615,9 @@ export function renderTable(report: BenchReport): string {
   const bare = find(report, 'bare:/me')?.median.rps ?? NaN;
   const r2rot = find(report, 'redis:/me-rotate')?.median.rps ?? NaN;
   if (report.summaries.length) {
-    lines.push(`${'app and endpoint'.padEnd(58)} ${'req/s'.padStart(7)} ${'p50'.padStart(7)} ${'p97.5'.padStart(7)} ${'p99'.padStart(7)} ${'err'.padStart(5)} ${'cpu µs'.padStart(7)} ${'vs 1'.padStart(6)} ${'vs 2rot'.padStart(7)}`);
+    lines.push(
+      `${'app and endpoint'.padEnd(58)} ${'req/s'.padStart(7)} ${'p50'.padStart(7)} ${'p97.5'.padStart(7)} ${'p99'.padStart(7)} ${'err'.padStart(5)} ${'cpu µs'.padStart(7)} ${'vs 1'.padStart(6)} ${'vs 2rot'.padStart(7)}`,
+    );
     for (const s of report.summaries) {
       const m = s.median;
       lines.push(
@@ -539,12 +628,16 @@ export function renderTable(report: BenchReport): string {
   }
   if (report.micro) {
     for (const c of report.micro.cases) {
-      lines.push(`${`${c.op} @${c.depth}`.padEnd(28)} ${f0(c.median.opsPerSec).padStart(8)} ops/s  p50 ${f1(c.median.p50Us).padStart(7)} µs  p99 ${f1(c.median.p99Us).padStart(7)} µs  node ${f2(c.median.nodeCpuUsPerOp)} µs/op`);
+      lines.push(
+        `${`${c.op} @${c.depth}`.padEnd(28)} ${f0(c.median.opsPerSec).padStart(8)} ops/s  p50 ${f1(c.median.p50Us).padStart(7)} µs  p99 ${f1(c.median.p99Us).padStart(7)} µs  node ${f2(c.median.nodeCpuUsPerOp)} µs/op`,
+      );
     }
     lines.push('');
   }
   if (report.memory) {
-    lines.push(`memory (${report.memory.entries} x ${report.memory.valueBytes} B): sidecar ${mib(report.memory.sidecar.rssBytes)} MiB, redis-server ${mib(report.memory.redis.rssBytes)} MiB`);
+    lines.push(
+      `memory (${report.memory.entries} x ${report.memory.valueBytes} B): sidecar ${mib(report.memory.sidecar.rssBytes)} MiB, redis-server ${mib(report.memory.redis.rssBytes)} MiB`,
+    );
     lines.push('');
   }
   if (report.vault) {
@@ -558,7 +651,9 @@ export function renderTable(report: BenchReport): string {
   }
   for (const b of bars(report)) lines.push(`${verdict(b).padEnd(12)} ${b.name.replace(/`/g, '')}: ${b.measured} (target ${b.target})`);
   if (find(report, 'xems-redis:/me') || find(report, 'redis-2:/me-rotate')) {
-    lines.push(`${'(no bar)'.padEnd(12)} app 6 /me (xems on Redis, 2 instances) req/s vs app 7 /me-rotate (connect-redis, 2 instances): ${sharedRatio(report)}`);
+    lines.push(
+      `${'(no bar)'.padEnd(12)} app 6 /me (xems on Redis, 2 instances) req/s vs app 7 /me-rotate (connect-redis, 2 instances): ${sharedRatio(report)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -50,8 +50,5 @@ export async function waitForDevices(page: Page, count: number): Promise<void> {
 
 /** One fetch from inside the page (same cookies as the page, like its own script). */
 export function fetchStatus(page: Page, path: string, method = 'GET'): Promise<number> {
-  return page.evaluate(
-    async ([p, m]) => (await fetch(p, { method: m, credentials: 'include' })).status,
-    [path, method] as const,
-  );
+  return page.evaluate(async ([p, m]) => (await fetch(p, { method: m, credentials: 'include' })).status, [path, method] as const);
 }
