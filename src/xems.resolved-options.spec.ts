@@ -174,7 +174,7 @@ describe('resolveXemsOptions', () => {
   });
 
   it('never echoes the persistence secret in an error', () => {
-    const secret = 12345678901234567890;
+    const secret = 1234567890123456;
     const err = refuses({ persistence: { enabled: true, path: '/v', secret } }, 'persistence.secret', /got number/);
     assert.doesNotMatch(err.message, /1234567890/);
     const text = 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$Qm7#';

@@ -344,7 +344,7 @@ describe('persistence: a full disk', () => {
       const kv = a.xems.from('kv');
       const acked: string[] = [];
       let refusedKey = '';
-      let rotated = '';
+      let rotated: string;
       try {
         const token = await login(a.server, 'dave');
         // Take most of the free space, then fill the rest with large values until one fails,

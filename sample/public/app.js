@@ -20,7 +20,7 @@ async function api(method, path, body) {
     $('rotations').textContent = String(rotations);
   }
   const text = await res.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

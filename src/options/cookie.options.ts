@@ -48,7 +48,7 @@ export class XemsCookieOptions {
     'Remove cookie.httpOnly; page scripts must never read the token.',
     'cannot be false: the session cookie is always HttpOnly',
   )
-  httpOnly?: true = true;
+  httpOnly? = true as const;
 }
 
 export type ResolvedCookieOptions = Resolved<XemsCookieOptions>;

@@ -11,12 +11,6 @@ import { artifactsDir } from './support/paths';
 import { startSample, type RunningSample } from './support/sample-server';
 import { fetchStatus, logInWithCode, message, register, waitForDevices, type DemoUser } from './support/sample-page';
 
-// Callbacks given to page.evaluate run in the browser; this program compiles without the DOM
-// lib, so the few browser globals they use are declared here (module scope only).
-declare const document: any;
-declare const localStorage: any;
-declare const sessionStorage: any;
-
 const COOKIE = XEMS_DEFAULTS.cookie.name;
 const user: DemoUser = { name: 'Ada Lovelace', email: 'ada@example.test', password: 'correct horse battery' };
 

@@ -6,10 +6,6 @@ export interface DemoUser {
   password: string;
 }
 
-// Callbacks given to page.evaluate run in the browser; this program compiles without the DOM
-// lib, so the few browser globals they use are declared here (module scope only).
-declare const document: any;
-
 const TIMEOUT = 10_000;
 
 /** Reads the page's status line (success or error message). */

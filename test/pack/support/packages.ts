@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../../browser/support/paths';
@@ -19,10 +20,12 @@ export interface PlatformSpec {
   goarch: string;
   binary: string;
 }
-export const PLATFORMS = (require(join(ROOT, 'scripts', 'platforms.js')) as { PLATFORMS: PlatformSpec[] }).PLATFORMS;
+// The repository's CommonJS scripts, outside the compiled tree: loaded relative to the root.
+const fromRoot = createRequire(join(ROOT, 'package.json'));
+export const PLATFORMS = (fromRoot('./scripts/platforms.js') as { PLATFORMS: PlatformSpec[] }).PLATFORMS;
 /** scripts/pack.js's cross build of one platform. */
 export const buildPlatform = (
-  require(join(ROOT, 'scripts', 'pack.js')) as {
+  fromRoot('./scripts/pack.js') as {
     buildPlatform(platform: PlatformSpec, output: string, o: { version: string; dir: string; env: NodeJS.ProcessEnv }): void;
   }
 ).buildPlatform;
