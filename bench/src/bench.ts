@@ -22,6 +22,7 @@ import {
 } from './config';
 import { runJob, start, stop, stopAll, killAllNow, type Managed } from './infra/children';
 import { machineInfo, packageVersion, commandVersion, sidecarHello } from './infra/machine';
+import { libraryPath } from './infra/library';
 import { childPids, rssBytes } from './infra/proc';
 import { freePort } from './infra/ports';
 import { ensureRedisServer, redisVersion, startRedis, type RedisInstance } from './infra/redis';
@@ -30,7 +31,10 @@ import type { MemoryResult } from './micro/memory';
 import type { MicroResult } from './micro/sidecar-micro';
 import type { VaultLoadResult } from './micro/vault-load';
 import { formatProfile, summarizeProfile } from './report/cpu-profile';
-import { refreshFindings, renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
+import { renderTable } from './report/console-table';
+import { refreshFindings } from './report/findings';
+import { renderMarkdown } from './report/markdown';
+import { summarize, type BenchReport, type RunRecord } from './report/summary';
 
 const BENCH_ROOT = resolve(__dirname, '..');
 const REPO_ROOT = resolve(BENCH_ROOT, '..');
@@ -58,10 +62,6 @@ interface RunningApp {
   spec: AppSpec;
   ports: number[];
   procs: Managed[];
-}
-
-function libraryPath(): string {
-  return resolve(process.env.XEMS_BENCH_LIB ?? join(REPO_ROOT, 'dist'));
 }
 
 function sidecarBinary(): string {
@@ -375,7 +375,7 @@ function versions(redisBin: string, hello: { protocol: number; build: string }):
 }
 
 function rootVersion(): string {
-  return (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
+  return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 let exiting = false;

@@ -9,18 +9,16 @@
  * `ping` sends PING (no work in the sidecar): the round trip of the pipe and the wake-ups alone.
  */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MICRO_DEPTHS, VALUE_BYTES } from '../config';
+import { libraryRequire } from '../infra/library';
 import { cpuMicros } from '../infra/proc';
 import { percentiles, Samples } from '../load/stats';
 
 // The protocol's constants and field layouts, generated from scripts/protocol-table.js: loaded
 // from the built library (XEMS_BENCH_LIB, default ../dist) like the rest of the benchmarks.
 type Wire = typeof import('nestjs-xems/sidecar/stdio-protocol.gen');
-const wire = require(
-  join(resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist')), 'sidecar', 'stdio-protocol.gen'),
-) as Wire;
+const wire = libraryRequire()('./sidecar/stdio-protocol.gen') as Wire;
 const { Op, Status, RequestHeader, ReplyHeader, ResolveFlags, PROTOCOL_VERSION } = wire;
 const SANDBOX = 'bench.raw';
 const NO_DEADLINE = 0;
