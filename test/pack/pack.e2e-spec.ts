@@ -13,6 +13,16 @@ import { failingStart, runApp } from './support/session-flow';
 const tarList = (tarball: string) => mustRun('tar', ['-tzf', tarball], ROOT, cleanEnv(), 60_000).trim().split('\n');
 const tarFile = (tarball: string, file: string) => mustRun('tar', ['-xzOf', tarball, file], ROOT, cleanEnv(), 60_000);
 
+/** The package.json fields these tests check. */
+interface PackageManifest {
+  name: string;
+  version: string;
+  os?: string[];
+  cpu?: string[];
+  scripts?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
 describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_000 }, () => {
   let work: string;
   let packed: Packed;
@@ -65,14 +75,14 @@ describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_00
     );
     assert.deepEqual(unwanted, []);
 
-    const manifest = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/package.json')) as Record<string, any>;
-    const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, any>;
+    const manifest = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/package.json')) as PackageManifest;
+    const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
     assert.equal(manifest.version, repo.version);
     assert.deepEqual(
       manifest.optionalDependencies,
       Object.fromEntries(Object.values(packed.platforms).map((p) => [p.package, repo.version])),
     );
-    assert.equal(Object.keys(manifest.optionalDependencies).length, 6);
+    assert.equal(Object.keys(manifest.optionalDependencies ?? {}).length, 6);
     assert.equal(manifest.scripts, undefined, 'no install (or any other) script');
     assert.equal(
       repo.optionalDependencies,
@@ -93,7 +103,7 @@ describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_00
     ready();
     for (const [tag, p] of Object.entries(packed.platforms)) {
       const tarball = join(packed.dir, p.tarball);
-      const manifest = JSON.parse(tarFile(tarball, 'package/package.json')) as Record<string, any>;
+      const manifest = JSON.parse(tarFile(tarball, 'package/package.json')) as PackageManifest;
       const [os, cpu] = tag.split('-');
       assert.deepEqual([manifest.name, manifest.version, manifest.os, manifest.cpu], [p.package, packed.version, [os], [cpu]]);
       assert.equal(manifest.scripts, undefined);
