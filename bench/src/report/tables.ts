@@ -5,18 +5,21 @@ import type { VaultLoadResult } from '../micro/vault-load';
 import { f0, f1, f2, mib, ratio, scenarioLabel, seconds, table } from './format';
 import { appOf, find, perRun, type BenchReport, type ScenarioSummary } from './summary';
 
+/** The first columns of the tables of medians: the app, its rate, latencies and errors. */
+const MEDIAN_COLUMNS = ['app and endpoint', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors (all runs)'];
+
+function medianCells(s: ScenarioSummary): string[] {
+  const m = s.median;
+  return [scenarioLabel(s.spec), f0(m.rps), f2(m.p50), f2(m.p975), f2(m.p99), String(m.errors)];
+}
+
 export function httpMedianTable(report: BenchReport): string {
   const bare = find(report, 'bare:/me')?.median.rps ?? NaN;
   const r2 = find(report, 'redis:/me')?.median.rps ?? NaN;
   const r2rot = find(report, 'redis:/me-rotate')?.median.rps ?? NaN;
   return table(
     [
-      'app and endpoint',
-      'req/s',
-      'p50 ms',
-      'p97.5 ms',
-      'p99 ms',
-      'errors (all runs)',
+      ...MEDIAN_COLUMNS,
       'server CPU µs/req',
       'store CPU µs/req',
       'server RSS MiB',
@@ -28,12 +31,7 @@ export function httpMedianTable(report: BenchReport): string {
     report.summaries.map((s) => {
       const m = s.median;
       return [
-        scenarioLabel(s.spec),
-        f0(m.rps),
-        f2(m.p50),
-        f2(m.p975),
-        f2(m.p99),
-        String(m.errors),
+        ...medianCells(s),
         f1(m.serverCpuUsPerReq),
         appOf(s.spec.key).usesRedis || appOf(s.spec.key).usesSidecar ? f1(m.storeCpuUsPerReq) : '-',
         mib(m.serverRssBytes),
@@ -190,12 +188,7 @@ export function sharedRedisTable(report: BenchReport): string | undefined {
   const b = find(report, 'redis-2:/me-rotate')?.median.rps ?? NaN;
   return table(
     [
-      'app and endpoint',
-      'req/s',
-      'p50 ms',
-      'p97.5 ms',
-      'p99 ms',
-      'errors (all runs)',
+      ...MEDIAN_COLUMNS,
       'both Node apps CPU µs/req',
       'sidecars CPU µs/req',
       'redis-server CPU µs/req',
@@ -206,12 +199,7 @@ export function sharedRedisTable(report: BenchReport): string | undefined {
       const m = s.median;
       const sidecars = appOf(s.spec.key).usesSidecar ? m.storeCpuUsPerReq - m.redisCpuUsPerReq : NaN;
       return [
-        scenarioLabel(s.spec),
-        f0(m.rps),
-        f2(m.p50),
-        f2(m.p975),
-        f2(m.p99),
-        String(m.errors),
+        ...medianCells(s),
         f1(m.serverCpuUsPerReq),
         appOf(s.spec.key).usesSidecar ? f1(sidecars) : '-',
         f1(m.redisCpuUsPerReq),
