@@ -78,8 +78,7 @@ function findGo(goBinary) {
 function buildSidecar() {
   if (!fs.existsSync(path.join(SIDECAR_DIR, 'go.mod'))) {
     throw new CliError(
-      `The sidecar's Go sources are missing (no ${path.join(SIDECAR_DIR, 'go.mod')}). ` +
-        'Reinstall nestjs-xems; the package ships them.',
+      `The sidecar's Go sources are missing (no ${path.join(SIDECAR_DIR, 'go.mod')}). ` + 'Reinstall nestjs-xems; the package ships them.',
     );
   }
   const goBinary = process.env.GO || 'go';
@@ -99,7 +98,16 @@ function buildSidecar() {
  */
 function goBuild({ goBinary = 'go', output, env = process.env, version = packageVersion(), dir = SIDECAR_DIR }) {
   fs.mkdirSync(path.dirname(output), { recursive: true });
-  const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags', `-s -w -buildid= -X main.version=${version}`, '-o', output, './cmd/xems-sidecar'];
+  const args = [
+    'build',
+    '-trimpath',
+    '-buildvcs=false',
+    '-ldflags',
+    `-s -w -buildid= -X main.version=${version}`,
+    '-o',
+    output,
+    './cmd/xems-sidecar',
+  ];
   const build = spawnSync(goBinary, args, { cwd: dir, stdio: 'inherit', env: { ...env, CGO_ENABLED: '0' } });
   if (build.error) throw new CliError(`go build could not run: ${build.error.message}`);
   if (build.status !== 0) throw new CliError(`go build failed (exit code ${build.status}); see its output above.`);
@@ -116,7 +124,9 @@ function loadLibrary(relative) {
     .filter((file) => fs.existsSync(file))
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   if (candidates.length === 0) {
-    throw new CliError(`The compiled module is missing (${path.join('dist', relative)}): reinstall nestjs-xems, or run "npm run build" in a checkout.`);
+    throw new CliError(
+      `The compiled module is missing (${path.join('dist', relative)}): reinstall nestjs-xems, or run "npm run build" in a checkout.`,
+    );
   }
   return require(candidates[0]);
 }

@@ -17,7 +17,8 @@ const binaryOf = (version) => path.join(CACHE, version, 'bin', process.platform 
 
 function npm(args, cwd) {
   const result = spawnSync('npm', args, { cwd, encoding: 'utf8', timeout: 300_000 });
-  if (result.error || result.status !== 0) throw new Error(`npm ${args.join(' ')}: ${result.error ? result.error.message : result.stderr.trim()}`);
+  if (result.error || result.status !== 0)
+    throw new Error(`npm ${args.join(' ')}: ${result.error ? result.error.message : result.stderr.trim()}`);
   return result.stdout;
 }
 
@@ -65,7 +66,8 @@ function nodeBinary(major) {
   }
   if (!fs.existsSync(binaryOf(version))) install(version);
   const check = spawnSync(binaryOf(version), ['--version'], { encoding: 'utf8' });
-  if (check.stdout.trim() !== `v${version}`) throw new Error(`${binaryOf(version)} --version printed "${check.stdout.trim()}${check.stderr}"`);
+  if (check.stdout.trim() !== `v${version}`)
+    throw new Error(`${binaryOf(version)} --version printed "${check.stdout.trim()}${check.stderr}"`);
   return binaryOf(version);
 }
 

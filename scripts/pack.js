@@ -24,7 +24,9 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, shell: process.platform === 'win32' });
   if (result.error || result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.error ? result.error.message : `exit ${result.status}`}):\n${result.stdout}${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.error ? result.error.message : `exit ${result.status}`}):\n${result.stdout}${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -110,7 +112,12 @@ function packAll(out) {
     for (const platform of PLATFORMS) {
       const { dir, sha256: digest } = stagePlatform(platform, main, stage);
       prebuilt.platforms[platform.tag] = { package: platform.packageName, binary: platform.binary, sha256: digest };
-      index.platforms[platform.tag] = { package: platform.packageName, binary: platform.binary, sha256: digest, tarball: npmPack(dir, out) };
+      index.platforms[platform.tag] = {
+        package: platform.packageName,
+        binary: platform.binary,
+        sha256: digest,
+        tarball: npmPack(dir, out),
+      };
     }
     index.main = npmPack(stageMain(main, stage, prebuilt), out);
     writeJson(path.join(out, 'packages.json'), index);
@@ -123,14 +130,20 @@ function packAll(out) {
 if (require.main === module) {
   const args = process.argv.slice(2);
   if (args.includes('--refuse-plain-pack')) {
-    console.error('nestjs-xems: pack with "npm run pack:all": it adds the platform packages and their checksums, which a plain npm pack or publish would not ship.');
+    console.error(
+      'nestjs-xems: pack with "npm run pack:all": it adds the platform packages and their checksums, which a plain npm pack or publish would not ship.',
+    );
     process.exit(1);
   }
   const at = args.indexOf('--out');
   const out = path.resolve(at >= 0 && args[at + 1] ? args[at + 1] : path.join(ROOT, 'build', 'packages'));
   try {
     const index = packAll(out);
-    console.log(`pack: ${out}\n  ${index.main}\n${Object.values(index.platforms).map((p) => `  ${p.tarball}  sha256 ${p.sha256}`).join('\n')}`);
+    console.log(
+      `pack: ${out}\n  ${index.main}\n${Object.values(index.platforms)
+        .map((p) => `  ${p.tarball}  sha256 ${p.sha256}`)
+        .join('\n')}`,
+    );
   } catch (err) {
     console.error(`pack: ${err.message}`);
     process.exit(1);

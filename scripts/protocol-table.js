@@ -22,10 +22,20 @@ const version = 2;
 /** Frame headers (after the u32 length prefix of every frame). */
 const headers = {
   // deadline: Unix ms after which the client has given up on the request (0 = none).
-  request: [['id', 'u32'], ['op', 'u8'], ['deadline', 'i64']],
-  reply: [['id', 'u32'], ['status', 'u8']],
+  request: [
+    ['id', 'u32'],
+    ['op', 'u8'],
+    ['deadline', 'i64'],
+  ],
+  reply: [
+    ['id', 'u32'],
+    ['status', 'u8'],
+  ],
   // Sidecar-initiated frames use id 0 and a kind byte in place of the status.
-  sidecar: [['id', 'u32'], ['kind', 'u8']],
+  sidecar: [
+    ['id', 'u32'],
+    ['kind', 'u8'],
+  ],
 };
 
 /** Protocol limits, shared by both sides (the sidecar's stores enforce the same numbers). */
@@ -45,7 +55,10 @@ const limits = {
 const statuses = { OK: 0, NOT_FOUND: 1, ERROR: 2, REUSED: 3, MISMATCH: 4 };
 
 /** Body of every ERROR reply. */
-const errorBody = [['code', 'u16'], ['message', 'str']];
+const errorBody = [
+  ['code', 'u16'],
+  ['message', 'str'],
+];
 
 /** Error codes (u16). Never renumber one. */
 const errorCodes = {
@@ -75,7 +88,13 @@ const errorCodes = {
 
 /** Sidecar-initiated frames (id 0) and their bodies. */
 const frameKinds = {
-  HELLO: { code: 0, body: [['protocolVersion', 'u16'], ['buildVersion', 'str']] },
+  HELLO: {
+    code: 0,
+    body: [
+      ['protocolVersion', 'u16'],
+      ['buildVersion', 'str'],
+    ],
+  },
   EXPIRED: { code: 1, body: [['sandbox', 'str'], { repeat: 'sessionIds', count: 'u32', fields: [['sessionId', 'str']] }] },
 };
 
@@ -111,7 +130,15 @@ const ops = {
       ['protocolVersion', 'u16'],
       ['clientVersion', 'str'], // the nestjs-xems version of the client (handshake check)
       ['configJson', 'bytes'],
-      { repeat: 'secrets', count: 'u16', go: { slice: 'Secrets', type: 'Secret' }, fields: [['name', 'str'], ['value', 'bytes']] },
+      {
+        repeat: 'secrets',
+        count: 'u16',
+        go: { slice: 'Secrets', type: 'Secret' },
+        fields: [
+          ['name', 'str'],
+          ['value', 'bytes'],
+        ],
+      },
     ],
     reply: { OK: [['effectiveConfigJson', 'str']] },
   },
@@ -120,7 +147,17 @@ const ops = {
   STATS: { code: 0x04, request: [], reply: { OK: [['statsJson', 'bytes']] } },
 
   KV_SET: { code: 0x10, request: [sandbox, key, ['value', 'bytes'], ['ttlMs', 'u64']], reply: { OK: [['expiresAt', 'i64']] } },
-  KV_GET: { code: 0x11, request: [sandbox, key], reply: { OK: [['value', 'bytes'], ['expiresAt', 'i64']], NOT_FOUND: [] } },
+  KV_GET: {
+    code: 0x11,
+    request: [sandbox, key],
+    reply: {
+      OK: [
+        ['value', 'bytes'],
+        ['expiresAt', 'i64'],
+      ],
+      NOT_FOUND: [],
+    },
+  },
   KV_DEL: { code: 0x12, request: [sandbox, key], reply: { OK: [['existed', 'u8']] } },
   KV_HAS: { code: 0x13, request: [sandbox, key], reply: { OK: [['exists', 'u8']] } },
   KV_TTL: { code: 0x14, request: [sandbox, key], reply: { OK: [['remainingMs', 'i64']], NOT_FOUND: [] } },
@@ -165,7 +202,15 @@ const ops = {
       ['flags', 'u8', { bits: 'resolveFlags' }],
       ['graceMs', 'u64'],
       ['minRotateIntervalMs', 'u64', { go: 'MinRotateMs' }],
-      { when: ['flags', 'CHECK_BINDING'], name: 'binding', fields: [['onMismatch', 'u8'], ['ip', 'str'], ['userAgent', 'str']] },
+      {
+        when: ['flags', 'CHECK_BINDING'],
+        name: 'binding',
+        fields: [
+          ['onMismatch', 'u8'],
+          ['ip', 'str'],
+          ['userAgent', 'str'],
+        ],
+      },
     ],
     reply: {
       OK: [
@@ -180,7 +225,11 @@ const ops = {
       ],
       NOT_FOUND: [],
       REUSED: [['sessionId', 'str']],
-      MISMATCH: [['sessionId', 'str'], ['mismatch', 'u8'], ['revoked', 'u8']],
+      MISMATCH: [
+        ['sessionId', 'str'],
+        ['mismatch', 'u8'],
+        ['revoked', 'u8'],
+      ],
     },
   },
   S_UPDATE: {
@@ -188,7 +237,16 @@ const ops = {
     request: [sandbox, token, ['data', 'bytes', { go: 'Value' }], { ext: 'ext', fields: [['graceMs', 'u64']] }],
     reply: { OK: [['expiresAt', 'i64']], NOT_FOUND: [] },
   },
-  S_REVOKE: { code: 0x23, request: [sandbox, token], reply: { OK: [['existed', 'u8'], ['sessionId', 'str']] } },
+  S_REVOKE: {
+    code: 0x23,
+    request: [sandbox, token],
+    reply: {
+      OK: [
+        ['existed', 'u8'],
+        ['sessionId', 'str'],
+      ],
+    },
+  },
   S_LIST: {
     code: 0x24,
     request: [sandbox, ['userId', 'str']],
@@ -197,7 +255,13 @@ const ops = {
         {
           repeat: 'sessions',
           count: 'u32',
-          fields: [['sessionId', 'str'], ['createdAt', 'i64'], ['lastSeenAt', 'i64'], ['expiresAt', 'i64'], ['meta', 'bytes']],
+          fields: [
+            ['sessionId', 'str'],
+            ['createdAt', 'i64'],
+            ['lastSeenAt', 'i64'],
+            ['expiresAt', 'i64'],
+            ['meta', 'bytes'],
+          ],
         },
       ],
     },
@@ -214,7 +278,14 @@ const ops = {
     go: 'OpSRegen',
     request: [sandbox, token, ['graceMs', 'u64'], ['flags', 'u8', { bits: 'regenFlags' }], ['data', 'bytes', { go: 'Value' }]],
     reply: {
-      OK: [['token', 'str'], ['sessionId', 'str'], ['expiresAt', 'i64'], ['csrfToken', 'str'], ['sessionFlags', 'u8'], ['oldSessionId', 'str']],
+      OK: [
+        ['token', 'str'],
+        ['sessionId', 'str'],
+        ['expiresAt', 'i64'],
+        ['csrfToken', 'str'],
+        ['sessionFlags', 'u8'],
+        ['oldSessionId', 'str'],
+      ],
       NOT_FOUND: [],
     },
   },

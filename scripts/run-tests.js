@@ -31,7 +31,7 @@ if (!existsSync(buildDir)) {
 const hasSource = (file) => existsSync(join(root, relative(buildDir, file)).replace(/\.js$/, '.ts'));
 const filters = [];
 const skips = [];
-for (let args = process.argv.slice(2); args.length > 0; ) {
+for (let args = process.argv.slice(2); args.length > 0;) {
   const arg = args.shift();
   if (arg === '--skip') skips.push(args.shift() ?? '');
   else filters.push(arg);

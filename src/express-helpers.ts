@@ -18,7 +18,10 @@ export function installExpressHelpers(xems: XemsService, req: IncomingMessage, r
   const target = res as ServerResponse & Partial<XemsResponseHelpers>;
   if (typeof target.xLink === 'function') return;
   Object.defineProperties(target, {
-    xLink: { value: (data: unknown, sandboxOrOptions?: string | XemsLinkOptions) => xems.link(req, res, data, sandboxOrOptions), configurable: true },
+    xLink: {
+      value: (data: unknown, sandboxOrOptions?: string | XemsLinkOptions) => xems.link(req, res, data, sandboxOrOptions),
+      configurable: true,
+    },
     xUnlink: { value: () => xems.unlink(req, res), configurable: true },
   });
 }

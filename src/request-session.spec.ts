@@ -16,7 +16,8 @@ const REDIS: XemsModuleOptions = {
   hardwareBinding: false,
 };
 const P = tokenOf(1);
-const at = (generation: number, fields: Partial<XemsResolvedSession> = {}) => fakeSession({ id: 'sid-1', token: tokenOf(generation), ...fields });
+const at = (generation: number, fields: Partial<XemsResolvedSession> = {}) =>
+  fakeSession({ id: 'sid-1', token: tokenOf(generation), ...fields });
 const presented = { token: P, via: 'cookie' as const };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,13 +113,20 @@ describe('RequestSessions', () => {
     requestSessions.updated(req, 's', tokenOf(9), { n: 9 }, 1);
     assert.deepEqual(requestSessions.peek(req)?.data, { n: 1 }, 'another token');
     requestSessions.updated(req, 's', P, { n: 2 }, 5);
-    assert.deepEqual([requestSessions.peek(req)?.data, requestSessions.peek(req)?.expiresAt], [{ n: 2 }, 5], 'the presented token (superseded by this request) names it too');
+    assert.deepEqual(
+      [requestSessions.peek(req)?.data, requestSessions.peek(req)?.expiresAt],
+      [{ n: 2 }, 5],
+      'the presented token (superseded by this request) names it too',
+    );
     requestSessions.updated(undefined, 's', P, { n: 3 }, 6);
     assert.deepEqual(requestSessions.peek(req)?.data, { n: 2 });
   });
 
   it('needs a refresh only with the Redis store, for a session found from a presented token', () => {
-    for (const [options, expected] of [[REDIS, true], [{}, false]] as const) {
+    for (const [options, expected] of [
+      [REDIS, true],
+      [{}, false],
+    ] as const) {
       const { requestSessions } = setup(options);
       const guarded = fakeHttp();
       requestSessions.attach(guarded.req, guarded.res, at(2), presented);

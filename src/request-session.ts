@@ -38,7 +38,13 @@ export function requestSessionOf(req: IncomingMessage): XemsResolvedSession | un
 export function describeRequestSession(req: IncomingMessage): XemsSessionContext | undefined {
   const session = requestSessionOf(req);
   if (!session) return undefined;
-  return { id: session.id, sandbox: session.sandbox, expiresAt: session.expiresAt, rotated: session.rotated, rememberMe: session.rememberMe };
+  return {
+    id: session.id,
+    sandbox: session.sandbox,
+    expiresAt: session.expiresAt,
+    rotated: session.rotated,
+    rememberMe: session.rememberMe,
+  };
 }
 
 /**

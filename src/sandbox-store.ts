@@ -53,7 +53,12 @@ export class SandboxStore<V = unknown> implements XemsSandboxStore<V> {
   async set(key: string, value: V, ttl?: XemsDuration): Promise<void> {
     const k = encodeKey(key);
     assertSchema(this.schema, value, 'value');
-    await this.context.api.kvSet(this.sandbox, k, encodeJson(value, 'value'), this.context.ttlMs(ttl, 'A ttl given to from(sandbox).set()'));
+    await this.context.api.kvSet(
+      this.sandbox,
+      k,
+      encodeJson(value, 'value'),
+      this.context.ttlMs(ttl, 'A ttl given to from(sandbox).set()'),
+    );
   }
 
   async get<T = V>(key: string): Promise<T | null> {

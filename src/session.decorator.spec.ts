@@ -68,7 +68,10 @@ describe('@Session()', () => {
     }
     Session('email')(C.prototype, 'handler', 1);
     XemsSession()(C.prototype, 'handler', 0);
-    const meta = Reflect.getMetadata(ROUTE_ARGS_METADATA, C, 'handler') as Record<string, { index: number; data: unknown; factory: unknown }>;
+    const meta = Reflect.getMetadata(ROUTE_ARGS_METADATA, C, 'handler') as Record<
+      string,
+      { index: number; data: unknown; factory: unknown }
+    >;
     const args = Object.values(meta).sort((a, b) => a.index - b.index);
     assert.equal(args.length, 2);
     assert.equal(args[0].data, undefined);

@@ -29,7 +29,9 @@ function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data
   if (!session) throw new UnauthorizedException();
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
-  logger.warn(`Session ${session.id} (sandbox ${session.sandbox}) holds data that does not match ${options.schema.name}: ${checked.problems.join('; ')}; request refused (401)`);
+  logger.warn(
+    `Session ${session.id} (sandbox ${session.sandbox}) holds data that does not match ${options.schema.name}: ${checked.problems.join('; ')}; request refused (401)`,
+  );
   throw new UnauthorizedException();
 }
 

@@ -36,11 +36,21 @@ function fakeGuard(options: XemsModuleOptions = {}, answer: (call: Call) => Prom
   } as unknown as XemsSessions;
   const transport = new TokenTransport(resolved);
   const requestSessions = new RequestSessions(resolved, transport, new SessionLedger(), sessions);
-  const make = <G extends SessionGuard>(Guard: new (...args: ConstructorParameters<typeof SessionGuard>) => G) => new Guard(resolved, sessions, transport, requestSessions, new Reflector());
+  const make = <G extends SessionGuard>(Guard: new (...args: ConstructorParameters<typeof SessionGuard>) => G) =>
+    new Guard(resolved, sessions, transport, requestSessions, new Reflector());
   return { guard: make(SessionGuard), make, calls };
 }
 
-const live = (token = T2): XemsResolvedSession => ({ sandbox: 'xems.session', data: { user: 'ann' }, token, rotated: true, expiresAt: Date.now() + 60_000, id: 'sid-1', rememberMe: false, sliding: false });
+const live = (token = T2): XemsResolvedSession => ({
+  sandbox: 'xems.session',
+  data: { user: 'ann' },
+  token,
+  rotated: true,
+  expiresAt: Date.now() + 60_000,
+  id: 'sid-1',
+  rememberMe: false,
+  sliding: false,
+});
 
 async function rejectsWith(promise: Promise<unknown>, status: number): Promise<HttpException> {
   let caught: unknown;
@@ -65,7 +75,12 @@ describe('SessionGuard', () => {
 
   it('refuses malformed and duplicated cookies with 401, without asking the sidecar', async () => {
     const { guard, calls } = fakeGuard();
-    for (const cookie of ['xems_token=junk', `xems_token=${'x'.repeat(10240)}`, `xems_token=${T1}; xems_token=${T2}`, `xems_token=${'ü'.repeat(70)}`]) {
+    for (const cookie of [
+      'xems_token=junk',
+      `xems_token=${'x'.repeat(10240)}`,
+      `xems_token=${T1}; xems_token=${T2}`,
+      `xems_token=${'ü'.repeat(70)}`,
+    ]) {
       const { req, res } = fakeHttp({ cookie });
       await rejectsWith(guard.canActivate(httpContext(req, res)), 401);
     }
@@ -76,7 +91,13 @@ describe('SessionGuard', () => {
     const { guard, calls } = fakeGuard({}, async () => live());
     const { req, res } = fakeHttp({ cookie: `xems_token=${T1}`, 'x-xems-token': 'ignored-because-cookie-wins' });
     assert.equal(await guard.canActivate(httpContext(req, res)), true);
-    assert.deepEqual(calls, [{ sandbox: 'xems.session', token: T1, lookup: { rotate: true, graceMs: 2000, minRotateIntervalMs: 0, csrf: true, client: undefined } }]);
+    assert.deepEqual(calls, [
+      {
+        sandbox: 'xems.session',
+        token: T1,
+        lookup: { rotate: true, graceMs: 2000, minRotateIntervalMs: 0, csrf: true, client: undefined },
+      },
+    ]);
     const state = peekRequestState(req)!;
     assert.deepEqual(state.presented, { token: T1, via: 'cookie' });
     assert.deepEqual(state.session?.data, { user: 'ann' });
@@ -97,7 +118,11 @@ describe('SessionGuard', () => {
   });
 
   it('maps autoRotation to the sidecar policy', async () => {
-    for (const [autoRotation, rotate, minRotateInterval] of [[false, false, 0], ['30s', true, 30_000], [true, true, 0]] as const) {
+    for (const [autoRotation, rotate, minRotateInterval] of [
+      [false, false, 0],
+      ['30s', true, 30_000],
+      [true, true, 0],
+    ] as const) {
       const { guard, calls } = fakeGuard({ autoRotation, gracePeriod: '1s' }, async () => live(T1));
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
       await guard.canActivate(httpContext(req, res));
@@ -106,12 +131,21 @@ describe('SessionGuard', () => {
   });
 
   it('passes the client (req.ip, User-Agent) for the binding check only when binding is on', async () => {
-    for (const [binding, expectClient] of [[undefined, false], [{ ip: 'subnet' }, true], [{ userAgent: true }, true], [{ ip: 'off', userAgent: false }, false]] as const) {
+    for (const [binding, expectClient] of [
+      [undefined, false],
+      [{ ip: 'subnet' }, true],
+      [{ userAgent: true }, true],
+      [{ ip: 'off', userAgent: false }, false],
+    ] as const) {
       const { guard, calls } = fakeGuard({ binding }, async () => live(T1));
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}`, 'user-agent': 'UA/1' });
       (req as unknown as { ip: string }).ip = '203.0.113.7';
       await guard.canActivate(httpContext(req, res));
-      assert.deepEqual(calls[0].lookup.client, expectClient ? { ip: '203.0.113.7', userAgent: 'UA/1' } : undefined, JSON.stringify(binding));
+      assert.deepEqual(
+        calls[0].lookup.client,
+        expectClient ? { ip: '203.0.113.7', userAgent: 'UA/1' } : undefined,
+        JSON.stringify(binding),
+      );
     }
   });
 
@@ -163,11 +197,18 @@ describe('SessionGuard', () => {
     class Plain {
       c() {}
     }
-    for (const [handler, cls] of [[Ctrl.prototype.a, Ctrl], [Ctrl.prototype.b, Ctrl], [Plain.prototype.c, Plain]] as const) {
+    for (const [handler, cls] of [
+      [Ctrl.prototype.a, Ctrl],
+      [Ctrl.prototype.b, Ctrl],
+      [Plain.prototype.c, Plain],
+    ] as const) {
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
       await guard.canActivate(httpContext(req, res, handler, cls as never));
     }
-    assert.deepEqual(calls.map((c) => c.sandbox), ['handler', 'ctrl', 'xems.session']);
+    assert.deepEqual(
+      calls.map((c) => c.sandbox),
+      ['handler', 'ctrl', 'xems.session'],
+    );
     assert.throws(() => XemsSandbox('bad name'), /not a valid sandbox name/);
   });
 
@@ -193,6 +234,9 @@ describe('SessionGuard', () => {
     const b = fakeHttp({});
     await rejectsWith(guard.canActivate(httpContext(b.req, b.res)), 419);
     assert.deepEqual(reasons, ['invalid', 'missing']);
-    assert.deepEqual(calls.map((c) => [c.token, c.sandbox]), [[T1, 'api']]);
+    assert.deepEqual(
+      calls.map((c) => [c.token, c.sandbox]),
+      [[T1, 'api']],
+    );
   });
 });

@@ -74,7 +74,10 @@ export class SessionGuard implements CanActivate {
 
   /** @XemsSandbox() of the handler, else of the controller, else the module's default. */
   protected getSandbox(context: ExecutionContext): string {
-    return this.reflector.getAllAndOverride<string | undefined>(XEMS_SANDBOX_METADATA, [context.getHandler(), context.getClass()]) ?? this.options.sandbox;
+    return (
+      this.reflector.getAllAndOverride<string | undefined>(XEMS_SANDBOX_METADATA, [context.getHandler(), context.getClass()]) ??
+      this.options.sandbox
+    );
   }
 
   /**
@@ -88,7 +91,11 @@ export class SessionGuard implements CanActivate {
   /** From the module's autoRotation and gracePeriod options (milliseconds). */
   protected getRotationPolicy(_context: ExecutionContext): XemsRotationPolicy {
     const { autoRotation, gracePeriod } = this.options;
-    return { rotate: autoRotation !== false, graceMs: gracePeriod, minRotateIntervalMs: typeof autoRotation === 'number' ? autoRotation : 0 };
+    return {
+      rotate: autoRotation !== false,
+      graceMs: gracePeriod,
+      minRotateIntervalMs: typeof autoRotation === 'number' ? autoRotation : 0,
+    };
   }
 
   /** Refuses the request with 401. */

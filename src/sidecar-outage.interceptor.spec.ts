@@ -71,7 +71,10 @@ describe('SidecarOutageInterceptor', () => {
   it('still maps sidecar outages to 503 with requestContext off', async () => {
     const { interceptor } = setup({ requestContext: false });
     const { req, res } = fakeHttp();
-    const out = interceptor.intercept(httpContext(req, res), handler(() => throwError(() => new XemsUnavailableError('down'))));
+    const out = interceptor.intercept(
+      httpContext(req, res),
+      handler(() => throwError(() => new XemsUnavailableError('down'))),
+    );
     await assert.rejects(firstValueFrom(out), ServiceUnavailableException);
     assert.equal(res.getHeader('retry-after'), '1');
   });
@@ -81,7 +84,10 @@ describe('SidecarOutageInterceptor', () => {
       for (const error of [new XemsUnavailableError('down'), new XemsTimeoutError('KV_GET', 10)]) {
         const { interceptor, requestSessions } = setup();
         const { req, res } = withSession ? guarded(requestSessions) : fakeHttp();
-        const out = interceptor.intercept(httpContext(req, res), handler(() => throwError(() => error)));
+        const out = interceptor.intercept(
+          httpContext(req, res),
+          handler(() => throwError(() => error)),
+        );
         await assert.rejects(firstValueFrom(out), ServiceUnavailableException);
         assert.equal(res.getHeader('retry-after'), '1');
       }
@@ -92,9 +98,25 @@ describe('SidecarOutageInterceptor', () => {
     const { interceptor } = setup();
     const { req, res } = fakeHttp();
     const boom = new XemsValidationError('VALUE_TOO_LARGE', 'big', 'smaller');
-    await assert.rejects(firstValueFrom(interceptor.intercept(httpContext(req, res), handler(() => throwError(() => boom)))), (e) => e === boom);
+    await assert.rejects(
+      firstValueFrom(
+        interceptor.intercept(
+          httpContext(req, res),
+          handler(() => throwError(() => boom)),
+        ),
+      ),
+      (e) => e === boom,
+    );
     assert.equal(res.getHeader('retry-after'), undefined);
-    assert.deepEqual(await firstValueFrom(interceptor.intercept(httpContext(req, res), handler(() => of({ a: 1 })))), { a: 1 });
+    assert.deepEqual(
+      await firstValueFrom(
+        interceptor.intercept(
+          httpContext(req, res),
+          handler(() => of({ a: 1 })),
+        ),
+      ),
+      { a: 1 },
+    );
   });
 
   it('with the Redis store, lets a guarded response fetch its current token before the value or the error goes on', async () => {
@@ -103,7 +125,10 @@ describe('SidecarOutageInterceptor', () => {
       persistence: { secret: 'hex:9f1c2b7e4a6d8053c1e2f3a4b5c6d7e8091a2b3c4d5e6f708192a3b4c5d6e7f8' },
       hardwareBinding: false as const,
     };
-    for (const [options, refreshes] of [[redis, true], [{}, false]] as const) {
+    for (const [options, refreshes] of [
+      [redis, true],
+      [{}, false],
+    ] as const) {
       const order: string[] = [];
       const requestSessions = fakeRequestSessions(resolveXemsOptions(options));
       requestSessions.refreshIfLate = async (req: IncomingMessage) => {
@@ -112,13 +137,31 @@ describe('SidecarOutageInterceptor', () => {
       };
       const { interceptor } = setup(options, requestSessions);
       const ok = guarded(requestSessions);
-      const value = await firstValueFrom(interceptor.intercept(httpContext(ok.req, ok.res), handler(() => of('v'))));
+      const value = await firstValueFrom(
+        interceptor.intercept(
+          httpContext(ok.req, ok.res),
+          handler(() => of('v')),
+        ),
+      );
       order.push(`value ${String(value)}`);
       const failing = guarded(requestSessions);
-      await assert.rejects(firstValueFrom(interceptor.intercept(httpContext(failing.req, failing.res), handler(() => throwError(() => new XemsUnavailableError('down'))))), ServiceUnavailableException);
+      await assert.rejects(
+        firstValueFrom(
+          interceptor.intercept(
+            httpContext(failing.req, failing.res),
+            handler(() => throwError(() => new XemsUnavailableError('down'))),
+          ),
+        ),
+        ServiceUnavailableException,
+      );
       order.push('error');
       const unguarded = fakeHttp();
-      await firstValueFrom(interceptor.intercept(httpContext(unguarded.req, unguarded.res), handler(() => of('plain'))));
+      await firstValueFrom(
+        interceptor.intercept(
+          httpContext(unguarded.req, unguarded.res),
+          handler(() => of('plain')),
+        ),
+      );
       assert.deepEqual(order, refreshes ? ['refresh', 'value v', 'refresh', 'error'] : ['value v', 'error'], JSON.stringify(options));
     }
   });

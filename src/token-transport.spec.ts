@@ -14,7 +14,11 @@ describe('TokenTransport.read', () => {
   const transport = new TokenTransport(resolveXemsOptions({}));
 
   it('reads the cookie first, then the header', () => {
-    assert.deepEqual(transport.read(fakeHttp({ cookie: `other=1; xems_token=${T1}`, 'x-xems-token': T2 }).req), { kind: 'token', token: T1, via: 'cookie' });
+    assert.deepEqual(transport.read(fakeHttp({ cookie: `other=1; xems_token=${T1}`, 'x-xems-token': T2 }).req), {
+      kind: 'token',
+      token: T1,
+      via: 'cookie',
+    });
     assert.deepEqual(transport.read(fakeHttp({ cookie: 'other=1', 'x-xems-token': T2 }).req), { kind: 'token', token: T2, via: 'header' });
     assert.deepEqual(transport.read(fakeHttp({ 'x-xems-token': ` ${T2} ` }).req), { kind: 'token', token: T2, via: 'header' });
     assert.deepEqual(transport.read(fakeHttp({}).req), { kind: 'none' });
@@ -89,7 +93,11 @@ describe('TokenTransport response hook', () => {
   });
 
   it('sends a remember-me cookie of a sliding session again when only its expiry moved', () => {
-    for (const [rememberMe, sliding, sent] of [[true, true, true], [true, false, false], [false, true, false]] as const) {
+    for (const [rememberMe, sliding, sent] of [
+      [true, true, true],
+      [true, false, false],
+      [false, true, false],
+    ] as const) {
       const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
       const state = requestState();
       state.presented = { token: T1, via: 'cookie' };
@@ -97,7 +105,11 @@ describe('TokenTransport response hook', () => {
       state.session = { ...session(T1, 30_500), rememberMe, sliding };
       transport.arm(req, res, state);
       flushHeaders(res);
-      assert.deepEqual(setCookies(res), sent ? [`xems_token=${T1}; Max-Age=30; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`] : [], `${rememberMe} ${sliding}`);
+      assert.deepEqual(
+        setCookies(res),
+        sent ? [`xems_token=${T1}; Max-Age=30; Domain=example.test; Path=/app; HttpOnly; Secure; SameSite=Strict`] : [],
+        `${rememberMe} ${sliding}`,
+      );
     }
   });
 
@@ -134,7 +146,10 @@ describe('TokenTransport response hook', () => {
     res.setHeader('x-xems-token', T2);
     flushHeaders(res);
     const [cookie] = setCookies(res);
-    assert.match(cookie, /^xems_token=; Max-Age=0; Domain=example\.test; Path=\/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict$/);
+    assert.match(
+      cookie,
+      /^xems_token=; Max-Age=0; Domain=example\.test; Path=\/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict$/,
+    );
     assert.equal(res.getHeader('x-xems-token'), undefined);
     assert.equal(res.getHeader('cache-control'), 'no-store');
   });
@@ -150,7 +165,13 @@ describe('TokenTransport response hook', () => {
       const resolved = resolveXemsOptions(options);
       const cookie = resolved.cookie as ResolvedCookieOptions;
       const t = new TokenTransport(resolved);
-      const expected = serializeCookie(cookie.name, T1, { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain });
+      const expected = serializeCookie(cookie.name, T1, {
+        httpOnly: true,
+        secure: cookie.secure,
+        sameSite: cookie.sameSite,
+        path: cookie.path,
+        domain: cookie.domain,
+      });
       assert.equal(t.tokenCookie(cookie, T1, Date.now() + 60_000, { persistent: false }), expected, JSON.stringify(options));
     }
   });

@@ -19,9 +19,7 @@ export interface XemsPresentedToken {
 
 /** The result of reading a request: a token, nothing, or a malformed carrier. */
 export type XemsTokenLookup =
-  | { kind: 'token'; token: string; via: XemsTokenVia }
-  | { kind: 'none' }
-  | { kind: 'malformed'; via: XemsTokenVia; reason: string };
+  { kind: 'token'; token: string; via: XemsTokenVia } | { kind: 'none' } | { kind: 'malformed'; via: XemsTokenVia; reason: string };
 
 /** What the response hook reads of a request's state (RequestSessions keeps it: XemsRequestState). */
 export interface TokenWriteState {

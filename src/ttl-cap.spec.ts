@@ -12,6 +12,9 @@ describe('TtlCap', () => {
     assert.equal(cap.apply(864_000_000, 'A ttl given to set()', '10d'), 432_000_000);
     assert.equal(cap.apply(604_800_000, 'A ttl given to set()', '7d'), 432_000_000);
     assert.equal(cap.apply(604_800_000, 'A ttl given to link()', '7d'), 432_000_000);
-    assert.deepEqual(warnings, ['A ttl given to set() ("10d") is longer than 5 days: capped to 5 days.', 'A ttl given to link() ("7d") is longer than 5 days: capped to 5 days.']);
+    assert.deepEqual(warnings, [
+      'A ttl given to set() ("10d") is longer than 5 days: capped to 5 days.',
+      'A ttl given to link() ("7d") is longer than 5 days: capped to 5 days.',
+    ]);
   });
 });

@@ -49,7 +49,9 @@ describe('typed data', () => {
   });
 
   it('never lets a __proto__ or constructor key reach a prototype', () => {
-    const hostile = JSON.parse('{"name":"a","address":{"city":"x"},"__proto__":{"age":5,"polluted":1},"constructor":{"prototype":{"polluted":1}}}');
+    const hostile = JSON.parse(
+      '{"name":"a","address":{"city":"x"},"__proto__":{"age":5,"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
+    );
     const r = checkSchema({ schema: Profile }, hostile);
     assert.equal(r.ok, false, 'age is missing: the __proto__ key did not supply it');
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -57,7 +59,10 @@ describe('typed data', () => {
   });
 
   it('assertSchema throws XemsValidationError INVALID_DATA, and does nothing without a schema', () => {
-    assert.throws(() => assertSchema({ schema: Profile }, { name: 1 }, 'session data'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DATA' && /Profile/.test(e.message));
+    assert.throws(
+      () => assertSchema({ schema: Profile }, { name: 1 }, 'session data'),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DATA' && /Profile/.test(e.message),
+    );
     assertSchema(undefined, { anything: true }, 'value');
     assertSchema({ schema: Profile }, Object.assign(new Profile(), { name: 'n', age: 1, address: { city: 'c' } }), 'value');
   });

@@ -61,7 +61,10 @@ export type SchemaCheck<T> = { ok: true; value: T } | { ok: false; problems: str
  */
 export function checkSchema<T extends object>(options: XemsSchemaOptions<T>, plain: unknown): SchemaCheck<T> {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
-    return { ok: false, problems: [`(root) must be an object, got ${plain === null ? 'null' : Array.isArray(plain) ? 'an array' : typeof plain}`] };
+    return {
+      ok: false,
+      problems: [`(root) must be an object, got ${plain === null ? 'null' : Array.isArray(plain) ? 'an array' : typeof plain}`],
+    };
   }
   const instance = classTransformer().plainToInstance(options.schema, plain) as T;
   const errors = validateSync(instance, { forbidUnknownValues: true, ...options.validator });

@@ -9,7 +9,11 @@ import { XemsConfigError } from './xems.errors';
  */
 export function XemsSandbox(sandbox: string): ClassDecorator & MethodDecorator {
   if (typeof sandbox !== 'string' || !XEMS_LIMITS.sandboxPattern.test(sandbox)) {
-    throw new XemsConfigError('@XemsSandbox()', `${JSON.stringify(sandbox)} is not a valid sandbox name`, 'Use 1-64 characters from A-Z a-z 0-9 . _ : -');
+    throw new XemsConfigError(
+      '@XemsSandbox()',
+      `${JSON.stringify(sandbox)} is not a valid sandbox name`,
+      'Use 1-64 characters from A-Z a-z 0-9 . _ : -',
+    );
   }
   return SetMetadata(XEMS_SANDBOX_METADATA, sandbox);
 }

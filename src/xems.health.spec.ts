@@ -29,7 +29,9 @@ describe('XemsHealthIndicator', () => {
   });
 
   it('is down (thrown, in the shape terminus recognises) when not running, failing or too slow', async () => {
-    assert.deepEqual(await downCauses(indicator('restarting', async () => undefined).isHealthy()), { xems: { status: 'down', message: 'the sidecar is restarting' } });
+    assert.deepEqual(await downCauses(indicator('restarting', async () => undefined).isHealthy()), {
+      xems: { status: 'down', message: 'the sidecar is restarting' },
+    });
     const failing = await downCauses(indicator('running', async () => Promise.reject(new Error('boom'))).isHealthy('x'));
     assert.deepEqual(failing, { x: { status: 'down', message: 'boom' } });
     const slow = await downCauses(indicator('running', () => new Promise(() => undefined)).isHealthy('x', { timeoutMs: 20 }));

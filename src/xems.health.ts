@@ -69,6 +69,8 @@ export class XemsHealthIndicator {
       throw new XemsHealthCheckError(`xems is unhealthy: ${problem}`, causes);
     }
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    return { [key]: { status: 'up' as const, pid: sidecar.pid, buildVersion: sidecar.buildVersion, latencyMs } } as unknown as XemsHealthResult<K>;
+    return {
+      [key]: { status: 'up' as const, pid: sidecar.pid, buildVersion: sidecar.buildVersion, latencyMs },
+    } as unknown as XemsHealthResult<K>;
   }
 }

@@ -66,7 +66,11 @@ describe('XemsModule', () => {
 
   it('forRoot() and forRootAsync() without options, or with a factory returning undefined, use every default', async () => {
     const defaults = resolveXemsOptions();
-    for (const xems of [XemsModule.forRoot(), XemsModule.forRootAsync(), XemsModule.forRootAsync({ useFactory: () => undefined as unknown as XemsModuleOptions })]) {
+    for (const xems of [
+      XemsModule.forRoot(),
+      XemsModule.forRootAsync(),
+      XemsModule.forRootAsync({ useFactory: () => undefined as unknown as XemsModuleOptions }),
+    ]) {
       assert.notEqual(xems.global, true);
       const options = await resolved([xems]);
       assert.deepEqual(options, defaults);

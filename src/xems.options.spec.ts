@@ -45,6 +45,9 @@ describe('options classes', () => {
     const domain: string = o.cookie === false ? '' : o.cookie.domain;
     // @ts-expect-error: a resolved duration is a number, never a string such as '1h'
     const text: string = o.gracePeriod;
-    assert.deepEqual([ttl, idle, requestTimeout, cookieName, domain, text], [3_600_000, 1_800_000, 2000, 'xems_token', 'example.test', 2000]);
+    assert.deepEqual(
+      [ttl, idle, requestTimeout, cookieName, domain, text],
+      [3_600_000, 1_800_000, 2000, 'xems_token', 'example.test', 2000],
+    );
   });
 });

@@ -31,7 +31,9 @@ export class XemsModuleOptions {
   ttl?: XemsDuration = '1h';
 
   /** `true`: rotate the token on every request; `false`: never; a duration: at most that often. Default `true`. */
-  @OptionDuration(0, XEMS_LIMITS.maxTtlMs, "Use true (rotate on every request), false (never) or a duration such as '30s'.", { alsoAccepts: [true, false] })
+  @OptionDuration(0, XEMS_LIMITS.maxTtlMs, "Use true (rotate on every request), false (never) or a duration such as '30s'.", {
+    alsoAccepts: [true, false],
+  })
   autoRotation?: boolean | XemsDuration = true;
 
   /** How long a superseded token keeps working (concurrent requests). Default 2000 ms, at most 60 s. */
@@ -81,7 +83,9 @@ export class XemsModuleOptions {
    * saves its cost (on Node 20 the first AsyncLocalStorage.run turns on promise hooks for the
    * whole process). Passing `current: req` (or the request) works either way.
    */
-  @OptionBoolean('Use true to track the current request with AsyncLocalStorage (listSessions marks it current without being given the request).')
+  @OptionBoolean(
+    'Use true to track the current request with AsyncLocalStorage (listSessions marks it current without being given the request).',
+  )
   requestContext?: boolean = true;
 
   /** Encrypted persistence: sessions and values survive restarts (see the README, "Persistence"). */

@@ -51,7 +51,14 @@ describe('resolveXemsOptions', () => {
     assert.equal(o.gracePeriod, 5000);
     assert.deepEqual(o.cookie, { name: '__Host-sid', path: '/', domain: undefined, secure: true, sameSite: 'lax', httpOnly: true });
     assert.equal(o.header, 'x-session-token');
-    assert.deepEqual(o.sidecar, { binaryPath: '/opt/xems', startTimeout: 10_000, requestTimeout: 500, shutdownTimeout: 1000, maxInFlight: 5, maxRestarts: 0 });
+    assert.deepEqual(o.sidecar, {
+      binaryPath: '/opt/xems',
+      startTimeout: 10_000,
+      requestTimeout: 500,
+      shutdownTimeout: 1000,
+      maxInFlight: 5,
+      maxRestarts: 0,
+    });
   });
 
   it('autoRotation false never rotates; true rotates on every request; a duration at most that often (the guard policy: session.guard.spec.ts)', () => {
@@ -159,11 +166,15 @@ describe('resolveXemsOptions', () => {
     assert.equal(resolveXemsOptions({ persistence: { enabled: false, path: '/x' } }).persistence.enabled, false);
     refuses({ persistence: { enabled: true, path: '/v', secret: 's1'.repeat(20) } }, 'persistence.secret', /40 characters long/);
     refuses({ persistence: { enabled: 'yes' } }, 'persistence.enabled');
-    refuses({ persistence: { enabled: true, path: '/v', secret: 'x'.repeat(32) }, hardwareBinding: { id: 'a' } }, 'persistence.secret', /one character repeated/);
+    refuses(
+      { persistence: { enabled: true, path: '/v', secret: 'x'.repeat(32) }, hardwareBinding: { id: 'a' } },
+      'persistence.secret',
+      /one character repeated/,
+    );
   });
 
   it('never echoes the persistence secret in an error', () => {
-    const secret = 12345678901234567890;
+    const secret = 1234567890123456;
     const err = refuses({ persistence: { enabled: true, path: '/v', secret } }, 'persistence.secret', /got number/);
     assert.doesNotMatch(err.message, /1234567890/);
     const text = 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$Qm7#';

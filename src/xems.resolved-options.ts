@@ -37,7 +37,11 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
   const { hardwareBinding, persistence, store, ...resolved } = resolvedOptions(XemsModuleOptions, options);
   if (resolved.cookie) checkCookie(resolved.cookie);
   if (resolved.cookie === false && resolved.header === false) {
-    throw new XemsConfigError('cookie', 'and "header" are both false: the token would have no way to reach the client', 'Keep the cookie (browsers), the header (other clients), or both.');
+    throw new XemsConfigError(
+      'cookie',
+      'and "header" are both false: the token would have no way to reach the client',
+      'Keep the cookie (browsers), the header (other clients), or both.',
+    );
   }
   const sharedStore = (store as { type?: unknown } | undefined)?.type === 'redis';
   return {

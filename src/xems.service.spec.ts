@@ -32,11 +32,14 @@ function fakeApi(replies: Partial<Record<keyof SidecarApi, (...args: never[]) =>
     sList: () => [],
   };
   const api = new Proxy({} as SidecarApi, {
-    get: (_t, op: string) => async (...args: unknown[]) => {
-      calls.push([op, ...args]);
-      const reply = (replies as Record<string, (...a: unknown[]) => unknown>)[op] ?? (defaults as Record<string, (...a: unknown[]) => unknown>)[op];
-      return reply?.(...args);
-    },
+    get:
+      (_t, op: string) =>
+      async (...args: unknown[]) => {
+        calls.push([op, ...args]);
+        const reply =
+          (replies as Record<string, (...a: unknown[]) => unknown>)[op] ?? (defaults as Record<string, (...a: unknown[]) => unknown>)[op];
+        return reply?.(...args);
+      },
   });
   return { api, calls };
 }
@@ -50,7 +53,15 @@ function service(options: XemsModuleOptions = {}, replies: Parameters<typeof fak
   const ledger = new SessionLedger();
   const transport = new TokenTransport(resolved);
   const sessions = new XemsSessions(resolved, api, events, ledger);
-  const xems = new XemsService(resolved, events, {} as SidecarProcess, api, sessions, new RequestSessions(resolved, transport, ledger, sessions), transport);
+  const xems = new XemsService(
+    resolved,
+    events,
+    {} as SidecarProcess,
+    api,
+    sessions,
+    new RequestSessions(resolved, transport, ledger, sessions),
+    transport,
+  );
   return { xems, calls, seen };
 }
 
@@ -70,9 +81,15 @@ describe('XemsService', () => {
     await store.set('k', { a: 1 });
     assert.deepEqual(calls[0], ['kvSet', 'otp', Buffer.from('k'), json({ a: 1 }), 7_200_000]);
     await assert.rejects(store.set('', 1), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_KEY');
-    await assert.rejects(store.set('k', undefined), (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_NOT_SERIALIZABLE');
+    await assert.rejects(
+      store.set('k', undefined),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_NOT_SERIALIZABLE',
+    );
     await assert.rejects(store.set('k', 1, '0s'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_TTL');
-    assert.throws(() => xems.from('bad sandbox'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_SANDBOX');
+    assert.throws(
+      () => xems.from('bad sandbox'),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_SANDBOX',
+    );
     assert.equal(calls.length, 1);
   });
 
@@ -98,11 +115,27 @@ describe('XemsService', () => {
 
   it('from(sandbox).get(token) reads the session of a token-shaped key (no rotation); del(token) revokes it', async () => {
     const token = tokenOf(3);
-    const { xems, calls } = service({}, {
-      sResolve: (): ResolveResult => ({ status: 'ok', token, rotated: false, expiresAt: 1, sessionId: 'sid', data: json({ user: 'u' }), flags: 0, mismatch: 0, csrfToken: '' }),
-    });
+    const { xems, calls } = service(
+      {},
+      {
+        sResolve: (): ResolveResult => ({
+          status: 'ok',
+          token,
+          rotated: false,
+          expiresAt: 1,
+          sessionId: 'sid',
+          data: json({ user: 'u' }),
+          flags: 0,
+          mismatch: 0,
+          csrfToken: '',
+        }),
+      },
+    );
     assert.deepEqual(await xems.from('otp').get(token), { user: 'u' });
-    assert.deepEqual(calls.find(([op]) => op === 'sResolve'), ['sResolve', 'otp', token, false, 2000, 0, { wantCsrf: false }]);
+    assert.deepEqual(
+      calls.find(([op]) => op === 'sResolve'),
+      ['sResolve', 'otp', token, false, 2000, 0, { wantCsrf: false }],
+    );
     assert.equal(await xems.from('otp').del(token), true);
     assert.deepEqual(calls.at(-1), ['sRevoke', 'otp', token]);
     assert.equal(await xems.from('otp').get('plain-key'), null);
@@ -112,9 +145,15 @@ describe('XemsService', () => {
     const { xems, calls } = service();
     assert.equal(await xems.resolveSession('short'), null);
     assert.equal(calls.length, 0);
-    assert.equal(await xems.resolveSession(tokenOf(1), { sandbox: 'api', rotate: true, gracePeriod: '5s', minRotateInterval: '1m', csrf: true }), null);
+    assert.equal(
+      await xems.resolveSession(tokenOf(1), { sandbox: 'api', rotate: true, gracePeriod: '5s', minRotateInterval: '1m', csrf: true }),
+      null,
+    );
     assert.deepEqual(calls[0], ['sResolve', 'api', tokenOf(1), true, 5000, 60_000, { wantCsrf: true }]);
-    await assert.rejects(xems.resolveSession(tokenOf(1), { gracePeriod: '61s' }), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DURATION');
+    await assert.rejects(
+      xems.resolveSession(tokenOf(1), { gracePeriod: '61s' }),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DURATION',
+    );
   });
 
   it('link: revokes the presented token, creates a session recording the client, attaches it and the response carries it', async () => {
@@ -123,17 +162,29 @@ describe('XemsService', () => {
     (req as unknown as { ip: string }).ip = '192.0.2.1';
     const token = await xems.link(req, res, { user: 'ann' }, { userId: 'ann', device: 'laptop' });
     assert.equal(token, tokenOf(0, 7));
-    assert.deepEqual(calls.filter(([op]) => op === 'sRevoke').map((c) => c[2]), [tokenOf(1, 5)]);
+    assert.deepEqual(
+      calls.filter(([op]) => op === 'sRevoke').map((c) => c[2]),
+      [tokenOf(1, 5)],
+    );
     const create = calls.find(([op]) => op === 'sCreate')!;
     assert.equal(create[5], 'ann');
     assert.deepEqual(JSON.parse(String(create[6])).device, 'laptop');
     assert.deepEqual((create[7] as { bindIp: string; ip: string }).ip, '192.0.2.1');
     assert.deepEqual(xems.getSession(req), { user: 'ann' });
     assert.equal(xems.csrfToken(req), 'csrf');
-    assert.deepEqual(xems.getSessionContext(req), { id: 'new-id', sandbox: 'xems.session', expiresAt: 99, rotated: false, rememberMe: false });
+    assert.deepEqual(xems.getSessionContext(req), {
+      id: 'new-id',
+      sandbox: 'xems.session',
+      expiresAt: 99,
+      rotated: false,
+      rememberMe: false,
+    });
     flushHeaders(res);
     assert.match(setCookies(res)[0], new RegExp(`^xems_token=${tokenOf(0, 7)};`));
-    assert.deepEqual(seen.map((e) => e.type), ['session.revoked', 'session.created']);
+    assert.deepEqual(
+      seen.map((e) => e.type),
+      ['session.revoked', 'session.created'],
+    );
     await assert.rejects(xems.link(req, res, {}), (e: unknown) => e instanceof XemsError && e.code === 'HEADERS_SENT');
   });
 
@@ -146,20 +197,32 @@ describe('XemsService', () => {
     assert.equal(await xems.updateSession(req, { n: 2 }), true);
     assert.deepEqual(xems.getSession(req), { n: 2 });
     assert.equal(xems.getSessionContext(req)?.expiresAt, 50);
-    await assert.rejects(xems.regenerate(req, res, { keepData: true, data: {} }), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_OPTIONS');
+    await assert.rejects(
+      xems.regenerate(req, res, { keepData: true, data: {} }),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_OPTIONS',
+    );
   });
 
   it('listSessions marks the session of the request given as current, newest first', async () => {
-    const { xems } = service({}, {
-      sList: () => [
-        { sessionId: 'old', createdAt: 1, lastSeenAt: 1, expiresAt: 9, meta: Buffer.alloc(0) },
-        { sessionId: 'new-id', createdAt: 2, lastSeenAt: 2, expiresAt: 9, meta: json({ ip: '1.2.3.4', device: 'phone' }) },
-      ],
-    });
+    const { xems } = service(
+      {},
+      {
+        sList: () => [
+          { sessionId: 'old', createdAt: 1, lastSeenAt: 1, expiresAt: 9, meta: Buffer.alloc(0) },
+          { sessionId: 'new-id', createdAt: 2, lastSeenAt: 2, expiresAt: 9, meta: json({ ip: '1.2.3.4', device: 'phone' }) },
+        ],
+      },
+    );
     const { req, res } = fakeHttp();
     await xems.link(req, res, {}, { userId: 'u' });
     const list = await xems.listSessions('u', { current: req });
-    assert.deepEqual(list.map((s) => [s.id, s.current, s.device, s.ip]), [['new-id', true, 'phone', '1.2.3.4'], ['old', false, undefined, undefined]]);
+    assert.deepEqual(
+      list.map((s) => [s.id, s.current, s.device, s.ip]),
+      [
+        ['new-id', true, 'phone', '1.2.3.4'],
+        ['old', false, undefined, undefined],
+      ],
+    );
     await assert.rejects(xems.listSessions(''), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_USER_ID');
   });
 });

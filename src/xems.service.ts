@@ -112,9 +112,19 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     const sandbox = options.sandbox ?? this.options.sandbox;
     if (sandbox !== this.options.sandbox) assertSandbox(sandbox); // the default was checked at start-up
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
-    const graceMs = options.gracePeriod === undefined ? this.options.gracePeriod : durationMs(options.gracePeriod, 'gracePeriod', 0, XEMS_LIMITS.maxGraceMs);
-    const minRotateIntervalMs = options.minRotateInterval === undefined ? 0 : durationMs(options.minRotateInterval, 'minRotateInterval', 0, XEMS_LIMITS.maxTtlMs);
-    return this.sessions.resolve<T>(sandbox, token, { rotate: options.rotate === true, graceMs, minRotateIntervalMs, csrf: options.csrf === true, client: options.client });
+    const graceMs =
+      options.gracePeriod === undefined
+        ? this.options.gracePeriod
+        : durationMs(options.gracePeriod, 'gracePeriod', 0, XEMS_LIMITS.maxGraceMs);
+    const minRotateIntervalMs =
+      options.minRotateInterval === undefined ? 0 : durationMs(options.minRotateInterval, 'minRotateInterval', 0, XEMS_LIMITS.maxTtlMs);
+    return this.sessions.resolve<T>(sandbox, token, {
+      rotate: options.rotate === true,
+      graceMs,
+      minRotateIntervalMs,
+      csrf: options.csrf === true,
+      client: options.client,
+    });
   }
 
   /**
@@ -123,7 +133,11 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * new data too. A token superseded less than the module's gracePeriod ago is accepted. False
    * when the session is dead.
    */
-  async updateSession(target: string | Req, data: unknown, options: { sandbox?: string; schema?: XemsSchemaOption } = {}): Promise<boolean> {
+  async updateSession(
+    target: string | Req,
+    data: unknown,
+    options: { sandbox?: string; schema?: XemsSchemaOption } = {},
+  ): Promise<boolean> {
     assertSchema(schemaOptions(options.schema), data, 'session data');
     const bytes = encodeJson(data, 'session data');
     const req = typeof target === 'string' ? xemsRequestContext.getStore() : target;
@@ -164,12 +178,20 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     assertSchema(schemaOptions(options.schema), data, 'session data');
     const bytes = encodeJson(data, 'session data');
     if (options.device !== undefined && (typeof options.device !== 'string' || options.device.length > 200)) {
-      throw new XemsValidationError('INVALID_DEVICE', 'The device label must be a string of at most 200 characters', 'Pass a short label such as "Firefox on Linux".');
+      throw new XemsValidationError(
+        'INVALID_DEVICE',
+        'The device label must be a string of at most 200 characters',
+        'Pass a short label such as "Firefox on Linux".',
+      );
     }
     const spec = this.sessionSpec(options, 'link()');
     await this.revokeRequestSession(req, sandbox);
     const client = requestClient(req);
-    const session = await this.sessions.create(sandbox, bytes, { ...spec, meta: { ip: client.ip, userAgent: client.userAgent, device: options.device }, client });
+    const session = await this.sessions.create(sandbox, bytes, {
+      ...spec,
+      meta: { ip: client.ip, userAgent: client.userAgent, device: options.device },
+      client,
+    });
     this.requestSessions.attach(req, res, session);
     return session.token;
   }
@@ -197,11 +219,19 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     assertHeadersNotSent(res, 'regenerate');
     const active = this.requestSessions.peek(req);
     if (!active) {
-      throw new XemsError('NO_SESSION', 'XemsService.regenerate() was called for a request without a session', 'Call it in a route guarded by SessionGuard, or after link() in the same request.');
+      throw new XemsError(
+        'NO_SESSION',
+        'XemsService.regenerate() was called for a request without a session',
+        'Call it in a route guarded by SessionGuard, or after link() in the same request.',
+      );
     }
     const replace = options.data !== undefined;
     if (replace && options.keepData === true) {
-      throw new XemsValidationError('INVALID_OPTIONS', 'regenerate() was given both keepData: true and data', 'Pass keepData: true to keep the data, or data to replace it.');
+      throw new XemsValidationError(
+        'INVALID_OPTIONS',
+        'regenerate() was given both keepData: true and data',
+        'Pass keepData: true to keep the data, or data to replace it.',
+      );
     }
     const keep = !replace && options.keepData !== false;
     if (replace) assertSchema(schemaOptions(options.schema), options.data, 'session data');
@@ -287,7 +317,10 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
   // ---------------------------------------------------------------- internals
 
   /** Lifetimes and owner of a new session, checked (per-call TTLs over 5 days capped). */
-  private sessionSpec(options: { ttl?: XemsDuration; idleTimeout?: XemsDuration | false; userId?: string; rememberMe?: boolean }, caller: string): SessionSpec {
+  private sessionSpec(
+    options: { ttl?: XemsDuration; idleTimeout?: XemsDuration | false; userId?: string; rememberMe?: boolean },
+    caller: string,
+  ): SessionSpec {
     if (options.userId !== undefined) assertUserId(options.userId);
     const idleMs =
       options.idleTimeout === undefined

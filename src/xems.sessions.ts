@@ -183,7 +183,12 @@ export class XemsSessions {
     const result = await this.api.sRegenerate(session.sandbox, session.token, this.options.gracePeriod, data === undefined, data);
     if (!result) return null;
     this.ended(session.sandbox, result.oldSessionId);
-    this.events.emit({ type: 'session.regenerated', sandbox: session.sandbox, sessionId: result.sessionId, previousSessionId: result.oldSessionId });
+    this.events.emit({
+      type: 'session.regenerated',
+      sandbox: session.sandbox,
+      sessionId: result.sessionId,
+      previousSessionId: result.oldSessionId,
+    });
     return {
       sandbox: session.sandbox,
       id: result.sessionId,
@@ -203,7 +208,15 @@ export class XemsSessions {
     return sessions
       .map((s) => {
         const meta = parseMeta(s.meta);
-        return { id: s.sessionId, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, ip: meta.ip, userAgent: meta.userAgent, device: meta.device };
+        return {
+          id: s.sessionId,
+          createdAt: s.createdAt,
+          lastSeenAt: s.lastSeenAt,
+          expiresAt: s.expiresAt,
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+          device: meta.device,
+        };
       })
       .sort((a, b) => b.createdAt - a.createdAt);
   }

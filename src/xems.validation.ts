@@ -20,14 +20,22 @@ export function assertSandbox(sandbox: unknown): asserts sandbox is string {
 
 export function assertUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== 'string' || userId.length === 0 || Buffer.byteLength(userId) > 1024) {
-    throw new XemsValidationError('INVALID_USER_ID', 'A userId must be a non-empty string of at most 1024 bytes', "Pass the user's stable id as a string, e.g. String(user.id).");
+    throw new XemsValidationError(
+      'INVALID_USER_ID',
+      'A userId must be a non-empty string of at most 1024 bytes',
+      "Pass the user's stable id as a string, e.g. String(user.id).",
+    );
   }
 }
 
 /** link(), unlink() and regenerate() set the response's token: they must run before the headers go. */
 export function assertHeadersNotSent(res: ServerResponse, method: string): void {
   if (res.headersSent) {
-    throw new XemsError('HEADERS_SENT', `XemsService.${method}() was called after the response headers were sent`, `Call ${method}() before writing the response body.`);
+    throw new XemsError(
+      'HEADERS_SENT',
+      `XemsService.${method}() was called after the response headers were sent`,
+      `Call ${method}() before writing the response body.`,
+    );
   }
 }
 
@@ -56,10 +64,18 @@ export function encodeJson(value: unknown, what: string): Buffer {
   try {
     json = JSON.stringify(value);
   } catch (err) {
-    throw new XemsValidationError('VALUE_NOT_SERIALIZABLE', `The ${what} cannot be serialized to JSON: ${(err as Error).message}`, 'Store plain data: objects, arrays, strings, numbers, booleans and null (no BigInt, no cycles).');
+    throw new XemsValidationError(
+      'VALUE_NOT_SERIALIZABLE',
+      `The ${what} cannot be serialized to JSON: ${(err as Error).message}`,
+      'Store plain data: objects, arrays, strings, numbers, booleans and null (no BigInt, no cycles).',
+    );
   }
   if (json === undefined) {
-    throw new XemsValidationError('VALUE_NOT_SERIALIZABLE', `The ${what} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot represent`, 'Store null, or delete the key instead of storing undefined.');
+    throw new XemsValidationError(
+      'VALUE_NOT_SERIALIZABLE',
+      `The ${what} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot represent`,
+      'Store null, or delete the key instead of storing undefined.',
+    );
   }
   return Buffer.from(json, 'utf8');
 }
@@ -75,7 +91,11 @@ export function encodeKey(key: unknown): Buffer {
   }
   const bytes = Buffer.from(key, 'utf8');
   if (bytes.length > XEMS_LIMITS.maxKeyBytes) {
-    throw new XemsValidationError('KEY_TOO_LARGE', `The key is ${bytes.length} bytes long; the limit is ${XEMS_LIMITS.maxKeyBytes}`, 'Use a shorter key, e.g. a hash of the long one.');
+    throw new XemsValidationError(
+      'KEY_TOO_LARGE',
+      `The key is ${bytes.length} bytes long; the limit is ${XEMS_LIMITS.maxKeyBytes}`,
+      'Use a shorter key, e.g. a hash of the long one.',
+    );
   }
   return bytes;
 }

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { Response } from 'express';
 import request from 'supertest';
-import { ArgumentsHost, Catch, Controller, ExceptionFilter, Get, HttpException, INestApplication, Module, UseFilters } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  Controller,
+  ExceptionFilter,
+  Get,
+  HttpException,
+  INestApplication,
+  Module,
+  UseFilters,
+} from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { XemsModule, XemsService } from '../src';
 import { eventually } from './support/xems-features-app';
@@ -19,7 +29,9 @@ class CatchEverything implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
-    res.status(status).json({ statusCode: status, message: exception instanceof HttpException ? exception.message : 'Internal error', caughtBy: 'app' });
+    res
+      .status(status)
+      .json({ statusCode: status, message: exception instanceof HttpException ? exception.message : 'Internal error', caughtBy: 'app' });
   }
 }
 

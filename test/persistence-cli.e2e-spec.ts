@@ -24,7 +24,9 @@ function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } =
 }
 
 async function withModule<T>(options: XemsModuleOptions, fn: (xems: XemsService) => Promise<T>): Promise<T> {
-  const ref = await Test.createTestingModule({ imports: [XemsModule.forRoot(options)] }).setLogger(false as never).compile();
+  const ref = await Test.createTestingModule({ imports: [XemsModule.forRoot(options)] })
+    .setLogger(false as never)
+    .compile();
   try {
     await ref.init();
     return await fn(ref.get(XemsService));
@@ -37,7 +39,12 @@ function hashes(dir: string): string {
   return readdirSync(dir)
     .filter((f) => f !== 'xems.lock')
     .sort()
-    .map((f) => `${f} ${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`)
+    .map(
+      (f) =>
+        `${f} ${createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex')}`,
+    )
     .join('\n');
 }
 
@@ -79,14 +86,20 @@ describe('nestjs-xems vault verify / rekey', () => {
     assert.match(viaEnv.stdout, /8 live records/);
     const viaStdin = cli(['vault', 'verify', '--path', dir, '--machine-id', 'machine-a', '--json'], { input: `${secret}\n` });
     assert.equal(viaStdin.code, 0, viaStdin.stderr);
-    const json = JSON.parse(viaStdin.stdout) as { ok: boolean; records: number; sandboxes: Record<string, { kv: number; sessions: number }> };
+    const json = JSON.parse(viaStdin.stdout) as {
+      ok: boolean;
+      records: number;
+      sandboxes: Record<string, { kv: number; sessions: number }>;
+    };
     assert.deepEqual([json.ok, json.records, json.sandboxes.otp], [true, 8, { kv: 5, sessions: 0 }]);
     assert.equal(hashes(dir), before, 'verify changed nothing');
     assert.ok(!viaEnv.stdout.includes(secret.slice(7)) && !viaEnv.stderr.includes(secret.slice(7)), 'the secret is never printed');
   });
 
   it('verify refuses a wrong secret, another machine, a missing secret and secrets on the command line', () => {
-    const wrong = cli(['vault', 'verify', '--path', dir, '--machine-id', 'machine-a'], { env: { XEMS_SECRET: `base64:${randomBytes(32).toString('base64')}` } });
+    const wrong = cli(['vault', 'verify', '--path', dir, '--machine-id', 'machine-a'], {
+      env: { XEMS_SECRET: `base64:${randomBytes(32).toString('base64')}` },
+    });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /refused \(wrong-secret\)/);
     assert.match(wrong.stderr, /Fix: persistence\.secret is not the secret/);
@@ -107,10 +120,14 @@ describe('nestjs-xems vault verify / rekey', () => {
 
   it('rekey re-seals under a new secret and identity: the old ones stop working, the records stay', async () => {
     const newSecret = `base64:${randomBytes(32).toString('base64')}`;
-    const weak = cli(['vault', 'rekey', '--path', dir, '--machine-id', 'machine-a'], { env: { XEMS_SECRET: secret, XEMS_NEW_SECRET: 'ab'.repeat(16) } });
+    const weak = cli(['vault', 'rekey', '--path', dir, '--machine-id', 'machine-a'], {
+      env: { XEMS_SECRET: secret, XEMS_NEW_SECRET: 'ab'.repeat(16) },
+    });
     assert.equal(weak.code, 1);
     assert.match(weak.stderr, /new secret repeats a pattern of 2 characters/);
-    const r = cli(['vault', 'rekey', '--path', dir, '--machine-id', 'machine-a', '--new-machine-id', 'machine-b'], { input: `${secret}\n${newSecret}\n` });
+    const r = cli(['vault', 'rekey', '--path', dir, '--machine-id', 'machine-a', '--new-machine-id', 'machine-b'], {
+      input: `${secret}\n${newSecret}\n`,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /re-sealed \(8 live records kept, 0 expired dropped\), bound to the new machine identity/);
 

@@ -125,7 +125,12 @@ function vaultHashes(dir: string): string {
   return readdirSync(dir)
     .filter((f) => f !== 'xems.lock')
     .sort()
-    .map((f) => `${f} ${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`)
+    .map(
+      (f) =>
+        `${f} ${createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex')}`,
+    )
     .join('\n');
 }
 
@@ -215,7 +220,10 @@ describe('persistence: sessions survive restarts', () => {
       assert.equal(me.status, 200);
       assert.deepEqual(me.body, { user: 'bob', visits: 0 });
       assert.equal((await request(a.server).get('/kv/k')).body.value, 'v');
-      assert.ok(a.logger.lines.some((l) => /reloaded from the vault/.test(l)), 'the crash log line says the vault is reloaded');
+      assert.ok(
+        a.logger.lines.some((l) => /reloaded from the vault/.test(l)),
+        'the crash log line says the vault is reloaded',
+      );
     } finally {
       await a.close();
     }
@@ -331,7 +339,7 @@ describe('persistence: a full disk', () => {
       const kv = a.xems.from('kv');
       const acked: string[] = [];
       let refusedKey = '';
-      let rotated = '';
+      let rotated: string;
       try {
         const token = await login(a.server, 'dave');
         // Take most of the free space, then fill the rest with large values until one fails,
@@ -353,8 +361,14 @@ describe('persistence: a full disk', () => {
         assert.ok(failure instanceof XemsVaultError && failure.kind === 'write-failed', String(failure));
         assert.match(failure.message, /KV_SET failed: .*no space left on device.*the change was not made/);
         assert.equal(await kv.get(refusedKey), null, 'the refused write is not in memory either');
-        assert.ok(a.events.some((e) => e.type === 'vault.write-failed'), 'a vault.write-failed event');
-        assert.ok(a.logger.lines.some((l) => l.startsWith('error') && /KV_SET failed/.test(l)), 'an error log line');
+        assert.ok(
+          a.events.some((e) => e.type === 'vault.write-failed'),
+          'a vault.write-failed event',
+        );
+        assert.ok(
+          a.logger.lines.some((l) => l.startsWith('error') && /KV_SET failed/.test(l)),
+          'an error log line',
+        );
         // A guarded request needs a rotation, which cannot be written: 503, and the token is
         // not rotated in memory either.
         const full = await request(a.server).get('/me').set('Cookie', `xems_token=${token}`);

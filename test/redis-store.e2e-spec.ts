@@ -31,7 +31,9 @@ function options(store: XemsModuleOptions['store'], extra: XemsModuleOptions = {
 }
 
 async function login(app: TestApp, user: string): Promise<string> {
-  const res = await request(app.server).post('/login').send({ user: `${MARKER}${user}` });
+  const res = await request(app.server)
+    .post('/login')
+    .send({ user: `${MARKER}${user}` });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const token = cookieToken(res)!;
   assert.match(token, TOKEN);
@@ -156,9 +158,17 @@ describe('the Redis store', () => {
     const app = await createTestApp(options({ type: 'redis', cluster: cluster.urls, keyPrefix: `${prefix}spread:` }));
     try {
       for (let i = 0; i < 30; i++) await login(app, `spread-${i}`);
-      const perNode = await Promise.all(cluster.ports.map(async (port) => (await scanKeys(port, `${prefix}spread:*`)).filter((k) => k.includes('}:s:')).length));
-      assert.equal(perNode.reduce((x, y) => x + y, 0), 30);
-      assert.ok(perNode.every((n) => n > 0), `sessions per master: ${perNode.join(', ')}`);
+      const perNode = await Promise.all(
+        cluster.ports.map(async (port) => (await scanKeys(port, `${prefix}spread:*`)).filter((k) => k.includes('}:s:')).length),
+      );
+      assert.equal(
+        perNode.reduce((x, y) => x + y, 0),
+        30,
+      );
+      assert.ok(
+        perNode.every((n) => n > 0),
+        `sessions per master: ${perNode.join(', ')}`,
+      );
     } finally {
       await app.close();
     }
@@ -201,9 +211,17 @@ describe('the Redis store', () => {
     await refused({ ...options(store), hardwareBinding: true }, 'hardwareBinding', /machine-id; with store type 'redis' several machines/);
     await refused({ ...options(store), hardwareBinding: undefined }, 'hardwareBinding', /defaults to true/);
     await refused({ store, hardwareBinding: { id: 'x' } }, 'persistence.secret', /is required with store type 'redis'/);
-    await refused({ ...options(store), persistence: { secret: SECRET, enabled: true, path: '/tmp/xems-unused' } }, 'persistence.enabled', /Redis keeps the records/);
+    await refused(
+      { ...options(store), persistence: { secret: SECRET, enabled: true, path: '/tmp/xems-unused' } },
+      'persistence.enabled',
+      /Redis keeps the records/,
+    );
     // These two reach Redis: the key check written by the first instance refuses them.
-    await refused({ ...options(store), persistence: { secret: `base64:${randomBytes(32).toString('base64')}` } }, 'persistence.secret', /other instances/);
+    await refused(
+      { ...options(store), persistence: { secret: `base64:${randomBytes(32).toString('base64')}` } },
+      'persistence.secret',
+      /other instances/,
+    );
     await refused({ ...options(store), hardwareBinding: { id: 'another-deployment' } }, 'hardwareBinding', /other instances/);
   });
 });
@@ -273,8 +291,14 @@ describe('a Redis restart in the middle of traffic', () => {
         await sleep(10);
       }
       assert.ok(killedAt > 0 && restartedAt > killedAt);
-      assert.ok(statuses.slice(0, killedAt).every((s) => s === 200), 'before the kill: 200');
-      assert.ok(statuses.slice(killedAt, restartedAt).every((s) => s === 503), 'while Redis is down: 503 every time');
+      assert.ok(
+        statuses.slice(0, killedAt).every((s) => s === 200),
+        'before the kill: 200',
+      );
+      assert.ok(
+        statuses.slice(killedAt, restartedAt).every((s) => s === 503),
+        'while Redis is down: 503 every time',
+      );
       assert.ok(recovered, `no 200 after the restart: ${statuses.slice(restartedAt).join(',')}`);
       assert.equal((await me(app, token)).body.user, `${MARKER}restart`, 'the same session goes on after the restart');
     } finally {

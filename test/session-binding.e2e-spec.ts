@@ -9,7 +9,8 @@ import { cookieToken } from './support/xems-test-app';
 function from(t: FeaturesApp, ip: string, userAgent: string) {
   return {
     login: (user: string) => request(t.server).post('/auth/login').set('X-Forwarded-For', ip).set('User-Agent', userAgent).send({ user }),
-    me: (token: string) => request(t.server).get('/me').set('X-Forwarded-For', ip).set('User-Agent', userAgent).set('Cookie', `xems_token=${token}`),
+    me: (token: string) =>
+      request(t.server).get('/me').set('X-Forwarded-For', ip).set('User-Agent', userAgent).set('Cookie', `xems_token=${token}`),
   };
 }
 
@@ -22,7 +23,8 @@ async function withApp(options: Parameters<typeof createFeaturesApp>[0], fn: (t:
   }
 }
 
-const mismatches = (t: FeaturesApp) => t.events.filter((e): e is Extract<XemsEvent, { type: 'binding.mismatch' }> => e.type === 'binding.mismatch');
+const mismatches = (t: FeaturesApp) =>
+  t.events.filter((e): e is Extract<XemsEvent, { type: 'binding.mismatch' }> => e.type === 'binding.mismatch');
 
 describe('binding', () => {
   it("ip 'subnet' + 'revoke': the same /24 passes, another subnet ends the session for everyone", async () => {
@@ -35,7 +37,10 @@ describe('binding', () => {
       assert.equal((await from(t, '198.51.101.20', 'UA').me(next)).status, 401, 'another /24');
       assert.equal((await home.me(next)).status, 401, 'the session was revoked: the owner is out too');
       const [ev] = mismatches(t);
-      assert.deepEqual({ ...ev, sessionId: typeof ev.sessionId }, { type: 'binding.mismatch', sandbox: 'xems.session', sessionId: 'string', ip: true, userAgent: false, action: 'revoke' });
+      assert.deepEqual(
+        { ...ev, sessionId: typeof ev.sessionId },
+        { type: 'binding.mismatch', sandbox: 'xems.session', sessionId: 'string', ip: true, userAgent: false, action: 'revoke' },
+      );
       assert.ok(t.events.some((e) => e.type === 'session.revoked' && e.reason === 'binding' && e.sessionId === ev.sessionId));
       assert.ok(t.logs.lines.some((l) => l.startsWith('WARN') && l.includes('Binding mismatch') && l.includes(ev.sessionId)));
       assert.equal((await t.xems.stats()).bindingMismatches, 1);
@@ -76,7 +81,11 @@ describe('binding', () => {
       assert.equal(other.body.session.user, 'ned');
       const [ev] = mismatches(t);
       assert.deepEqual([ev.ip, ev.userAgent, ev.action], [false, true, 'log'], 'only the user agent is bound');
-      assert.ok(t.logs.lines.some((l) => l.startsWith('WARN') && l.includes('Binding mismatch') && l.includes('user agent') && l.includes('request served')));
+      assert.ok(
+        t.logs.lines.some(
+          (l) => l.startsWith('WARN') && l.includes('Binding mismatch') && l.includes('user agent') && l.includes('request served'),
+        ),
+      );
       assert.ok(!t.logs.lines.some((l) => l.includes('Browser/2') || l.includes('192.0.2.99')), 'the log names no address or agent');
     });
   });
@@ -85,7 +94,10 @@ describe('binding', () => {
     await withApp({ binding: { ip: 'exact', userAgent: true } }, async (t) => {
       const token = cookieToken(await from(t, '192.0.2.10', 'A').login('ola'))!;
       assert.equal((await from(t, '192.0.2.11', 'B').me(token)).status, 401);
-      assert.deepEqual(mismatches(t).map((e) => [e.ip, e.userAgent, e.action]), [[true, true, 'revoke']]);
+      assert.deepEqual(
+        mismatches(t).map((e) => [e.ip, e.userAgent, e.action]),
+        [[true, true, 'revoke']],
+      );
     });
   });
 

@@ -32,7 +32,11 @@ describe('CsrfGuard', () => {
     assert.equal((await b.send(request(t.server).get('/account'))).status, 200);
     assert.equal((await b.send(request(t.server).post('/account/email').send({ email: 'x@y.z' }))).status, 403, 'missing');
     assert.equal((await b.send(request(t.server).post('/account/email').set('x-csrf-token', 'A'.repeat(22)))).status, 403, 'wrong');
-    assert.equal((await b.send(request(t.server).post('/account/email').set('x-csrf-token', b.state.csrf.slice(1)))).status, 403, 'wrong length');
+    assert.equal(
+      (await b.send(request(t.server).post('/account/email').set('x-csrf-token', b.state.csrf.slice(1)))).status,
+      403,
+      'wrong length',
+    );
     assert.equal((await b.send(request(t.server).delete('/account'))).status, 403, 'DELETE is unsafe too');
   });
 
@@ -40,7 +44,12 @@ describe('CsrfGuard', () => {
     const b = await browser(t, 'rosa');
     const seen = new Set([b.state.token]);
     for (let i = 0; i < 4; i++) {
-      const res = await b.send(request(t.server).post('/account/email').set('x-csrf-token', b.state.csrf).send({ email: `r${i}@example.test` }));
+      const res = await b.send(
+        request(t.server)
+          .post('/account/email')
+          .set('x-csrf-token', b.state.csrf)
+          .send({ email: `r${i}@example.test` }),
+      );
       assert.equal(res.status, 200, `rotation ${i}`);
       assert.ok(!seen.has(b.state.token), 'the session token rotated');
       seen.add(b.state.token);
@@ -61,7 +70,11 @@ describe('CsrfGuard', () => {
     const regen = await a.send(request(t.server).post('/me/regenerate').send({ keepData: true }));
     assert.equal(regen.status, 200);
     assert.notEqual(regen.body.csrf, a.state.csrf);
-    assert.equal((await a.send(request(t.server).post('/account/email').set('x-csrf-token', a.state.csrf))).status, 403, 'the old CSRF token');
+    assert.equal(
+      (await a.send(request(t.server).post('/account/email').set('x-csrf-token', a.state.csrf))).status,
+      403,
+      'the old CSRF token',
+    );
     assert.equal((await a.send(request(t.server).post('/account/email').set('x-csrf-token', regen.body.csrf))).status, 200, 'the new one');
   });
 
@@ -75,7 +88,11 @@ describe('CsrfGuard options', () => {
     const t = await createFeaturesApp({ csrf: { header: 'X-Request-Token', field: 'token' } });
     try {
       const b = await browser(t, 'uma');
-      assert.equal((await b.send(request(t.server).post('/account/email').set('x-csrf-token', b.state.csrf))).status, 403, 'the default header is not read');
+      assert.equal(
+        (await b.send(request(t.server).post('/account/email').set('x-csrf-token', b.state.csrf))).status,
+        403,
+        'the default header is not read',
+      );
       assert.equal((await b.send(request(t.server).post('/account/email').set('x-request-token', b.state.csrf))).status, 200);
       assert.equal((await b.send(request(t.server).post('/account/email').send({ token: b.state.csrf }))).status, 200);
     } finally {
@@ -92,7 +109,11 @@ describe('CsrfGuard options', () => {
       assert.equal((await b.send(post().set('Origin', 'https://evil.example.test'))).status, 403, 'another origin');
       assert.equal((await b.send(post().set('Origin', 'null'))).status, 403, 'an opaque origin');
       assert.equal((await b.send(post().set('Origin', 'https://app.example.test'))).status, 200);
-      assert.equal((await b.send(post().set('Referer', 'https://app.example.test/settings?tab=1'))).status, 200, 'Referer when Origin is absent');
+      assert.equal(
+        (await b.send(post().set('Referer', 'https://app.example.test/settings?tab=1'))).status,
+        200,
+        'Referer when Origin is absent',
+      );
       assert.equal((await b.send(post().set('Referer', 'https://app.example.test.evil.test/'))).status, 403);
       assert.equal(
         (await b.send(request(t.server).post('/account/email').set('Origin', 'https://app.example.test'))).status,

@@ -68,7 +68,10 @@ describe('devices: two clients, listing and revocation', () => {
     assert.equal(list[0].device, 'laptop', 'newest first');
     // `current` may also be a token or a request's session, given explicitly.
     const explicit = await t.xems.listSessions('dana', { current: laptop.token });
-    assert.deepEqual(explicit.filter((s) => s.current).map((s) => s.device), ['laptop']);
+    assert.deepEqual(
+      explicit.filter((s) => s.current).map((s) => s.device),
+      ['laptop'],
+    );
     assert.ok(!JSON.stringify(list).includes(phone.token.slice(0, 30)), 'no token material in the list');
   });
 
@@ -82,7 +85,10 @@ describe('devices: two clients, listing and revocation', () => {
     assert.deepEqual((await a.call('delete', `/me/devices/${bId}`)).body, { revoked: true });
     assert.equal((await b.call('get', '/me')).status, 401);
     assert.equal((await a.call('get', '/me')).status, 200);
-    assert.deepEqual((await t.xems.listSessions('erin')).map((s) => s.device), ['a']);
+    assert.deepEqual(
+      (await t.xems.listSessions('erin')).map((s) => s.device),
+      ['a'],
+    );
     assert.ok(t.events.some((e) => e.type === 'session.revoked' && e.sessionId === bId && e.reason === 'revoked'));
   });
 
@@ -120,10 +126,17 @@ describe('devices with requestContext off (no AsyncLocalStorage)', () => {
     assert.equal((await phone.login('olga', 'phone')).status, 200);
     assert.equal((await laptop.login('olga', 'laptop')).status, 200);
     const explicit = (await phone.call('get', '/me/devices-explicit')).body as XemsSessionInfo[];
-    assert.deepEqual(explicit.filter((s) => s.current).map((s) => s.device), ['phone']);
+    assert.deepEqual(
+      explicit.filter((s) => s.current).map((s) => s.device),
+      ['phone'],
+    );
     const implicit = (await laptop.call('get', '/me/devices')).body as XemsSessionInfo[];
     assert.equal(implicit.length, 2);
-    assert.deepEqual(implicit.filter((s) => s.current), [], 'no request context: nothing marked current');
+    assert.deepEqual(
+      implicit.filter((s) => s.current),
+      [],
+      'no request context: nothing marked current',
+    );
   });
 });
 
@@ -234,7 +247,10 @@ describe('per-user index under churn, through the module', () => {
       }
       const stats = await t.xems.stats();
       assert.equal(stats.sandboxes['xems.session']?.sessions ?? 0, listed, 'every session in the sandbox is listed: no orphan');
-      assert.ok(stats.evicted + stats.revoked > 0 && stats.expired > 0, `the churn exercised eviction, logout and expiry: ${JSON.stringify(stats)}`);
+      assert.ok(
+        stats.evicted + stats.revoked > 0 && stats.expired > 0,
+        `the churn exercised eviction, logout and expiry: ${JSON.stringify(stats)}`,
+      );
     } finally {
       await t.close();
     }

@@ -39,7 +39,11 @@ async function slowPageOverlappingQuickOnes(t: TestApp): Promise<void> {
     const after = await jar.get('/me', 'after');
     assert.equal(after.status, 200, 'the jar still holds a working token');
     assert.equal(after.body.user, 'late');
-    assert.deepEqual(events.filter((e) => e.type === 'session.reused'), [], 'no theft alarm');
+    assert.deepEqual(
+      events.filter((e) => e.type === 'session.reused'),
+      [],
+      'no theft alarm',
+    );
   } finally {
     sub.unsubscribe();
   }

@@ -118,7 +118,11 @@ describe('regenerate()', () => {
     assert.notEqual(res.body.after, res.body.before, 'a new session id');
     assert.deepEqual(res.body.data, { user: 'reg1', email: 'reg1@example.test', role: 'user', n: 0 });
     assert.notEqual(res.body.csrf, csrfBefore, 'a new CSRF token');
-    for (const [name, old] of [['t0 (in grace)', t0], ['t1 (in grace)', t1], ['t2 (current)', t2]]) {
+    for (const [name, old] of [
+      ['t0 (in grace)', t0],
+      ['t1 (in grace)', t1],
+      ['t2 (current)', t2],
+    ]) {
       assert.equal((await me(t, old)).status, 401, `${name} is dead`);
     }
     const after = await me(t, t3);
@@ -126,14 +130,26 @@ describe('regenerate()', () => {
     assert.equal(after.body.session.user, 'reg1');
     assert.equal(after.body.context.id, res.body.after);
     const devices = await t.xems.listSessions('reg1');
-    assert.deepEqual(devices.map((d) => [d.id, d.device]), [[res.body.after, 'laptop']], 'the device list shows the new session with its device');
+    assert.deepEqual(
+      devices.map((d) => [d.id, d.device]),
+      [[res.body.after, 'laptop']],
+      'the device list shows the new session with its device',
+    );
     const ev = t.events.find((e) => e.type === 'session.regenerated');
-    assert.deepEqual(ev, { type: 'session.regenerated', sandbox: 'xems.session', sessionId: res.body.after, previousSessionId: res.body.before });
+    assert.deepEqual(ev, {
+      type: 'session.regenerated',
+      sandbox: 'xems.session',
+      sessionId: res.body.after,
+      previousSessionId: res.body.before,
+    });
   });
 
   it('replaces the data when given new data', async () => {
     const { token } = await login(t, { user: 'reg2' });
-    const res = await request(t.server).post('/me/regenerate').set('Cookie', `xems_token=${token}`).send({ data: { user: 'reg2', role: 'admin' } });
+    const res = await request(t.server)
+      .post('/me/regenerate')
+      .set('Cookie', `xems_token=${token}`)
+      .send({ data: { user: 'reg2', role: 'admin' } });
     assert.deepEqual(res.body.data, { user: 'reg2', role: 'admin' });
     const after = await me(t, cookieToken(res)!);
     assert.deepEqual(after.body.session, { user: 'reg2', role: 'admin' });

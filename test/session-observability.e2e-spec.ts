@@ -31,8 +31,15 @@ describe('events$', () => {
     assert.deepEqual(t.events.at(-1), { type: 'session.reused', sandbox: 'xems.session', sessionId: id });
 
     const second = await request(t.server).post('/auth/login').send({ user: 'zed' });
-    await request(t.server).post('/me/logout').set('Cookie', `xems_token=${cookieToken(second)}`);
-    assert.deepEqual(t.events.at(-1), { type: 'session.revoked', sandbox: 'xems.session', sessionId: second.body.context.id, reason: 'revoked' });
+    await request(t.server)
+      .post('/me/logout')
+      .set('Cookie', `xems_token=${cookieToken(second)}`);
+    assert.deepEqual(t.events.at(-1), {
+      type: 'session.revoked',
+      sandbox: 'xems.session',
+      sessionId: second.body.context.id,
+      reason: 'revoked',
+    });
 
     // Expiry is reported by the sidecar (its expirer runs every second), also for a session
     // nobody touches again.
@@ -61,8 +68,12 @@ describe('stats()', () => {
     const t = await createFeaturesApp({});
     try {
       for (let i = 0; i < 5; i++) {
-        const login = await request(t.server).post('/auth/login').send({ user: `s${i}` });
-        await request(t.server).get('/me').set('Cookie', `xems_token=${cookieToken(login)}`);
+        const login = await request(t.server)
+          .post('/auth/login')
+          .send({ user: `s${i}` });
+        await request(t.server)
+          .get('/me')
+          .set('Cookie', `xems_token=${cookieToken(login)}`);
       }
       await t.xems.from('kv-stats').set('a', { x: 1 });
       await t.xems.revokeSessions('s0');
@@ -134,7 +145,9 @@ describe('getSessionContext / @SessionContext(): rotated', () => {
     const still = await createFeaturesApp({ autoRotation: false });
     try {
       const login = await request(still.server).post('/auth/login').send({ user: 'rot2' });
-      const res = await request(still.server).get('/me').set('Cookie', `xems_token=${cookieToken(login)}`);
+      const res = await request(still.server)
+        .get('/me')
+        .set('Cookie', `xems_token=${cookieToken(login)}`);
       assert.equal(res.body.context.rotated, false);
     } finally {
       await still.close();
@@ -179,7 +192,10 @@ describe('no token, secret or session data in any log line or event', () => {
     try {
       const remember = (v: string | undefined) => v && secrets.add(v);
       const data = { user: 'mark', email: `${MARKER}not-an-email`, note: `${MARKER}note`, role: 'user', n: 0 };
-      const login = await request(t.server).post('/auth/login').set('User-Agent', `${MARKER}agent`).send({ user: 'mark', data, device: 'desk' });
+      const login = await request(t.server)
+        .post('/auth/login')
+        .set('User-Agent', `${MARKER}agent`)
+        .send({ user: 'mark', data, device: 'desk' });
       let token = cookieToken(login)!;
       remember(token);
       remember(login.body.csrf);
@@ -192,7 +208,11 @@ describe('no token, secret or session data in any log line or event', () => {
       await request(t.server).get('/me').set('User-Agent', `${MARKER}other-agent`).set('Cookie', `xems_token=${token}`); // binding mismatch (log)
       const typed = await request(t.server).get('/me/typed').set('User-Agent', `${MARKER}agent`).set('Cookie', `xems_token=${token}`); // invalid typed data: 401 + log
       assert.equal(typed.status, 401);
-      const regen = await request(t.server).post('/me/regenerate').set('User-Agent', `${MARKER}agent`).set('Cookie', `xems_token=${token}`).send({ keepData: true });
+      const regen = await request(t.server)
+        .post('/me/regenerate')
+        .set('User-Agent', `${MARKER}agent`)
+        .set('Cookie', `xems_token=${token}`)
+        .send({ keepData: true });
       token = cookieToken(regen)!;
       remember(token);
       remember(regen.body.csrf);
@@ -201,7 +221,10 @@ describe('no token, secret or session data in any log line or event', () => {
       const kv = t.xems.from('otp');
       await kv.set(`${MARKER}key`, { code: `${MARKER}code` });
       await kv.get(`${MARKER}key`);
-      await t.xems.from('otp', { schema: class {} as never }).get(`${MARKER}key`).catch(() => undefined);
+      await t.xems
+        .from('otp', { schema: class {} as never })
+        .get(`${MARKER}key`)
+        .catch(() => undefined);
       await request(t.server).post('/auth/login').send({ user: 'mark', ttl: '100ms', data });
       await eventually(() => t.events.some((e) => e.type === 'session.expired'), 4000, 'an expiry');
       await request(t.server).post('/me/logout').set('Cookie', `xems_token=${token}`);
@@ -211,8 +234,14 @@ describe('no token, secret or session data in any log line or event', () => {
       await t.close();
     }
     const haystack = [...t.logs.lines, ...t.events.map((e) => JSON.stringify(e))];
-    assert.ok(t.logs.lines.some((l) => l.includes('Binding mismatch')), 'the logs were captured');
-    assert.ok(t.logs.lines.some((l) => l.includes('XemsSidecar') || l.includes('[pid ')), 'the sidecar lines were captured');
+    assert.ok(
+      t.logs.lines.some((l) => l.includes('Binding mismatch')),
+      'the logs were captured',
+    );
+    assert.ok(
+      t.logs.lines.some((l) => l.includes('XemsSidecar') || l.includes('[pid ')),
+      'the sidecar lines were captured',
+    );
     assert.ok(secrets.size >= 7);
     for (const line of haystack) {
       assert.ok(!line.includes(MARKER), `a planted marker leaked: ${line}`);

@@ -21,7 +21,9 @@ describe('typed session data', () => {
   it('@Session({ schema }) injects a validated instance of the schema', async () => {
     const res = await login({ user: 'wes', typed: true, data: valid });
     assert.equal(res.status, 200);
-    const typed = await request(t.server).get('/me/typed').set('Cookie', `xems_token=${cookieToken(res)}`);
+    const typed = await request(t.server)
+      .get('/me/typed')
+      .set('Cookie', `xems_token=${cookieToken(res)}`);
     assert.equal(typed.status, 200);
     assert.deepEqual(typed.body, { isInstance: true, greeting: 'hello wes', email: 'wes@example.test' });
   });
@@ -35,7 +37,10 @@ describe('typed session data', () => {
     assert.doesNotMatch(res.body.message, /SECRET-not-an-email|root/);
     const ok = await login({ user: 'wes', typed: true, data: valid });
     const cookie = `xems_token=${cookieToken(ok)}`;
-    const update = await request(t.server).post('/me/update').set('Cookie', cookie).send({ typed: true, data: { ...valid, n: -1 } });
+    const update = await request(t.server)
+      .post('/me/update')
+      .set('Cookie', cookie)
+      .send({ typed: true, data: { ...valid, n: -1 } });
     assert.equal(update.body.error, 'INVALID_DATA');
     assert.match(update.body.message, /\bn\b/);
   });
@@ -44,7 +49,9 @@ describe('typed session data', () => {
     const res = await login({ user: 'xia', data: { user: 'xia', email: 'PLANTED-MARKER-not-an-email', role: 'user', n: 0 } });
     assert.equal(res.status, 200, 'written without a schema');
     const sessionId = res.body.context.id as string;
-    const typed = await request(t.server).get('/me/typed').set('Cookie', `xems_token=${cookieToken(res)}`);
+    const typed = await request(t.server)
+      .get('/me/typed')
+      .set('Cookie', `xems_token=${cookieToken(res)}`);
     assert.equal(typed.status, 401);
     const line = t.logs.lines.find((l) => l.includes('does not match UserSessionDto') && l.includes(sessionId));
     assert.ok(line, `a log line names the session: ${t.logs.lines.slice(-5).join(' | ')}`);
@@ -54,7 +61,10 @@ describe('typed session data', () => {
 
   it('from(sandbox, { schema }) validates on set and on get', async () => {
     const typed = t.xems.from('profiles', { schema: UserSessionDto });
-    await assert.rejects(typed.set('p1', { ...valid, email: 'nope' }), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DATA');
+    await assert.rejects(
+      typed.set('p1', { ...valid, email: 'nope' }),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DATA',
+    );
     await assert.rejects(typed.set('p1', 'a string'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_DATA');
     await typed.set('p1', valid);
     const back = await typed.get<UserSessionDto>('p1');
@@ -80,7 +90,8 @@ describe('__proto__ and constructor keys in data', () => {
     await t.close();
   });
 
-  const hostile = '{"user":"yan","email":"yan@example.test","n":0,"__proto__":{"role":"admin","polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}';
+  const hostile =
+    '{"user":"yan","email":"yan@example.test","n":0,"__proto__":{"role":"admin","polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}';
 
   it('round-trip as plain data and never reach a prototype', async () => {
     const data = JSON.parse(hostile) as Record<string, unknown>;
@@ -93,7 +104,10 @@ describe('__proto__ and constructor keys in data', () => {
     assert.equal(back.role, undefined);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is untouched');
     // The same through HTTP: link() from a JSON body, @Session() and updateSession() spreading it.
-    const login = await request(t.server).post('/auth/login').set('Content-Type', 'application/json').send(`{"user":"yan","data":${hostile}}`);
+    const login = await request(t.server)
+      .post('/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(`{"user":"yan","data":${hostile}}`);
     assert.equal(login.status, 200);
     const cookie = `xems_token=${cookieToken(login)}`;
     const me = await request(t.server).get('/me').set('Cookie', cookie);
@@ -104,8 +118,13 @@ describe('__proto__ and constructor keys in data', () => {
   });
 
   it('a schema never takes a property from a __proto__ key: validation still fails for the missing field', async () => {
-    const login = await request(t.server).post('/auth/login').set('Content-Type', 'application/json').send(`{"user":"yan","data":${hostile}}`);
-    const typed = await request(t.server).get('/me/typed').set('Cookie', `xems_token=${cookieToken(login)}`);
+    const login = await request(t.server)
+      .post('/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(`{"user":"yan","data":${hostile}}`);
+    const typed = await request(t.server)
+      .get('/me/typed')
+      .set('Cookie', `xems_token=${cookieToken(login)}`);
     assert.equal(typed.status, 401, 'role is missing: the __proto__ key did not provide it');
     await assert.rejects(t.xems.from('profiles2', { schema: UserSessionDto }).set('k', JSON.parse(hostile)), XemsValidationError);
     const withRole = JSON.parse(hostile.replace('"n":0', '"n":0,"role":"user"')) as object;

@@ -265,7 +265,9 @@ describe('sessions against the real sidecar', () => {
     }
     const utf8 = Buffer.from(`GET /me HTTP/1.1\r\nHost: x\r\nCookie: xems_token=${'ü'.repeat(35)}\r\nConnection: close\r\n\r\n`, 'utf8');
     assert.equal(await rawStatus(t, utf8), 401);
-    const duplicateHeaders = Buffer.from(`GET /me HTTP/1.1\r\nHost: x\r\nCookie: xems_token=${valid}\r\nCookie: xems_token=${other}\r\nConnection: close\r\n\r\n`);
+    const duplicateHeaders = Buffer.from(
+      `GET /me HTTP/1.1\r\nHost: x\r\nCookie: xems_token=${valid}\r\nCookie: xems_token=${other}\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(await rawStatus(t, duplicateHeaders), 401);
     assert.equal((await request(t.server).get('/me').set('x-xems-token', 'short')).status, 401);
     assert.equal((await request(t.server).get('/me')).status, 401);
@@ -293,15 +295,24 @@ describe('sessions against the real sidecar', () => {
     assert.equal(await store.del('obj'), true);
     assert.equal(await store.del('obj'), false);
     assert.equal(await t.xems.from('other-sandbox').get('num'), null, 'sandboxes do not share keys');
-    await assert.rejects(store.set('u', undefined), (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_NOT_SERIALIZABLE');
-    await assert.rejects(store.set('big', 'x'.repeat(70_000)), (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_TOO_LARGE');
+    await assert.rejects(
+      store.set('u', undefined),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_NOT_SERIALIZABLE',
+    );
+    await assert.rejects(
+      store.set('big', 'x'.repeat(70_000)),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'VALUE_TOO_LARGE',
+    );
     await assert.rejects(store.set('k'.repeat(1025), 1), (e: unknown) => e instanceof XemsValidationError && e.code === 'KEY_TOO_LARGE');
     // Issue 12: a per-call TTL over 5 days is capped to 5 days (like the module's ttl), not refused.
     await store.set('t', 1, '6d');
     const capped = (await store.ttl('t'))!;
     assert.ok(capped > 431_000_000 && capped <= 432_000_000, `capped to 5 days: ${capped}`);
     await assert.rejects(store.set('t', 1, '0s'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_TTL');
-    assert.throws(() => t.xems.from('bad sandbox'), (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_SANDBOX');
+    assert.throws(
+      () => t.xems.from('bad sandbox'),
+      (e: unknown) => e instanceof XemsValidationError && e.code === 'INVALID_SANDBOX',
+    );
   });
 
   it('from(sandbox).get(token) returns the session data without rotating; del(token) revokes it', async () => {
@@ -352,7 +363,10 @@ describe('sessions against the real sidecar', () => {
     assert.equal(await t.xems.revokeSessions('dev', { except: currentId }), 1);
     assert.equal((await me(t, second)).status, 401);
     const remaining = await t.xems.listSessions('dev', { current: currentId });
-    assert.deepEqual(remaining.map((s) => [s.id, s.current]), [[currentId, true]]);
+    assert.deepEqual(
+      remaining.map((s) => [s.id, s.current]),
+      [[currentId, true]],
+    );
     assert.equal(await t.xems.revokeSessions('dev'), 1);
     assert.deepEqual(await t.xems.listSessions('dev'), []);
   });

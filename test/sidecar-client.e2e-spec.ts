@@ -71,27 +71,31 @@ describe('the sidecar client against the real sidecar', () => {
     assert.equal(proc.state, 'running');
   });
 
-  it('a rotation the client gave up on while the sidecar was stalled is not applied when it resumes', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-    const created = await api.sCreate('stalled', Buffer.from('{}'), 600_000, 0, '');
-    const pid = proc.pid!;
-    process.kill(pid, 'SIGSTOP');
-    try {
-      await waitStopped(pid);
-      const started = Date.now();
-      await assert.rejects(api.sResolve('stalled', created.token, true, 2000, 0), XemsTimeoutError);
-      assert.ok(Date.now() - started >= REQUEST_TIMEOUT_MS - 1);
-      await sleep(50);
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
-    // The sidecar now reads the late S_RESOLVE and drops it (DEADLINE_EXCEEDED): the token
-    // the client still holds is the session's current one, not a superseded one.
-    const after = await api.sResolve('stalled', created.token, false, 0, 0);
-    assert.ok(after.status === 'ok', `status ${after.status}`);
-    assert.equal(after.token, created.token, 'the rotation was applied after its deadline');
-    assert.equal(after.rotated, false);
-    assert.equal(proc.state, 'running');
-  });
+  it(
+    'a rotation the client gave up on while the sidecar was stalled is not applied when it resumes',
+    { skip: process.platform !== 'linux' && 'reads /proc' },
+    async () => {
+      const created = await api.sCreate('stalled', Buffer.from('{}'), 600_000, 0, '');
+      const pid = proc.pid!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await waitStopped(pid);
+        const started = Date.now();
+        await assert.rejects(api.sResolve('stalled', created.token, true, 2000, 0), XemsTimeoutError);
+        assert.ok(Date.now() - started >= REQUEST_TIMEOUT_MS - 1);
+        await sleep(50);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      // The sidecar now reads the late S_RESOLVE and drops it (DEADLINE_EXCEEDED): the token
+      // the client still holds is the session's current one, not a superseded one.
+      const after = await api.sResolve('stalled', created.token, false, 0, 0);
+      assert.ok(after.status === 'ok', `status ${after.status}`);
+      assert.equal(after.token, created.token, 'the rotation was applied after its deadline');
+      assert.equal(after.rotated, false);
+      assert.equal(proc.state, 'running');
+    },
+  );
 });
 
 describe('a call before the module is initialised', () => {

@@ -27,7 +27,9 @@ function fakeBinary(name: string, body: string): string {
 }
 
 async function startModule(options: XemsModuleOptions) {
-  const ref = await Test.createTestingModule({ imports: [XemsModule.forRoot(options)] }).setLogger(false as never).compile();
+  const ref = await Test.createTestingModule({ imports: [XemsModule.forRoot(options)] })
+    .setLogger(false as never)
+    .compile();
   return { ref, xems: ref.get(XemsService) };
 }
 
@@ -71,7 +73,9 @@ describe('sidecar crash during traffic', () => {
       let token: string | undefined;
       while (!stop) {
         if (!token) {
-          const res = await request(t.server).post('/login').send({ user: `w${n}` });
+          const res = await request(t.server)
+            .post('/login')
+            .send({ user: `w${n}` });
           results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/login' });
           token = res.status === 200 ? cookieToken(res) : undefined;
           if (!token) await sleep(20);
@@ -80,7 +84,8 @@ describe('sidecar crash during traffic', () => {
         const res = await request(t.server).get('/me').set('Cookie', `xems_token=${token}`);
         results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/me' });
         if (res.status === 200) token = cookieToken(res) ?? token;
-        else if (res.status === 401) token = undefined; // in-memory sessions died with the sidecar: log in again
+        else if (res.status === 401)
+          token = undefined; // in-memory sessions died with the sidecar: log in again
         else await sleep(10);
       }
     };
@@ -213,7 +218,9 @@ describe('sidecar life cycle', () => {
       const event = (await gaveUp) as { reason: string };
       assert.match(event.reason, /restart budget/);
       assert.equal(t.xems.sidecar.state, 'failed');
-      const refused = await request(t.server).get('/me').set('Cookie', `xems_token=${cookieToken(res)}`);
+      const refused = await request(t.server)
+        .get('/me')
+        .set('Cookie', `xems_token=${cookieToken(res)}`);
       assert.equal(refused.status, 503);
       assert.equal(refused.headers['retry-after'], '1');
       const login = await request(t.server).post('/login').send({});
@@ -272,8 +279,14 @@ describe('sidecar shutdown', () => {
       const took = Date.now() - started;
       assert.equal(isAlive(pid), false, 'killed');
       assert.ok(took >= 300 && took < 3000, `shutdown took ${took} ms`);
-      assert.ok(lines.some((l) => l.startsWith('WARN XemsSidecar') && l.includes('configured') && l.includes('"sandbox":"none"')), lines.join('\n'));
-      assert.ok(lines.some((l) => /did not exit within 300 ms: killing it/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('WARN XemsSidecar') && l.includes('configured') && l.includes('"sandbox":"none"')),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((l) => /did not exit within 300 ms: killing it/.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       Logger.overrideLogger(new Logger());
     }
@@ -330,7 +343,10 @@ describe('sidecar start-up failures', () => {
 
   it('times out a sidecar that never completes the handshake, and kills it', async () => {
     const pidFile = join(workDir, 'silent.pid');
-    const silent = fakeBinary('silent', `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);`);
+    const silent = fakeBinary(
+      'silent',
+      `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);`,
+    );
     const { ref } = await startModule({ sidecar: { binaryPath: silent, startTimeout: 500 } });
     const started = Date.now();
     await assert.rejects(ref.init(), (err: unknown) => err instanceof XemsSidecarError && err.code === 'SIDECAR_START_TIMEOUT');
@@ -340,7 +356,10 @@ describe('sidecar start-up failures', () => {
   });
 
   it('reports a sidecar that exits during start-up with its last log lines', async () => {
-    const crash = fakeBinary('crash', `process.stderr.write(JSON.stringify({ level: 'ERROR', msg: 'boom at start' }) + '\\n'); process.exit(3);`);
+    const crash = fakeBinary(
+      'crash',
+      `process.stderr.write(JSON.stringify({ level: 'ERROR', msg: 'boom at start' }) + '\\n'); process.exit(3);`,
+    );
     const { ref } = await startModule({ sidecar: { binaryPath: crash } });
     await assert.rejects(ref.init(), (err: unknown) => err instanceof XemsSidecarError && /code 3/.test(err.message));
     await closeAfterFailedInit(ref);

@@ -26,7 +26,10 @@ const OTHER_VERSION = '9.8.7';
 function buildSidecar(name: string, version: string): string {
   const out = join(workDir, name, 'xems-sidecar');
   const ldflags = version ? ['-ldflags', `-X main.version=${version}`] : [];
-  const built = spawnSync(process.env.GO || 'go', ['build', ...ldflags, '-o', out, './cmd/xems-sidecar'], { cwd: join(root, 'sidecar'), encoding: 'utf8' });
+  const built = spawnSync(process.env.GO || 'go', ['build', ...ldflags, '-o', out, './cmd/xems-sidecar'], {
+    cwd: join(root, 'sidecar'),
+    encoding: 'utf8',
+  });
   if (built.status !== 0) throw new Error(`go build failed: ${built.stderr}`);
   return out;
 }

@@ -187,11 +187,20 @@ describe('XemsStore: express-session over the sidecar', () => {
   });
 
   it('errors reach the callback as typed errors, never throws', async () => {
-    await assert.rejects(call((cb) => store.get('', cb)), XemsValidationError);
-    await assert.rejects(call((cb) => store.set('x'.repeat(2000), { cookie: {} }, cb)), XemsValidationError);
+    await assert.rejects(
+      call((cb) => store.get('', cb)),
+      XemsValidationError,
+    );
+    await assert.rejects(
+      call((cb) => store.set('x'.repeat(2000), { cookie: {} }, cb)),
+      XemsValidationError,
+    );
     const cyclic: { cookie: object; self?: unknown } = { cookie: {} };
     cyclic.self = cyclic;
-    await assert.rejects(call((cb) => store.set('cyclic', cyclic, cb)), XemsValidationError);
+    await assert.rejects(
+      call((cb) => store.set('cyclic', cyclic, cb)),
+      XemsValidationError,
+    );
     assert.throws(() => new XemsStore({ xems: {} as XemsService }), /XemsService/);
     assert.throws(() => new XemsStore({ xems, sandbox: 'bad name' }), /sandbox/);
   });
@@ -213,7 +222,14 @@ describe('XemsStore inside a Nest app', () => {
   let close: () => Promise<void>;
   before(async () => {
     const app = await NestFactory.create(AppModule, { logger: ['error'] });
-    app.use(session({ secret: 'nest test secret', resave: false, saveUninitialized: false, store: new XemsStore({ xems: app.get(XemsService) }) }));
+    app.use(
+      session({
+        secret: 'nest test secret',
+        resave: false,
+        saveUninitialized: false,
+        store: new XemsStore({ xems: app.get(XemsService) }),
+      }),
+    );
     await app.listen(0, '127.0.0.1');
     server = app.getHttpServer() as Server;
     close = () => app.close();
@@ -222,7 +238,7 @@ describe('XemsStore inside a Nest app', () => {
     await close();
   });
 
-  it('keeps express-session sessions in the module\'s sidecar', async () => {
+  it("keeps express-session sessions in the module's sidecar", async () => {
     const first = await request(server).get('/count');
     assert.deepEqual(first.body, { views: 1 });
     const cookie = sidCookie(first)!;

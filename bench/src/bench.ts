@@ -8,9 +8,21 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { APPS, CONNECTIONS, FULL, QUICK, SCENARIOS, XEMS_REDIS_SECRET_ENV, type AppId, type AppSpec, type ScenarioSpec, type Timing } from './config';
+import {
+  APPS,
+  CONNECTIONS,
+  FULL,
+  QUICK,
+  SCENARIOS,
+  XEMS_REDIS_SECRET_ENV,
+  type AppId,
+  type AppSpec,
+  type ScenarioSpec,
+  type Timing,
+} from './config';
 import { runJob, start, stop, stopAll, killAllNow, type Managed } from './infra/children';
 import { machineInfo, packageVersion, commandVersion, sidecarHello } from './infra/machine';
+import { libraryPath } from './infra/library';
 import { childPids, rssBytes } from './infra/proc';
 import { freePort } from './infra/ports';
 import { ensureRedisServer, redisVersion, startRedis, type RedisInstance } from './infra/redis';
@@ -19,7 +31,10 @@ import type { MemoryResult } from './micro/memory';
 import type { MicroResult } from './micro/sidecar-micro';
 import type { VaultLoadResult } from './micro/vault-load';
 import { formatProfile, summarizeProfile } from './report/cpu-profile';
-import { refreshFindings, renderMarkdown, renderTable, summarize, type BenchReport, type RunRecord } from './report/report';
+import { renderTable } from './report/console-table';
+import { refreshFindings } from './report/findings';
+import { renderMarkdown } from './report/markdown';
+import { summarize, type BenchReport, type RunRecord } from './report/summary';
 
 const BENCH_ROOT = resolve(__dirname, '..');
 const REPO_ROOT = resolve(BENCH_ROOT, '..');
@@ -49,17 +64,14 @@ interface RunningApp {
   procs: Managed[];
 }
 
-function libraryPath(): string {
-  return resolve(process.env.XEMS_BENCH_LIB ?? join(REPO_ROOT, 'dist'));
-}
-
 function sidecarBinary(): string {
   return process.env.XEMS_SIDECAR_PATH ?? join(REPO_ROOT, 'sidecar', 'bin', `${process.platform}-${process.arch}`, 'xems-sidecar');
 }
 
 function checkPrerequisites(): void {
   const missing: string[] = [];
-  if (!existsSync(join(libraryPath(), 'index.js'))) missing.push(`the library at ${libraryPath()} (run \`npm run build\` at the repo root)`);
+  if (!existsSync(join(libraryPath(), 'index.js')))
+    missing.push(`the library at ${libraryPath()} (run \`npm run build\` at the repo root)`);
   if (!existsSync(sidecarBinary())) missing.push(`the sidecar binary ${sidecarBinary()} (run \`npm run build:sidecar\` at the repo root)`);
   if (missing.length) throw new Error(`missing ${missing.join(' and ')}`);
 }
@@ -118,7 +130,12 @@ const sumRss = (pids: number[]): number => pids.reduce((sum, pid) => sum + rssBy
 function correctnessProblems(s: ScenarioSpec, r: LoadResult): string[] {
   const problems: string[] = [];
   if (r.ok === 0) problems.push('no correct answer');
-  if (r.errors > 0) problems.push(`${r.errors} errors (${Object.entries(r.errorKinds).map(([k, n]) => `${k}: ${n}`).join(', ')})`);
+  if (r.errors > 0)
+    problems.push(
+      `${r.errors} errors (${Object.entries(r.errorKinds)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ')})`,
+    );
   if (s.rotates && r.rotations !== r.ok) problems.push(`expected a new session cookie on every answer, got ${r.rotations} of ${r.ok}`);
   if (!s.rotates && r.rotations !== 0) problems.push(`expected the session cookie to stay, it changed ${r.rotations} times`);
   return problems;
@@ -154,7 +171,8 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     problems: correctnessProblems(s, result),
   };
   const sidecars = stores.length - (app.spec.usesRedis ? 1 : 0);
-  if (app.spec.usesSidecar && sidecars !== app.procs.length) record.problems.push(`expected ${app.procs.length} xems-sidecar process(es), found ${sidecars}`);
+  if (app.spec.usesSidecar && sidecars !== app.procs.length)
+    record.problems.push(`expected ${app.procs.length} xems-sidecar process(es), found ${sidecars}`);
   for (const p of app.procs) {
     if (p.child.exitCode !== null) record.problems.push(`${p.name} exited (${p.child.exitCode}):\n${p.tail()}`);
   }
@@ -215,7 +233,10 @@ async function main(): Promise<number> {
   const machineBefore = machineInfo();
 
   const needsXems =
-    scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) || !values['skip-micro'] || !values['skip-memory'] || !values['skip-vault'];
+    scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) ||
+    !values['skip-micro'] ||
+    !values['skip-memory'] ||
+    !values['skip-vault'];
   if (needsXems) checkPrerequisites();
   const redisBin = ensureRedisServer(log);
   const hello = needsXems ? await sidecarHello(sidecarBinary()) : { protocol: 0, build: 'not used' };
@@ -280,7 +301,10 @@ async function main(): Promise<number> {
       const out = await runJob(
         'memory benchmark',
         process.execPath,
-        [join(BUILD, 'micro', 'memory.js'), JSON.stringify({ redisPort: memRedis.port, redisPid: memRedis.proc.pid, entries: timing.memoryEntries })],
+        [
+          join(BUILD, 'micro', 'memory.js'),
+          JSON.stringify({ redisPort: memRedis.port, redisPid: memRedis.proc.pid, entries: timing.memoryEntries }),
+        ],
         30 * 60_000,
         { ...process.env, XEMS_BENCH_LIB: libraryPath() },
       );
@@ -315,7 +339,9 @@ async function main(): Promise<number> {
     }
   }
 
-  const file = values.out ? resolve(values.out) : join(BENCH_ROOT, quick ? 'RESULTS.quick.md' : values.profile ? 'RESULTS.profile.md' : 'RESULTS.md');
+  const file = values.out
+    ? resolve(values.out)
+    : join(BENCH_ROOT, quick ? 'RESULTS.quick.md' : values.profile ? 'RESULTS.profile.md' : 'RESULTS.md');
   writeFileSync(file, renderMarkdown(report));
   console.log(`\n${renderTable(report)}\n`);
   log(`wrote ${file}`);
@@ -349,7 +375,7 @@ function versions(redisBin: string, hello: { protocol: number; build: string }):
 }
 
 function rootVersion(): string {
-  return (require(join(REPO_ROOT, 'package.json')) as { version: string }).version;
+  return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 let exiting = false;

@@ -25,14 +25,54 @@ export interface AppSpec {
 
 export const APPS: readonly AppSpec[] = [
   { id: 'bare', no: 1, title: 'bare NestJS', cookie: null, usesRedis: false, usesSidecar: false, instances: 1 },
-  { id: 'redis', no: 2, title: 'express-session + connect-redis', cookie: 'connect.sid', usesRedis: true, usesSidecar: false, instances: 1 },
+  {
+    id: 'redis',
+    no: 2,
+    title: 'express-session + connect-redis',
+    cookie: 'connect.sid',
+    usesRedis: true,
+    usesSidecar: false,
+    instances: 1,
+  },
   { id: 'memory', no: 3, title: 'express-session MemoryStore', cookie: 'connect.sid', usesRedis: false, usesSidecar: false, instances: 1 },
-  { id: 'xems', no: 4, title: 'nestjs-xems, rotation every request', cookie: 'xems_token', usesRedis: false, usesSidecar: true, instances: 1 },
-  { id: 'xems-norotate', no: 5, title: 'nestjs-xems, autoRotation false', cookie: 'xems_token', usesRedis: false, usesSidecar: true, instances: 1 },
+  {
+    id: 'xems',
+    no: 4,
+    title: 'nestjs-xems, rotation every request',
+    cookie: 'xems_token',
+    usesRedis: false,
+    usesSidecar: true,
+    instances: 1,
+  },
+  {
+    id: 'xems-norotate',
+    no: 5,
+    title: 'nestjs-xems, autoRotation false',
+    cookie: 'xems_token',
+    usesRedis: false,
+    usesSidecar: true,
+    instances: 1,
+  },
   // Issue 8: two instances sharing the benchmark's redis-server. App 6's sidecars keep their
   // records in Redis (store type 'redis'); its CPU counts both apps, both sidecars and redis-server.
-  { id: 'xems-redis', no: 6, title: 'nestjs-xems on Redis, 2 instances', cookie: 'xems_token', usesRedis: true, usesSidecar: true, instances: 2 },
-  { id: 'redis-2', no: 7, title: 'express-session + connect-redis, 2 instances', cookie: 'connect.sid', usesRedis: true, usesSidecar: false, instances: 2 },
+  {
+    id: 'xems-redis',
+    no: 6,
+    title: 'nestjs-xems on Redis, 2 instances',
+    cookie: 'xems_token',
+    usesRedis: true,
+    usesSidecar: true,
+    instances: 2,
+  },
+  {
+    id: 'redis-2',
+    no: 7,
+    title: 'express-session + connect-redis, 2 instances',
+    cookie: 'connect.sid',
+    usesRedis: true,
+    usesSidecar: false,
+    instances: 2,
+  },
 ];
 
 /** Key prefix of app 6's records in the shared redis-server (connect-redis uses 'sess:'). */

@@ -20,7 +20,7 @@ async function api(method, path, body) {
     $('rotations').textContent = String(rotations);
   }
   const text = await res.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -51,14 +51,30 @@ function time(ms) {
 /** A short device name from a user agent string (the full string is in the tooltip). */
 function deviceName(userAgent) {
   if (!userAgent) return 'Unknown device';
-  const browser = /Edg\//.test(userAgent) ? 'Edge'
-    : /Chrom(e|ium)\//.test(userAgent) ? (/HeadlessChrome/.test(userAgent) ? 'Headless Chrome' : 'Chrome')
-    : /Firefox\//.test(userAgent) ? 'Firefox'
-    : /Safari\//.test(userAgent) ? 'Safari'
-    : /curl\//.test(userAgent) ? 'curl' : 'Browser';
-  const os = /Windows/.test(userAgent) ? 'Windows' : /Mac OS X/.test(userAgent) ? 'macOS'
-    : /Android/.test(userAgent) ? 'Android' : /iPhone|iPad/.test(userAgent) ? 'iOS'
-    : /Linux/.test(userAgent) ? 'Linux' : '';
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /Chrom(e|ium)\//.test(userAgent)
+      ? /HeadlessChrome/.test(userAgent)
+        ? 'Headless Chrome'
+        : 'Chrome'
+      : /Firefox\//.test(userAgent)
+        ? 'Firefox'
+        : /Safari\//.test(userAgent)
+          ? 'Safari'
+          : /curl\//.test(userAgent)
+            ? 'curl'
+            : 'Browser';
+  const os = /Windows/.test(userAgent)
+    ? 'Windows'
+    : /Mac OS X/.test(userAgent)
+      ? 'macOS'
+      : /Android/.test(userAgent)
+        ? 'Android'
+        : /iPhone|iPad/.test(userAgent)
+          ? 'iOS'
+          : /Linux/.test(userAgent)
+            ? 'Linux'
+            : '';
   return os ? `${browser} on ${os}` : browser;
 }
 
@@ -104,7 +120,10 @@ function renderDevices(devices) {
       btn.type = 'button';
       btn.className = 'revoke';
       btn.textContent = 'Revoke';
-      btn.addEventListener('click', handler(() => revokeDevice(d.id)));
+      btn.addEventListener(
+        'click',
+        handler(() => revokeDevice(d.id)),
+      );
       action.append(btn);
     }
     row.append(action);
@@ -143,55 +162,76 @@ function handler(fn) {
 }
 
 function wire() {
-  $('register-form').addEventListener('submit', handler(async (event) => {
-    event.preventDefault();
-    const r = await api('POST', '/api/register', formValues(event.target));
-    if (r.ok) {
-      say(`Account created for ${r.data.email}. Now log in.`);
-      $('login-form').elements.email.value = r.data.email;
+  $('register-form').addEventListener(
+    'submit',
+    handler(async (event) => {
+      event.preventDefault();
+      const r = await api('POST', '/api/register', formValues(event.target));
+      if (r.ok) {
+        say(`Account created for ${r.data.email}. Now log in.`);
+        $('login-form').elements.email.value = r.data.email;
+        event.target.reset();
+      } else say(errorText(r), true);
+    }),
+  );
+
+  $('login-form').addEventListener(
+    'submit',
+    handler(async (event) => {
+      event.preventDefault();
+      const r = await api('POST', '/api/login', formValues(event.target));
+      if (!r.ok) return say(errorText(r), true);
+      $('otp-code').textContent = r.data.demoCode;
+      $('otp-form').hidden = false;
+      $('otp-form').elements.code.focus();
+      say(`Code sent (valid until ${new Date(r.data.expiresAt).toLocaleTimeString()}).`);
+    }),
+  );
+
+  $('otp-form').addEventListener(
+    'submit',
+    handler(async (event) => {
+      event.preventDefault();
+      const r = await api('POST', '/api/login/verify', formValues(event.target));
+      if (!r.ok) return say(errorText(r), true);
       event.target.reset();
-    } else say(errorText(r), true);
-  }));
+      say(`Welcome, ${r.data.user.name}.`);
+      await refresh();
+    }),
+  );
 
-  $('login-form').addEventListener('submit', handler(async (event) => {
-    event.preventDefault();
-    const r = await api('POST', '/api/login', formValues(event.target));
-    if (!r.ok) return say(errorText(r), true);
-    $('otp-code').textContent = r.data.demoCode;
-    $('otp-form').hidden = false;
-    $('otp-form').elements.code.focus();
-    say(`Code sent (valid until ${new Date(r.data.expiresAt).toLocaleTimeString()}).`);
-  }));
+  $('refresh').addEventListener(
+    'click',
+    handler(() => refresh()),
+  );
 
-  $('otp-form').addEventListener('submit', handler(async (event) => {
-    event.preventDefault();
-    const r = await api('POST', '/api/login/verify', formValues(event.target));
-    if (!r.ok) return say(errorText(r), true);
-    event.target.reset();
-    say(`Welcome, ${r.data.user.name}.`);
-    await refresh();
-  }));
+  $('burst').addEventListener(
+    'click',
+    handler(async () => {
+      const results = await Promise.all(Array.from({ length: 30 }, () => api('GET', '/api/me')));
+      const ok = results.filter((r) => r.ok).length;
+      say(`${ok} of 30 parallel requests succeeded.`, ok !== 30);
+      await refresh();
+    }),
+  );
 
-  $('refresh').addEventListener('click', handler(() => refresh()));
+  $('logout').addEventListener(
+    'click',
+    handler(async () => {
+      await api('POST', '/api/logout');
+      say('Logged out.');
+      await refresh();
+    }),
+  );
 
-  $('burst').addEventListener('click', handler(async () => {
-    const results = await Promise.all(Array.from({ length: 30 }, () => api('GET', '/api/me')));
-    const ok = results.filter((r) => r.ok).length;
-    say(`${ok} of 30 parallel requests succeeded.`, ok !== 30);
-    await refresh();
-  }));
-
-  $('logout').addEventListener('click', handler(async () => {
-    await api('POST', '/api/logout');
-    say('Logged out.');
-    await refresh();
-  }));
-
-  $('logout-all').addEventListener('click', handler(async () => {
-    const r = await api('POST', '/api/logout-all');
-    say(r.ok ? `Logged out everywhere (${r.data.revoked} sessions).` : errorText(r), !r.ok);
-    await refresh();
-  }));
+  $('logout-all').addEventListener(
+    'click',
+    handler(async () => {
+      const r = await api('POST', '/api/logout-all');
+      say(r.ok ? `Logged out everywhere (${r.data.revoked} sessions).` : errorText(r), !r.ok);
+      await refresh();
+    }),
+  );
 }
 
 wire();

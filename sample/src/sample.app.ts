@@ -17,10 +17,7 @@ export function publicDir(): string {
 }
 
 /** Builds the sample application (not listening yet). Start-up errors are thrown, not exited on. */
-export async function createSampleApp(
-  config: SampleConfig,
-  logger?: LoggerService | LogLevel[] | false,
-): Promise<NestExpressApplication> {
+export async function createSampleApp(config: SampleConfig, logger?: LoggerService | LogLevel[] | false): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     abortOnError: false,
     ...(logger === undefined ? {} : { logger }),

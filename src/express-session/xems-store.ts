@@ -97,16 +97,28 @@ export class XemsStore extends storeBase() {
   constructor(options: XemsStoreOptions) {
     super();
     if (!options || !(options.xems instanceof XemsService)) {
-      throw new XemsConfigError('xems', 'must be the XemsService (app.get(XemsService), or await createStandaloneXems())', 'Pass { xems } to new XemsStore().');
+      throw new XemsConfigError(
+        'xems',
+        'must be the XemsService (app.get(XemsService), or await createStandaloneXems())',
+        'Pass { xems } to new XemsStore().',
+      );
     }
     this.xems = options.xems;
     this.sandbox = options.sandbox ?? XEMS_STORE_DEFAULTS.sandbox;
     if (!XEMS_LIMITS.sandboxPattern.test(this.sandbox)) {
-      throw new XemsConfigError('sandbox', `${JSON.stringify(this.sandbox)} is not a valid sandbox name`, 'Use 1-64 characters from A-Z a-z 0-9 . _ : -');
+      throw new XemsConfigError(
+        'sandbox',
+        `${JSON.stringify(this.sandbox)} is not a valid sandbox name`,
+        'Use 1-64 characters from A-Z a-z 0-9 . _ : -',
+      );
     }
     const ttl = parseDuration(options.ttl ?? XEMS_STORE_DEFAULTS.ttl);
     if (ttl === undefined || ttl < 1) {
-      throw new XemsConfigError('ttl', `${JSON.stringify(options.ttl)} is not a positive duration`, "Use a number of milliseconds or a string such as '1d'.");
+      throw new XemsConfigError(
+        'ttl',
+        `${JSON.stringify(options.ttl)} is not a positive duration`,
+        "Use a number of milliseconds or a string such as '1d'.",
+      );
     }
     this.defaultTtlMs = this.ttlCap.apply(ttl, 'XemsStore option "ttl"', options.ttl);
     this.disableTouch = options.disableTouch ?? false;
@@ -140,7 +152,10 @@ export class XemsStore extends storeBase() {
 
   /** The number of live sessions. */
   length(callback: (err: unknown, length?: number) => void): void {
-    settle(this.scanIds().then((ids) => ids.length), callback);
+    settle(
+      this.scanIds().then((ids) => ids.length),
+      callback,
+    );
   }
 
   /** Removes every session of the sandbox. */
@@ -162,7 +177,11 @@ export class XemsStore extends storeBase() {
 
   private key(sid: unknown): Buffer {
     if (typeof sid !== 'string' || sid.length === 0) {
-      throw new XemsValidationError('INVALID_KEY', 'An express-session id must be a non-empty string', 'Use express-session\'s own id generator.');
+      throw new XemsValidationError(
+        'INVALID_KEY',
+        'An express-session id must be a non-empty string',
+        "Use express-session's own id generator.",
+      );
     }
     return Buffer.from(sid, 'utf8');
   }
@@ -198,7 +217,11 @@ export class XemsStore extends storeBase() {
     try {
       json = JSON.stringify(session);
     } catch (err) {
-      throw new XemsValidationError('VALUE_NOT_SERIALIZABLE', `The session cannot be serialized to JSON: ${(err as Error).message}`, 'Store plain data in req.session (no BigInt, no cycles).');
+      throw new XemsValidationError(
+        'VALUE_NOT_SERIALIZABLE',
+        `The session cannot be serialized to JSON: ${(err as Error).message}`,
+        'Store plain data in req.session (no BigInt, no cycles).',
+      );
     }
     await this.api.kvSet(this.sandbox, key, Buffer.from(json, 'utf8'), Math.ceil(ttl));
   }

@@ -15,7 +15,8 @@ export class XemsCookieOptions {
   /** Cookie name. Default `'xems_token'`. */
   @OptionString("Use 1-128 characters from A-Z a-z 0-9 ! # $ % & ' * + - . ^ _ ` | ~, e.g. 'xems_token'.", {
     pattern: COOKIE_NAME,
-    problem: (v) => `${describeValue(v)} contains a character not allowed in a cookie name (such as ; , = space or a control character) or is empty/too long`,
+    problem: (v) =>
+      `${describeValue(v)} contains a character not allowed in a cookie name (such as ; , = space or a control character) or is empty/too long`,
   })
   name?: string = 'xems_token';
 
@@ -42,8 +43,12 @@ export class XemsCookieOptions {
   sameSite?: 'strict' | 'lax' | 'none' = 'strict';
 
   /** Always `true`: page scripts never read the token. `false` is refused (so that it is not silently ignored). */
-  @OptionOneOf([true], 'Remove cookie.httpOnly; page scripts must never read the token.', 'cannot be false: the session cookie is always HttpOnly')
-  httpOnly?: true = true;
+  @OptionOneOf(
+    [true],
+    'Remove cookie.httpOnly; page scripts must never read the token.',
+    'cannot be false: the session cookie is always HttpOnly',
+  )
+  httpOnly? = true as const;
 }
 
 export type ResolvedCookieOptions = Resolved<XemsCookieOptions>;
@@ -51,12 +56,24 @@ export type ResolvedCookieOptions = Resolved<XemsCookieOptions>;
 /** The rules between the cookie's fields (each field is valid on its own by now). */
 export function checkCookie(cookie: ResolvedCookieOptions): void {
   if (cookie.sameSite === 'none' && !cookie.secure) {
-    throw new XemsConfigError('cookie.sameSite', "'none' requires cookie.secure: true (browsers drop the cookie otherwise)", "Set cookie.secure: true, or use sameSite 'lax'/'strict'.");
+    throw new XemsConfigError(
+      'cookie.sameSite',
+      "'none' requires cookie.secure: true (browsers drop the cookie otherwise)",
+      "Set cookie.secure: true, or use sameSite 'lax'/'strict'.",
+    );
   }
   if (cookie.name.startsWith('__Host-') && (!cookie.secure || cookie.path !== '/' || cookie.domain !== undefined)) {
-    throw new XemsConfigError('cookie.name', 'a __Host- cookie needs secure: true, path "/" and no domain', 'Fix those options or drop the __Host- prefix.');
+    throw new XemsConfigError(
+      'cookie.name',
+      'a __Host- cookie needs secure: true, path "/" and no domain',
+      'Fix those options or drop the __Host- prefix.',
+    );
   }
   if (cookie.name.startsWith('__Secure-') && !cookie.secure) {
-    throw new XemsConfigError('cookie.name', 'a __Secure- cookie needs secure: true', 'Set cookie.secure: true or drop the __Secure- prefix.');
+    throw new XemsConfigError(
+      'cookie.name',
+      'a __Secure- cookie needs secure: true',
+      'Set cookie.secure: true or drop the __Secure- prefix.',
+    );
   }
 }

@@ -11,7 +11,10 @@ export class XemsCsrfOptions {
   declare readonly [NO_DEFAULT]?: 'origins';
 
   /** Request header carrying the CSRF token. Default `'x-csrf-token'`. */
-  @OptionString("Use letters, digits and dashes, e.g. 'x-csrf-token'.", { pattern: HEADER_NAME, problem: (v) => `${describeValue(v)} is not a valid HTTP header name` })
+  @OptionString("Use letters, digits and dashes, e.g. 'x-csrf-token'.", {
+    pattern: HEADER_NAME,
+    problem: (v) => `${describeValue(v)} is not a valid HTTP header name`,
+  })
   header?: string = 'x-csrf-token';
 
   /** Body field carrying the CSRF token (HTML forms). Default `'_csrf'`. */
@@ -37,7 +40,11 @@ export function resolveCsrf(csrf: ResolvedCsrfOptions): ResolvedCsrfOptions {
 
 function normaliseOrigins(origins: string[]): string[] {
   if (origins.length === 0) {
-    throw new XemsConfigError('csrf.origins', 'is empty: no request could pass', "List the origins your pages are served from, e.g. ['https://app.example.com'], or leave the option out.");
+    throw new XemsConfigError(
+      'csrf.origins',
+      'is empty: no request could pass',
+      "List the origins your pages are served from, e.g. ['https://app.example.com'], or leave the option out.",
+    );
   }
   return origins.map((o, i) => {
     let url: URL | undefined;
@@ -46,8 +53,20 @@ function normaliseOrigins(origins: string[]): string[] {
     } catch {
       url = undefined;
     }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash || url.username || !/^https?:\/\/[^/]+\/?$/i.test(o)) {
-      throw new XemsConfigError(`csrf.origins[${i}]`, `${describeValue(o)} is not an origin (scheme://host[:port], no path)`, "Use e.g. 'https://app.example.com'.");
+    if (
+      !url ||
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      url.pathname !== '/' ||
+      url.search ||
+      url.hash ||
+      url.username ||
+      !/^https?:\/\/[^/]+\/?$/i.test(o)
+    ) {
+      throw new XemsConfigError(
+        `csrf.origins[${i}]`,
+        `${describeValue(o)} is not an origin (scheme://host[:port], no path)`,
+        "Use e.g. 'https://app.example.com'.",
+      );
     }
     return url.origin;
   });

@@ -29,7 +29,13 @@ interface RuleOptions {
   alsoAccepts?: readonly unknown[];
 }
 
-function rule(name: string, validate: (value: unknown) => boolean, problem: (value: unknown) => string, hintText: string, options: RuleOptions = {}): PropertyDecorator {
+function rule(
+  name: string,
+  validate: (value: unknown) => boolean,
+  problem: (value: unknown) => string,
+  hintText: string,
+  options: RuleOptions = {},
+): PropertyDecorator {
   const alsoAccepts = options.alsoAccepts ?? [];
   return (target: object, property: string | symbol) => {
     IsOptional()(target, property);
@@ -45,7 +51,11 @@ function rule(name: string, validate: (value: unknown) => boolean, problem: (val
 }
 
 /** A string, optionally matching `pattern` (else `problem` says why). */
-export function OptionString(hintText: string, check?: { pattern: RegExp; problem(value: string): string }, options: RuleOptions & { what?: string } = {}): PropertyDecorator {
+export function OptionString(
+  hintText: string,
+  check?: { pattern: RegExp; problem(value: string): string },
+  options: RuleOptions & { what?: string } = {},
+): PropertyDecorator {
   const what = options.what ?? 'a string';
   return rule(
     'isOptionString',
@@ -57,14 +67,24 @@ export function OptionString(hintText: string, check?: { pattern: RegExp; proble
 }
 
 export function OptionBoolean(hintText: string): PropertyDecorator {
-  return rule('isOptionBoolean', (v) => typeof v === 'boolean', (v) => `must be true or false, got ${describeValue(v)}`, hintText);
+  return rule(
+    'isOptionBoolean',
+    (v) => typeof v === 'boolean',
+    (v) => `must be true or false, got ${describeValue(v)}`,
+    hintText,
+  );
 }
 
 /** One of `values` (the message lists them). */
 export function OptionOneOf(values: readonly unknown[], hintText: string, problem?: string): PropertyDecorator {
   const listed = values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v)));
   const choices = listed.length === 1 ? listed[0] : `${listed.slice(0, -1).join(', ')} or ${listed[listed.length - 1]}`;
-  return rule('isOptionOneOf', (v) => values.includes(v), (v) => problem ?? `must be ${choices}, got ${describeValue(v)}`, hintText);
+  return rule(
+    'isOptionOneOf',
+    (v) => values.includes(v),
+    (v) => problem ?? `must be ${choices}, got ${describeValue(v)}`,
+    hintText,
+  );
 }
 
 /** An integer within [min, max]. */
@@ -72,7 +92,10 @@ export function OptionInt(min: number, max: number, hintText: string): PropertyD
   return rule(
     'isOptionInt',
     (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
-    (v) => (!Number.isInteger(v) ? `must be an integer, got ${describeValue(v)}` : `must be at ${(v as number) < min ? `least ${min}` : `most ${max}`}, got ${describeValue(v)}`),
+    (v) =>
+      !Number.isInteger(v)
+        ? `must be an integer, got ${describeValue(v)}`
+        : `must be at ${(v as number) < min ? `least ${min}` : `most ${max}`}, got ${describeValue(v)}`,
     hintText,
   );
 }

@@ -18,10 +18,16 @@ function withDefaults<T extends object>(type: new () => T, given: Record<string,
   const options = new type() as Record<string, unknown>;
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined || value === null) continue;
-    if (key === '__proto__') throw new XemsConfigError(key, 'is not a known option', "Remove it; known options are listed in the README's option table.");
+    if (key === '__proto__')
+      throw new XemsConfigError(key, 'is not a known option', "Remove it; known options are listed in the README's option table.");
     const nested = nestedTypeOf(type, key);
     // defineProperty: a key such as "__proto__" stays a plain (and refused) property.
-    Object.defineProperty(options, key, { value: nested && isPlainObject(value) ? withDefaults(nested, value) : value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(options, key, {
+      value: nested && isPlainObject(value) ? withDefaults(nested, value) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return options as T;
 }
@@ -32,10 +38,18 @@ function firstError(errors: ValidationError[], prefix = ''): { field: string; pr
     const constraints = error.constraints ?? {};
     const name = Object.keys(constraints)[0];
     if (name === 'whitelistValidation') {
-      return { field, problem: 'is not a known option', hint: "Remove it or fix its spelling; known options are listed in the README's option table." };
+      return {
+        field,
+        problem: 'is not a known option',
+        hint: "Remove it or fix its spelling; known options are listed in the README's option table.",
+      };
     }
     if (name === 'nestedValidation') {
-      return { field, problem: `must be an object, got ${describeValue(error.value)}`, hint: 'Pass an object (or leave the option out to use the defaults).' };
+      return {
+        field,
+        problem: `must be an object, got ${describeValue(error.value)}`,
+        hint: 'Pass an object (or leave the option out to use the defaults).',
+      };
     }
     if (name !== undefined) {
       const hint = (error.contexts?.[name] as { hint?: string } | undefined)?.hint;
@@ -53,7 +67,11 @@ function firstError(errors: ValidationError[], prefix = ''): { field: string; pr
  */
 export function validateOptions<T extends object>(type: new () => T, given: unknown): T {
   if (!isPlainObject(given)) {
-    throw new XemsConfigError('(options)', `must be an object, got ${describeValue(given)}`, 'Pass an options object to XemsModule.forRoot(), or nothing for the defaults.');
+    throw new XemsConfigError(
+      '(options)',
+      `must be an object, got ${describeValue(given)}`,
+      'Pass an options object to XemsModule.forRoot(), or nothing for the defaults.',
+    );
   }
   const options = withDefaults(type, given);
   const first = firstError(validateSync(options, { whitelist: true, forbidNonWhitelisted: true }));

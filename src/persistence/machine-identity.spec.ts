@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MACOS_IDENTITY, MachineIdentityProblem, parseIoregPlatformUuid, parseRegMachineGuid, resolveMachineIdentity } from './machine-identity';
+import {
+  MACOS_IDENTITY,
+  MachineIdentityProblem,
+  parseIoregPlatformUuid,
+  parseRegMachineGuid,
+  resolveMachineIdentity,
+} from './machine-identity';
 
 /** A fake file system: path -> content (absent: ENOENT). */
 function files(map: Record<string, string>) {
@@ -32,15 +38,21 @@ describe('resolveMachineIdentity', () => {
   });
 
   it('true without any machine id: a problem that names both files', () => {
-    assert.throws(() => resolveMachineIdentity(true, files({}), LINUX), (err: Error) => {
-      assert.ok(err instanceof MachineIdentityProblem);
-      assert.match(err.message, /\/etc\/machine-id nor \/var\/lib\/dbus\/machine-id/);
-      return true;
-    });
+    assert.throws(
+      () => resolveMachineIdentity(true, files({}), LINUX),
+      (err: Error) => {
+        assert.ok(err instanceof MachineIdentityProblem);
+        assert.match(err.message, /\/etc\/machine-id nor \/var\/lib\/dbus\/machine-id/);
+        return true;
+      },
+    );
   });
 
   it('{ id }: that identity, never a file', () => {
-    assert.deepEqual(resolveMachineIdentity({ id: 'cluster-a' }, files({ '/etc/machine-id': 'x' })), { id: Buffer.from('cluster-a'), source: 'hardwareBinding.id' });
+    assert.deepEqual(resolveMachineIdentity({ id: 'cluster-a' }, files({ '/etc/machine-id': 'x' })), {
+      id: Buffer.from('cluster-a'),
+      source: 'hardwareBinding.id',
+    });
     assert.throws(() => resolveMachineIdentity({ id: '  ' }, files({})), MachineIdentityProblem);
     assert.throws(() => resolveMachineIdentity({ id: 'x'.repeat(1025) }, files({})), MachineIdentityProblem);
   });
@@ -82,7 +94,8 @@ const IOREG_INTEL = `+-o iMac19,1  <class IOPlatformExpertDevice, id 0x10000020f
       "model" = <"iMac19,1">
     }
 `;
-const REG_QUERY = '\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography\r\n    MachineGuid    REG_SZ    6F9619FF-8B86-4D11-B42D-00C04FC964FF\r\n\r\n';
+const REG_QUERY =
+  '\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography\r\n    MachineGuid    REG_SZ    6F9619FF-8B86-4D11-B42D-00C04FC964FF\r\n\r\n';
 
 /** A fake command runner: command output by program name, or a failure. */
 function commands(map: Record<string, string | Error>) {
@@ -132,14 +145,21 @@ describe('machine identity on macOS and Windows', () => {
     for (const [platform, fake, key] of [
       ['darwin', commands({ ioreg: new Error('spawn /usr/sbin/ioreg ENOENT') }), 'IOPlatformUUID'],
       ['darwin', commands({ ioreg: '+-o Root  <class IORegistryEntry>\n' }), 'IOPlatformUUID'],
-      ['win32', commands({ 'reg.exe': new Error('Command failed: ERROR: The system was unable to find the specified registry key or value.') }), 'MachineGuid'],
+      [
+        'win32',
+        commands({ 'reg.exe': new Error('Command failed: ERROR: The system was unable to find the specified registry key or value.') }),
+        'MachineGuid',
+      ],
     ] as const) {
-      assert.throws(() => resolveMachineIdentity(true, files({}), { platform, run: fake.run }), (err: Error) => {
-        assert.ok(err instanceof MachineIdentityProblem);
-        assert.ok(err.message.includes(key), err.message);
-        assert.match(err.message, /ioreg|reg\.exe/);
-        return true;
-      });
+      assert.throws(
+        () => resolveMachineIdentity(true, files({}), { platform, run: fake.run }),
+        (err: Error) => {
+          assert.ok(err instanceof MachineIdentityProblem);
+          assert.ok(err.message.includes(key), err.message);
+          assert.match(err.message, /ioreg|reg\.exe/);
+          return true;
+        },
+      );
     }
   });
 

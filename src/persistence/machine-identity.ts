@@ -8,7 +8,11 @@ export type XemsHardwareBinding = boolean | { id: string };
 export const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'] as const;
 
 /** macOS: the hardware UUID of the platform expert device (as "System Information" shows it). */
-export const MACOS_IDENTITY = { command: '/usr/sbin/ioreg', args: ['-rd1', '-c', 'IOPlatformExpertDevice'], key: 'IOPlatformUUID' } as const;
+export const MACOS_IDENTITY = {
+  command: '/usr/sbin/ioreg',
+  args: ['-rd1', '-c', 'IOPlatformExpertDevice'],
+  key: 'IOPlatformUUID',
+} as const;
 
 /** Windows: the MachineGuid that setup writes into the registry (the 64-bit view, whatever Node's bitness). */
 export const WINDOWS_IDENTITY = {
@@ -40,7 +44,8 @@ export interface IdentitySources {
 const THIS_MACHINE: IdentitySources = {
   platform: process.platform,
   readFile: (path) => readFileSync(path, 'utf8'),
-  run: (command, args) => execFileSync(command, args, { encoding: 'utf8', timeout: 10_000, windowsHide: true, stdio: ['ignore', 'pipe', 'ignore'] }),
+  run: (command, args) =>
+    execFileSync(command, args, { encoding: 'utf8', timeout: 10_000, windowsHide: true, stdio: ['ignore', 'pipe', 'ignore'] }),
 };
 
 /**
@@ -116,7 +121,9 @@ function commandIdentity(
   try {
     output = run(source.command, source.args);
   } catch (err) {
-    throw new MachineIdentityProblem(`this machine's identity (${source.key}) could not be read: "${shown}" failed (${(err as Error).message})`);
+    throw new MachineIdentityProblem(
+      `this machine's identity (${source.key}) could not be read: "${shown}" failed (${(err as Error).message})`,
+    );
   }
   const id = parse(output);
   if (id === undefined) throw new MachineIdentityProblem(`this machine's identity could not be read: "${shown}" printed no ${source.key}`);

@@ -42,11 +42,17 @@ describe('persistence options', () => {
     assert.equal(o.persistence.fsync, 'everysec');
     assert.deepEqual(o.persistence.secret.bytes(), Buffer.from(secret.slice(7), 'base64'));
     assert.deepEqual(o.persistence.binding, { id: Buffer.from('test-machine-id'), source: '/etc/machine-id' });
-    assert.ok(!inspect(o, { depth: 5 }).includes(secret.slice(7)) && !JSON.stringify(o).includes(secret.slice(7)), 'resolved options never print the secret');
+    assert.ok(
+      !inspect(o, { depth: 5 }).includes(secret.slice(7)) && !JSON.stringify(o).includes(secret.slice(7)),
+      'resolved options never print the secret',
+    );
   });
 
   it('hardwareBinding { id } and false; fsync values', () => {
-    const a = resolveWith({ persistence: { enabled: true, secret, path: '/v', fsync: 'always' }, hardwareBinding: { id: 'pod-identity' } }, noMachineId);
+    const a = resolveWith(
+      { persistence: { enabled: true, secret, path: '/v', fsync: 'always' }, hardwareBinding: { id: 'pod-identity' } },
+      noMachineId,
+    );
     assert.ok(a.persistence.enabled && a.persistence.fsync === 'always');
     assert.deepEqual(a.persistence.enabled && a.persistence.binding, { id: Buffer.from('pod-identity'), source: 'hardwareBinding.id' });
     const b = resolveWith({ persistence: { enabled: true, secret, path: '/v', fsync: 'no' }, hardwareBinding: false }, noMachineId);
@@ -63,22 +69,58 @@ describe('persistence options', () => {
       const err = refused({ persistence }, 'persistence.enabled', /is not set/);
       assert.match(err.hint, /enabled: true/);
     }
-    assert.deepEqual(resolveWith({ persistence: { enabled: false, path: '/v', secret } }).persistence, { enabled: false, path: '/v' }, 'off on purpose');
-    assert.deepEqual(resolveWith({ persistence: { fsync: 'always' } }).persistence, { enabled: false, path: undefined }, 'fsync alone changes nothing');
+    assert.deepEqual(
+      resolveWith({ persistence: { enabled: false, path: '/v', secret } }).persistence,
+      { enabled: false, path: '/v' },
+      'off on purpose',
+    );
+    assert.deepEqual(
+      resolveWith({ persistence: { fsync: 'always' } }).persistence,
+      { enabled: false, path: undefined },
+      'fsync alone changes nothing',
+    );
   });
 
   it('refuses each problem with its own message', () => {
     refused({ persistence: { enabled: true, secret } }, 'persistence.path', /is required/);
     refused({ persistence: { enabled: true, path: '/v' } }, 'persistence.secret', /is required/);
-    refused({ persistence: { enabled: true, path: '/v', secret: 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3' } }, 'persistence.secret', /31 characters long/);
-    refused({ persistence: { enabled: true, path: '/v', secret: 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$X' } }, 'persistence.secret', /33 characters long/);
+    refused(
+      { persistence: { enabled: true, path: '/v', secret: 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3' } },
+      'persistence.secret',
+      /31 characters long/,
+    );
+    refused(
+      { persistence: { enabled: true, path: '/v', secret: 'Qm7#vR2kT9!xLp4@Zs8^Wd1&Hc6*Jn3$X' } },
+      'persistence.secret',
+      /33 characters long/,
+    );
     refused({ persistence: { enabled: true, path: '/v', secret: 'x'.repeat(32) } }, 'persistence.secret', /one character repeated/);
-    refused({ persistence: { enabled: true, path: '/v', secret: 'secret12'.repeat(4) } }, 'persistence.secret', /repeats a pattern of 8 characters/);
-    refused({ persistence: { enabled: true, path: '/v', secret: 'fea3KzYWP8PaJGzduwfEYPvXQ6fhDTYs' } }, 'persistence.secret', /example secret printed/);
-    refused({ persistence: { enabled: true, path: '/v', secret, fsync: 'sometimes' } }, 'persistence.fsync', /'always', 'everysec' or 'no'/);
+    refused(
+      { persistence: { enabled: true, path: '/v', secret: 'secret12'.repeat(4) } },
+      'persistence.secret',
+      /repeats a pattern of 8 characters/,
+    );
+    refused(
+      { persistence: { enabled: true, path: '/v', secret: 'fea3KzYWP8PaJGzduwfEYPvXQ6fhDTYs' } },
+      'persistence.secret',
+      /example secret printed/,
+    );
+    refused(
+      { persistence: { enabled: true, path: '/v', secret, fsync: 'sometimes' } },
+      'persistence.fsync',
+      /'always', 'everysec' or 'no'/,
+    );
     refused({ persistence: { enabled: true, path: '/v', secret } }, 'hardwareBinding', /no identity to bind the vault to/, noMachineId);
-    refused({ persistence: { enabled: true, path: '/v', secret }, hardwareBinding: 'yes' }, 'hardwareBinding', /must be true, false or \{ id: string \}/);
-    refused({ persistence: { enabled: true, path: '/v', secret }, hardwareBinding: { id: 5 } }, 'hardwareBinding', /must be true, false or/);
+    refused(
+      { persistence: { enabled: true, path: '/v', secret }, hardwareBinding: 'yes' },
+      'hardwareBinding',
+      /must be true, false or \{ id: string \}/,
+    );
+    refused(
+      { persistence: { enabled: true, path: '/v', secret }, hardwareBinding: { id: 5 } },
+      'hardwareBinding',
+      /must be true, false or/,
+    );
     refused({ persistence: { enabled: true, path: '/v', secret }, hardwareBinding: { id: ' ' } }, 'hardwareBinding', /non-empty string/);
     const err = refused({ persistence: { enabled: true, path: '/v', secret: 'aaaa' } }, 'persistence.secret', /4 characters long/);
     assert.match(err.hint, /npx nestjs-xems secret/);

@@ -75,7 +75,11 @@ export function parseSecretOption(secret: unknown): VaultSecret {
 }
 
 /** `hardwareBinding` resolved to an identity (null: unbound), or an XemsConfigError naming it with `hint`. */
-export function identityOption(binding: XemsHardwareBinding, hint: string, readMachineId?: (path: string) => string): MachineIdentity | null {
+export function identityOption(
+  binding: XemsHardwareBinding,
+  hint: string,
+  readMachineId?: (path: string) => string,
+): MachineIdentity | null {
   try {
     return resolveMachineIdentity(binding, readMachineId);
   } catch (err) {
@@ -100,7 +104,11 @@ export function resolvePersistence(
     const id = (hardwareBinding as { id?: unknown } | null)?.id;
     const keys = hardwareBinding && typeof hardwareBinding === 'object' ? Object.keys(hardwareBinding) : [];
     if (typeof id !== 'string' || keys.length !== 1) {
-      throw new XemsConfigError('hardwareBinding', `must be true, false or { id: string }, got ${describeBinding(hardwareBinding)}`, BINDING_HINT);
+      throw new XemsConfigError(
+        'hardwareBinding',
+        `must be true, false or { id: string }, got ${describeBinding(hardwareBinding)}`,
+        BINDING_HINT,
+      );
     }
   }
   if (persistence.enabled === undefined && !sharedStore && (persistence.path !== undefined || persistence.secret !== undefined)) {
@@ -113,7 +121,11 @@ export function resolvePersistence(
   if (persistence.enabled !== true) return { enabled: false, path: persistence.path };
 
   if (persistence.path === undefined || persistence.path.trim() === '') {
-    throw new XemsConfigError('persistence.path', 'is required when persistence is enabled', "Give the vault a directory of its own, e.g. path: '/var/lib/my-app/xems-vault'.");
+    throw new XemsConfigError(
+      'persistence.path',
+      'is required when persistence is enabled',
+      "Give the vault a directory of its own, e.g. path: '/var/lib/my-app/xems-vault'.",
+    );
   }
   if (persistence.secret === undefined) {
     throw new XemsConfigError('persistence.secret', 'is required when persistence is enabled', SECRET_HINT);

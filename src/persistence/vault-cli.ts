@@ -60,7 +60,9 @@ interface Parsed {
 function parseArgs(args: string[]): Parsed {
   const [command, ...rest] = args;
   if (command !== 'verify' && command !== 'rekey') {
-    throw new VaultCliError(`Unknown vault command ${JSON.stringify(command ?? '')}: use "vault verify" or "vault rekey".\n\n${VAULT_USAGE}`);
+    throw new VaultCliError(
+      `Unknown vault command ${JSON.stringify(command ?? '')}: use "vault verify" or "vault rekey".\n\n${VAULT_USAGE}`,
+    );
   }
   const parsed: Partial<Parsed> = { command, binding: true, json: false };
   const value = (flag: string, i: number): string => {
@@ -91,7 +93,9 @@ function parseArgs(args: string[]): Parsed {
         break;
       case '--secret':
       case '--new-secret':
-        throw new VaultCliError(`${flag} is not accepted: secrets never go on the command line (shell history, ps). Use XEMS_SECRET / XEMS_NEW_SECRET or stdin.`);
+        throw new VaultCliError(
+          `${flag} is not accepted: secrets never go on the command line (shell history, ps). Use XEMS_SECRET / XEMS_NEW_SECRET or stdin.`,
+        );
       default:
         throw new VaultCliError(`Unknown option ${JSON.stringify(flag)}.\n\n${VAULT_USAGE}`);
     }
@@ -117,7 +121,8 @@ function identity(binding: XemsHardwareBinding, io: VaultCliIo, what: string): s
     const id = resolveMachineIdentity(binding, io.readMachineId);
     return id ? id.id.toString('base64') : undefined;
   } catch (err) {
-    if (err instanceof MachineIdentityProblem) throw new VaultCliError(`${what}: ${err.message}. Pass --machine-id <id> or --no-binding.`, 1);
+    if (err instanceof MachineIdentityProblem)
+      throw new VaultCliError(`${what}: ${err.message}. Pass --machine-id <id> or --no-binding.`, 1);
     throw err;
   }
 }
@@ -153,7 +158,12 @@ function runTool(binary: string, command: string, request: Record<string, unknow
       try {
         resolvePromise(JSON.parse(out) as ToolResult);
       } catch {
-        reject(new VaultCliError(`The sidecar binary ${binary} did not answer (exit code ${code}): ${err.trim() || out.trim()}. Is it built from this version ("npx nestjs-xems build-sidecar")?`, 1));
+        reject(
+          new VaultCliError(
+            `The sidecar binary ${binary} did not answer (exit code ${code}): ${err.trim() || out.trim()}. Is it built from this version ("npx nestjs-xems build-sidecar")?`,
+            1,
+          ),
+        );
       }
     });
     const payload = Buffer.from(JSON.stringify(request), 'utf8');
@@ -162,7 +172,9 @@ function runTool(binary: string, command: string, request: Record<string, unknow
 }
 
 function formatVerify(r: ToolResult): string {
-  const lines = [`Vault ${r.path}: every block and entry checked, OK (epoch ${r.epoch}, ${r.bound ? 'bound to a machine identity' : 'not hardware-bound'})`];
+  const lines = [
+    `Vault ${r.path}: every block and entry checked, OK (epoch ${r.epoch}, ${r.bound ? 'bound to a machine identity' : 'not hardware-bound'})`,
+  ];
   const names = Object.keys(r.sandboxes ?? {}).sort();
   const width = Math.max(7, ...names.map((n) => n.length));
   lines.push(`  ${'sandbox'.padEnd(width)}  ${'sessions'.padStart(9)}  ${'kv'.padStart(9)}`);
@@ -174,7 +186,9 @@ function formatVerify(r: ToolResult): string {
     `  ${r.records} live records (snapshot: ${r.snapshotRecords} records; ${r.journals} journal file(s): ${r.journalEntries} entries; ${r.expired} expired records skipped); ${Math.round((r.bytes ?? 0) / 1024)} KiB read in ${r.ms} ms`,
   );
   if (r.tornBytes) {
-    lines.push(`  Note: the journal ends with a torn entry of ${r.tornBytes} bytes (the process stopped while writing it); the sidecar cuts it at its next start.`);
+    lines.push(
+      `  Note: the journal ends with a torn entry of ${r.tornBytes} bytes (the process stopped while writing it); the sidecar cuts it at its next start.`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -208,14 +222,18 @@ export async function runVaultCommand(args: string[], io: VaultCliIo): Promise<n
       try {
         request.newSecret = parseVaultSecret(next.trim()).bytes().toString('base64');
       } catch (err) {
-        if (err instanceof VaultSecretProblem) throw new VaultCliError(`The new secret ${err.message}. Generate one with "npx nestjs-xems secret".`, 1);
+        if (err instanceof VaultSecretProblem)
+          throw new VaultCliError(`The new secret ${err.message}. Generate one with "npx nestjs-xems secret".`, 1);
         throw err;
       }
     }
     if (p.newBinding === false) request.newUnbound = true;
     else if (p.newBinding !== undefined) request.newMachineId = identity(p.newBinding, io, 'the new binding');
     if (request.newSecret === undefined && p.newBinding === undefined) {
-      throw new VaultCliError('Nothing to change: give a new secret (XEMS_NEW_SECRET or the second line of stdin) and/or a new binding (--new-machine-id, --new-no-binding, --new-this-machine).', 1);
+      throw new VaultCliError(
+        'Nothing to change: give a new secret (XEMS_NEW_SECRET or the second line of stdin) and/or a new binding (--new-machine-id, --new-no-binding, --new-this-machine).',
+        1,
+      );
     }
   }
   const binary = locateSidecarBinary(undefined, io.env);

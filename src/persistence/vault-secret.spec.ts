@@ -77,7 +77,12 @@ describe('parseVaultSecret', () => {
 
   it('every secret printed in the README and docs is in the refused examples', () => {
     const root = join(__dirname, '..', '..', '..');
-    const files = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))];
+    const files = [
+      join(root, 'README.md'),
+      ...readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join(root, 'docs', f)),
+    ];
     const found = new Set<string>();
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
@@ -87,7 +92,10 @@ describe('parseVaultSecret', () => {
     }
     assert.ok(found.size >= 2, `expected the docs to show example secrets, found ${[...found].join(', ')}`);
     for (const secret of found) {
-      assert.ok(DOCUMENTED_EXAMPLE_SECRETS.includes(secret), `${secret} is printed in the docs but not refused: add it to DOCUMENTED_EXAMPLE_SECRETS`);
+      assert.ok(
+        DOCUMENTED_EXAMPLE_SECRETS.includes(secret),
+        `${secret} is printed in the docs but not refused: add it to DOCUMENTED_EXAMPLE_SECRETS`,
+      );
     }
   });
 });

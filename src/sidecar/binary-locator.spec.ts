@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XemsSidecarChecksumError, XemsSidecarError } from '../xems.errors';
@@ -151,6 +151,6 @@ describe('locateSidecarBinary', () => {
   it('finds the package root from the compiled file (build/src/sidecar or dist/sidecar)', () => {
     const root = packageRoot(__dirname);
     assert.ok(root);
-    assert.equal((require(join(root, 'package.json')) as { name: string }).name, 'nestjs-xems');
+    assert.equal((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string }).name, 'nestjs-xems');
   });
 });

@@ -1,30 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeSidecar, enc } from '../../test/support/fake-sidecar';
+import { enc, fakeSidecarClient } from '../../test/support/fake-sidecar';
 import {
   XemsOverloadedError,
   XemsProtocolError,
-  XemsSessionLimitError,
   XemsTimeoutError,
   XemsUnavailableError,
   XemsValidationError,
 } from '../xems.errors';
 import { RequestWriter } from './frame-codec';
 import { ErrorCode, Op, PROTOCOL_VERSION, Status } from './protocol';
-import { SidecarApi } from './sidecar-api';
-import { SidecarClient, SidecarClientOptions, TIMEOUT_SWEEP_MS } from './sidecar-client';
-
-function setup(options: Partial<SidecarClientOptions> = {}) {
-  const fake = new FakeSidecar();
-  const busy: boolean[] = [];
-  const client = new SidecarClient(fake.stdin, fake.stdout, {
-    requestTimeoutMs: 1000,
-    maxInFlight: 100,
-    onBusyChange: (b) => busy.push(b),
-    ...options,
-  });
-  return { fake, client, busy };
-}
+import { TIMEOUT_SWEEP_MS } from './sidecar-client';
 
 const ping = () => new RequestWriter(Op.PING, 0).finish();
 
@@ -38,13 +24,13 @@ function recordWrites(stdin: { write(chunk: Buffer): boolean }): number[] {
 
 describe('SidecarClient handshake', () => {
   it('resolves hello with the build version', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello(PROTOCOL_VERSION, 'v-test');
     assert.deepEqual(await client.hello, { protocolVersion: PROTOCOL_VERSION, buildVersion: 'v-test' });
   });
 
   it('refuses another protocol version, naming both, and closes', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello(PROTOCOL_VERSION + 1, 'future');
     await assert.rejects(client.hello, (err: unknown) => {
       assert.ok(err instanceof XemsProtocolError);
@@ -56,13 +42,13 @@ describe('SidecarClient handshake', () => {
   });
 
   it('rejects hello when the stream ends first', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.stdout.end();
     await assert.rejects(client.hello, XemsUnavailableError);
   });
 
   it('treats a reply before HELLO as a protocol error', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.reply(1, Status.OK);
     await assert.rejects(client.hello, /before sending HELLO/);
   });
@@ -70,7 +56,7 @@ describe('SidecarClient handshake', () => {
 
 describe('SidecarClient requests', () => {
   it('pipelines requests with distinct ids and matches out-of-order replies', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello();
     await client.hello;
     const calls = [0, 1, 2, 3, 4].map((n) => client.request(Op.KV_HAS, new RequestWriter(Op.KV_HAS).u8(n).finish()));
@@ -85,7 +71,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('maps ERROR replies to typed errors and keeps NOT_FOUND / REUSED as statuses', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello();
     const err = client.request(Op.KV_SET, ping());
     const nf = client.request(Op.KV_GET, ping());
@@ -97,7 +83,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('times out one call with XemsTimeoutError and drops its late reply', async () => {
-    const { fake, client } = setup({ requestTimeoutMs: 30 });
+    const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 30 });
     fake.hello();
     const slow = client.request(Op.PING, ping());
     await assert.rejects(slow, XemsTimeoutError);
@@ -111,7 +97,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('stamps every request with its deadline: the wall clock plus the call\'s own timeout', async () => {
-    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 1000 });
     fake.hello();
     const before = Date.now();
     const a = client.request(Op.PING, ping());
@@ -126,7 +112,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('maps DEADLINE_EXCEEDED (dropped unapplied by the sidecar) to XemsTimeoutError with the call\'s timeout', async () => {
-    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 1000 });
     fake.hello();
     const call = client.request(Op.S_RESOLVE, ping(), 750);
     await fake.waitForRequests(1);
@@ -135,7 +121,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('fails fast with XemsOverloadedError beyond maxInFlight', async () => {
-    const { fake, client } = setup({ maxInFlight: 2 });
+    const { fake, client } = fakeSidecarClient({ maxInFlight: 2 });
     fake.hello();
     const a = client.request(Op.PING, ping());
     const b = client.request(Op.PING, ping());
@@ -152,7 +138,7 @@ describe('SidecarClient requests', () => {
   });
 
   it('reports busy when the first call starts and idle when the last settles', async () => {
-    const { fake, client, busy } = setup();
+    const { fake, client, busy } = fakeSidecarClient();
     fake.hello();
     const a = client.request(Op.PING, ping());
     const b = client.request(Op.PING, ping());
@@ -169,7 +155,7 @@ describe('SidecarClient requests', () => {
 
 describe('SidecarClient timeouts and write batching', () => {
   it('times each call out after its own timeout, within one sweep interval', async () => {
-    const { fake, client } = setup({ requestTimeoutMs: 1000 });
+    const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 1000 });
     fake.hello();
     await client.hello;
     const started = performance.now();
@@ -189,7 +175,7 @@ describe('SidecarClient timeouts and write batching', () => {
   });
 
   it('answered calls never time out and the sweep timer stops when idle', async () => {
-    const { fake, client } = setup({ requestTimeoutMs: 60 });
+    const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 60 });
     fake.hello();
     await client.hello;
     const call = client.request(Op.PING, ping());
@@ -202,7 +188,7 @@ describe('SidecarClient timeouts and write batching', () => {
   });
 
   it('writes the frames of separate callbacks of one event-loop turn in one write', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello();
     await client.hello;
     const writes = recordWrites(fake.stdin);
@@ -220,7 +206,7 @@ describe('SidecarClient timeouts and write batching', () => {
   });
 
   it('writes the frames of one tick in one write, and later ticks separately', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello();
     await client.hello;
     const writes = recordWrites(fake.stdin);
@@ -241,7 +227,7 @@ describe('SidecarClient timeouts and write batching', () => {
   });
 
   it('drops frames still queued when the client closes, failing their calls', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.hello();
     await client.hello;
     const call = client.request(Op.PING, ping());
@@ -254,7 +240,7 @@ describe('SidecarClient timeouts and write batching', () => {
 
 describe('SidecarClient close path', () => {
   it('rejects every pending call at once with XemsUnavailableError when stdout ends', async () => {
-    const { fake, client, busy } = setup({ requestTimeoutMs: 60_000 });
+    const { fake, client, busy } = fakeSidecarClient({ requestTimeoutMs: 60_000 });
     fake.hello();
     await client.hello;
     const calls = Array.from({ length: 20 }, () => client.request(Op.PING, ping()));
@@ -274,13 +260,13 @@ describe('SidecarClient close path', () => {
   });
 
   it('closes on a pipe error and on a corrupt frame', async () => {
-    const first = setup();
+    const first = fakeSidecarClient();
     first.fake.hello();
     const pending = first.client.request(Op.PING, ping());
     first.fake.stdin.destroy(new Error('EPIPE'));
     await assert.rejects(pending, XemsUnavailableError);
 
-    const second = setup();
+    const second = fakeSidecarClient();
     second.fake.hello();
     const call = second.client.request(Op.PING, ping());
     const bogus = Buffer.alloc(4);
@@ -291,7 +277,7 @@ describe('SidecarClient close path', () => {
   });
 
   it('close() is idempotent and the first reason wins', async () => {
-    const { client } = setup();
+    const { client } = fakeSidecarClient();
     client.close(new XemsUnavailableError('first'));
     client.close(new XemsUnavailableError('second'));
     assert.match((await client.closed).message, /first/);
@@ -301,7 +287,7 @@ describe('SidecarClient close path', () => {
 describe('SidecarClient unsolicited frames and latency', () => {
   it('reports EXPIRED frames (id 0, kind 1) and keeps serving calls', async () => {
     const expired: Array<[string, string[]]> = [];
-    const { fake, client } = setup({ onExpired: (sandbox, ids) => expired.push([sandbox, ids]) });
+    const { fake, client } = fakeSidecarClient({ onExpired: (sandbox, ids) => expired.push([sandbox, ids]) });
     fake.hello();
     await client.hello;
     const call = client.request(Op.PING, ping());
@@ -314,14 +300,14 @@ describe('SidecarClient unsolicited frames and latency', () => {
   });
 
   it('an EXPIRED frame before HELLO is a protocol error', async () => {
-    const { fake, client } = setup();
+    const { fake, client } = fakeSidecarClient();
     fake.stdout.write(fake.frame(Buffer.concat([enc.u32(0), enc.u8(1), enc.str('sb'), enc.u32(0)])));
     assert.ok((await client.closed) instanceof XemsProtocolError);
   });
 
   it('measures the round trip of every answered call', async () => {
     const latencies: number[] = [];
-    const { fake, client } = setup({ onLatency: (ms) => latencies.push(ms) });
+    const { fake, client } = fakeSidecarClient({ onLatency: (ms) => latencies.push(ms) });
     fake.hello();
     const call = client.request(Op.PING, ping());
     await fake.waitForRequests(1);
@@ -330,109 +316,5 @@ describe('SidecarClient unsolicited frames and latency', () => {
     await call;
     assert.equal(latencies.length, 1);
     assert.ok(latencies[0] >= 15 && latencies[0] < 1000, `latency ${latencies[0]}`);
-  });
-});
-
-describe('SidecarApi over the client', () => {
-  it('encodes S_RESOLVE and decodes OK, NOT_FOUND, REUSED and MISMATCH', async () => {
-    const { fake, client } = setup();
-    fake.hello();
-    const api = new SidecarApi(client);
-    const token = 'A'.repeat(70);
-    const ok = api.sResolve('sb', token, true, 2000, 500);
-    const nf = api.sResolve('sb', token, false, 0, 0);
-    const reused = api.sResolve('sb', token, true, 0, 0);
-    const mismatch = api.sResolve('sb', token, true, 0, 0, { wantCsrf: true, binding: { onMismatch: 'reject', ip: '10.0.0.1', userAgent: 'ua' } });
-    await fake.waitForRequests(4);
-    const body = fake.requests[0].body;
-    assert.equal(fake.requests[0].op, Op.S_RESOLVE);
-    assert.deepEqual(body, Buffer.concat([enc.str('sb'), enc.str(token), enc.u8(1), enc.i64(2000), enc.i64(500)]));
-    assert.deepEqual(
-      fake.requests[3].body,
-      Buffer.concat([enc.str('sb'), enc.str(token), enc.u8(1 | 2 | 4), enc.i64(0), enc.i64(0), enc.u8(1), enc.str('10.0.0.1'), enc.str('ua')]),
-    );
-    const next = 'B'.repeat(70);
-    fake.reply(
-      fake.requests[0].id,
-      Status.OK,
-      Buffer.concat([enc.str(next), enc.u8(1), enc.i64(1_700_000_000_000), enc.str('sid1'), enc.bytes(Buffer.from('{"a":1}')), enc.u8(3), enc.u8(2), enc.str('csrf')]),
-    );
-    fake.reply(fake.requests[1].id, Status.NOT_FOUND);
-    fake.reply(fake.requests[2].id, Status.REUSED, enc.str('sid1'));
-    fake.reply(fake.requests[3].id, Status.MISMATCH, Buffer.concat([enc.str('sid1'), enc.u8(1), enc.u8(0)]));
-    assert.deepEqual(await ok, {
-      status: 'ok',
-      token: next,
-      rotated: true,
-      expiresAt: 1_700_000_000_000,
-      sessionId: 'sid1',
-      data: Buffer.from('{"a":1}'),
-      flags: 3,
-      mismatch: 2,
-      csrfToken: 'csrf',
-    });
-    assert.deepEqual(await nf, { status: 'not_found' });
-    assert.deepEqual(await reused, { status: 'reused', sessionId: 'sid1' });
-    assert.deepEqual(await mismatch, { status: 'mismatch', sessionId: 'sid1', mismatch: 1, revoked: false });
-  });
-
-  it('encodes S_CREATE with and without its extension fields, S_REGENERATE, S_UPDATE with grace, and decodes their replies', async () => {
-    const { fake, client } = setup();
-    fake.hello();
-    const api = new SidecarApi(client);
-    const plain = api.sCreate('sb', Buffer.from('d'), 1000, 0, '', Buffer.alloc(0));
-    const full = api.sCreate('sb', Buffer.from('d'), 1000, 500, 'u', Buffer.from('m'), {
-      remember: true,
-      maxSessions: 3,
-      onLimit: 'reject',
-      bindIp: 'exact',
-      bindUserAgent: true,
-      ip: '::1',
-      userAgent: 'ua',
-    });
-    const regen = api.sRegenerate('sb', 'T'.repeat(70), 2000, true);
-    const update = api.sUpdate('sb', 'T'.repeat(70), Buffer.from('x'), 1500);
-    const revokeAll = api.sRevokeAll('sb', 'u', 'sid0');
-    await fake.waitForRequests(5);
-    const head = Buffer.concat([enc.str('sb'), enc.bytes(Buffer.from('d')), enc.i64(1000)]);
-    assert.deepEqual(fake.requests[0].body, Buffer.concat([head, enc.i64(0), enc.str(''), enc.bytes(Buffer.alloc(0))]));
-    assert.deepEqual(
-      fake.requests[1].body,
-      Buffer.concat([head, enc.i64(500), enc.str('u'), enc.bytes(Buffer.from('m')), enc.u8(1), enc.u32(3), enc.u8(1), enc.u8(2 | 4), enc.str('::1'), enc.str('ua')]),
-    );
-    assert.equal(fake.requests[2].op, Op.S_REGENERATE);
-    assert.deepEqual(fake.requests[2].body, Buffer.concat([enc.str('sb'), enc.str('T'.repeat(70)), enc.i64(2000), enc.u8(1), enc.bytes(Buffer.alloc(0))]));
-    assert.deepEqual(fake.requests[3].body, Buffer.concat([enc.str('sb'), enc.str('T'.repeat(70)), enc.bytes(Buffer.from('x')), enc.i64(1500)]));
-    const created = (tok: string) => Buffer.concat([enc.str(tok), enc.str('sid'), enc.i64(5), enc.str('csrf')]);
-    fake.reply(fake.requests[0].id, Status.OK, Buffer.concat([created('t1'), enc.u32(0)]));
-    fake.reply(fake.requests[1].id, Status.OK, Buffer.concat([created('t2'), enc.u32(2), enc.str('old1'), enc.str('old2')]));
-    fake.reply(fake.requests[2].id, Status.OK, Buffer.concat([created('t3'), enc.u8(1), enc.str('was')]));
-    fake.reply(fake.requests[3].id, Status.OK, enc.i64(9));
-    fake.reply(fake.requests[4].id, Status.OK, Buffer.concat([enc.u32(1), enc.str('gone')]));
-    assert.deepEqual(await plain, { token: 't1', sessionId: 'sid', expiresAt: 5, csrfToken: 'csrf', evicted: [] });
-    assert.deepEqual((await full).evicted, ['old1', 'old2']);
-    assert.deepEqual(await regen, { token: 't3', sessionId: 'sid', expiresAt: 5, csrfToken: 'csrf', flags: 1, oldSessionId: 'was' });
-    assert.equal(await update, 9);
-    assert.deepEqual(await revokeAll, ['gone']);
-  });
-
-  it('maps LIMIT_REACHED to XemsSessionLimitError', async () => {
-    const { fake, client } = setup();
-    fake.hello();
-    const api = new SidecarApi(client);
-    const created = api.sCreate('sb', Buffer.from('d'), 1000, 0, 'u');
-    await fake.waitForRequests(1);
-    fake.replyError(fake.requests[0].id, 12, 'the user already has 2 live sessions');
-    await assert.rejects(created, (e: unknown) => e instanceof XemsSessionLimitError && e.code === 'SESSION_LIMIT' && /2 live sessions/.test(e.message));
-  });
-
-  it('refuses a reply with trailing bytes as a protocol error', async () => {
-    const { fake, client } = setup();
-    fake.hello();
-    const api = new SidecarApi(client);
-    const has = api.kvHas('sb', Buffer.from('k'));
-    await fake.waitForRequests(1);
-    fake.reply(fake.requests[0].id, Status.OK, Buffer.from([1, 9]));
-    await assert.rejects(has, XemsProtocolError);
   });
 });

@@ -1,18 +1,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from './binary-locator';
 import * as wire from './stdio-protocol.gen';
 
 const root = packageRoot()!;
+// The generator and its table are the repository's CommonJS scripts, outside the compiled tree
+// (this spec runs from build/src/sidecar): loaded relative to the repository root.
+const fromRoot = createRequire(join(root, 'package.json'));
 interface Generator {
   render(): Record<string, string>;
   staleFiles(root?: string): string[];
 }
-const generator = require(join(root, 'scripts', 'generate-protocol.js')) as Generator;
-const table = require(join(root, 'scripts', 'protocol-table.js')) as {
+const generator = fromRoot('./scripts/generate-protocol.js') as Generator;
+const table = fromRoot('./scripts/protocol-table.js') as {
   version: number;
   ops: Record<string, { code: number }>;
   errorCodes: Record<string, number>;

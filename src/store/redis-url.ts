@@ -17,13 +17,21 @@ const HOST_PORT = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/;
  */
 export function checkRedisUrl(field: string, value: unknown, clusterNode: boolean): string {
   if (value === undefined) {
-    throw new XemsConfigError(field, 'is undefined (is the environment variable meant to hold it unset?)', `Set it, e.g. REDIS_URL=redis://localhost:6379 for { url: process.env.REDIS_URL }. ${URL_HINT}`);
+    throw new XemsConfigError(
+      field,
+      'is undefined (is the environment variable meant to hold it unset?)',
+      `Set it, e.g. REDIS_URL=redis://localhost:6379 for { url: process.env.REDIS_URL }. ${URL_HINT}`,
+    );
   }
   const authority = typeof value === 'string' ? REDIS_URL.exec(value)?.[1] : undefined;
   if (authority === undefined) throw notARedisUrl(field);
   const [, host, port] = HOST_PORT.exec(authority.slice(authority.lastIndexOf('@') + 1)) ?? [];
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
-    throw new XemsConfigError(field, `has an empty or invalid port: write a port of 1-65535 after the ':', or leave both out for 6379 ${NOT_REPEATED}`, URL_HINT);
+    throw new XemsConfigError(
+      field,
+      `has an empty or invalid port: write a port of 1-65535 after the ':', or leave both out for 6379 ${NOT_REPEATED}`,
+      URL_HINT,
+    );
   }
   let url: URL | undefined;
   try {

@@ -43,7 +43,11 @@ describe('the store option', () => {
     assert.equal(one.timeoutMs, 1000);
     assert.equal(one.identity?.toString(), 'shop-prod');
     assert.equal(inspect(one).includes('9f1c2b7e'), false, 'the secret never prints');
-    const cluster = resolveXemsOptions({ ...valid, store: { type: 'redis', cluster: ['redis://n1:7000', 'rediss://n2:7000/0'], keyPrefix: 'shop:', timeout: '250ms' }, hardwareBinding: false }).store;
+    const cluster = resolveXemsOptions({
+      ...valid,
+      store: { type: 'redis', cluster: ['redis://n1:7000', 'rediss://n2:7000/0'], keyPrefix: 'shop:', timeout: '250ms' },
+      hardwareBinding: false,
+    }).store;
     assert.ok(cluster.type === 'redis');
     assert.deepEqual(cluster.cluster, ['redis://n1:7000', 'rediss://n2:7000/0']);
     assert.equal(cluster.keyPrefix, 'shop:');
@@ -86,17 +90,33 @@ describe('the store option', () => {
   it('refuses a Redis URL without a host, with an empty or out-of-range port, naming the field', () => {
     const url = (u: string): XemsModuleOptions => ({ ...valid, store: { type: 'redis', url: u } });
     refuses(url('redis://:hunter2@127.0.0.1:'), 'store.url', /empty or invalid port/);
-    for (const port of ['0', '65536', '70000', 'x1', '-1', '6379x']) refuses(url(`redis://:hunter2@h:${port}`), 'store.url', /empty or invalid port/);
+    for (const port of ['0', '65536', '70000', 'x1', '-1', '6379x'])
+      refuses(url(`redis://:hunter2@h:${port}`), 'store.url', /empty or invalid port/);
     refuses(url('redis://:hunter2@:6379'), 'store.url', /with a host/);
     refuses(url('redis://'), 'store.url', /with a host/);
-    refuses({ ...valid, store: { type: 'redis', cluster: ['redis://n1:7000', 'redis://:hunter2@n2:'] } }, 'store.cluster[1]', /empty or invalid port/);
-    for (const good of ['redis://h', 'redis://h:1', 'redis://:hunter2@h:65535/2', 'rediss://h:6380', 'redis://[::1]:6379', 'redis://user:pw@[2001:db8::1]']) {
+    refuses(
+      { ...valid, store: { type: 'redis', cluster: ['redis://n1:7000', 'redis://:hunter2@n2:'] } },
+      'store.cluster[1]',
+      /empty or invalid port/,
+    );
+    for (const good of [
+      'redis://h',
+      'redis://h:1',
+      'redis://:hunter2@h:65535/2',
+      'rediss://h:6380',
+      'redis://[::1]:6379',
+      'redis://user:pw@[2001:db8::1]',
+    ]) {
       assert.equal((resolveXemsOptions(url(good)).store as { url?: string }).url, good);
     }
   });
 
   it('refuses persistence.path with store type redis (there is no local vault: it would be ignored)', () => {
-    refuses({ ...valid, persistence: { secret: SECRET, path: '/tmp/vault-hunter2' } }, 'persistence.path', /not used with store type 'redis'/);
+    refuses(
+      { ...valid, persistence: { secret: SECRET, path: '/tmp/vault-hunter2' } },
+      'persistence.path',
+      /not used with store type 'redis'/,
+    );
   });
 
   it('sends the URL in configJson and the secret and identity only as CONFIGURE secrets', () => {
@@ -112,7 +132,10 @@ describe('the store option', () => {
       ],
     );
     assert.equal(JSON.stringify(config).includes('9f1c2b7e'), false);
-    assert.deepEqual(storeConfigure({ ...store, identity: null }).secrets.map(([n]) => n), ['storeSecret']);
+    assert.deepEqual(
+      storeConfigure({ ...store, identity: null }).secrets.map(([n]) => n),
+      ['storeSecret'],
+    );
   });
 
   it('maps the store error codes: UNAVAILABLE is a 503, a wrong secret or identity a configuration error', () => {

@@ -68,12 +68,23 @@ function fail(field: string, problem: string, hint: string): never {
 }
 
 /** The `store` object's own fields checked: its type, known keys, URL(s), prefix and timeout. */
-function checkRedisFields(store: Record<string, unknown>, requestTimeoutMs: number): Pick<Extract<ResolvedStore, { type: 'redis' }>, 'url' | 'cluster' | 'keyPrefix' | 'timeoutMs'> {
+function checkRedisFields(
+  store: Record<string, unknown>,
+  requestTimeoutMs: number,
+): Pick<Extract<ResolvedStore, { type: 'redis' }>, 'url' | 'cluster' | 'keyPrefix' | 'timeoutMs'> {
   if (!('url' in store) && store.cluster === undefined) {
-    fail('store', 'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)', "Use { type: 'redis', url: 'redis://host:6379' } or { type: 'redis', cluster: ['redis://node1:7000', 'redis://node2:7000'] }.");
+    fail(
+      'store',
+      'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)',
+      "Use { type: 'redis', url: 'redis://host:6379' } or { type: 'redis', cluster: ['redis://node1:7000', 'redis://node2:7000'] }.",
+    );
   }
   if ('url' in store && store.cluster !== undefined) {
-    fail('store', 'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)', 'Keep url for one server, or cluster for the nodes of a Redis Cluster.');
+    fail(
+      'store',
+      'of type redis needs exactly one of url (one server) and cluster (the nodes of a Redis Cluster)',
+      'Keep url for one server, or cluster for the nodes of a Redis Cluster.',
+    );
   }
   let url: string | undefined;
   let cluster: string[] | undefined;
@@ -86,14 +97,22 @@ function checkRedisFields(store: Record<string, unknown>, requestTimeoutMs: numb
   }
   const keyPrefix = store.keyPrefix ?? REDIS_STORE_DEFAULTS.keyPrefix;
   if (typeof keyPrefix !== 'string' || !KEY_PREFIX.test(keyPrefix)) {
-    fail('store.keyPrefix', 'must be 0-64 characters from A-Z a-z 0-9 . _ : - (no braces: they would put every key in one Cluster hash slot)', "Use e.g. 'xems:' or 'shop-prod:xems:'.");
+    fail(
+      'store.keyPrefix',
+      'must be 0-64 characters from A-Z a-z 0-9 . _ : - (no braces: they would put every key in one Cluster hash slot)',
+      "Use e.g. 'xems:' or 'shop-prod:xems:'.",
+    );
   }
   const timeoutMs = parseDuration(store.timeout ?? REDIS_STORE_DEFAULTS.timeout);
   if (timeoutMs === undefined || timeoutMs < 10 || timeoutMs > 60_000) {
     fail('store.timeout', 'must be a duration between 10 ms and 60 s', "Use e.g. '1s' (default) or 500.");
   }
   if (timeoutMs >= requestTimeoutMs) {
-    fail('store.timeout', `(${timeoutMs} ms) must be shorter than sidecar.requestTimeout (${requestTimeoutMs} ms)`, 'So that a Redis outage answers 503 from the sidecar before the call itself times out: lower store.timeout or raise sidecar.requestTimeout.');
+    fail(
+      'store.timeout',
+      `(${timeoutMs} ms) must be shorter than sidecar.requestTimeout (${requestTimeoutMs} ms)`,
+      'So that a Redis outage answers 503 from the sidecar before the call itself times out: lower store.timeout or raise sidecar.requestTimeout.',
+    );
   }
   return { url, cluster, keyPrefix, timeoutMs };
 }
@@ -110,13 +129,21 @@ export function resolveStore(
 ): ResolvedStore {
   if (raw === undefined) return { type: 'memory' };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    fail('store', `must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`}`, "Use { type: 'memory' } (default) or { type: 'redis', url: 'redis://host:6379' }.");
+    fail(
+      'store',
+      `must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`}`,
+      "Use { type: 'memory' } (default) or { type: 'redis', url: 'redis://host:6379' }.",
+    );
   }
   const store = raw as Record<string, unknown>;
   const known = store.type === 'memory' ? ['type'] : ['type', 'url', 'cluster', 'keyPrefix', 'timeout'];
   const unknown = Object.keys(store).find((k) => !known.includes(k));
   if (store.type !== 'memory' && store.type !== 'redis') {
-    fail('store.type', `must be 'memory' or 'redis', got ${JSON.stringify(store.type)}`, "Use 'memory' (default: each instance keeps its own records) or 'redis' (shared by every instance).");
+    fail(
+      'store.type',
+      `must be 'memory' or 'redis', got ${JSON.stringify(store.type)}`,
+      "Use 'memory' (default: each instance keeps its own records) or 'redis' (shared by every instance).",
+    );
   }
   if (unknown !== undefined) {
     fail(`store.${unknown}`, `is not a known option of a ${String(store.type)} store`, `Known: ${known.join(', ')}.`);
@@ -125,13 +152,25 @@ export function resolveStore(
 
   const fields = checkRedisFields(store, requestTimeoutMs);
   if (persistence.enabled === true) {
-    fail('persistence.enabled', "cannot be true with store type 'redis': Redis keeps the records (its RDB/AOF files are their persistence), a local vault would be one instance's copy", 'Remove persistence.enabled (keep persistence.secret: it is the shared secret the Redis records are sealed with).');
+    fail(
+      'persistence.enabled',
+      "cannot be true with store type 'redis': Redis keeps the records (its RDB/AOF files are their persistence), a local vault would be one instance's copy",
+      'Remove persistence.enabled (keep persistence.secret: it is the shared secret the Redis records are sealed with).',
+    );
   }
   if (persistence.path !== undefined) {
-    fail('persistence.path', "is not used with store type 'redis' (Redis keeps the records; there is no local vault)", 'Remove persistence.path; keep persistence.secret, the shared secret of the Redis records.');
+    fail(
+      'persistence.path',
+      "is not used with store type 'redis' (Redis keeps the records; there is no local vault)",
+      'Remove persistence.path; keep persistence.secret, the shared secret of the Redis records.',
+    );
   }
   if (persistence.secret === undefined) {
-    fail('persistence.secret', "is required with store type 'redis': every instance derives the same key from it, so that one instance reads what another wrote", SECRET_HINT);
+    fail(
+      'persistence.secret',
+      "is required with store type 'redis': every instance derives the same key from it, so that one instance reads what another wrote",
+      SECRET_HINT,
+    );
   }
   const secret = parseSecretOption(persistence.secret);
   if (hardwareBinding === undefined || hardwareBinding === true) {

@@ -143,7 +143,11 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
 
     const replay = new CookieClient(sample.url);
     replay.token = pendingToken;
-    assert.equal((await replay.post('/api/login/verify', { code: login.body.demoCode })).status, 401, 'the pending token cannot be replayed');
+    assert.equal(
+      (await replay.post('/api/login/verify', { code: login.body.demoCode })).status,
+      401,
+      'the pending token cannot be replayed',
+    );
   });
 
   it(`deletes the pending login after ${OTP_MAX_ATTEMPTS} wrong codes`, async () => {
@@ -163,7 +167,11 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
     assert.equal(client.token, undefined, 'the pending cookie is cleared');
     const stillPending = new CookieClient(sample.url);
     stillPending.token = login.setCookie!.split(';')[0].split('=')[1];
-    assert.equal((await stillPending.post('/api/login/verify', { code: login.body.demoCode })).status, 401, 'even the right code is refused now');
+    assert.equal(
+      (await stillPending.post('/api/login/verify', { code: login.body.demoCode })).status,
+      401,
+      'even the right code is refused now',
+    );
     assert.equal((await client.post('/api/login/verify', { code: 'abc' })).status, 401, 'no session: 401 before validation');
   });
 
@@ -189,9 +197,20 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
 
     const list = await laptop.get('/api/devices');
     assert.equal(list.status, 200);
-    const devices = list.body.devices as Array<{ id: string; ip: string; userAgent: string; current: boolean; createdAt: number; lastSeenAt: number; expiresAt: number }>;
+    const devices = list.body.devices as Array<{
+      id: string;
+      ip: string;
+      userAgent: string;
+      current: boolean;
+      createdAt: number;
+      lastSeenAt: number;
+      expiresAt: number;
+    }>;
     assert.equal(devices.length, 2);
-    assert.deepEqual(devices.map((d) => [d.userAgent, d.current]).sort(), [['Laptop/1.0', true], ['Phone/2.0', false]]);
+    assert.deepEqual(devices.map((d) => [d.userAgent, d.current]).sort(), [
+      ['Laptop/1.0', true],
+      ['Phone/2.0', false],
+    ]);
     for (const d of devices) {
       assert.match(d.ip, /127\.0\.0\.1/);
       assert.ok(d.expiresAt > Date.now() && d.createdAt <= Date.now());
@@ -269,7 +288,7 @@ describe('sample entry point (node build/sample/src/main.js)', { timeout: 60_000
     assert.match(proc.stderr, /XEMS_SECRET/);
   });
 
-  it('--persist with a bad XEMS_SECRET stops with the module\'s explanation and never prints the secret', async () => {
+  it("--persist with a bad XEMS_SECRET stops with the module's explanation and never prints the secret", async () => {
     const secret = 'x'.repeat(43);
     const proc = new Spawned(process.execPath, [main, '--persist'], {
       cwd: repoRoot(),
@@ -286,7 +305,10 @@ describe('sample entry point (node build/sample/src/main.js)', { timeout: 60_000
     const secret = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'nestjs-xems.js'), 'secret'], { encoding: 'utf8' }).stdout.trim();
     const vault = join(mkdtempSync(join(tmpdir(), 'xems-sample-')), 'vault');
     const start = async () => {
-      const proc = new Spawned(process.execPath, [main, '--persist'], { cwd: repoRoot(), env: env({ PORT: '0', XEMS_SECRET: secret, XEMS_PERSIST_PATH: vault }) });
+      const proc = new Spawned(process.execPath, [main, '--persist'], {
+        cwd: repoRoot(),
+        env: env({ PORT: '0', XEMS_SECRET: secret, XEMS_PERSIST_PATH: vault }),
+      });
       const [, url] = await proc.waitFor(/(http:\/\/127\.0\.0\.1:\d+)/, 20_000);
       return { proc, url };
     };
@@ -314,7 +336,10 @@ describe('sample entry point (node build/sample/src/main.js)', { timeout: 60_000
       const me = await client.get('/api/me');
       assert.equal(me.status, 200, 'the session survived the restart');
       assert.equal(me.body.user.email, 'persist@example.test');
-      assert.ok(!second.proc.output.includes(secret.slice(7)) && !first.proc.output.includes(secret.slice(7)), 'the secret is never printed');
+      assert.ok(
+        !second.proc.output.includes(secret.slice(7)) && !first.proc.output.includes(secret.slice(7)),
+        'the secret is never printed',
+      );
     } finally {
       await stop(second.proc);
     }

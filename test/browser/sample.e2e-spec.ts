@@ -11,12 +11,6 @@ import { artifactsDir } from './support/paths';
 import { startSample, type RunningSample } from './support/sample-server';
 import { fetchStatus, logInWithCode, message, register, waitForDevices, type DemoUser } from './support/sample-page';
 
-// Callbacks given to page.evaluate run in the browser; this program compiles without the DOM
-// lib, so the few browser globals they use are declared here (module scope only).
-declare const document: any;
-declare const localStorage: any;
-declare const sessionStorage: any;
-
 const COOKIE = XEMS_DEFAULTS.cookie.name;
 const user: DemoUser = { name: 'Ada Lovelace', email: 'ada@example.test', password: 'correct horse battery' };
 
@@ -112,11 +106,17 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
     const responses = await page.evaluate(() =>
       Promise.all(
         Array.from({ length: 30 }, () =>
-          fetch('/api/me', { credentials: 'include' }).then((r) => ({ status: r.status, rotated: r.headers.get('x-token-rotated') === '1' })),
+          fetch('/api/me', { credentials: 'include' }).then((r) => ({
+            status: r.status,
+            rotated: r.headers.get('x-token-rotated') === '1',
+          })),
         ),
       ),
     );
-    assert.deepEqual(responses.map((r) => r.status), Array(30).fill(200));
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(30).fill(200),
+    );
     // At least one of them rotated; the others (same token, inside the grace window) got its successor.
     const rotations = responses.filter((r) => r.rotated).length;
     assert.ok(rotations >= 1 && rotations < 30, `rotations during the burst: ${rotations}`);

@@ -32,7 +32,8 @@ describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
         binaries.set(tag, readFileSync(join(work, tag, 'package', p.binary)));
       }
       mustRun('tar', ['-xzf', join(packed.dir, packed.main), '-C', work, 'package/sidecar/prebuilt.json'], ROOT, cleanEnv(), 60_000);
-      recorded = (JSON.parse(readFileSync(join(work, 'package', 'sidecar', 'prebuilt.json'), 'utf8')) as { platforms: typeof recorded }).platforms;
+      recorded = (JSON.parse(readFileSync(join(work, 'package', 'sidecar', 'prebuilt.json'), 'utf8')) as { platforms: typeof recorded })
+        .platforms;
     }),
   );
 
@@ -42,7 +43,14 @@ describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
 
   it('packs exactly linux, darwin and win32 on x64 and arm64', () => {
     ready();
-    assert.deepEqual(Object.keys(packed.platforms).sort(), ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64']);
+    assert.deepEqual(Object.keys(packed.platforms).sort(), [
+      'darwin-arm64',
+      'darwin-x64',
+      'linux-arm64',
+      'linux-x64',
+      'win32-arm64',
+      'win32-x64',
+    ]);
     assert.deepEqual(PLATFORMS.map((p) => p.tag).sort(), Object.keys(packed.platforms).sort());
   });
 
@@ -54,7 +62,8 @@ describe('prebuilt sidecars for six platforms', { timeout: 900_000 }, () => {
       assert.equal(format.os, platform.os);
       assert.equal(format.cpu, platform.cpu);
       if (format.format === 'elf') assert.equal(format.interpreter, false, 'static: no dynamic loader, so no libc (glibc and musl alike)');
-      if (format.format === 'macho' && format.cpu === 'arm64') assert.equal(format.codeSigned, true, 'ad-hoc signed (Apple silicon runs only signed code)');
+      if (format.format === 'macho' && format.cpu === 'arm64')
+        assert.equal(format.codeSigned, true, 'ad-hoc signed (Apple silicon runs only signed code)');
       if (format.format === 'pe') assert.equal(format.consoleSubsystem, true, 'a console program: its stdin/stdout carry the protocol');
       assert.equal(sha256(binary), recorded[platform.tag].sha256);
       assert.equal(sha256(binary), packed.platforms[platform.tag].sha256);

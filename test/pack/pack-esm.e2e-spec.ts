@@ -21,7 +21,11 @@ describe('npm packages: main + platform, into an ESM app', { timeout: 600_000 },
     setup.run(() => {
       ({ packed, work, app, pathWithoutGo } = freshApp({
         type: 'module',
-        sources: { 'main.ts': 'esm/main.ts.txt', 'app.module.ts': 'esm/app.module.ts.txt', 'auth/auth.controller.ts': 'esm/auth.controller.ts.txt' },
+        sources: {
+          'main.ts': 'esm/main.ts.txt',
+          'app.module.ts': 'esm/app.module.ts.txt',
+          'auth/auth.controller.ts': 'esm/auth.controller.ts.txt',
+        },
         compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023' },
       }));
     }),
@@ -31,7 +35,8 @@ describe('npm packages: main + platform, into an ESM app', { timeout: 600_000 },
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  const platformBinary = () => join(app, 'node_modules', ...packed.platforms[PLATFORM].package.split('/'), packed.platforms[PLATFORM].binary);
+  const platformBinary = () =>
+    join(app, 'node_modules', ...packed.platforms[PLATFORM].package.split('/'), packed.platforms[PLATFORM].binary);
 
   it('compiles as ESM: the output uses import, not require', () => {
     ready();

@@ -13,6 +13,16 @@ import { failingStart, runApp } from './support/session-flow';
 const tarList = (tarball: string) => mustRun('tar', ['-tzf', tarball], ROOT, cleanEnv(), 60_000).trim().split('\n');
 const tarFile = (tarball: string, file: string) => mustRun('tar', ['-xzOf', tarball, file], ROOT, cleanEnv(), 60_000);
 
+/** The package.json fields these tests check. */
+interface PackageManifest {
+  name: string;
+  version: string;
+  os?: string[];
+  cpu?: string[];
+  scripts?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
 describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_000 }, () => {
   let work: string;
   let packed: Packed;
@@ -35,42 +45,72 @@ describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_00
   });
 
   const appEnv = () => cleanEnv({ PATH: pathWithoutGo });
-  const platformBinary = () => join(app, 'node_modules', ...packed.platforms[PLATFORM].package.split('/'), packed.platforms[PLATFORM].binary);
+  const platformBinary = () =>
+    join(app, 'node_modules', ...packed.platforms[PLATFORM].package.split('/'), packed.platforms[PLATFORM].binary);
 
   it('the main tarball: dist/, the Go sources, the CLI, the docs, prebuilt.json and exact-version optional platform packages; no binary, no install script', () => {
     ready();
     const files = tarList(join(packed.dir, packed.main)).map((f) => f.replace(/^package\//, ''));
-    for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'bin/nestjs-xems.js', 'sidecar/go.mod', 'sidecar/prebuilt.json', 'docs/protocol.md']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'bin/nestjs-xems.js',
+      'sidecar/go.mod',
+      'sidecar/prebuilt.json',
+      'docs/protocol.md',
+    ]) {
       assert.ok(files.includes(file), `${file} is in the main tarball`);
     }
-    assert.ok(files.some((f) => /^sidecar\/cmd\/xems-sidecar\/[^/]+\.go$/.test(f)) && files.some((f) => /^sidecar\/internal\/.+\.go$/.test(f)), 'the Go sources');
+    assert.ok(
+      files.some((f) => /^sidecar\/cmd\/xems-sidecar\/[^/]+\.go$/.test(f)) && files.some((f) => /^sidecar\/internal\/.+\.go$/.test(f)),
+      'the Go sources',
+    );
     const unwanted = files.filter(
-      (f) => /^(src|test|sample|bench|scripts|build|node_modules|\.ci)\//.test(f) || /^sidecar\/bin\//.test(f) || /_test\.go$|\/testdata\/|\.spec\.(js|d\.ts)|\.tgz$/.test(f),
+      (f) =>
+        /^(src|test|sample|bench|scripts|build|node_modules|\.ci)\//.test(f) ||
+        /^sidecar\/bin\//.test(f) ||
+        /_test\.go$|\/testdata\/|\.spec\.(js|d\.ts)|\.tgz$/.test(f),
     );
     assert.deepEqual(unwanted, []);
 
-    const manifest = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/package.json')) as Record<string, any>;
-    const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, any>;
+    const manifest = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/package.json')) as PackageManifest;
+    const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
     assert.equal(manifest.version, repo.version);
-    assert.deepEqual(manifest.optionalDependencies, Object.fromEntries(Object.values(packed.platforms).map((p) => [p.package, repo.version])));
-    assert.equal(Object.keys(manifest.optionalDependencies).length, 6);
+    assert.deepEqual(
+      manifest.optionalDependencies,
+      Object.fromEntries(Object.values(packed.platforms).map((p) => [p.package, repo.version])),
+    );
+    assert.equal(Object.keys(manifest.optionalDependencies ?? {}).length, 6);
     assert.equal(manifest.scripts, undefined, 'no install (or any other) script');
-    assert.equal(repo.optionalDependencies, undefined, "the repository's own package.json lists no platform package (npm ci works before they are published)");
+    assert.equal(
+      repo.optionalDependencies,
+      undefined,
+      "the repository's own package.json lists no platform package (npm ci works before they are published)",
+    );
 
-    const prebuilt = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/sidecar/prebuilt.json')) as { version: string; platforms: Record<string, { sha256: string; package: string }> };
+    const prebuilt = JSON.parse(tarFile(join(packed.dir, packed.main), 'package/sidecar/prebuilt.json')) as {
+      version: string;
+      platforms: Record<string, { sha256: string; package: string }>;
+    };
     assert.equal(prebuilt.version, repo.version);
-    for (const [tag, p] of Object.entries(packed.platforms)) assert.deepEqual(prebuilt.platforms[tag], { package: p.package, binary: p.binary, sha256: p.sha256 });
+    for (const [tag, p] of Object.entries(packed.platforms))
+      assert.deepEqual(prebuilt.platforms[tag], { package: p.package, binary: p.binary, sha256: p.sha256 });
   });
 
   it('each platform tarball: its os/cpu, the same version, only the binary (executable), no scripts', () => {
     ready();
     for (const [tag, p] of Object.entries(packed.platforms)) {
       const tarball = join(packed.dir, p.tarball);
-      const manifest = JSON.parse(tarFile(tarball, 'package/package.json')) as Record<string, any>;
+      const manifest = JSON.parse(tarFile(tarball, 'package/package.json')) as PackageManifest;
       const [os, cpu] = tag.split('-');
       assert.deepEqual([manifest.name, manifest.version, manifest.os, manifest.cpu], [p.package, packed.version, [os], [cpu]]);
       assert.equal(manifest.scripts, undefined);
-      assert.deepEqual(tarList(tarball).sort(), ['package/LICENSE', 'package/README.md', `package/${p.binary}`, 'package/package.json'].sort());
+      assert.deepEqual(
+        tarList(tarball).sort(),
+        ['package/LICENSE', 'package/README.md', `package/${p.binary}`, 'package/package.json'].sort(),
+      );
       const listing = mustRun('tar', ['-tvzf', tarball, `package/${p.binary}`], ROOT, cleanEnv(), 60_000);
       assert.match(listing, /^-rwxr-xr-x/, `${p.binary} is executable in ${p.tarball}`);
     }
@@ -110,7 +150,10 @@ describe('npm packages: main + platform, into a CommonJS app', { timeout: 600_00
     const output = await failingStart({ node: process.execPath, app: lean, entry: 'dist/main.js', env: appEnv() });
     assert.ok(output.includes(`npm install ${p.package}@${packed.version}`), `names the package to install:\n${output}`);
     assert.match(output, /--omit=optional/);
-    assert.ok(output.indexOf(`npm install ${p.package}`) < output.indexOf('npx nestjs-xems build-sidecar'), 'the package first, then build-sidecar');
+    assert.ok(
+      output.indexOf(`npm install ${p.package}`) < output.indexOf('npx nestjs-xems build-sidecar'),
+      'the package first, then build-sidecar',
+    );
   });
 
   it('ships a CLI: --help, a clear error without Go, and build-sidecar with Go, whose binary the app then prefers', async () => {

@@ -20,6 +20,9 @@ describe('reproducible sidecar build', { timeout: 600_000 }, () => {
     cpSync(join(ROOT, 'sidecar'), copy, { recursive: true, filter: (src) => !src.includes(join('sidecar', 'bin')) });
     const output = join(work, 'rebuilt', platform.binary);
     buildPlatform(platform, output, { version: packed.version, dir: copy, env: cleanEnv({ GOCACHE: join(work, 'empty-gocache') }) });
-    assert.ok(readFileSync(output).equals(readFileSync(join(work, 'package', platform.binary))), 'the rebuilt binary differs from the packed one');
+    assert.ok(
+      readFileSync(output).equals(readFileSync(join(work, 'package', platform.binary))),
+      'the rebuilt binary differs from the packed one',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { FrameDecoder } from '../../src/sidecar/frame-codec';
+import { SidecarClient, type SidecarClientOptions } from '../../src/sidecar/sidecar-client';
 import { PROTOCOL_VERSION, RequestHeader } from '../../src/sidecar/stdio-protocol.gen';
 
 export interface FakeRequest {
@@ -90,4 +91,17 @@ export class FakeSidecar {
   replyError(id: number, code: number, message: string): void {
     this.reply(id, 2, Buffer.concat([enc.u16(code), enc.str(message)]));
   }
+}
+
+/** A SidecarClient over a FakeSidecar (1 s timeout, 100 in flight); `busy` records onBusyChange. */
+export function fakeSidecarClient(options: Partial<SidecarClientOptions> = {}) {
+  const fake = new FakeSidecar();
+  const busy: boolean[] = [];
+  const client = new SidecarClient(fake.stdin, fake.stdout, {
+    requestTimeoutMs: 1000,
+    maxInFlight: 100,
+    onBusyChange: (b) => busy.push(b),
+    ...options,
+  });
+  return { fake, client, busy };
 }

@@ -54,7 +54,23 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'xems-redis-'));
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', '--loglevel', 'warning', ...extra];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--protected-mode',
+      'no',
+      '--loglevel',
+      'warning',
+      ...extra,
+    ];
     let child: ChildProcess | undefined;
     // Resolves with a holder of the exit promise (returning the bare promise from an async
     // function would make the caller wait for the exit).
@@ -71,7 +87,8 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       child.once('error', () => undefined);
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error('redis-server exited at start (is it installed? apt-get install redis-server)');
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error('redis-server exited at start (is it installed? apt-get install redis-server)');
         try {
           if ((await redisCommand(port, 'PING')) === 'PONG') return { exited };
         } catch {
@@ -122,8 +139,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
     }
     await new Promise<void>((resolve, reject) =>
-      execFile('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], (err, _out, stderr) =>
-        err ? reject(new Error(`redis-cli --cluster create: ${err.message} ${stderr}`)) : resolve(),
+      execFile(
+        'redis-cli',
+        ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        (err, _out, stderr) => (err ? reject(new Error(`redis-cli --cluster create: ${err.message} ${stderr}`)) : resolve()),
       ),
     );
     const deadline = Date.now() + 10_000;
@@ -182,7 +201,12 @@ export function redisCommand(port: number, ...args: Array<string | Buffer>): Pro
         socket.end();
         const [value] = parsed;
         if (value instanceof Error) reject(value);
-        else resolve(typeof value === 'object' && value !== null && Buffer.isBuffer(value) && args[0].toString().toUpperCase() !== 'GET' ? value.toString() : value);
+        else
+          resolve(
+            typeof value === 'object' && value !== null && Buffer.isBuffer(value) && args[0].toString().toUpperCase() !== 'GET'
+              ? value.toString()
+              : value,
+          );
       }
     });
     socket.write(Buffer.concat(parts));
@@ -248,7 +272,8 @@ export async function dumpKeys(port: number, pattern = '*'): Promise<Buffer[]> {
     if (type === 'hash') value = await redisCommand(port, 'HGETALL', k);
     else if (type === 'zset') value = await redisCommand(port, 'ZRANGE', k, '0', '-1');
     else if (type === 'string') value = await redisCommand(port, 'GET', k);
-    const flat = (v: RespValue): Buffer[] => (Array.isArray(v) ? v.flatMap(flat) : Buffer.isBuffer(v) ? [v] : v === null ? [] : [Buffer.from(String(v))]);
+    const flat = (v: RespValue): Buffer[] =>
+      Array.isArray(v) ? v.flatMap(flat) : Buffer.isBuffer(v) ? [v] : v === null ? [] : [Buffer.from(String(v))];
     out.push(Buffer.concat([k, ...flat(value)]));
   }
   return out;

@@ -175,10 +175,20 @@ class MeController {
 
   @Post('regenerate')
   @HttpCode(200)
-  async regenerate(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Body() body: { keepData?: boolean; data?: unknown } = {}) {
+  async regenerate(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: { keepData?: boolean; data?: unknown } = {},
+  ) {
     const before = this.xems.getSessionContext(req)!.id;
     const token = await this.xems.regenerate(req, res, { keepData: body?.keepData, data: body?.data });
-    return { ok: token !== null, before, after: this.xems.getSessionContext(req)?.id, data: this.xems.getSession(req), csrf: this.xems.csrfToken(req) };
+    return {
+      ok: token !== null,
+      before,
+      after: this.xems.getSessionContext(req)?.id,
+      data: this.xems.getSession(req),
+      csrf: this.xems.csrfToken(req),
+    };
   }
 
   @Post('update')

@@ -26,9 +26,18 @@ class AuthController {
 
   @Post('login')
   @HttpCode(200)
-  async login(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Body() body: { user?: string; sandbox?: string; ttl?: string; rememberMe?: boolean }) {
+  async login(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: { user?: string; sandbox?: string; ttl?: string; rememberMe?: boolean },
+  ) {
     const user = body.user ?? 'alice';
-    await this.xems.link(req, res, { user, email: `${user}@example.test`, n: 0 }, { sandbox: body.sandbox, userId: user, ttl: body.ttl as never, rememberMe: body.rememberMe });
+    await this.xems.link(
+      req,
+      res,
+      { user, email: `${user}@example.test`, n: 0 },
+      { sandbox: body.sandbox, userId: user, ttl: body.ttl as never, rememberMe: body.rememberMe },
+    );
     return { ok: true, session: this.xems.getSession(req) };
   }
 

@@ -26,7 +26,10 @@ export function machineInfo(): MachineInfo {
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     os: osName,
     kernel: os.release(),
-    loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAvg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 

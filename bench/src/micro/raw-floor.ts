@@ -9,16 +9,16 @@
  * `ping` sends PING (no work in the sidecar): the round trip of the pipe and the wake-ups alone.
  */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MICRO_DEPTHS, VALUE_BYTES } from '../config';
+import { libraryRequire } from '../infra/library';
 import { cpuMicros } from '../infra/proc';
 import { percentiles, Samples } from '../load/stats';
 
 // The protocol's constants and field layouts, generated from scripts/protocol-table.js: loaded
 // from the built library (XEMS_BENCH_LIB, default ../dist) like the rest of the benchmarks.
 type Wire = typeof import('nestjs-xems/sidecar/stdio-protocol.gen');
-const wire = require(join(resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist')), 'sidecar', 'stdio-protocol.gen')) as Wire;
+const wire = libraryRequire()('./sidecar/stdio-protocol.gen') as Wire;
 const { Op, Status, RequestHeader, ReplyHeader, ResolveFlags, PROTOCOL_VERSION } = wire;
 const SANDBOX = 'bench.raw';
 const NO_DEADLINE = 0;
@@ -209,7 +209,13 @@ async function main(): Promise<void> {
           if (r.status !== Status.OK) throw new Error(`KV_GET status ${r.status}`);
         } else {
           const r = await client.call(Op.S_RESOLVE, (w) =>
-            wire.encodeSResolveRequest(w, { sandbox: SANDBOX, token: tokens[i], flags: ResolveFlags.ROTATE, graceMs: 2000, minRotateIntervalMs: 0 }),
+            wire.encodeSResolveRequest(w, {
+              sandbox: SANDBOX,
+              token: tokens[i],
+              flags: ResolveFlags.ROTATE,
+              graceMs: 2000,
+              minRotateIntervalMs: 0,
+            }),
           );
           if (r.status !== Status.OK) throw new Error(`S_RESOLVE status ${r.status}`);
           tokens[i] = wire.decodeSResolveReply(r.body).token;

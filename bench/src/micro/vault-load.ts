@@ -105,7 +105,8 @@ async function timedClose(ctx: XemsContext, problems: string[], what: string): P
   const t0 = performance.now();
   await ctx.close();
   const ms = performance.now() - t0;
-  if (ms >= SHUTDOWN_TIMEOUT_MS) problems.push(`vault: the sidecar did not exit within the shutdown timeout ${what} (killed: not a clean close)`);
+  if (ms >= SHUTDOWN_TIMEOUT_MS)
+    problems.push(`vault: the sidecar did not exit within the shutdown timeout ${what} (killed: not a clean close)`);
   return ms;
 }
 
@@ -142,13 +143,15 @@ export async function runVaultLoad(entries: number, reloads: number, dir: string
       // Ready: the first call that needs the loaded store answers with the session's data.
       const first = await again.xems.resolveSession(firstToken, { sandbox: SESSION_SANDBOX, rotate: false });
       const ms = performance.now() - t0;
-      if (!first || !isDeepStrictEqual(first.data, sessionData(firstIndex))) problems.push(`vault: reload ${r}: the first kept session did not resolve to its data`);
+      if (!first || !isDeepStrictEqual(first.data, sessionData(firstIndex)))
+        problems.push(`vault: reload ${r}: the first kept session did not resolve to its data`);
       const sessions = await sessionCount(again);
       const verified = await verifySessions(again, tokens);
       const sidecarRssBytes = rssBytes(again.sidecarPid);
       await timedClose(again, problems, `after reload ${r}`);
       if (sessions !== entries) problems.push(`vault: reload ${r}: ${sessions} sessions loaded, expected ${entries}`);
-      if (verified !== tokens.size) problems.push(`vault: reload ${r}: ${tokens.size - verified} of ${tokens.size} kept sessions did not resolve to their data`);
+      if (verified !== tokens.size)
+        problems.push(`vault: reload ${r}: ${tokens.size - verified} of ${tokens.size} kept sessions did not resolve to their data`);
       runs.push({ ms, sessions, verified, sidecarRssBytes });
     }
     return {

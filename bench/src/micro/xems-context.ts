@@ -3,9 +3,9 @@
  * ../dist), driven through its public XemsService inside a Nest application context.
  */
 import 'reflect-metadata';
-import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
+import { libraryRequire } from '../infra/library';
 import { childPids } from '../infra/proc';
 
 // Types only ("nestjs-xems" maps to ../dist in tsconfig.json): the code is the repo's build,
@@ -14,13 +14,13 @@ export type XemsLib = typeof import('nestjs-xems');
 export type XemsServiceApi = InstanceType<XemsLib['XemsService']>;
 
 export function loadXems(): XemsLib {
-  const path = resolve(process.env.XEMS_BENCH_LIB ?? resolve(__dirname, '..', '..', '..', 'dist'));
+  const lib = libraryRequire();
   // The apps and the library must share one @nestjs/* instance (or guards' exceptions would not
   // be recognised): both resolve it from the repo's node_modules, never from bench/node_modules.
   const ours = require.resolve('@nestjs/core');
-  const theirs = require.resolve('@nestjs/core', { paths: [path] });
+  const theirs = lib.resolve('@nestjs/core');
   if (ours !== theirs) throw new Error(`two copies of @nestjs/core: ${ours} and ${theirs}; remove @nestjs/* from bench/node_modules`);
-  return require(path) as XemsLib;
+  return lib('./index') as XemsLib;
 }
 
 export interface XemsContext {

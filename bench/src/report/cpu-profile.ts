@@ -4,7 +4,7 @@
  * hottest functions. The bench's --profile flag writes such files for an app under load.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { libraryPath } from '../infra/library';
 
 interface CallFrame {
   functionName: string;
@@ -119,6 +119,5 @@ if (require.main === module) {
     console.error('usage: node build/report/cpu-profile.js <file.cpuprofile> [top]   (XEMS_BENCH_LIB: the library dir, default ../dist)');
     process.exit(2);
   }
-  const lib = resolve(process.env.XEMS_BENCH_LIB ?? join(__dirname, '..', '..', '..', 'dist'));
-  console.log(formatProfile(summarizeProfile(file, lib, top ? Number(top) : 25)));
+  console.log(formatProfile(summarizeProfile(file, libraryPath(), top ? Number(top) : 25)));
 }

@@ -19,12 +19,7 @@ export class DevicesController {
   /** Session ids are public: check the id is one of this user's before revoking it. */
   @Delete('devices/:id')
   @HttpCode(200)
-  async revoke(
-    @Session() session: ActiveSession,
-    @Param('id') id: string,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async revoke(@Session() session: ActiveSession, @Param('id') id: string, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const device = (await this.xems.listSessions(session.userId)).find((d) => d.id === id);
     if (!device) throw new NotFoundException('No such device among your sessions');
     if (device.current) await this.xems.unlink(req, res);

@@ -20,7 +20,8 @@ func TestGeneratedFilesAreFresh(t *testing.T) {
 	script := filepath.Join(root, "scripts", "generate-protocol.js")
 	// Read the inputs and outputs here too: go test caches a result only against the files
 	// the test itself opened, not those of the process it runs.
-	for _, f := range []string{"scripts/generate-protocol.js", "scripts/protocol-table.js", "src/sidecar/stdio-protocol.gen.ts",
+	for _, f := range []string{"scripts/generate-protocol.js", "scripts/protocol-table.js", "scripts/protocol-layout.js",
+		"scripts/protocol-emit-go.js", "scripts/protocol-emit-ts.js", "src/sidecar/stdio-protocol.gen.ts",
 		"sidecar/internal/protocol/stdio_protocol.gen.go", "sidecar/internal/xerr/codes.gen.go"} {
 		if _, err := os.ReadFile(filepath.Join(root, f)); err != nil {
 			t.Fatal(err)

@@ -18,10 +18,9 @@ import (
 // model is a Restorer and Source that keeps records in a map: the vault's contract is that
 // what was journaled comes back, in order, whatever the record bytes are.
 type model struct {
-	mu      sync.Mutex
-	recs    map[string][]byte // "sandbox|kind|hexkey" -> blob
-	expired map[string]bool   // blobs starting with "expired" are reported as expired
-	failOn  string            // RestorePut fails for this sandbox
+	mu     sync.Mutex
+	recs   map[string][]byte // "sandbox|kind|hexkey" -> blob
+	failOn string            // RestorePut fails for this sandbox
 }
 
 func newModel() *model { return &model{recs: map[string][]byte{}} }
@@ -30,6 +29,7 @@ func mkey(sandbox []byte, kind uint8, key *[16]byte) string {
 	return fmt.Sprintf("%s|%d|%x", sandbox, kind, key[:])
 }
 
+// RestorePut reports a blob starting with "expired" as expired (and removes the key).
 func (m *model) RestorePut(sandbox []byte, kind uint8, key *[16]byte, blob []byte) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

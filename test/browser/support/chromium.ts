@@ -20,6 +20,6 @@ export async function launchChromium(): Promise<Browser> {
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
     return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
   } catch (err) {
-    throw new Error(`Chromium at ${CHROMIUM_PATH} failed to start: ${(err as Error).message}`);
+    throw new Error(`Chromium at ${CHROMIUM_PATH} failed to start: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -1,11 +1,30 @@
-import { XEMS_DEFAULTS } from '../../../src';
+import { XEMS_DEFAULTS, type XemsSessionInfo } from '../../../src';
 
 const COOKIE = XEMS_DEFAULTS.cookie.name;
+
+/**
+ * The fields of the sample API's JSON answers that the tests read. Which of them an answer has
+ * depends on the route (an error has `message`); the tests assert on each one they read, so
+ * they are typed as present.
+ */
+export interface SampleApiBody {
+  /** An error's message. */
+  message: string;
+  /** POST /api/login: the demo's one-time code. */
+  demoCode: string;
+  /** POST /api/login/verify and GET /api/me. */
+  user: { email: string; name: string };
+  /** GET /api/devices. */
+  devices: XemsSessionInfo[];
+  /** DELETE /api/devices/:id (the id) and POST /api/logout-all (how many). */
+  revoked: string | number;
+}
 
 export interface ApiResult {
   status: number;
   headers: Headers;
-  body: any;
+  /** The parsed JSON answer (the text itself when it is not JSON). */
+  body: SampleApiBody;
   /** The Set-Cookie line of the session cookie in this response, if any. */
   setCookie?: string;
 }
@@ -44,7 +63,7 @@ export class CookieClient {
     } catch {
       // not JSON: keep the text
     }
-    return { status: res.status, headers: res.headers, body: parsed, setCookie };
+    return { status: res.status, headers: res.headers, body: parsed as SampleApiBody, setCookie };
   }
 
   get(path: string) {

@@ -6,10 +6,6 @@ export interface DemoUser {
   password: string;
 }
 
-// Callbacks given to page.evaluate run in the browser; this program compiles without the DOM
-// lib, so the few browser globals they use are declared here (module scope only).
-declare const document: any;
-
 const TIMEOUT = 10_000;
 
 /** Reads the page's status line (success or error message). */
@@ -50,8 +46,5 @@ export async function waitForDevices(page: Page, count: number): Promise<void> {
 
 /** One fetch from inside the page (same cookies as the page, like its own script). */
 export function fetchStatus(page: Page, path: string, method = 'GET'): Promise<number> {
-  return page.evaluate(
-    async ([p, m]) => (await fetch(p, { method: m, credentials: 'include' })).status,
-    [path, method] as const,
-  );
+  return page.evaluate(async ([p, m]) => (await fetch(p, { method: m, credentials: 'include' })).status, [path, method] as const);
 }

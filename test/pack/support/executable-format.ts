@@ -46,7 +46,12 @@ function pe(b: Buffer): ExecutableFormat {
   if (b.toString('latin1', header, header + 4) !== 'PE\0\0') throw new Error('an MZ file without a PE header');
   const optional = header + 24;
   if (b.readUInt16LE(optional) !== 0x20b) throw new Error('not a PE32+ (64-bit) image');
-  return { format: 'pe', os: 'win32', cpu: cpuName(PE_MACHINES, b.readUInt16LE(header + 4)), consoleSubsystem: b.readUInt16LE(optional + 68) === 3 };
+  return {
+    format: 'pe',
+    os: 'win32',
+    cpu: cpuName(PE_MACHINES, b.readUInt16LE(header + 4)),
+    consoleSubsystem: b.readUInt16LE(optional + 68) === 3,
+  };
 }
 
 export function executableFormat(b: Buffer): ExecutableFormat {

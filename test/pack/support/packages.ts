@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../../browser/support/paths';
@@ -19,11 +20,15 @@ export interface PlatformSpec {
   goarch: string;
   binary: string;
 }
-export const PLATFORMS = (require(join(ROOT, 'scripts', 'platforms.js')) as { PLATFORMS: PlatformSpec[] }).PLATFORMS;
+// The repository's CommonJS scripts, outside the compiled tree: loaded relative to the root.
+const fromRoot = createRequire(join(ROOT, 'package.json'));
+export const PLATFORMS = (fromRoot('./scripts/platforms.js') as { PLATFORMS: PlatformSpec[] }).PLATFORMS;
 /** scripts/pack.js's cross build of one platform. */
-export const buildPlatform = (require(join(ROOT, 'scripts', 'pack.js')) as {
-  buildPlatform(platform: PlatformSpec, output: string, o: { version: string; dir: string; env: NodeJS.ProcessEnv }): void;
-}).buildPlatform;
+export const buildPlatform = (
+  fromRoot('./scripts/pack.js') as {
+    buildPlatform(platform: PlatformSpec, output: string, o: { version: string; dir: string; env: NodeJS.ProcessEnv }): void;
+  }
+).buildPlatform;
 
 export interface PackedPlatform {
   package: string;
@@ -80,7 +85,8 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): SpawnSyncReturns<string> {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw new Error(`${command} ${args.join(' ')} failed to run: ${result.error.message}\n${result.stdout}${result.stderr}`);
+  if (result.error)
+    throw new Error(`${command} ${args.join(' ')} failed to run: ${result.error.message}\n${result.stdout}${result.stderr}`);
   return result;
 }
 
@@ -124,13 +130,22 @@ export function installApp(app: string, packed: Packed, o: { pathWithoutGo: stri
     ...(o.type ? { type: o.type } : {}),
     dependencies: {
       'nestjs-xems': `file:${join(packed.dir, packed.main)}`,
-      ...Object.fromEntries(['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs'].map((n) => [n, installedVersion(n)])),
+      ...Object.fromEntries(
+        ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs'].map((n) => [n, installedVersion(n)]),
+      ),
     },
     optionalDependencies: { [platform.package]: `file:${join(packed.dir, platform.tarball)}` },
   };
   writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
   const npm = join(o.pathWithoutGo, 'npm');
-  const args = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...(o.omitOptional ? ['--omit=optional'] : [])];
+  const args = [
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    ...(o.omitOptional ? ['--omit=optional'] : []),
+  ];
   mustRun(npm, args, app, cleanEnv({ PATH: o.pathWithoutGo }), 240_000);
 }
 
@@ -179,8 +194,15 @@ export function freshApp(o: { sources: Record<string, string>; compilerOptions: 
   const app = join(work, 'app');
   for (const [dest, fixture] of Object.entries(o.sources)) cpSync(join(ROOT, 'test', 'pack', 'fixture', fixture), join(app, 'src', dest));
   const compilerOptions = {
-    ...o.compilerOptions, outDir: 'dist', rootDir: 'src', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true,
-    skipLibCheck: true, typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'],
+    ...o.compilerOptions,
+    outDir: 'dist',
+    rootDir: 'src',
+    strict: true,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    skipLibCheck: true,
+    typeRoots: [join(ROOT, 'node_modules', '@types')],
+    types: ['node'],
   };
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['src/**/*.ts'] }, null, 2));
   installApp(app, packed, { pathWithoutGo, type: o.type });
