@@ -163,7 +163,10 @@ describe('persistence: sessions survive restarts', () => {
     assert.equal(r1.status, 200);
     const t1 = cookieToken(r1)!;
     assert.notEqual(t1, t0, 'the token rotated');
-    await request(a.server).post('/kv/long').send({ value: { n: 1 }, ttl: 3_600_000 }).expect(200);
+    await request(a.server)
+      .post('/kv/long')
+      .send({ value: { n: 1 }, ttl: 3_600_000 })
+      .expect(200);
     await request(a.server).post('/kv/short').send({ value: 'gone soon', ttl: 300 }).expect(200);
     const ttlBefore = (await request(a.server).get('/kv/long')).body.ttl as number;
     const devicesBefore = await a.xems.listSessions('alice');
@@ -172,7 +175,10 @@ describe('persistence: sessions survive restarts', () => {
 
     const b = await startApp(persistent(dir));
     try {
-      assert.ok(b.logger.lines.some((l) => /Persistence: loaded \d+ records from the vault/.test(l)), b.logger.lines.join('\n'));
+      assert.ok(
+        b.logger.lines.some((l) => /Persistence: loaded \d+ records from the vault/.test(l)),
+        b.logger.lines.join('\n'),
+      );
       // The superseded token's successor was never presented: it works and yields the current
       // token, exactly as it would have without the restart (the rotation state was kept).
       const inGrace = await request(b.server).get('/me').set('Cookie', `xems_token=${t0}`);

@@ -25,7 +25,9 @@ describe('events$', () => {
     assert.deepEqual(t.events.at(-1), { type: 'session.rotated', sandbox: 'xems.session', sessionId: id });
     assert.ok(cookieToken(r1));
     // The successor is presented (and rotates again): t0 is now a superseded token whose successor was used.
-    await request(t.server).get('/me').set('Cookie', `xems_token=${cookieToken(r1)}`);
+    await request(t.server)
+      .get('/me')
+      .set('Cookie', `xems_token=${cookieToken(r1)}`);
     await sleep(200);
     assert.equal((await request(t.server).get('/me').set('Cookie', `xems_token=${t0}`)).status, 401);
     assert.deepEqual(t.events.at(-1), { type: 'session.reused', sandbox: 'xems.session', sessionId: id });
