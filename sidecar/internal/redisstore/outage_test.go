@@ -60,9 +60,14 @@ func TestOutageAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 300 * time.Millisecond}, randomSecret(), nil, "out:", nil)
-	res := mustCreate(t, s, sbA, "survives", 60_000, 0, "u")
-	tok := resolve(t, s, sbA, res.Token[:], true, 2000).Token
+	secret := randomSecret()
+	// The session is made through a store with a generous timeout (an fsync per write on a
+	// loaded machine can take longer than 300 ms); the outage is observed through a second
+	// store on the same Redis, prefix and secret with the short timeout under test.
+	setup := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 5 * time.Second}, secret, nil, "out:", nil)
+	res := mustCreate(t, setup, sbA, "survives", 60_000, 0, "u")
+	tok := resolve(t, setup, sbA, res.Token[:], true, 2000).Token
+	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 300 * time.Millisecond}, secret, nil, "out:", nil)
 
 	srv.Kill()
 	var worst time.Duration

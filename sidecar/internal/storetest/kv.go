@@ -19,8 +19,10 @@ func KVOperations(t *testing.T, each Each) {
 		if err != nil || exp != clock.NowMs()+5000 {
 			t.Fatalf("set: %d %v", exp, err)
 		}
+		// A store on the real clock (Redis) reads the expiry back from its TTL a little later:
+		// allow a loaded machine 250 ms between the set and the get.
 		v, gexp, found, err := s.KVGet(sbA, k, []byte("prefix:"))
-		if err != nil || !found || string(v) != "prefix:v1" || gexp < exp-50 || gexp > exp {
+		if err != nil || !found || string(v) != "prefix:v1" || gexp < exp-250 || gexp > exp {
 			t.Fatalf("get: %q %d (set said %d) %v %v", v, gexp, exp, found, err)
 		}
 		if _, err := s.KVSet(noDL, sbA, []byte("empty"), nil, 5000); err != nil {
