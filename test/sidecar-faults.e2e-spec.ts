@@ -66,7 +66,11 @@ describe('sidecar crash during traffic', () => {
       ).then(() => undefined);
       return event;
     });
-    const restarted = nextEvent(t.xems, 'sidecar.restarted');
+    let restartAnnouncedAt = Infinity;
+    const restarted = nextEvent(t.xems, 'sidecar.restarted').then((event) => {
+      restartAnnouncedAt = Date.now();
+      return event;
+    });
 
     // Four clients, each logging in and calling /me with its own rotating token.
     const worker = async (n: number) => {
@@ -117,7 +121,7 @@ describe('sidecar crash during traffic', () => {
     // after the restart (then 401: its token is made up); those say nothing about the outage.
     const probes = results.filter((r) => r.path === '/me (probe)');
     assert.ok(
-      probes.every((r) => r.status === 503 || (r.status === 401 && r.at >= restartedAt)),
+      probes.every((r) => r.status === 503 || (r.status === 401 && r.at >= restartAnnouncedAt)),
       `requests during the outage are refused with 503, never passed: ${JSON.stringify(probes)}`,
     );
     const firstOk = results.find((r) => r.at > restartedAt && r.path === '/me' && r.status === 200);
