@@ -1,87 +1,117 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import type { XemsEvent, XemsModuleOptions } from '../src';
+import type { XemsEvent } from '../src';
 import { TokenCookieJar } from './support/cookie-jar';
-import { startRedis } from './support/redis-servers';
+import { RotationRoutesController } from './support/held-requests';
+import { STORE_KINDS, type StoreUnderTest, storeUnderTest } from './support/store-cases';
 import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
 // Issue 12, "late answer overwrites a newer token": a slow page overlapping quick requests of
 // the same browser must not write an older token back into the cookie jar. The jar applies
-// Set-Cookie in arrival order; the slow response arrives last.
+// Set-Cookie in arrival order; the slow responses arrive last. After every interleaving the
+// jar holds a working token (or, after a kill on purpose, none), with no theft alarm.
 
-/** A slow page (1.5 s) and quick requests of one jar while it runs; then the jar is used again after the grace period. */
-async function slowPageOverlappingQuickOnes(t: TestApp): Promise<void> {
-  const events: XemsEvent[] = [];
-  const sub = t.xems.events$.subscribe((e) => events.push(e));
-  try {
-    const login = await request(t.server).post('/login').send({ user: 'late' });
-    assert.equal(login.status, 200);
-    const jar = new TokenCookieJar(t.server, cookieToken(login)!);
-    const slow = jar.get('/me/slow?ms=1500', 'slow');
-    await sleep(150); // the slow request's guard has run (and rotated the token)
-    const quickTokens: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const res = await jar.get('/me', `quick ${i}`);
-      assert.equal(res.status, 200, `quick request ${i}`);
-      quickTokens.push(jar.token);
-      await sleep(40);
-    }
-    const slowRes = await slow;
-    assert.equal(slowRes.status, 200);
-    assert.equal(jar.arrivals.at(-1), 'slow', `the slow response arrived last: ${jar.arrivals.join(', ')}`);
-    assert.equal(cookieToken(slowRes), quickTokens.at(-1), 'the slow response wrote the newest token, not the one its own request got');
-    assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
+/** Well past the default grace period (2 s): an old token in the jar would now be reuse. */
+const PAST_GRACE_MS = 2300;
 
-    // Past the grace period an old token would be reuse: the jar's token must still work.
-    await sleep(2300);
-    const after = await jar.get('/me', 'after');
-    assert.equal(after.status, 200, 'the jar still holds a working token');
-    assert.equal(after.body.user, 'late');
-    assert.deepEqual(
-      events.filter((e) => e.type === 'session.reused'),
-      [],
-      'no theft alarm',
-    );
-  } finally {
-    sub.unsubscribe();
+async function quickOnes(jar: TokenCookieJar, n: number, label: string): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await jar.get('/me', `${label} ${i}`);
+    assert.equal(res.status, 200, `${label} ${i}`);
+    tokens.push(jar.token);
+    await sleep(40);
   }
+  return tokens;
 }
 
-describe('a late response never writes an older token (real sidecar, memory store)', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await createTestApp({ cookie: { secure: false } });
-  });
-  after(async () => {
-    await t?.close();
-  });
+for (const kind of STORE_KINDS) {
+  describe(`a late response never writes an older token (real sidecar, ${kind} store)`, () => {
+    let store: StoreUnderTest;
+    let t: TestApp;
+    const events: XemsEvent[] = [];
+    before(async () => {
+      store = await storeUnderTest(kind);
+      t = await createTestApp({ ...store.options, cookie: { secure: false } }, [RotationRoutesController]);
+      t.xems.events$.subscribe((e) => events.push(e));
+    });
+    after(async () => {
+      await t?.close();
+      await store?.stop();
+    });
 
-  it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
-    await slowPageOverlappingQuickOnes(t);
-  });
-});
+    const reused = () => events.filter((e) => e.type === 'session.reused');
 
-describe('a late response never writes an older token (real sidecar, Redis store)', () => {
-  let t: TestApp;
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  before(async () => {
-    redis = await startRedis();
-    const options: XemsModuleOptions = {
-      cookie: { secure: false },
-      store: { type: 'redis', url: redis.url },
-      persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
-      hardwareBinding: false,
-    };
-    t = await createTestApp(options);
-  });
-  after(async () => {
-    await t?.close();
-    await redis?.stop();
-  });
+    it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
+      const login = await request(t.server).post('/login').send({ user: 'late' });
+      assert.equal(login.status, 200);
+      const jar = new TokenCookieJar(t.server, cookieToken(login)!);
+      const slow = jar.get('/me/slow?ms=1500', 'slow');
+      await sleep(150); // the slow request's guard has run (and rotated the token)
+      const quickTokens = await quickOnes(jar, 5, 'quick');
+      const slowRes = await slow;
+      assert.equal(slowRes.status, 200);
+      assert.equal(jar.arrivals.at(-1), 'slow', `the slow response arrived last: ${jar.arrivals.join(', ')}`);
+      assert.equal(cookieToken(slowRes), quickTokens.at(-1), 'the slow response wrote the newest token, not the one its own request got');
+      assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
 
-  it('the slow response refreshes its token before it leaves: the jar ends with a working token, no session.reused', async () => {
-    await slowPageOverlappingQuickOnes(t);
+      await sleep(PAST_GRACE_MS);
+      const after = await jar.get('/me', 'after');
+      assert.equal(after.status, 200, 'the jar still holds a working token');
+      assert.equal(after.body.user, 'late');
+      assert.deepEqual(reused(), [], 'no theft alarm');
+    });
+
+    it('two slow pages overlapping each other and quick ones, the earlier slow one arriving last: the jar ends with a working token', async () => {
+      const jar = await TokenCookieJar.login(t.server, `two-slow-${kind}`);
+      const first = jar.get('/me/slow?ms=1800', 'slow 1');
+      await sleep(150);
+      await quickOnes(jar, 2, 'quick a');
+      const second = jar.get('/me/slow?ms=600', 'slow 2');
+      await sleep(150);
+      const quickTokens = await quickOnes(jar, 3, 'quick b');
+      assert.equal((await second).status, 200);
+      assert.equal((await first).status, 200);
+      assert.equal(jar.arrivals.at(-1), 'slow 1', `the first slow response arrived last: ${jar.arrivals.join(', ')}`);
+      assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
+
+      await sleep(PAST_GRACE_MS);
+      assert.equal((await jar.get('/me', 'after')).status, 200, 'the jar still holds a working token');
+      assert.deepEqual(reused(), []);
+    });
+
+    it('a slow page overlapping a logout of the same jar: its late response brings no token back', async () => {
+      const jar = await TokenCookieJar.login(t.server, `slow-logout-${kind}`);
+      const slow = jar.get('/me/slow?ms=1200', 'slow');
+      await sleep(150);
+      await quickOnes(jar, 1, 'quick');
+      const held = jar.token;
+      assert.equal((await jar.post('/me/logout', 'logout')).status, 200);
+      const slowRes = await slow;
+      assert.equal(slowRes.status, 200);
+      assert.ok(!cookieToken(slowRes), `the slow response after the logout set no token: ${cookieToken(slowRes)}`);
+      assert.equal((await jar.get('/me', 'after')).status, 401, 'logged out');
+      assert.equal((await new TokenCookieJar(t.server, held).get('/me')).status, 401, 'the token before the logout is dead');
+      assert.deepEqual(reused(), []);
+    });
+
+    it('a slow page overlapping a regenerate of the same jar: its late response keeps the new identity in the jar', async () => {
+      const jar = await TokenCookieJar.login(t.server, `slow-regen-${kind}`);
+      const slow = jar.get('/me/slow?ms=1200', 'slow');
+      await sleep(150);
+      assert.equal((await jar.post('/rot/regenerate', 'regenerate')).status, 200);
+      const regenerated = jar.token;
+      await quickOnes(jar, 2, 'quick');
+      const newest = jar.token;
+      const slowRes = await slow;
+      assert.equal(slowRes.status, 200);
+      assert.ok(!cookieToken(slowRes), 'the slow response of the old identity set no token');
+      assert.equal(jar.token, newest);
+      assert.notEqual(regenerated, newest);
+      await sleep(PAST_GRACE_MS);
+      assert.equal((await jar.get('/me', 'after')).status, 200, 'the regenerated session works');
+      assert.deepEqual(reused(), []);
+    });
   });
-});
+}

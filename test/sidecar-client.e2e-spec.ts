@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
 import { XemsModule, XemsService, XemsSidecarError, XemsTimeoutError } from '../src';
 import { CreatedSession, SidecarApi } from '../src/sidecar/sidecar-api';
 import { SidecarLogger } from '../src/sidecar/sidecar-options';
 import { SidecarProcess } from '../src/sidecar/sidecar-process';
+import { busyWait, waitStopped } from './support/stalls';
 import { sleep } from './support/xems-test-app';
 
 // The sidecar client against the real sidecar: replies that have arrived win over timeouts,
@@ -14,28 +14,6 @@ import { sleep } from './support/xems-test-app';
 
 const REQUEST_TIMEOUT_MS = 200;
 const quiet: SidecarLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Blocks the event loop (a long synchronous task) for `ms`. */
-function busyWait(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    // spin
-  }
-}
-
-/** Resolves once every thread of pid is stopped: SIGSTOP takes effect thread by thread (Linux). */
-async function waitStopped(pid: number): Promise<void> {
-  const tasks = `/proc/${pid}/task`;
-  for (let i = 0; i < 5000; i++) {
-    const states = readdirSync(tasks).map((t) => {
-      const stat = readFileSync(`${tasks}/${t}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2];
-    });
-    if (states.every((s) => s === 'T' || s === 't')) return;
-    await sleep(1);
-  }
-  throw new Error(`pid ${pid} did not stop`);
-}
 
 describe('the sidecar client against the real sidecar', () => {
   let proc: SidecarProcess;

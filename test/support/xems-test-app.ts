@@ -15,6 +15,7 @@ import {
   Req,
   Res,
   StreamableFile,
+  Type,
   UseGuards,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -134,11 +135,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A real Nest app (Express) with XemsModule and the real sidecar, listening on 127.0.0.1. */
-export async function createTestApp(options: XemsModuleOptions = {}): Promise<TestApp> {
+/** A real Nest app (Express) with XemsModule and the real sidecar, listening on 127.0.0.1; `controllers` are a suite's own routes. */
+export async function createTestApp(options: XemsModuleOptions = {}, controllers: Type<unknown>[] = []): Promise<TestApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
-    controllers: [AuthController, MeController, AdminController, MixedController],
+    controllers: [AuthController, MeController, AdminController, MixedController, ...controllers],
   })
   class TestAppModule {}
 

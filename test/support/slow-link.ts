@@ -1,0 +1,95 @@
+import { type Server, type Socket, createConnection, createServer } from 'node:net';
+
+/**
+ * A TCP proxy in front of a Redis server that can hold traffic, as a slow or congested link
+ * does: what the client sends while the link holds is queued and delivered, in order, on
+ * release, even if the client has given up and closed its connection meanwhile (bytes already
+ * on their way still arrive). `hold('scripts')` holds only from the first command that runs a
+ * script (EVAL/EVALSHA, how the Redis store writes) on each connection, so reads go through and
+ * the writes are what arrives late.
+ */
+export interface SlowLink {
+  port: number;
+  url: string;
+  hold(what: 'everything' | 'scripts'): void;
+  /** Delivers what was held and lets traffic through again. */
+  release(): void;
+  /** Script commands (EVAL/EVALSHA) queued by holds so far. */
+  readonly heldScripts: number;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  client: Socket;
+  upstream: Socket;
+  /** Chunks waiting for the release, or null while traffic flows. */
+  queue: Buffer[] | null;
+  clientGone: boolean;
+}
+
+const SCRIPT_COMMAND = /\r\n(evalsha|eval)\r\n/i;
+const SCRIPT_COMMANDS = new RegExp(SCRIPT_COMMAND.source, 'gi');
+
+export async function startSlowLink(targetPort: number): Promise<SlowLink> {
+  const connections = new Set<Connection>();
+  let holding: 'no' | 'everything' | 'scripts' = 'no';
+  let heldScripts = 0;
+
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    const c: Connection = { client, upstream, queue: null, clientGone: false };
+    connections.add(c);
+    client.on('data', (chunk: Buffer) => {
+      if (c.queue === null && (holding === 'everything' || (holding === 'scripts' && SCRIPT_COMMAND.test(chunk.toString('latin1'))))) {
+        c.queue = [];
+      }
+      if (c.queue === null) upstream.write(chunk);
+      else {
+        c.queue.push(chunk);
+        heldScripts += chunk.toString('latin1').match(SCRIPT_COMMANDS)?.length ?? 0;
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!client.destroyed) client.write(chunk);
+    });
+    client.on('close', () => {
+      c.clientGone = true;
+      if (c.queue === null) upstream.end();
+    });
+    upstream.on('close', () => {
+      client.destroy();
+      connections.delete(c);
+    });
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    hold: (what) => {
+      holding = what;
+    },
+    release: () => {
+      holding = 'no';
+      for (const c of connections) {
+        if (c.queue === null) continue;
+        for (const chunk of c.queue) c.upstream.write(chunk);
+        c.queue = null;
+        if (c.clientGone) c.upstream.end();
+      }
+    },
+    get heldScripts() {
+      return heldScripts;
+    },
+    close: async () => {
+      for (const c of connections) {
+        c.client.destroy();
+        c.upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
