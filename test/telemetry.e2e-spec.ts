@@ -232,3 +232,46 @@ describe('OpenTelemetry: metrics and spans from a scripted session sequence', { 
     }
   });
 });
+
+describe('OpenTelemetry: the sidecar going down', { timeout: 60_000 }, () => {
+  it('counts a restart, reports the sidecar down as 0, and types failed calls on spans and the histogram', async () => {
+    const tel = new Telemetry();
+    const t = await createFeaturesApp({
+      sidecar: { maxRestarts: 1 },
+      telemetry: { meterProvider: tel.meterProvider, tracerProvider: tel.tracerProvider },
+    });
+    try {
+      assert.equal((await login(t, { user: 'otel-r' })).status, 200);
+      let rm = await tel.collect();
+      assert.deepEqual(points(rm, XEMS_METRICS.live), [{ attributes: { 'xems.sandbox': SANDBOX }, value: 1 }]);
+      // A crash within the restart budget: restarted once (the memory store starts empty).
+      process.kill(t.xems.sidecar.pid!, 'SIGKILL');
+      await eventually(() => t.events.some((e) => e.type === 'sidecar.restarted'), 10_000, 'sidecar.restarted');
+      rm = await tel.collect();
+      assert.equal(total(rm, XEMS_METRICS.sidecarRestarts), 1);
+      assert.deepEqual(points(rm, XEMS_METRICS.sidecarUp), [{ attributes: {}, value: 1 }]);
+      assert.deepEqual(
+        points(rm, XEMS_METRICS.live),
+        [{ attributes: { 'xems.sandbox': SANDBOX }, value: 0 }],
+        'the session was lost: 0, not dropped',
+      );
+      // The budget is spent: the next crash leaves it down.
+      process.kill(t.xems.sidecar.pid!, 'SIGKILL');
+      await eventually(() => t.xems.sidecar.state === 'failed', 10_000, 'the sidecar to stay down');
+      await assert.rejects(t.xems.createSession(SANDBOX, { n: 1 }), (err: Error & { code?: string }) => err.code === 'UNAVAILABLE');
+      rm = await tel.collect();
+      assert.deepEqual(points(rm, XEMS_METRICS.sidecarUp), [{ attributes: {}, value: 0 }]);
+      const failed = { 'rpc.method': 'xems.Sidecar/S_CREATE', 'error.type': 'UNAVAILABLE' };
+      assert.equal(total(rm, XEMS_METRICS.callDuration, failed), 1);
+      const span = tel.spanExporter.getFinishedSpans().find((sp) => sp.attributes['error.type'] === 'UNAVAILABLE');
+      assert.ok(span, 'a span for the failed call');
+      assert.equal(span.name, 'xems.Sidecar/S_CREATE');
+      assert.equal(span.status.code, 2 /* SpanStatusCode.ERROR */);
+      assert.equal(span.status.message, undefined, 'no error message on the span');
+      assert.equal(span.attributes['session.id'], undefined);
+    } finally {
+      await t.close();
+      await tel.shutdown();
+    }
+  });
+});

@@ -89,7 +89,7 @@ export class SessionMetrics {
       try {
         counts = await gauges.sessionsPerSandbox();
       } catch {
-        return; // the sidecar went away during the collection: no sample rather than a wrong 0
+        return; // the sidecar went away during the collection: no new value rather than a wrong 0
       }
       for (const sandbox of Object.keys(counts)) if (counts[sandbox] > 0) this.seenSandboxes.add(sandbox);
       for (const sandbox of this.seenSandboxes) result.observe(this.live, counts[sandbox] ?? 0, this.attributes.of(sandbox));
