@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import type { Attributes } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Attributes, type Context, type ContextManager, ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -23,6 +24,32 @@ const SANDBOX = 'xems.session';
 const USER_AGENT = 'otel-probe-agent/9.9 (telemetry test)';
 const CLIENT_IP = '203.0.113.77';
 const DATA_MARKER = 'data-marker-4f1c9e';
+
+/** The smallest AsyncLocalStorage context manager (what the Node SDK registers), for the parent-span test. */
+class AlsContextManager implements ContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    return this.storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.storage.disable();
+    return this;
+  }
+}
 
 class Telemetry {
   readonly metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -204,6 +231,23 @@ describe('OpenTelemetry: metrics and spans from a scripted session sequence', { 
     for (const sp of spans) {
       assert.equal(sp.attributes['rpc.system.name'], 'xems');
       assert.equal(sp.attributes['rpc.method'], sp.name);
+    }
+  });
+
+  it("makes each span a child of the caller's active span (e.g. the HTTP request's)", async () => {
+    const manager = new AlsContextManager();
+    assert.ok(context.setGlobalContextManager(manager), 'context manager registered');
+    try {
+      const parent = tel.tracerProvider.getTracer('app').startSpan('GET /orders');
+      const token = await context.with(trace.setSpan(context.active(), parent), () => t.xems.createSession(SANDBOX, { n: 1 }));
+      parent.end();
+      secrets.add(token);
+      const child = tel.spanExporter.getFinishedSpans().find((sp) => sp.parentSpanContext?.spanId === parent.spanContext().spanId);
+      assert.ok(child, 'a sidecar span under the parent');
+      assert.equal(child.name, 'xems.Sidecar/S_CREATE');
+      assert.equal(child.spanContext().traceId, parent.spanContext().traceId);
+    } finally {
+      context.disable();
     }
   });
 
