@@ -63,3 +63,5 @@ export { SidecarOutageInterceptor, TokenRotationInterceptor } from './sidecar-ou
 export type { XemsPresentedToken, XemsTokenVia } from './token-transport';
 export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';
+export { XemsTelemetryOptions, type XemsMeterProvider, type XemsTracerProvider } from './options/telemetry.options';
+export { XEMS_ATTRIBUTES, XEMS_METER_NAME, XEMS_METRICS } from './telemetry/telemetry-names';

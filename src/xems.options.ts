@@ -10,6 +10,7 @@ import { HEADER_NAME, XemsCsrfOptions } from './options/csrf.options';
 import { NestedOptions, OptionBoolean, OptionDuration, OptionInt, OptionOneOf, OptionString, describeValue } from './options/option-rules';
 import { NO_DEFAULT } from './options/resolved';
 import { XemsSidecarOptions } from './options/sidecar.options';
+import { XemsTelemetryOptions } from './options/telemetry.options';
 
 /**
  * The options of XemsModule.forRoot() / forRootAsync(). Each option is declared here once: its
@@ -113,4 +114,11 @@ export class XemsModuleOptions {
   /** The sidecar process: binary, time and load limits. */
   @NestedOptions(() => XemsSidecarOptions)
   sidecar?: XemsSidecarOptions = new XemsSidecarOptions();
+
+  /**
+   * OpenTelemetry metrics and spans: on by default when `@opentelemetry/api` is installed,
+   * nothing loaded when it is not (docs/observability.md).
+   */
+  @NestedOptions(() => XemsTelemetryOptions)
+  telemetry?: XemsTelemetryOptions = new XemsTelemetryOptions();
 }

@@ -10,6 +10,7 @@ import { SidecarApi } from './sidecar/sidecar-api';
 import { SidecarProcess } from './sidecar/sidecar-process';
 import { SidecarOutageInterceptor } from './sidecar-outage.interceptor';
 import { TokenTransport } from './token-transport';
+import { XemsTelemetry } from './telemetry/xems-telemetry';
 import { XemsEvents } from './xems.events';
 import { XemsHealthIndicator } from './xems.health';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -46,8 +47,8 @@ export function createSidecarProcess(options: ResolvedXemsOptions, events: XemsE
 }
 
 /**
- * Every provider of XemsModule: the options, the sidecar process and the API over it, the
- * token transport, the ledger, the request's session, the session operations, the public
+ * Every provider of XemsModule: the options, the sidecar process and the API over it
+ * (instrumented when OpenTelemetry is on: src/telemetry/), the token transport, the ledger, the request's session, the session operations, the public
  * service, the guards, the health indicator and the app-wide interceptor. Each part gets what it
  * uses injected (the options by their token, the rest by class).
  */
@@ -55,7 +56,12 @@ export const XEMS_PROVIDERS: Provider[] = [
   { provide: XEMS_RESOLVED_OPTIONS, inject: [MODULE_OPTIONS_TOKEN], useFactory: resolveModuleOptions },
   XemsEvents,
   { provide: SidecarProcess, inject: [XEMS_RESOLVED_OPTIONS, XemsEvents], useFactory: createSidecarProcess },
-  { provide: SidecarApi, inject: [SidecarProcess], useFactory: (sidecar: SidecarProcess) => new SidecarApi(sidecar) },
+  {
+    provide: XemsTelemetry,
+    inject: [XEMS_RESOLVED_OPTIONS, XemsEvents, SidecarProcess],
+    useFactory: (options: ResolvedXemsOptions, events: XemsEvents, sidecar: SidecarProcess) => new XemsTelemetry(options, events, sidecar),
+  },
+  { provide: SidecarApi, inject: [XemsTelemetry], useFactory: (telemetry: XemsTelemetry) => telemetry.sidecarApi() },
   TokenTransport,
   SessionLedger,
   XemsSessions,
@@ -75,7 +81,8 @@ export const XEMS_PROVIDERS: Provider[] = [
 export function createStandaloneService(options: ResolvedXemsOptions): XemsService {
   const events = new XemsEvents();
   const sidecar = createSidecarProcess(options, events);
-  const api = new SidecarApi(sidecar);
+  // Its subscription ends when the service completes the event stream at shutdown.
+  const api = new XemsTelemetry(options, events, sidecar).sidecarApi();
   const ledger = new SessionLedger();
   const transport = new TokenTransport(options);
   const sessions = new XemsSessions(options, api, events, ledger);

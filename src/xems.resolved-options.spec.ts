@@ -30,6 +30,7 @@ describe('resolveXemsOptions', () => {
         maxInFlight: 10000,
         maxRestarts: 10,
       },
+      telemetry: { enabled: 'auto', metrics: true, tracing: true, meterProvider: undefined, tracerProvider: undefined },
     });
     assert.deepEqual(resolveXemsOptions({}), o);
   });

@@ -4,6 +4,7 @@ import { TtlCap } from './ttl-cap';
 import { XemsConfigError } from './xems.errors';
 import { checkCookie } from './options/cookie.options';
 import { resolveCsrf } from './options/csrf.options';
+import { resolveTelemetry } from './options/telemetry.options';
 import { XemsModuleOptions } from './xems.options';
 import { resolvedOptions, validateOptions } from './options/options-validation';
 import type { Resolved } from './options/resolved';
@@ -49,6 +50,7 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     ttl: new TtlCap(hooks.warn).apply(resolved.ttl, 'XemsModule option "ttl"', given.ttl),
     header: resolved.header === false ? false : resolved.header.toLowerCase(),
     csrf: resolveCsrf(resolved.csrf),
+    telemetry: resolveTelemetry(resolved.telemetry),
     persistence: resolvePersistence(persistence, hardwareBinding, sharedStore, hooks.readMachineId),
     store: resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout),
   };

@@ -3,13 +3,16 @@ import { APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { XemsModule, type XemsModuleOptions } from '../../src';
 import { AuthController } from './auth/auth.controller';
 import { DevicesController } from './devices/devices.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { SampleMetrics } from './metrics/sample-metrics';
 import { RotationHeader } from './rotation-header';
 import type { SampleConfig } from './sample.config';
 import { UsersService } from './users/users.service';
 
-/** The module options the sample passes to XemsModule: the defaults, plus the two demo switches. */
-export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
+/** The module options the sample passes to XemsModule: the defaults, the two demo switches, and its metrics. */
+export function sampleXemsOptions(config: SampleConfig, metrics?: SampleMetrics): XemsModuleOptions {
   const options: XemsModuleOptions = { ttl: '1h' };
+  if (metrics) options.telemetry = { meterProvider: metrics.meterProvider };
   if (config.insecureCookies) options.cookie = { secure: false };
   if (config.persist) {
     // The vault is bound to this machine (hardwareBinding defaults to true with persistence).
@@ -21,12 +24,14 @@ export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(config: SampleConfig): DynamicModule {
+    const metrics = new SampleMetrics();
     return {
       module: AppModule,
-      imports: [XemsModule.forRoot(sampleXemsOptions(config))],
-      controllers: [AuthController, DevicesController],
+      imports: [XemsModule.forRoot(sampleXemsOptions(config, metrics))],
+      controllers: [AuthController, DevicesController, MetricsController],
       providers: [
         UsersService,
+        { provide: SampleMetrics, useValue: metrics },
         { provide: APP_INTERCEPTOR, useClass: RotationHeader },
         { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }) },
       ],

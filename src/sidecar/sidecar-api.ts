@@ -173,7 +173,8 @@ export class SidecarApi {
   constructor(private readonly transport: SidecarTransport) {}
 
   // Not async: an async wrapper would add a promise and a microtask hop to every call.
-  private call(op: number, w: RequestWriter): Promise<SidecarReply> {
+  // Protected: InstrumentedSidecarApi (src/telemetry/) observes every call here.
+  protected call(op: number, w: RequestWriter): Promise<SidecarReply> {
     return this.transport.request(op, w.finish());
   }
 

@@ -17,6 +17,20 @@ import { startSample, type RunningSample } from './support/sample-server';
 
 const PASSWORD = 'a long enough password';
 
+/** The sum of the samples of `name` (Prometheus text format) whose labels contain `labels`. */
+function promValue(text: string, name: string, labels: string): number {
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)/.exec(line);
+    if (!m || m[1] !== name || !(m[2] ?? '').includes(labels)) continue;
+    sum += Number(m[3]);
+    found = true;
+  }
+  assert.ok(found, `no sample of ${name}{${labels}} in:\n${text.slice(0, 2000)}`);
+  return sum;
+}
+
 /** Registers `email`, then logs in with the code; returns the client holding the active session. */
 async function loggedIn(url: string, email: string, userAgent?: string): Promise<CookieClient> {
   const client = new CookieClient(url, userAgent);
@@ -253,6 +267,33 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.revoked, 3);
     for (const client of [a, b, c]) assert.equal((await client.get('/api/me')).status, 401);
+  });
+
+  it('answers GET /metrics with the Prometheus text of the xems metrics, moving with the requests and naming no token', async () => {
+    ready();
+    const client = await loggedIn(sample.url, 'metrics@example.test');
+    const scrape = async () => {
+      const res = await fetch(`${sample.url}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      return res.text();
+    };
+    const before = await scrape();
+    const tokens = [client.token];
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await client.get('/api/me')).status, 200);
+      tokens.push(client.token);
+    }
+    const text = await scrape();
+    const rotations = (t: string) => promValue(t, 'xems_session_rotations_total', 'xems_sandbox="xems.session"');
+    assert.equal(rotations(text) - rotations(before), 2, 'two rotations');
+    assert.ok(promValue(text, 'xems_session_created_total', 'xems_sandbox="xems.session"') >= 1);
+    assert.equal(promValue(text, 'xems_sidecar_up', ''), 1);
+    assert.ok(promValue(text, 'xems_session_live', 'xems_sandbox="xems.session"') >= 1);
+    assert.ok(promValue(text, 'rpc_client_call_duration_count', 'rpc_method="xems.Sidecar/S_RESOLVE"') >= 2);
+    assert.match(text, /^# TYPE xems_session_revocations_total counter$/m);
+    for (const token of tokens) assert.ok(token && !text.includes(token), 'no token in /metrics');
+    assert.ok(!text.includes('metrics@example.test'), 'no user data in /metrics');
   });
 });
 

@@ -1,0 +1,139 @@
+import type { Span } from '@opentelemetry/api';
+import type { RequestWriter } from '../sidecar/frame-codec';
+import { Op, type SidecarReply } from '../sidecar/protocol';
+import {
+  type CreateSessionExt,
+  type CreatedSession,
+  type RegeneratedSession,
+  type ResolveExt,
+  type ResolveResult,
+  SidecarApi,
+  type SidecarTransport,
+} from '../sidecar/sidecar-api';
+import type { SidecarCallTelemetry } from './sidecar-call-telemetry';
+
+/**
+ * SidecarApi with a span and a duration measurement around every call; used instead of it only
+ * when telemetry is on (off, the module uses SidecarApi itself and pays nothing). Every
+ * operation, including ones added later, is observed in `call`; the session operations below
+ * observe their own call instead, so that the span carries the public session id their reply
+ * (or their argument) names.
+ */
+export class InstrumentedSidecarApi extends SidecarApi {
+  /** Set around a session operation's synchronous start: its `call` is observed by the operation. */
+  private observedByCaller = false;
+
+  constructor(
+    transport: SidecarTransport,
+    private readonly telemetry: SidecarCallTelemetry,
+  ) {
+    super(transport);
+  }
+
+  protected override call(op: number, w: RequestWriter): Promise<SidecarReply> {
+    if (this.observedByCaller) {
+      this.observedByCaller = false;
+      return super.call(op, w);
+    }
+    const span = this.telemetry.start(op);
+    return this.observe(op, span, performance.now(), super.call(op, w));
+  }
+
+  private async observe(op: number, span: Span | undefined, startedAt: number, reply: Promise<SidecarReply>): Promise<SidecarReply> {
+    try {
+      const r = await reply;
+      this.telemetry.end(op, span, startedAt);
+      return r;
+    } catch (err) {
+      this.telemetry.end(op, span, startedAt, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Runs a session operation whose call this method observes: `start` must send its request
+   * synchronously (every SidecarApi method encodes and sends before its first await); the flag
+   * is cleared right after either way, so a later call is never skipped by mistake.
+   */
+  private async session<T>(op: number, start: () => Promise<T>, ids: (result: T) => [string | undefined, string?]): Promise<T> {
+    const span = this.telemetry.start(op);
+    const startedAt = performance.now();
+    this.observedByCaller = true;
+    let pending: Promise<T>;
+    try {
+      pending = start();
+    } finally {
+      this.observedByCaller = false;
+    }
+    try {
+      const result = await pending;
+      const [sessionId, previousId] = ids(result);
+      this.telemetry.end(op, span, startedAt, undefined, sessionId, previousId);
+      return result;
+    } catch (err) {
+      this.telemetry.end(op, span, startedAt, err);
+      throw err;
+    }
+  }
+
+  override sCreate(
+    sandbox: string,
+    data: Buffer,
+    ttlMs: number,
+    idleMs: number,
+    userId: string,
+    meta?: Buffer,
+    ext?: CreateSessionExt,
+  ): Promise<CreatedSession> {
+    return this.session(
+      Op.S_CREATE,
+      () => super.sCreate(sandbox, data, ttlMs, idleMs, userId, meta, ext),
+      (r) => [r.sessionId],
+    );
+  }
+
+  override sResolve(
+    sandbox: string,
+    token: string,
+    rotate: boolean,
+    graceMs: number,
+    minRotateIntervalMs: number,
+    ext?: ResolveExt,
+  ): Promise<ResolveResult> {
+    return this.session(
+      Op.S_RESOLVE,
+      () => super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext),
+      (r) => [r.status === 'not_found' ? undefined : r.sessionId],
+    );
+  }
+
+  override sRevoke(sandbox: string, token: string): Promise<string | null> {
+    return this.session(
+      Op.S_REVOKE,
+      () => super.sRevoke(sandbox, token),
+      (id) => [id ?? undefined],
+    );
+  }
+
+  override sRevokeId(sandbox: string, sessionId: string): Promise<boolean> {
+    return this.session(
+      Op.S_REVOKE_ID,
+      () => super.sRevokeId(sandbox, sessionId),
+      () => [sessionId],
+    );
+  }
+
+  override sRegenerate(
+    sandbox: string,
+    token: string,
+    graceMs: number,
+    keepData: boolean,
+    data?: Buffer,
+  ): Promise<RegeneratedSession | null> {
+    return this.session(
+      Op.S_REGENERATE,
+      () => super.sRegenerate(sandbox, token, graceMs, keepData, data),
+      (r) => (r ? [r.sessionId, r.oldSessionId] : [undefined]),
+    );
+  }
+}
