@@ -33,9 +33,11 @@ async function activeUsers(server: Server, prefix: string, n: number): Promise<T
   return jars;
 }
 
-/** Every jar's request, all at once, while the store cannot answer: the statuses. */
+/** Every jar's request, all at once, while the store cannot answer: the statuses (a 503 must say when to retry). */
 async function requestsDuringStall(jars: TokenCookieJar[]): Promise<number[]> {
-  return (await Promise.all(jars.map((jar) => jar.get('/me', 'during the stall')))).map((r) => r.status);
+  const responses = await Promise.all(jars.map((jar) => jar.get('/me', 'during the stall')));
+  for (const r of responses) if (r.status === 503) assert.ok(r.headers['retry-after'], 'a 503 carries Retry-After');
+  return responses.map((r) => r.status);
 }
 
 /** After the stall, past the grace period: every user comes back with the token its jar holds. */
