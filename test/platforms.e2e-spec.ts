@@ -43,6 +43,29 @@ for (const platform of PLATFORMS) {
   });
 }
 
+for (const platform of PLATFORMS) {
+  describe(`the app's own cookies (${platform})`, () => {
+    it("a cookie the handler sets is kept beside the rotated token's", async () => {
+      const t = await createTestApp({}, platform);
+      try {
+        const login = await request(t.server).post('/login').send({ user: 'cookies' });
+        const res = await request(t.server)
+          .get('/me/other-cookie')
+          .set('Cookie', `xems_token=${cookieToken(login)}`);
+        assert.equal(res.status, 200);
+        const lines = res.headers['set-cookie'] as unknown as string[];
+        assert.ok(
+          lines.some((l) => l.startsWith('theme=dark')),
+          String(lines),
+        );
+        assert.ok(cookieToken(res) && cookieToken(res) !== cookieToken(login), String(lines));
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}
+
 describe('an HTTP adapter the module does not support', () => {
   it('fails the start with XemsUnsupportedPlatformError before any sidecar is spawned', async () => {
     class KoaLikeAdapter extends ExpressAdapter {
