@@ -1,5 +1,6 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
+import { callPartsOf } from './platform/execution-context';
+import type { XemsHttpRequest } from './platform/http-platform';
 import { describeRequestSession, requestSessionOf } from './request-session';
 import type { XemsSessionContext } from './session.types';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
@@ -11,7 +12,7 @@ const logger = new Logger('Xems');
 
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
-  const req = ctx.switchToHttp().getRequest<IncomingMessage>();
+  const req = callPartsOf(ctx, '@Session()').req;
   const data = requestSessionOf(req)?.data;
   if (param === undefined) return data;
   if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
@@ -24,7 +25,7 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown): unknown {
+function typedSessionData(options: XemsSchemaOptions, req: XemsHttpRequest, data: unknown): unknown {
   const session = requestSessionOf(req);
   if (!session) throw new UnauthorizedException();
   const checked = checkSchema(options, data);
@@ -50,7 +51,7 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
-  return describeRequestSession(ctx.switchToHttp().getRequest<IncomingMessage>());
+  return describeRequestSession(callPartsOf(ctx, '@SessionContext()').req);
 }
 
 /**

@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
-import { type XemsClientInfo, requestClient } from './request-client';
+import { callPartsOf } from './platform/execution-context';
+import type { XemsClientInfo, XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
 import { RequestSessions } from './request-session';
 import { TokenTransport, type XemsPresentedToken } from './token-transport';
 import { XEMS_SANDBOX_METADATA } from './xems.constants';
@@ -57,16 +57,18 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 
-  protected getRequest(context: ExecutionContext): IncomingMessage {
-    return context.switchToHttp().getRequest<IncomingMessage>();
+  /** The platform's request (Express's, Fastify's FastifyRequest); another context type is refused (XemsUnsupportedContextError). */
+  protected getRequest(context: ExecutionContext): XemsHttpRequest {
+    return callPartsOf(context, 'SessionGuard').req;
   }
 
-  protected getResponse(context: ExecutionContext): ServerResponse {
-    return context.switchToHttp().getResponse<ServerResponse>();
+  /** The platform's response (Express's, Fastify's FastifyReply). */
+  protected getResponse(context: ExecutionContext): XemsHttpResponse {
+    return callPartsOf(context, 'SessionGuard').res;
   }
 
   /** The token the request presents: cookie first, then header. Malformed carriers are refused. */
-  protected getToken(req: IncomingMessage, context: ExecutionContext): XemsPresentedToken | undefined {
+  protected getToken(req: XemsHttpRequest, context: ExecutionContext): XemsPresentedToken | undefined {
     const lookup = this.transport.read(req);
     if (lookup.kind === 'malformed') return this.onUnauthorized('malformed', context);
     return lookup.kind === 'token' ? { token: lookup.token, via: lookup.via } : undefined;
@@ -81,11 +83,12 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * The client the binding check compares with the session's binding: Express's `req.ip`
-   * (which honours the app's `trust proxy` setting) and the User-Agent header.
+   * The client the binding check compares with the session's binding: the platform's `req.ip`
+   * (which honours Express's `trust proxy` setting, or Fastify's `trustProxy` option) and the
+   * User-Agent header.
    */
-  protected getClient(req: IncomingMessage, _context: ExecutionContext): XemsClientInfo {
-    return requestClient(req);
+  protected getClient(req: XemsHttpRequest, _context: ExecutionContext): XemsClientInfo {
+    return this.requestSessions.platform.client(req);
   }
 
   /** From the module's autoRotation and gracePeriod options (milliseconds). */
@@ -105,6 +108,6 @@ export class SessionGuard implements CanActivate {
 
   /** The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass. */
   protected onUnavailable(_error: Error, context: ExecutionContext): never {
-    throw serviceUnavailable(this.getResponse(context));
+    throw serviceUnavailable(this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard'));
   }
 }

@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, type Observer } from 'rxjs';
 import { installExpressHelpers } from './express-helpers';
+import { callPartsIfSupported } from './platform/execution-context';
+import type { XemsHttpRequest } from './platform/http-platform';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { RequestSessions, requestSessionOf } from './request-session';
 import { xemsRequestContext } from './xems.context';
@@ -32,11 +34,11 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const req = http.getRequest<IncomingMessage>();
-    const res = http.getResponse<ServerResponse>();
-    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, res);
+    const parts = callPartsIfSupported(context);
+    if (!parts) return next.handle();
+    const { req } = parts;
+    const res = this.requestSessions.platform.nodeResponse(parts.res, 'SidecarOutageInterceptor');
+    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, parts.res);
     const withSession = requestSessionOf(req) !== undefined;
     const withContext = withSession && this.options.requestContext;
     const refresh = withSession && this.requestSessions.needsRefresh(req);
@@ -51,7 +53,7 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   }
 
   /** Passes the handler's outcome on once a late response has fetched its current token. */
-  private refreshing(subscriber: Observer<unknown>, req: IncomingMessage, res: ServerResponse): Observer<unknown> {
+  private refreshing(subscriber: Observer<unknown>, req: XemsHttpRequest, res: ServerResponse): Observer<unknown> {
     const mapped = outagesMapped(subscriber, res);
     // Once, before the first notification; later ones queue behind it, in order.
     let ready: Promise<void> | undefined;

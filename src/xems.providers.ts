@@ -3,6 +3,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CsrfGuard } from './csrf.guard';
 import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
 import type { XemsModuleOptions } from './xems.options';
+import { HttpPlatformHost } from './platform/platform-host';
 import { RequestSessions } from './request-session';
 import { SessionLedger } from './session-ledger';
 import { SessionGuard } from './session.guard';
@@ -62,6 +63,7 @@ export const XEMS_PROVIDERS: Provider[] = [
     useFactory: (options: ResolvedXemsOptions, events: XemsEvents, sidecar: SidecarProcess) => new XemsTelemetry(options, events, sidecar),
   },
   { provide: SidecarApi, inject: [XemsTelemetry], useFactory: (telemetry: XemsTelemetry) => telemetry.sidecarApi() },
+  HttpPlatformHost,
   TokenTransport,
   SessionLedger,
   XemsSessions,
@@ -86,5 +88,7 @@ export function createStandaloneService(options: ResolvedXemsOptions): XemsServi
   const ledger = new SessionLedger();
   const transport = new TokenTransport(options);
   const sessions = new XemsSessions(options, api, events, ledger);
-  return new XemsService(options, events, sidecar, api, sessions, new RequestSessions(options, transport, ledger, sessions), transport);
+  const platforms = new HttpPlatformHost(); // no Nest app: plain Node requests
+  const requestSessions = new RequestSessions(options, transport, ledger, sessions, platforms);
+  return new XemsService(options, events, sidecar, api, sessions, requestSessions, transport, platforms);
 }

@@ -5,6 +5,7 @@ import { XemsConfigError } from './xems.errors';
 import { checkCookie } from './options/cookie.options';
 import { resolveCsrf } from './options/csrf.options';
 import { resolveTelemetry } from './options/telemetry.options';
+import { type ResolvedPassportOptions, resolvePassport } from './options/passport.options';
 import { XemsModuleOptions } from './xems.options';
 import { resolvedOptions, validateOptions } from './options/options-validation';
 import type { Resolved } from './options/resolved';
@@ -15,7 +16,8 @@ import type { Resolved } from './options/resolved';
  * `sidecar.*Timeout`), header names lower-cased, CSRF origins normalised, persistence and store
  * resolved (secrets parsed, identities read).
  */
-export type ResolvedXemsOptions = Omit<Resolved<XemsModuleOptions>, 'persistence' | 'store' | 'hardwareBinding'> & {
+export type ResolvedXemsOptions = Omit<Resolved<XemsModuleOptions>, 'persistence' | 'store' | 'hardwareBinding' | 'passport'> & {
+  passport: ResolvedPassportOptions | false;
   persistence: ResolvedPersistence;
   store: ResolvedStore;
 };
@@ -51,6 +53,7 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     header: resolved.header === false ? false : resolved.header.toLowerCase(),
     csrf: resolveCsrf(resolved.csrf),
     telemetry: resolveTelemetry(resolved.telemetry),
+    passport: resolvePassport(resolved.passport),
     persistence: resolvePersistence(persistence, hardwareBinding, sharedStore, hooks.readMachineId),
     store: resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout),
   };

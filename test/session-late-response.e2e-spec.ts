@@ -5,7 +5,7 @@ import type { XemsEvent } from '../src';
 import { TokenCookieJar } from './support/cookie-jar';
 import { RotationRoutesController } from './support/held-requests';
 import { STORE_KINDS, type StoreUnderTest, storeUnderTest } from './support/store-cases';
-import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
+import { PLATFORMS, TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
 // Issue 12, "late answer overwrites a newer token": a slow page overlapping quick requests of
 // the same browser must not write an older token back into the cookie jar. The jar applies
@@ -26,92 +26,93 @@ async function quickOnes(jar: TokenCookieJar, n: number, label: string): Promise
   return tokens;
 }
 
-for (const kind of STORE_KINDS) {
-  describe(`a late response never writes an older token (real sidecar, ${kind} store)`, () => {
-    let store: StoreUnderTest;
-    let t: TestApp;
-    const events: XemsEvent[] = [];
-    before(async () => {
-      store = await storeUnderTest(kind);
-      t = await createTestApp({ ...store.options, cookie: { secure: false } }, [RotationRoutesController]);
-      t.xems.events$.subscribe((e) => events.push(e));
+for (const platform of PLATFORMS)
+  for (const kind of STORE_KINDS) {
+    describe(`a late response never writes an older token (real sidecar, ${kind} store, ${platform})`, () => {
+      let store: StoreUnderTest;
+      let t: TestApp;
+      const events: XemsEvent[] = [];
+      before(async () => {
+        store = await storeUnderTest(kind);
+        t = await createTestApp({ ...store.options, cookie: { secure: false } }, platform, [RotationRoutesController]);
+        t.xems.events$.subscribe((e) => events.push(e));
+      });
+      after(async () => {
+        await t?.close();
+        await store?.stop();
+      });
+
+      const reused = () => events.filter((e) => e.type === 'session.reused');
+
+      it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
+        const login = await request(t.server).post('/login').send({ user: 'late' });
+        assert.equal(login.status, 200);
+        const jar = new TokenCookieJar(t.server, cookieToken(login)!);
+        const slow = jar.get('/me/slow?ms=1500', 'slow');
+        await sleep(150); // the slow request's guard has run (and rotated the token)
+        const quickTokens = await quickOnes(jar, 5, 'quick');
+        const slowRes = await slow;
+        assert.equal(slowRes.status, 200);
+        assert.equal(jar.arrivals.at(-1), 'slow', `the slow response arrived last: ${jar.arrivals.join(', ')}`);
+        assert.equal(cookieToken(slowRes), quickTokens.at(-1), 'the slow response wrote the newest token, not the one its own request got');
+        assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
+
+        await sleep(PAST_GRACE_MS);
+        const after = await jar.get('/me', 'after');
+        assert.equal(after.status, 200, 'the jar still holds a working token');
+        assert.equal(after.body.user, 'late');
+        assert.deepEqual(reused(), [], 'no theft alarm');
+      });
+
+      it('two slow pages overlapping each other and quick ones, the earlier slow one arriving last: the jar ends with a working token', async () => {
+        const jar = await TokenCookieJar.login(t.server, `two-slow-${kind}`);
+        const first = jar.get('/me/slow?ms=1800', 'slow 1');
+        await sleep(150);
+        await quickOnes(jar, 2, 'quick a');
+        const second = jar.get('/me/slow?ms=600', 'slow 2');
+        await sleep(150);
+        const quickTokens = await quickOnes(jar, 3, 'quick b');
+        assert.equal((await second).status, 200);
+        assert.equal((await first).status, 200);
+        assert.equal(jar.arrivals.at(-1), 'slow 1', `the first slow response arrived last: ${jar.arrivals.join(', ')}`);
+        assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
+
+        await sleep(PAST_GRACE_MS);
+        assert.equal((await jar.get('/me', 'after')).status, 200, 'the jar still holds a working token');
+        assert.deepEqual(reused(), []);
+      });
+
+      it('a slow page overlapping a logout of the same jar: its late response brings no token back', async () => {
+        const jar = await TokenCookieJar.login(t.server, `slow-logout-${kind}`);
+        const slow = jar.get('/me/slow?ms=1200', 'slow');
+        await sleep(150);
+        await quickOnes(jar, 1, 'quick');
+        const held = jar.token;
+        assert.equal((await jar.post('/me/logout', 'logout')).status, 200);
+        const slowRes = await slow;
+        assert.equal(slowRes.status, 200);
+        assert.ok(!cookieToken(slowRes), `the slow response after the logout set no token: ${cookieToken(slowRes)}`);
+        assert.equal((await jar.get('/me', 'after')).status, 401, 'logged out');
+        assert.equal((await new TokenCookieJar(t.server, held).get('/me')).status, 401, 'the token before the logout is dead');
+        assert.deepEqual(reused(), []);
+      });
+
+      it('a slow page overlapping a regenerate of the same jar: its late response keeps the new identity in the jar', async () => {
+        const jar = await TokenCookieJar.login(t.server, `slow-regen-${kind}`);
+        const slow = jar.get('/me/slow?ms=1200', 'slow');
+        await sleep(150);
+        assert.equal((await jar.post('/rot/regenerate', 'regenerate')).status, 200);
+        const regenerated = jar.token;
+        await quickOnes(jar, 2, 'quick');
+        const newest = jar.token;
+        const slowRes = await slow;
+        assert.equal(slowRes.status, 200);
+        assert.ok(!cookieToken(slowRes), 'the slow response of the old identity set no token');
+        assert.equal(jar.token, newest);
+        assert.notEqual(regenerated, newest);
+        await sleep(PAST_GRACE_MS);
+        assert.equal((await jar.get('/me', 'after')).status, 200, 'the regenerated session works');
+        assert.deepEqual(reused(), []);
+      });
     });
-    after(async () => {
-      await t?.close();
-      await store?.stop();
-    });
-
-    const reused = () => events.filter((e) => e.type === 'session.reused');
-
-    it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
-      const login = await request(t.server).post('/login').send({ user: 'late' });
-      assert.equal(login.status, 200);
-      const jar = new TokenCookieJar(t.server, cookieToken(login)!);
-      const slow = jar.get('/me/slow?ms=1500', 'slow');
-      await sleep(150); // the slow request's guard has run (and rotated the token)
-      const quickTokens = await quickOnes(jar, 5, 'quick');
-      const slowRes = await slow;
-      assert.equal(slowRes.status, 200);
-      assert.equal(jar.arrivals.at(-1), 'slow', `the slow response arrived last: ${jar.arrivals.join(', ')}`);
-      assert.equal(cookieToken(slowRes), quickTokens.at(-1), 'the slow response wrote the newest token, not the one its own request got');
-      assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
-
-      await sleep(PAST_GRACE_MS);
-      const after = await jar.get('/me', 'after');
-      assert.equal(after.status, 200, 'the jar still holds a working token');
-      assert.equal(after.body.user, 'late');
-      assert.deepEqual(reused(), [], 'no theft alarm');
-    });
-
-    it('two slow pages overlapping each other and quick ones, the earlier slow one arriving last: the jar ends with a working token', async () => {
-      const jar = await TokenCookieJar.login(t.server, `two-slow-${kind}`);
-      const first = jar.get('/me/slow?ms=1800', 'slow 1');
-      await sleep(150);
-      await quickOnes(jar, 2, 'quick a');
-      const second = jar.get('/me/slow?ms=600', 'slow 2');
-      await sleep(150);
-      const quickTokens = await quickOnes(jar, 3, 'quick b');
-      assert.equal((await second).status, 200);
-      assert.equal((await first).status, 200);
-      assert.equal(jar.arrivals.at(-1), 'slow 1', `the first slow response arrived last: ${jar.arrivals.join(', ')}`);
-      assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
-
-      await sleep(PAST_GRACE_MS);
-      assert.equal((await jar.get('/me', 'after')).status, 200, 'the jar still holds a working token');
-      assert.deepEqual(reused(), []);
-    });
-
-    it('a slow page overlapping a logout of the same jar: its late response brings no token back', async () => {
-      const jar = await TokenCookieJar.login(t.server, `slow-logout-${kind}`);
-      const slow = jar.get('/me/slow?ms=1200', 'slow');
-      await sleep(150);
-      await quickOnes(jar, 1, 'quick');
-      const held = jar.token;
-      assert.equal((await jar.post('/me/logout', 'logout')).status, 200);
-      const slowRes = await slow;
-      assert.equal(slowRes.status, 200);
-      assert.ok(!cookieToken(slowRes), `the slow response after the logout set no token: ${cookieToken(slowRes)}`);
-      assert.equal((await jar.get('/me', 'after')).status, 401, 'logged out');
-      assert.equal((await new TokenCookieJar(t.server, held).get('/me')).status, 401, 'the token before the logout is dead');
-      assert.deepEqual(reused(), []);
-    });
-
-    it('a slow page overlapping a regenerate of the same jar: its late response keeps the new identity in the jar', async () => {
-      const jar = await TokenCookieJar.login(t.server, `slow-regen-${kind}`);
-      const slow = jar.get('/me/slow?ms=1200', 'slow');
-      await sleep(150);
-      assert.equal((await jar.post('/rot/regenerate', 'regenerate')).status, 200);
-      const regenerated = jar.token;
-      await quickOnes(jar, 2, 'quick');
-      const newest = jar.token;
-      const slowRes = await slow;
-      assert.equal(slowRes.status, 200);
-      assert.ok(!cookieToken(slowRes), 'the slow response of the old identity set no token');
-      assert.equal(jar.token, newest);
-      assert.notEqual(regenerated, newest);
-      await sleep(PAST_GRACE_MS);
-      assert.equal((await jar.get('/me', 'after')).status, 200, 'the regenerated session works');
-      assert.deepEqual(reused(), []);
-    });
-  });
-}
+  }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
-import type { Request, Response } from 'express';
+import { type Server, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { XemsHttpRequest as Request, XemsHttpResponse as Response } from '../../src';
 import {
   Body,
   Controller,
@@ -18,8 +19,17 @@ import {
   Type,
   UseGuards,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Session, SessionGuard, XemsModule, XemsModuleOptions, XemsSandbox, XemsService } from '../../src';
+import { type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
+
+export { PLATFORMS, type TestPlatform } from './platforms';
+
+/** The Node response of a handler that takes over the response: Fastify's must be hijacked first. */
+function nodeResponseOf(res: Response): ServerResponse {
+  if (res instanceof ServerResponse) return res;
+  (res as unknown as { hijack(): void }).hijack();
+  return res.raw;
+}
 
 @Controller()
 class AuthController {
@@ -83,8 +93,28 @@ class MeController {
   }
 
   @Get('raw')
-  raw(@Res() res: Response) {
-    res.status(201).json({ raw: true });
+  raw(@Res() res: TestResponse) {
+    res.status(201).send({ raw: true });
+  }
+
+  /** The app sets a cookie of its own (Express's res.header, Fastify's reply.header): ours joins it. */
+  @Get('other-cookie')
+  otherCookie(@Res({ passthrough: true }) res: TestResponse) {
+    res.header('Set-Cookie', 'theme=dark; Path=/');
+    return { ok: true };
+  }
+
+  /** A stream of several chunks (chunked transfer). */
+  @Get('stream')
+  stream() {
+    return new StreamableFile(Readable.from(['chunk-1,', 'chunk-2']), { type: 'text/plain' });
+  }
+
+  /** The handler writes the Node response itself (Express's res; Fastify's reply.raw after reply.hijack()). */
+  @Get('node')
+  node(@Res() res: Response) {
+    nodeResponseOf(res).writeHead(202, { 'content-type': 'text/plain' });
+    nodeResponseOf(res).end('written by hand');
   }
 
   @Get('devices')
@@ -135,15 +165,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A real Nest app (Express) with XemsModule and the real sidecar, listening on 127.0.0.1; `controllers` are a suite's own routes. */
-export async function createTestApp(options: XemsModuleOptions = {}, controllers: Type<unknown>[] = []): Promise<TestApp> {
+/**
+ * A real Nest app on `platform` (Express by default) with XemsModule and the real sidecar,
+ * listening on 127.0.0.1; `controllers` are a suite's own routes.
+ */
+export async function createTestApp(
+  options: XemsModuleOptions = {},
+  platform: TestPlatform = 'express',
+  controllers: Type<unknown>[] = [],
+): Promise<TestApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
     controllers: [AuthController, MeController, AdminController, MixedController, ...controllers],
   })
   class TestAppModule {}
 
-  const app = await NestFactory.create(TestAppModule, { logger: process.env.XEMS_TEST_LOGS ? undefined : ['error'] });
+  const app = await createPlatformApp(TestAppModule, platform);
   await app.listen(0, '127.0.0.1');
   return {
     app,
