@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { graphqlOperation, isGraphqlContext } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
+import { requestOf } from './platform/execution-context';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { requestSessionOf } from './request-session';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -27,7 +30,7 @@ export class CsrfGuard implements CanActivate {
   constructor(@Inject(XEMS_RESOLVED_OPTIONS) protected readonly options: Pick<ResolvedXemsOptions, 'csrf'>) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<IncomingMessage>();
+    const req = requestOf(context);
     if (this.isSafe(req, context)) return true;
     const expected = requestSessionOf(req)?.csrfToken;
     if (!expected) return this.onForbidden('no-session', context);
@@ -39,8 +42,12 @@ export class CsrfGuard implements CanActivate {
     return true;
   }
 
-  /** GET, HEAD, OPTIONS and TRACE pass without a token. */
-  protected isSafe(req: IncomingMessage, _context: ExecutionContext): boolean {
+  /**
+   * GET, HEAD, OPTIONS and TRACE pass without a token. In a resolver the operation decides, not
+   * the method (GraphQL clients POST queries too): a query passes, a mutation needs the token.
+   */
+  protected isSafe(req: IncomingMessage, context: ExecutionContext): boolean {
+    if (isGraphqlContext(context)) return graphqlOperation(context) === 'query';
     return SAFE_METHODS.has((req.method ?? 'GET').toUpperCase());
   }
 
@@ -82,8 +89,9 @@ export class CsrfGuard implements CanActivate {
     }
   }
 
-  /** Refuses the request with 403. */
-  protected onForbidden(_reason: XemsCsrfFailure, _context: ExecutionContext): never {
-    throw new ForbiddenException('Invalid or missing CSRF token');
+  /** Refuses the request with 403 (in a resolver: a GraphQL error with code FORBIDDEN). */
+  protected onForbidden(_reason: XemsCsrfFailure, context: ExecutionContext): never {
+    const error = new ForbiddenException('Invalid or missing CSRF token');
+    throw isGraphqlContext(context) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.forbidden) : error;
   }
 }

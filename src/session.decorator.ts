@@ -1,5 +1,8 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import { isGraphqlContext } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
+import { requestOf } from './platform/execution-context';
 import { describeRequestSession, requestSessionOf } from './request-session';
 import type { XemsSessionContext } from './session.types';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
@@ -11,10 +14,10 @@ const logger = new Logger('Xems');
 
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
-  const req = ctx.switchToHttp().getRequest<IncomingMessage>();
+  const req = requestOf(ctx);
   const data = requestSessionOf(req)?.data;
   if (param === undefined) return data;
-  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
+  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data, ctx);
   if (data === null || typeof data !== 'object') return undefined;
   return Object.prototype.hasOwnProperty.call(data, param) ? (data as Record<string, unknown>)[param] : undefined;
 }
@@ -24,15 +27,21 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown): unknown {
+function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown, ctx: ExecutionContext): unknown {
   const session = requestSessionOf(req);
-  if (!session) throw new UnauthorizedException();
+  if (!session) throw unauthorized(ctx);
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
   logger.warn(
     `Session ${session.id} (sandbox ${session.sandbox}) holds data that does not match ${options.schema.name}: ${checked.problems.join('; ')}; request refused (401)`,
   );
-  throw new UnauthorizedException();
+  throw unauthorized(ctx);
+}
+
+/** 401, in GraphQL form in a resolver. */
+function unauthorized(ctx: ExecutionContext): UnauthorizedException {
+  const error = new UnauthorizedException();
+  return isGraphqlContext(ctx) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.unauthenticated) : error;
 }
 
 /**
@@ -50,7 +59,7 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
-  return describeRequestSession(ctx.switchToHttp().getRequest<IncomingMessage>());
+  return describeRequestSession(requestOf(ctx));
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isGraphqlContext, peekGraphqlHttp } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
+import { requestOf, responseOf } from './platform/execution-context';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { type XemsClientInfo, requestClient } from './request-client';
@@ -37,6 +40,8 @@ export class SessionGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = this.getRequest(context);
+    // Before the token is resolved (and maybe rotated): a response that cannot carry the new token is refused first.
+    const res = this.getResponse(context);
     const presented = this.getToken(req, context);
     if (!presented) return this.onUnauthorized('missing', context);
     const sandbox = this.getSandbox(context);
@@ -53,16 +58,18 @@ export class SessionGuard implements CanActivate {
       throw error;
     }
     if (!session) return this.onUnauthorized('invalid', context);
-    this.requestSessions.attach(req, this.getResponse(context), session, presented);
+    this.requestSessions.attach(req, res, session, presented);
     return true;
   }
 
+  /** The HTTP request: a controller's, or a resolver's from the GraphQL context. */
   protected getRequest(context: ExecutionContext): IncomingMessage {
-    return context.switchToHttp().getRequest<IncomingMessage>();
+    return requestOf(context);
   }
 
+  /** The HTTP response the token rides on: a controller's, or a resolver's from the GraphQL context. */
   protected getResponse(context: ExecutionContext): ServerResponse {
-    return context.switchToHttp().getResponse<ServerResponse>();
+    return responseOf(context);
   }
 
   /** The token the request presents: cookie first, then header. Malformed carriers are refused. */
@@ -98,13 +105,18 @@ export class SessionGuard implements CanActivate {
     };
   }
 
-  /** Refuses the request with 401. */
-  protected onUnauthorized(_reason: XemsUnauthorizedReason, _context: ExecutionContext): never {
+  /** Refuses the request with 401 (in a resolver: a GraphQL error with code UNAUTHENTICATED). */
+  protected onUnauthorized(_reason: XemsUnauthorizedReason, context: ExecutionContext): never {
+    if (isGraphqlContext(context)) throw inGraphqlForm(new UnauthorizedException(), XEMS_GRAPHQL_CODES.unauthenticated);
     throw new UnauthorizedException();
   }
 
-  /** The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass. */
+  /**
+   * The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass (in a resolver:
+   * a GraphQL error with code SERVICE_UNAVAILABLE).
+   */
   protected onUnavailable(_error: Error, context: ExecutionContext): never {
+    if (isGraphqlContext(context)) throw graphqlUnavailable(peekGraphqlHttp(context)?.res);
     throw serviceUnavailable(this.getResponse(context));
   }
 }

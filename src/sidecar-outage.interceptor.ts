@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, type Observer } from 'rxjs';
 import { installExpressHelpers } from './express-helpers';
+import { peekGraphqlHttp } from './graphql/graphql-context';
+import { graphqlUnavailable } from './graphql/graphql-errors';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { RequestSessions, requestSessionOf } from './request-session';
 import { xemsRequestContext } from './xems.context';
@@ -10,7 +12,8 @@ import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { XemsService } from './xems.service';
 
 /**
- * Registered app-wide by XemsModule (nothing to add by hand). Around every HTTP handler it
+ * Registered app-wide by XemsModule (nothing to add by hand). Around every HTTP handler (and
+ * GraphQL resolver: the outage in GraphQL form, code SERVICE_UNAVAILABLE) it
  * turns a sidecar outage raised inside the handler (an XemsService call: a login, a value read)
  * into a 503 with Retry-After and no stack, before any exception filter of the app sees it;
  * that is all it does for a request without a session. For a request that holds a session
@@ -32,27 +35,44 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const req = http.getRequest<IncomingMessage>();
-    const res = http.getResponse<ServerResponse>();
-    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, res);
-    const withSession = requestSessionOf(req) !== undefined;
+    const target = this.target(context);
+    if (!target) return next.handle();
+    const { req, unavailable } = target;
+    const withSession = req !== undefined && requestSessionOf(req) !== undefined;
     const withContext = withSession && this.options.requestContext;
     const refresh = withSession && this.requestSessions.needsRefresh(req);
     // One Observable that subscribes to the handler and maps its errors (cheaper per request
     // than pipe(catchError)); with the context, next.handle() is called inside run(): Nest binds
     // the handler to the async context current then.
     return new Observable((subscriber) => {
-      const observer = refresh ? this.refreshing(subscriber, req, res) : outagesMapped(subscriber, res);
+      const observer = refresh ? this.refreshing(subscriber, req, unavailable) : outagesMapped(subscriber, unavailable);
       const subscribe = () => next.handle().subscribe(observer);
       return withContext ? xemsRequestContext.run(req, subscribe) : subscribe();
     });
   }
 
+  /**
+   * What a handler runs with: a controller's request and response (the 503 for an outage), or a
+   * resolver's, from the GraphQL context when it carries them (an outage in GraphQL form
+   * either way). Undefined for other contexts.
+   */
+  private target(context: ExecutionContext): InterceptTarget | undefined {
+    const type = context.getType<string>();
+    if (type === 'graphql') {
+      const http = peekGraphqlHttp(context);
+      return { req: http?.req, unavailable: () => graphqlUnavailable(http?.res) };
+    }
+    if (type !== 'http') return undefined;
+    const http = context.switchToHttp();
+    const req = http.getRequest<IncomingMessage>();
+    const res = http.getResponse<ServerResponse>();
+    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, res);
+    return { req, unavailable: () => serviceUnavailable(res) };
+  }
+
   /** Passes the handler's outcome on once a late response has fetched its current token. */
-  private refreshing(subscriber: Observer<unknown>, req: IncomingMessage, res: ServerResponse): Observer<unknown> {
-    const mapped = outagesMapped(subscriber, res);
+  private refreshing(subscriber: Observer<unknown>, req: IncomingMessage, unavailable: () => Error): Observer<unknown> {
+    const mapped = outagesMapped(subscriber, unavailable);
     // Once, before the first notification; later ones queue behind it, in order.
     let ready: Promise<void> | undefined;
     const after = (forward: () => void) => {
@@ -67,11 +87,17 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   }
 }
 
-/** Forwards to `subscriber`, a sidecar outage turned into the 503. */
-function outagesMapped(subscriber: Observer<unknown>, res: ServerResponse): Observer<unknown> {
+/** The request a handler runs with (when known), and the error a sidecar outage becomes. */
+interface InterceptTarget {
+  req: IncomingMessage | undefined;
+  unavailable: () => Error;
+}
+
+/** Forwards to `subscriber`, a sidecar outage turned into `unavailable()` (the 503, or its GraphQL form). */
+function outagesMapped(subscriber: Observer<unknown>, unavailable: () => Error): Observer<unknown> {
   return {
     next: (value) => subscriber.next(value),
-    error: (error: unknown) => subscriber.error(isSidecarUnavailable(error) ? serviceUnavailable(res) : error),
+    error: (error: unknown) => subscriber.error(isSidecarUnavailable(error) ? unavailable() : error),
     complete: () => subscriber.complete(),
   };
 }

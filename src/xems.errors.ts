@@ -185,3 +185,14 @@ export function serviceUnavailable(res: ServerResponse | undefined): ServiceUnav
     message: 'The session store is temporarily unavailable; retry shortly',
   });
 }
+
+/**
+ * A resolver guarded by SessionGuard (or using @Session(), CsrfGuard) runs with a GraphQL
+ * context that lacks the HTTP request or response. The message names the line to add to
+ * GraphQLModule.forRoot.
+ */
+export class XemsGraphqlContextError extends XemsError {
+  constructor(message: string, hint: string) {
+    super('GRAPHQL_CONTEXT', message, hint);
+  }
+}

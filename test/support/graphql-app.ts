@@ -1,0 +1,151 @@
+import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
+import { INestApplication, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Args, Context, Field, GraphQLModule, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import request from 'supertest';
+import {
+  CsrfGuard,
+  Session,
+  SessionContext,
+  SessionGuard,
+  XemsModule,
+  type XemsModuleOptions,
+  XemsSandbox,
+  XemsService,
+  type XemsSessionContext,
+} from '../../src';
+
+/** What the resolvers pass to link/unlink: the GraphQL context's request and response. */
+type GqlContext = { req: IncomingMessage; res: ServerResponse };
+
+@ObjectType()
+class Me {
+  @Field()
+  user!: string;
+
+  @Field()
+  email!: string;
+
+  @Field()
+  sessionId!: string;
+
+  @Field()
+  rotated!: boolean;
+}
+
+@ObjectType()
+class Login {
+  @Field()
+  sessionId!: string;
+
+  @Field()
+  csrf!: string;
+}
+
+@Resolver()
+class AuthResolver {
+  constructor(private readonly xems: XemsService) {}
+
+  @Query(() => String)
+  ping(): string {
+    return 'pong';
+  }
+
+  @Mutation(() => Login)
+  async login(
+    @Args('user') user: string,
+    @Args('sandbox', { type: () => String, nullable: true }) sandbox: string | null,
+    @Context() ctx: GqlContext,
+  ): Promise<Login> {
+    await this.xems.link(ctx.req, ctx.res, { user, email: `${user}@example.test` }, { userId: user, sandbox: sandbox ?? undefined });
+    return { sessionId: this.xems.getSessionContext(ctx.req)!.id, csrf: this.xems.csrfToken(ctx.req)! };
+  }
+}
+
+@Resolver()
+@UseGuards(SessionGuard)
+class MeResolver {
+  constructor(private readonly xems: XemsService) {}
+
+  @Query(() => Me)
+  me(@Session() session: { user: string }, @Session('email') email: string, @SessionContext() context: XemsSessionContext): Me {
+    return { user: session.user, email, sessionId: context.id, rotated: context.rotated };
+  }
+
+  @Mutation(() => Boolean)
+  async logout(@Context() ctx: GqlContext): Promise<boolean> {
+    await this.xems.unlink(ctx.req, ctx.res);
+    return true;
+  }
+
+  @Mutation(() => String)
+  @UseGuards(CsrfGuard)
+  async changeEmail(@Args('email') email: string, @Session() session: { user: string }, @Context() ctx: GqlContext): Promise<string> {
+    await this.xems.updateSession(ctx.req, { ...session, email });
+    return email;
+  }
+
+  @Query(() => String)
+  @UseGuards(CsrfGuard)
+  csrfFreeQuery(@Session('user') user: string): string {
+    return user;
+  }
+}
+
+@Resolver()
+@XemsSandbox('admin')
+@UseGuards(SessionGuard)
+class AdminResolver {
+  @Query(() => String)
+  adminUser(@Session('user') user: string): string {
+    return user;
+  }
+}
+
+export interface GraphqlTestApp {
+  app: INestApplication;
+  xems: XemsService;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * A Nest app (Express) serving GraphQL through Apollo, code first, with XemsModule and the
+ * real sidecar. `withContext: false` leaves out the `context` line (the app a new user writes
+ * first). Apollo is told to send stacks, as it does outside production.
+ */
+export async function createApolloApp(options: XemsModuleOptions = {}, { withContext = true } = {}): Promise<GraphqlTestApp> {
+  const graphql: ApolloDriverConfig = {
+    driver: ApolloDriver,
+    autoSchemaFile: true,
+    includeStacktraceInErrorResponses: true,
+    ...(withContext ? { context: ({ req, res }: GqlContext) => ({ req, res }) } : {}),
+  };
+  @Module({
+    imports: [XemsModule.forRoot({ ...options, isGlobal: true }), GraphQLModule.forRoot<ApolloDriverConfig>(graphql)],
+    providers: [AuthResolver, MeResolver, AdminResolver],
+  })
+  class ApolloTestModule {}
+
+  const app = await NestFactory.create(ApolloTestModule, { logger: process.env.XEMS_TEST_LOGS ? undefined : false });
+  await app.listen(0, '127.0.0.1');
+  return { app, xems: app.get(XemsService), server: app.getHttpServer() as Server, close: () => app.close() };
+}
+
+/** One GraphQL operation over real HTTP (POST /graphql, JSON), with the given extra headers. */
+export function gql(server: Server, query: string, headers: Record<string, string> = {}): request.Test {
+  const req = request(server).post('/graphql').set('Content-Type', 'application/json');
+  for (const [name, value] of Object.entries(headers)) req.set(name, value);
+  return req.send({ query });
+}
+
+/** The `extensions.code` of each error of a GraphQL response body. */
+export function errorCodes(body: { errors?: { extensions?: { code?: string } }[] }): (string | undefined)[] {
+  return (body.errors ?? []).map((e) => e.extensions?.code);
+}
+
+/** A stack frame ("    at fn (file.js:1:2)") anywhere in a response body. */
+export const STACK_FRAME = /\bat [^"]*\.(js|ts):\d+/;
