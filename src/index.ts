@@ -63,3 +63,5 @@ export { SidecarOutageInterceptor, TokenRotationInterceptor } from './sidecar-ou
 export type { XemsPresentedToken, XemsTokenVia } from './token-transport';
 export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';
+export { XemsGraphqlContextError } from './xems.errors';
+export { XEMS_GRAPHQL_CODES, XemsGraphqlUnavailableError } from './graphql/graphql-errors';
