@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import type { ExecutionContext } from '@nestjs/common';
 import { fakeHttp } from '../../test/support/http-fakes';
 import { XemsGraphqlContextError } from '../xems.errors';
-import { GRAPHQL_CONTEXT_LINE, graphqlOperation, graphqlRequest, graphqlResponse, isGraphqlContext, peekGraphqlHttp } from './graphql-context';
+import {
+  GRAPHQL_CONTEXT_LINE,
+  graphqlOperation,
+  graphqlRequest,
+  graphqlResponse,
+  isGraphqlContext,
+  peekGraphqlHttp,
+} from './graphql-context';
 import { XemsGraphqlUnavailableError, graphqlUnavailable, inGraphqlForm } from './graphql-errors';
 
 /** A resolver's ExecutionContext: (root, args, context, info), type 'graphql'. */
