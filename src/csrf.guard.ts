@@ -1,9 +1,10 @@
-import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
+import { callPartsOf } from './platform/execution-context';
+import type { XemsHttpRequest } from './platform/http-platform';
+import { HttpPlatformHost } from './platform/platform-host';
 import { graphqlOperation, isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
-import { requestOf } from './platform/execution-context';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { requestSessionOf } from './request-session';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -27,10 +28,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
-  constructor(@Inject(XEMS_RESOLVED_OPTIONS) protected readonly options: Pick<ResolvedXemsOptions, 'csrf'>) {}
+  constructor(
+    @Inject(XEMS_RESOLVED_OPTIONS) protected readonly options: Pick<ResolvedXemsOptions, 'csrf'>,
+    @Optional() protected readonly platforms: HttpPlatformHost = new HttpPlatformHost(),
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = requestOf(context);
+    const req = callPartsOf(context, 'CsrfGuard').req;
     if (this.isSafe(req, context)) return true;
     const expected = requestSessionOf(req)?.csrfToken;
     if (!expected) return this.onForbidden('no-session', context);
@@ -46,18 +50,18 @@ export class CsrfGuard implements CanActivate {
    * GET, HEAD, OPTIONS and TRACE pass without a token. In a resolver the operation decides, not
    * the method (GraphQL clients POST queries too): a query passes, a mutation needs the token.
    */
-  protected isSafe(req: IncomingMessage, context: ExecutionContext): boolean {
+  protected isSafe(req: XemsHttpRequest, context: ExecutionContext): boolean {
     if (isGraphqlContext(context)) return graphqlOperation(context) === 'query';
     return SAFE_METHODS.has((req.method ?? 'GET').toUpperCase());
   }
 
-  /** The token from the header, else from the parsed body's field; undefined when absent or not a string. */
-  protected getToken(req: IncomingMessage, _context: ExecutionContext): string | undefined {
+  /** The token from the header, else from the platform's parsed body's field; undefined when absent or not a string. */
+  protected getToken(req: XemsHttpRequest, _context: ExecutionContext): string | undefined {
     const { header, field } = this.options.csrf;
     const fromHeader = req.headers[header];
     if (typeof fromHeader === 'string' && fromHeader !== '') return fromHeader;
     if (Array.isArray(fromHeader)) return undefined; // sent twice: ambiguous
-    const body = (req as { body?: unknown }).body;
+    const body = this.platforms.platform.body(req);
     if (body !== null && typeof body === 'object' && Object.prototype.hasOwnProperty.call(body, field)) {
       const value = (body as Record<string, unknown>)[field];
       if (typeof value === 'string' && value !== '') return value;
@@ -77,7 +81,7 @@ export class CsrfGuard implements CanActivate {
   }
 
   /** The request's Origin (or, when a browser sent none, the origin of its Referer) is in the list. */
-  protected originAllowed(req: IncomingMessage, origins: string[], _context: ExecutionContext): boolean {
+  protected originAllowed(req: XemsHttpRequest, origins: string[], _context: ExecutionContext): boolean {
     const origin = req.headers.origin;
     if (typeof origin === 'string' && origin !== '' && origin !== 'null') return origins.includes(origin.toLowerCase().replace(/\/$/, ''));
     const referer = req.headers.referer;

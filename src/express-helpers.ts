@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
 import type { XemsLinkOptions } from './session.types';
 import type { XemsService } from './xems.service';
 
@@ -14,8 +14,8 @@ export interface XemsResponseHelpers {
 }
 
 /** Adds xLink / xUnlink to the response (SidecarOutageInterceptor calls it when the option is on). */
-export function installExpressHelpers(xems: XemsService, req: IncomingMessage, res: ServerResponse): void {
-  const target = res as ServerResponse & Partial<XemsResponseHelpers>;
+export function installExpressHelpers(xems: XemsService, req: XemsHttpRequest, res: XemsHttpResponse): void {
+  const target = res as XemsHttpResponse & Partial<XemsResponseHelpers>;
   if (typeof target.xLink === 'function') return;
   Object.defineProperties(target, {
     xLink: {

@@ -24,6 +24,8 @@ export {
   XemsSidecarError,
   XemsTimeoutError,
   XemsUnavailableError,
+  XemsUnsupportedContextError,
+  XemsUnsupportedPlatformError,
   XemsValidationError,
   XemsVaultError,
   isSidecarUnavailable,
@@ -31,7 +33,8 @@ export {
 } from './xems.errors';
 export type { XemsVaultErrorKind } from './xems.errors';
 export { XemsService } from './xems.service';
-export { requestClient, type XemsClientInfo } from './request-client';
+export { requestClient } from './platform/express-platform';
+export type { XemsClientInfo, XemsHttpRequest, XemsHttpResponse, XemsPlatformName } from './platform/http-platform';
 export type {
   XemsActiveSession,
   XemsCreateSessionOptions,

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { fakeHttp, fakeSession, flushHeaders, setCookies, tokenOf } from '../test/support/http-fakes';
 import type { XemsModuleOptions } from './xems.options';
 import { resolveXemsOptions } from './xems.resolved-options';
-import { requestClient } from './request-client';
+import { requestClient } from './platform/express-platform';
 import { RequestSessions, describeRequestSession, peekRequestState, requestSessionOf } from './request-session';
 import { SessionLedger } from './session-ledger';
 import type { XemsResolvedSession } from './session.types';
 import { TokenTransport } from './token-transport';
 import type { XemsSessions } from './xems.sessions';
+import { HttpPlatformHost } from './platform/platform-host';
 
 const REDIS: XemsModuleOptions = {
   store: { type: 'redis', url: 'redis://127.0.0.1:6379' },
@@ -33,7 +34,11 @@ function setup(options: XemsModuleOptions = {}, refresh?: (sandbox: string, toke
       return current;
     },
   } as unknown as XemsSessions;
-  return { ledger, calls, requestSessions: new RequestSessions(resolved, new TokenTransport(resolved), ledger, sessions) };
+  return {
+    ledger,
+    calls,
+    requestSessions: new RequestSessions(resolved, new TokenTransport(resolved), ledger, sessions, new HttpPlatformHost()),
+  };
 }
 
 /** The token cookie the response wrote, or undefined. */

@@ -1,5 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
+import type { HttpPlatform, XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
+import { HttpPlatformHost } from './platform/platform-host';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { LATE_RESPONSE_MS, SessionLedger } from './session-ledger';
 import type { XemsResolvedSession, XemsSessionContext } from './session.types';
@@ -24,18 +26,22 @@ export interface XemsRequestState extends TokenWriteState {
   hooked: boolean;
 }
 
-/** The module's state of a request, if the module has touched it. */
-export function peekRequestState(req: IncomingMessage): XemsRequestState | undefined {
+/**
+ * The module's state of a request, if the module has touched it. It is kept on the request
+ * object the platform hands to guards, decorators and handlers (Express's request, Fastify's
+ * FastifyRequest), under a symbol.
+ */
+export function peekRequestState(req: XemsHttpRequest): XemsRequestState | undefined {
   return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
 }
 
 /** The session a request holds (attached by SessionGuard, link or regenerate), or undefined. */
-export function requestSessionOf(req: IncomingMessage): XemsResolvedSession | undefined {
+export function requestSessionOf(req: XemsHttpRequest): XemsResolvedSession | undefined {
   return peekRequestState(req)?.session;
 }
 
 /** The request's session without its data or token: id, sandbox, expiry, whether this request rotated it, remember-me. */
-export function describeRequestSession(req: IncomingMessage): XemsSessionContext | undefined {
+export function describeRequestSession(req: XemsHttpRequest): XemsSessionContext | undefined {
   const session = requestSessionOf(req);
   if (!session) return undefined;
   return {
@@ -63,15 +69,22 @@ export class RequestSessions {
     private readonly transport: TokenTransport,
     private readonly ledger: SessionLedger,
     private readonly sessions: XemsSessions,
+    private readonly platforms: HttpPlatformHost,
   ) {
     this.sharedStore = options.store.type === 'redis';
+  }
+
+  /** The HTTP platform the application runs on (chosen at start). */
+  get platform(): HttpPlatform {
+    return this.platforms.platform;
   }
 
   /**
    * `session` is now the request's session: found from the token the request `presented`
    * (SessionGuard), or issued in this request (no `presented`: link, regenerate).
    */
-  attach(req: IncomingMessage, res: ServerResponse, session: XemsResolvedSession, presented?: XemsPresentedToken): void {
+  attach(req: XemsHttpRequest, res: XemsHttpResponse, session: XemsResolvedSession, presented?: XemsPresentedToken): void {
+    const node = this.platform.nodeResponse(res, presented ? 'SessionGuard' : 'XemsService.link()');
     const state = this.state(req);
     if (presented) {
       state.presented = presented;
@@ -83,22 +96,23 @@ export class RequestSessions {
     state.attachedAt = performance.now();
     if (state.entry) this.ledger.leave(state.entry);
     state.entry = this.ledger.enter(session);
-    this.hookResponse(req, res, state);
+    this.hookResponse(req, node, state);
   }
 
   /** The request's session ended (unlink, or regenerate found it gone): the response clears the cookie. */
-  clear(req: IncomingMessage, res: ServerResponse): void {
+  clear(req: XemsHttpRequest, res: XemsHttpResponse): void {
+    const node = this.platform.nodeResponse(res, 'XemsService.unlink()');
     const state = this.state(req);
     state.session = undefined;
     state.cleared = true;
-    this.hookResponse(req, res, state);
+    this.hookResponse(req, node, state);
   }
 
   /**
    * The session of `token` got new data (updateSession): the request's own copy follows when
    * it is that session, so @Session() later in the request sees the new data.
    */
-  updated(req: IncomingMessage | undefined, sandbox: string, token: string, data: unknown, expiresAt: number): void {
+  updated(req: XemsHttpRequest | undefined, sandbox: string, token: string, data: unknown, expiresAt: number): void {
     const state = req && peekRequestState(req);
     const session = state?.session;
     if (session && session.sandbox === sandbox && (session.token === token || state.presented?.token === token)) {
@@ -107,16 +121,16 @@ export class RequestSessions {
     }
   }
 
-  peek(req: IncomingMessage): XemsResolvedSession | undefined {
+  peek(req: XemsHttpRequest): XemsResolvedSession | undefined {
     return requestSessionOf(req);
   }
 
-  describe(req: IncomingMessage): XemsSessionContext | undefined {
+  describe(req: XemsHttpRequest): XemsSessionContext | undefined {
     return describeRequestSession(req);
   }
 
   /** True when the request's response needs refreshIfLate() before it leaves (the Redis store, a presented token). */
-  needsRefresh(req: IncomingMessage): boolean {
+  needsRefresh(req: XemsHttpRequest): boolean {
     const state = peekRequestState(req);
     return this.sharedStore && state?.session !== undefined && !state.issued && state.presented !== undefined;
   }
@@ -131,7 +145,7 @@ export class RequestSessions {
    * (past that window no fetch is tried). If the fetch fails or finds the session gone, the
    * response writes no token: the client keeps the one it presented, which stays good.
    */
-  async refreshIfLate(req: IncomingMessage): Promise<void> {
+  async refreshIfLate(req: XemsHttpRequest): Promise<void> {
     const state = peekRequestState(req);
     const entry = state?.entry;
     if (!state?.presented || !entry?.newest) return;
@@ -152,13 +166,13 @@ export class RequestSessions {
   }
 
   /** The state of a request, created on first use. */
-  private state(req: IncomingMessage): XemsRequestState {
+  private state(req: XemsHttpRequest): XemsRequestState {
     const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
     return (holder[XEMS_REQUEST_STATE] ??= { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false });
   }
 
   /** Installs the response hooks once: the token write before the headers, the ledger exit at close. */
-  private hookResponse(req: IncomingMessage, res: ServerResponse, state: XemsRequestState): void {
+  private hookResponse(req: XemsHttpRequest, res: ServerResponse, state: XemsRequestState): void {
     if (state.hooked) return;
     state.hooked = true;
     this.transport.arm(req, res, state);

@@ -1,8 +1,8 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
 import { isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
-import { requestOf } from './platform/execution-context';
+import { callPartsOf } from './platform/execution-context';
+import type { XemsHttpRequest } from './platform/http-platform';
 import { describeRequestSession, requestSessionOf } from './request-session';
 import type { XemsSessionContext } from './session.types';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
@@ -14,7 +14,7 @@ const logger = new Logger('Xems');
 
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
-  const req = requestOf(ctx);
+  const req = callPartsOf(ctx, '@Session()').req;
   const data = requestSessionOf(req)?.data;
   if (param === undefined) return data;
   if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data, ctx);
@@ -27,7 +27,7 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown, ctx: ExecutionContext): unknown {
+function typedSessionData(options: XemsSchemaOptions, req: XemsHttpRequest, data: unknown, ctx: ExecutionContext): unknown {
   const session = requestSessionOf(req);
   if (!session) throw unauthorized(ctx);
   const checked = checkSchema(options, data);
@@ -59,7 +59,7 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
-  return describeRequestSession(requestOf(ctx));
+  return describeRequestSession(callPartsOf(ctx, '@SessionContext()').req);
 }
 
 /**

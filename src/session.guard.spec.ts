@@ -14,6 +14,7 @@ import { TokenTransport, XemsPresentedToken } from './token-transport';
 import { XemsSandbox } from './xems-sandbox.decorator';
 import { XemsOverloadedError, XemsTimeoutError, XemsUnavailableError, XemsValidationError } from './xems.errors';
 import type { SessionLookup, XemsSessions } from './xems.sessions';
+import { HttpPlatformHost } from './platform/platform-host';
 
 const T1 = 'a'.repeat(70);
 const T2 = 'b'.repeat(70);
@@ -35,7 +36,7 @@ function fakeGuard(options: XemsModuleOptions = {}, answer: (call: Call) => Prom
     },
   } as unknown as XemsSessions;
   const transport = new TokenTransport(resolved);
-  const requestSessions = new RequestSessions(resolved, transport, new SessionLedger(), sessions);
+  const requestSessions = new RequestSessions(resolved, transport, new SessionLedger(), sessions, new HttpPlatformHost());
   const make = <G extends SessionGuard>(Guard: new (...args: ConstructorParameters<typeof SessionGuard>) => G) =>
     new Guard(resolved, sessions, transport, requestSessions, new Reflector());
   return { guard: make(SessionGuard), make, calls };

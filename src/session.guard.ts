@@ -1,12 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { isGraphqlContext, peekGraphqlHttp } from './graphql/graphql-context';
+import { isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
-import { requestOf, responseOf } from './platform/execution-context';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
-import { type XemsClientInfo, requestClient } from './request-client';
+import { callPartsOf } from './platform/execution-context';
+import type { XemsClientInfo, XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
 import { RequestSessions } from './request-session';
 import { TokenTransport, type XemsPresentedToken } from './token-transport';
 import { XEMS_SANDBOX_METADATA } from './xems.constants';
@@ -62,18 +61,21 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 
-  /** The HTTP request: a controller's, or a resolver's from the GraphQL context. */
-  protected getRequest(context: ExecutionContext): IncomingMessage {
-    return requestOf(context);
+  /**
+   * The platform's request (Express's, Fastify's FastifyRequest; a resolver's from the GraphQL
+   * context); another context type is refused (XemsUnsupportedContextError).
+   */
+  protected getRequest(context: ExecutionContext): XemsHttpRequest {
+    return callPartsOf(context, 'SessionGuard').req;
   }
 
-  /** The HTTP response the token rides on: a controller's, or a resolver's from the GraphQL context. */
-  protected getResponse(context: ExecutionContext): ServerResponse {
-    return responseOf(context);
+  /** The platform's response (Express's, Fastify's FastifyReply; a resolver's from the GraphQL context), which carries the token. */
+  protected getResponse(context: ExecutionContext): XemsHttpResponse {
+    return callPartsOf(context, 'SessionGuard').res;
   }
 
   /** The token the request presents: cookie first, then header. Malformed carriers are refused. */
-  protected getToken(req: IncomingMessage, context: ExecutionContext): XemsPresentedToken | undefined {
+  protected getToken(req: XemsHttpRequest, context: ExecutionContext): XemsPresentedToken | undefined {
     const lookup = this.transport.read(req);
     if (lookup.kind === 'malformed') return this.onUnauthorized('malformed', context);
     return lookup.kind === 'token' ? { token: lookup.token, via: lookup.via } : undefined;
@@ -88,11 +90,12 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * The client the binding check compares with the session's binding: Express's `req.ip`
-   * (which honours the app's `trust proxy` setting) and the User-Agent header.
+   * The client the binding check compares with the session's binding: the platform's `req.ip`
+   * (which honours Express's `trust proxy` setting, or Fastify's `trustProxy` option) and the
+   * User-Agent header.
    */
-  protected getClient(req: IncomingMessage, _context: ExecutionContext): XemsClientInfo {
-    return requestClient(req);
+  protected getClient(req: XemsHttpRequest, _context: ExecutionContext): XemsClientInfo {
+    return this.requestSessions.platform.client(req);
   }
 
   /** From the module's autoRotation and gracePeriod options (milliseconds). */
@@ -116,7 +119,7 @@ export class SessionGuard implements CanActivate {
    * a GraphQL error with code SERVICE_UNAVAILABLE).
    */
   protected onUnavailable(_error: Error, context: ExecutionContext): never {
-    if (isGraphqlContext(context)) throw graphqlUnavailable(peekGraphqlHttp(context)?.res);
-    throw serviceUnavailable(this.getResponse(context));
+    const res = this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard');
+    throw isGraphqlContext(context) ? graphqlUnavailable(res) : serviceUnavailable(res);
   }
 }

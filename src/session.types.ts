@@ -1,5 +1,5 @@
 import type { XemsDuration } from './duration.util';
-import type { XemsClientInfo } from './request-client';
+import type { XemsClientInfo } from './platform/http-platform';
 import type { XemsSchemaOptions } from './typed-data';
 
 /**

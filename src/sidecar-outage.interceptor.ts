@@ -1,9 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, type Observer } from 'rxjs';
 import { installExpressHelpers } from './express-helpers';
-import { peekGraphqlHttp } from './graphql/graphql-context';
+import { isGraphqlContext } from './graphql/graphql-context';
 import { graphqlUnavailable } from './graphql/graphql-errors';
+import { callPartsIfSupported } from './platform/execution-context';
+import type { XemsHttpRequest } from './platform/http-platform';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { RequestSessions, requestSessionOf } from './request-session';
 import { xemsRequestContext } from './xems.context';
@@ -35,10 +36,16 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const target = this.target(context);
-    if (!target) return next.handle();
-    const { req, unavailable } = target;
-    const withSession = req !== undefined && requestSessionOf(req) !== undefined;
+    const graphql = isGraphqlContext(context);
+    const parts = callPartsIfSupported(context);
+    if (!parts && !graphql) return next.handle();
+    const res = parts && this.requestSessions.platform.nodeResponse(parts.res, 'SidecarOutageInterceptor');
+    const unavailable = graphql ? () => graphqlUnavailable(res) : () => serviceUnavailable(res);
+    // A resolver whose GraphQL context lacks the request or response: outages in GraphQL form, nothing else.
+    if (!parts) return new Observable((subscriber) => next.handle().subscribe(outagesMapped(subscriber, unavailable)));
+    const { req } = parts;
+    if (this.options.expressHelpers && !graphql) installExpressHelpers(this.xems, req, parts.res);
+    const withSession = requestSessionOf(req) !== undefined;
     const withContext = withSession && this.options.requestContext;
     const refresh = withSession && this.requestSessions.needsRefresh(req);
     // One Observable that subscribes to the handler and maps its errors (cheaper per request
@@ -51,27 +58,8 @@ export class SidecarOutageInterceptor implements NestInterceptor {
     });
   }
 
-  /**
-   * What a handler runs with: a controller's request and response (the 503 for an outage), or a
-   * resolver's, from the GraphQL context when it carries them (an outage in GraphQL form
-   * either way). Undefined for other contexts.
-   */
-  private target(context: ExecutionContext): InterceptTarget | undefined {
-    const type = context.getType<string>();
-    if (type === 'graphql') {
-      const http = peekGraphqlHttp(context);
-      return { req: http?.req, unavailable: () => graphqlUnavailable(http?.res) };
-    }
-    if (type !== 'http') return undefined;
-    const http = context.switchToHttp();
-    const req = http.getRequest<IncomingMessage>();
-    const res = http.getResponse<ServerResponse>();
-    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, res);
-    return { req, unavailable: () => serviceUnavailable(res) };
-  }
-
   /** Passes the handler's outcome on once a late response has fetched its current token. */
-  private refreshing(subscriber: Observer<unknown>, req: IncomingMessage, unavailable: () => Error): Observer<unknown> {
+  private refreshing(subscriber: Observer<unknown>, req: XemsHttpRequest, unavailable: () => Error): Observer<unknown> {
     const mapped = outagesMapped(subscriber, unavailable);
     // Once, before the first notification; later ones queue behind it, in order.
     let ready: Promise<void> | undefined;
@@ -85,12 +73,6 @@ export class SidecarOutageInterceptor implements NestInterceptor {
       complete: () => after(() => mapped.complete()),
     };
   }
-}
-
-/** The request a handler runs with (when known), and the error a sidecar outage becomes. */
-interface InterceptTarget {
-  req: IncomingMessage | undefined;
-  unavailable: () => Error;
 }
 
 /** Forwards to `subscriber`, a sidecar outage turned into `unavailable()` (the 503, or its GraphQL form). */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { parse as parseCookie, serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import onHeaders from 'on-headers';
@@ -38,7 +38,8 @@ export interface TokenWriteState {
   entry?: LedgerEntry;
 }
 
-type Request = IncomingMessage;
+/** What the transport reads of a request: its headers (Express's request and Fastify's both have them). */
+type Request = { readonly headers: IncomingHttpHeaders };
 type Response = ServerResponse;
 
 function isDuplicated(rawCookieHeader: string, name: string): boolean {
@@ -55,8 +56,8 @@ function isDuplicated(rawCookieHeader: string, name: string): boolean {
 }
 
 /**
- * How tokens travel: reads the token from a request (cookie first, then header) and writes the
- * token to the response. Writing happens in an on-headers hook, right before the headers go
+ * How tokens travel: reads the token from a request's headers (cookie first, then header) and
+ * writes the token to the Node response under the platform's (HttpPlatform.nodeResponse). Writing happens in an on-headers hook, right before the headers go
  * out, so every response path carries it: a returned value, a thrown HttpException, a
  * redirect, a streamed file, or a handler using @Res(). The token written is the newest one
  * this process handed out for the session (the ledger), never an older one; with the Redis
@@ -120,8 +121,9 @@ export class TokenTransport {
   }
 
   /**
-   * Installs the response hook (once per request: RequestSessions arms each response once);
-   * a request that presented no token gets its answer the way it asked (replyVia).
+   * Installs the response hook on the Node response (once per request: RequestSessions arms
+   * each response once); a request that presented no token gets its answer the way it asked
+   * (replyVia).
    */
   arm(req: Request, res: Response, state: TokenWriteState): void {
     state.via ??= this.replyVia(req, state.presented);

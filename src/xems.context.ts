@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingMessage } from 'node:http';
+import type { XemsHttpRequest } from './platform/http-platform';
 
 /**
  * The request being handled, set by SidecarOutageInterceptor around the handler of a request
@@ -8,4 +8,4 @@ import type { IncomingMessage } from 'node:http';
  * `requestContext: false` avoids it: on Node 20 the first run() enables promise hooks for the
  * whole process, a cost every promise then pays.
  */
-export const xemsRequestContext = new AsyncLocalStorage<IncomingMessage>();
+export const xemsRequestContext = new AsyncLocalStorage<XemsHttpRequest>();

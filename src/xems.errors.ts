@@ -196,3 +196,28 @@ export class XemsGraphqlContextError extends XemsError {
     super('GRAPHQL_CONTEXT', message, hint);
   }
 }
+
+/** The application's HTTP adapter is not one the module supports. Thrown at start. */
+export class XemsUnsupportedPlatformError extends XemsError {
+  constructor(readonly adapterType: string) {
+    super(
+      'UNSUPPORTED_PLATFORM',
+      `nestjs-xems does not support the HTTP adapter "${adapterType}": it cannot write rotated tokens to its responses`,
+      'Use @nestjs/platform-express or @nestjs/platform-fastify (NestFactory.create(AppModule) or NestFactory.create(AppModule, new FastifyAdapter())).',
+    );
+  }
+}
+
+/** A guard or decorator of the module ran in an execution context it does not support (e.g. a microservice handler). */
+export class XemsUnsupportedContextError extends XemsError {
+  constructor(
+    readonly contextType: string,
+    what: string,
+  ) {
+    super(
+      'UNSUPPORTED_CONTEXT',
+      `${what} was used in a "${contextType}" execution context; nestjs-xems supports HTTP handlers (Express and Fastify) and GraphQL resolvers`,
+      'Use SessionGuard, CsrfGuard, @Session() and @SessionContext() on HTTP controllers and GraphQL resolvers only; for other transports resolve tokens with XemsService.resolveSession().',
+    );
+  }
+}

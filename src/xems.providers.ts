@@ -3,6 +3,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CsrfGuard } from './csrf.guard';
 import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
 import type { XemsModuleOptions } from './xems.options';
+import { HttpPlatformHost } from './platform/platform-host';
 import { RequestSessions } from './request-session';
 import { SessionLedger } from './session-ledger';
 import { SessionGuard } from './session.guard';
@@ -56,6 +57,7 @@ export const XEMS_PROVIDERS: Provider[] = [
   XemsEvents,
   { provide: SidecarProcess, inject: [XEMS_RESOLVED_OPTIONS, XemsEvents], useFactory: createSidecarProcess },
   { provide: SidecarApi, inject: [SidecarProcess], useFactory: (sidecar: SidecarProcess) => new SidecarApi(sidecar) },
+  HttpPlatformHost,
   TokenTransport,
   SessionLedger,
   XemsSessions,
@@ -79,5 +81,7 @@ export function createStandaloneService(options: ResolvedXemsOptions): XemsServi
   const ledger = new SessionLedger();
   const transport = new TokenTransport(options);
   const sessions = new XemsSessions(options, api, events, ledger);
-  return new XemsService(options, events, sidecar, api, sessions, new RequestSessions(options, transport, ledger, sessions), transport);
+  const platforms = new HttpPlatformHost(); // no Nest app: plain Node requests
+  const requestSessions = new RequestSessions(options, transport, ledger, sessions, platforms);
+  return new XemsService(options, events, sidecar, api, sessions, requestSessions, transport, platforms);
 }

@@ -13,6 +13,7 @@ import { XemsError, XemsValidationError } from './xems.errors';
 import { type XemsEvent, XemsEvents } from './xems.events';
 import { XemsService } from './xems.service';
 import { XemsSessions } from './xems.sessions';
+import { HttpPlatformHost } from './platform/platform-host';
 
 const FIVE_DAYS = 432_000_000;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -53,14 +54,16 @@ function service(options: XemsModuleOptions = {}, replies: Parameters<typeof fak
   const ledger = new SessionLedger();
   const transport = new TokenTransport(resolved);
   const sessions = new XemsSessions(resolved, api, events, ledger);
+  const platforms = new HttpPlatformHost();
   const xems = new XemsService(
     resolved,
     events,
     {} as SidecarProcess,
     api,
     sessions,
-    new RequestSessions(resolved, transport, ledger, sessions),
+    new RequestSessions(resolved, transport, ledger, sessions, platforms),
     transport,
+    platforms,
   );
   return { xems, calls, seen };
 }

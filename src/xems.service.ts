@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { XemsDuration } from './duration.util';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
-import { requestClient } from './request-client';
+import type { XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
+import { HttpPlatformHost } from './platform/platform-host';
 import { RequestSessions, peekRequestState } from './request-session';
 import { SandboxStore, type SandboxStoreContext, type XemsSandboxStore } from './sandbox-store';
 import type {
@@ -30,8 +30,9 @@ import { type SessionSpec, XemsSessions } from './xems.sessions';
 import { type XemsStats, readStats } from './xems.stats';
 import { assertHeadersNotSent, assertSandbox, assertUserId, decodeJson, durationMs, encodeJson, schemaOptions } from './xems.validation';
 
-type Req = IncomingMessage;
-type Res = ServerResponse;
+/** The platform's request and response (Express's; Fastify's FastifyRequest and FastifyReply). */
+type Req = XemsHttpRequest;
+type Res = XemsHttpResponse;
 
 /**
  * The module's API: sessions (create, resolve, update, revoke, link/unlink a request,
@@ -60,6 +61,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: XemsSessions,
     private readonly requestSessions: RequestSessions,
     private readonly transport: TokenTransport,
+    private readonly platforms: HttpPlatformHost,
   ) {
     this.events$ = events.events$;
     this.storeContext = {
@@ -71,6 +73,8 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    // First: an unsupported HTTP adapter fails the start before a child is spawned.
+    this.platforms.select();
     await this.sidecar.start();
     this.logger.log(`Sidecar ${this.sidecar.buildVersion ?? ''} started (pid ${this.sidecar.pid})`);
   }
@@ -174,7 +178,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     const options: XemsLinkOptions = typeof sandboxOrOptions === 'string' ? { sandbox: sandboxOrOptions } : (sandboxOrOptions ?? {});
     const sandbox = options.sandbox ?? this.options.sandbox;
     assertSandbox(sandbox);
-    assertHeadersNotSent(res, 'link');
+    assertHeadersNotSent(this.platforms.platform.nodeResponse(res, 'XemsService.link()'), 'link');
     assertSchema(schemaOptions(options.schema), data, 'session data');
     const bytes = encodeJson(data, 'session data');
     if (options.device !== undefined && (typeof options.device !== 'string' || options.device.length > 200)) {
@@ -186,7 +190,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     }
     const spec = this.sessionSpec(options, 'link()');
     await this.revokeRequestSession(req, sandbox);
-    const client = requestClient(req);
+    const client = this.platforms.platform.client(req);
     const session = await this.sessions.create(sandbox, bytes, {
       ...spec,
       meta: { ip: client.ip, userAgent: client.userAgent, device: options.device },
@@ -202,7 +206,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * header. Idempotent.
    */
   async unlink(req: Req, res: Res): Promise<void> {
-    assertHeadersNotSent(res, 'unlink');
+    assertHeadersNotSent(this.platforms.platform.nodeResponse(res, 'XemsService.unlink()'), 'unlink');
     await this.revokeRequestSession(req, this.options.sandbox);
     this.requestSessions.clear(req, res);
   }
@@ -216,7 +220,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * new token. Returns it, or null when the session had already ended (the cookie is cleared).
    */
   async regenerate(req: Req, res: Res, options: XemsRegenerateOptions = {}): Promise<string | null> {
-    assertHeadersNotSent(res, 'regenerate');
+    assertHeadersNotSent(this.platforms.platform.nodeResponse(res, 'XemsService.regenerate()'), 'regenerate');
     const active = this.requestSessions.peek(req);
     if (!active) {
       throw new XemsError(

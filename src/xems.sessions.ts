@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { SessionLedger } from './session-ledger';
-import type { XemsClientInfo } from './request-client';
+import type { XemsClientInfo } from './platform/http-platform';
 import type { XemsResolvedSession, XemsSessionInfo } from './session.types';
 import { type CreateSessionExt, MismatchBits, type ResolveExt, SessionFlags, SidecarApi } from './sidecar/sidecar-api';
 import { XEMS_LIMITS } from './xems.defaults';

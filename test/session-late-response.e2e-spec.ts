@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { XemsEvent, XemsModuleOptions } from '../src';
 import { TokenCookieJar } from './support/cookie-jar';
 import { startRedis } from './support/redis-servers';
-import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
+import { PLATFORMS, TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
 // Issue 12, "late answer overwrites a newer token": a slow page overlapping quick requests of
 // the same browser must not write an older token back into the cookie jar. The jar applies
@@ -49,39 +49,43 @@ async function slowPageOverlappingQuickOnes(t: TestApp): Promise<void> {
   }
 }
 
-describe('a late response never writes an older token (real sidecar, memory store)', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await createTestApp({ cookie: { secure: false } });
-  });
-  after(async () => {
-    await t?.close();
-  });
+for (const platform of PLATFORMS) {
+  describe(`a late response never writes an older token (real sidecar, memory store) (${platform})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({ cookie: { secure: false } }, platform);
+    });
+    after(async () => {
+      await t?.close();
+    });
 
-  it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
-    await slowPageOverlappingQuickOnes(t);
+    it('a slow page overlapping quick requests of one cookie jar: the jar ends with a working token, no session.reused', async () => {
+      await slowPageOverlappingQuickOnes(t);
+    });
   });
-});
+}
 
-describe('a late response never writes an older token (real sidecar, Redis store)', () => {
-  let t: TestApp;
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  before(async () => {
-    redis = await startRedis();
-    const options: XemsModuleOptions = {
-      cookie: { secure: false },
-      store: { type: 'redis', url: redis.url },
-      persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
-      hardwareBinding: false,
-    };
-    t = await createTestApp(options);
-  });
-  after(async () => {
-    await t?.close();
-    await redis?.stop();
-  });
+for (const platform of PLATFORMS) {
+  describe(`a late response never writes an older token (real sidecar, Redis store) (${platform})`, () => {
+    let t: TestApp;
+    let redis: Awaited<ReturnType<typeof startRedis>>;
+    before(async () => {
+      redis = await startRedis();
+      const options: XemsModuleOptions = {
+        cookie: { secure: false },
+        store: { type: 'redis', url: redis.url },
+        persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
+        hardwareBinding: false,
+      };
+      t = await createTestApp(options, platform);
+    });
+    after(async () => {
+      await t?.close();
+      await redis?.stop();
+    });
 
-  it('the slow response refreshes its token before it leaves: the jar ends with a working token, no session.reused', async () => {
-    await slowPageOverlappingQuickOnes(t);
+    it('the slow response refreshes its token before it leaves: the jar ends with a working token, no session.reused', async () => {
+      await slowPageOverlappingQuickOnes(t);
+    });
   });
-});
+}

@@ -14,7 +14,7 @@ import { locateSidecarBinary } from '../src/sidecar/binary-locator';
 import { PROTOCOL_VERSION } from '../src/sidecar/stdio-protocol.gen';
 import { nextEvent } from './support/events';
 import { isAlive, waitForExit } from './support/processes';
-import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
+import { PLATFORMS, TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
 const workDir = mkdtempSync(join(tmpdir(), 'xems-faults-'));
 
@@ -40,204 +40,208 @@ async function closeAfterFailedInit(ref: { close(): Promise<void> }): Promise<vo
 
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
-describe('sidecar crash during traffic', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await createTestApp({});
-  });
-  after(async () => {
-    await t?.close();
-  });
-
-  it('SIGKILL of the sidecar -> 503 with Retry-After (never 500, never a pass), then 200 within 2 s of the restart', async () => {
-    const oldPid = t.xems.sidecar.pid!;
-    const results: Array<{ at: number; status: number; retryAfter?: string; path: string }> = [];
-    let stop = false;
-    let outageProbes: Promise<void> | undefined;
-
-    // Requests fired the moment the outage is announced land before the restart (50 ms later).
-    const unavailable = nextEvent(t.xems, 'sidecar.unavailable').then((event) => {
-      const token = 'A'.repeat(70);
-      outageProbes = Promise.all(
-        Array.from({ length: 5 }, async () => {
-          const res = await request(t.server).get('/me').set('Cookie', `xems_token=${token}`);
-          results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/me (probe)' });
-        }),
-      ).then(() => undefined);
-      return event;
+for (const platform of PLATFORMS) {
+  describe(`sidecar crash during traffic (${platform})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({}, platform);
     });
-    let restartAnnouncedAt = Infinity;
-    const restarted = nextEvent(t.xems, 'sidecar.restarted').then((event) => {
-      restartAnnouncedAt = Date.now();
-      return event;
+    after(async () => {
+      await t?.close();
     });
 
-    // Four clients, each logging in and calling /me with its own rotating token.
-    const worker = async (n: number) => {
-      let token: string | undefined;
-      while (!stop) {
-        if (!token) {
-          const res = await request(t.server)
-            .post('/login')
-            .send({ user: `w${n}` });
-          results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/login' });
-          token = res.status === 200 ? cookieToken(res) : undefined;
-          if (!token) await sleep(20);
-          continue;
-        }
-        const res = await request(t.server).get('/me').set('Cookie', `xems_token=${token}`);
-        results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/me' });
-        if (res.status === 200) token = cookieToken(res) ?? token;
-        else if (res.status === 401)
-          token = undefined; // in-memory sessions died with the sidecar: log in again
-        else await sleep(10);
-      }
-    };
-    const workers = [0, 1, 2, 3].map(worker);
-    await sleep(300);
-    const killedAt = Date.now();
-    process.kill(oldPid, 'SIGKILL');
-    const down = await unavailable;
-    assert.equal((down as { willRestart: boolean }).willRestart, true);
-    const up = await restarted;
-    const restartedAt = Date.now();
-    assert.equal(up.type, 'sidecar.restarted');
-    assert.notEqual((up as { pid: number }).pid, oldPid);
-    // Keep the traffic going until a /me succeeds again after the restart, at most 2 s.
-    while (Date.now() - restartedAt < 2000 && !results.some((r) => r.at > restartedAt && r.path === '/me' && r.status === 200)) {
-      await sleep(20);
-    }
-    stop = true;
-    await Promise.all(workers);
-    await outageProbes;
+    it('SIGKILL of the sidecar -> 503 with Retry-After (never 500, never a pass), then 200 within 2 s of the restart', async () => {
+      const oldPid = t.xems.sidecar.pid!;
+      const results: Array<{ at: number; status: number; retryAfter?: string; path: string }> = [];
+      let stop = false;
+      let outageProbes: Promise<void> | undefined;
 
-    const statuses = new Set(results.map((r) => r.status));
-    for (const status of statuses) assert.ok([200, 401, 503].includes(status), `unexpected status ${status}`);
-    const unavailableResponses = results.filter((r) => r.status === 503);
-    assert.ok(unavailableResponses.length >= 5, `503s during the outage: ${unavailableResponses.length}`);
-    for (const r of unavailableResponses) assert.equal(r.retryAfter, '1', `${r.path} 503 carries Retry-After`);
-    // A probe answered before the restart was announced met the outage: 503, never a pass and
-    // never a 401 (which would log its user out). On a loaded machine a probe can be answered
-    // after the restart (then 401: its token is made up); those say nothing about the outage.
-    const probes = results.filter((r) => r.path === '/me (probe)');
-    assert.ok(
-      probes.every((r) => r.status === 503 || (r.status === 401 && r.at >= restartAnnouncedAt)),
-      `requests during the outage are refused with 503, never passed: ${JSON.stringify(probes)}`,
-    );
-    const firstOk = results.find((r) => r.at > restartedAt && r.path === '/me' && r.status === 200);
-    assert.ok(firstOk, 'a /me succeeded again after the restart');
-    assert.ok(firstOk.at - restartedAt < 2000, `200 again ${firstOk.at - restartedAt} ms after the restart`);
-    assert.ok(restartedAt - killedAt < 2000, `restarted ${restartedAt - killedAt} ms after the kill`);
-    await waitForExit(oldPid, 1000);
-  });
-});
-
-describe('sidecar life cycle', () => {
-  it('app.close() leaves no sidecar process', async () => {
-    const t = await createTestApp({});
-    const pid = t.xems.sidecar.pid!;
-    assert.ok(isAlive(pid));
-    await request(t.server).post('/login').send({});
-    await t.close();
-    assert.equal(isAlive(pid), false, 'the sidecar is gone as soon as close() resolves');
-  });
-
-  it('SIGKILL of the Node parent makes the sidecar exit within 1 s', async () => {
-    const script = join(__dirname, 'support', 'parent-app.js');
-    const parent = spawn(process.execPath, [script, 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      const rl = createInterface({ input: parent.stdout! });
-      rl.once('line', resolve);
-      parent.once('exit', (code) => reject(new Error(`parent exited early (${code})`)));
-    });
-    const { sidecarPid, ok } = JSON.parse(line) as { sidecarPid: number; ok: boolean };
-    assert.equal(ok, true);
-    assert.ok(isAlive(sidecarPid));
-    process.kill(parent.pid!, 'SIGKILL');
-    const tookMs = await waitForExit(sidecarPid, 1000);
-    assert.ok(tookMs <= 1000, `sidecar exited ${tookMs} ms after its parent was killed`);
-  });
-
-  it('an idle sidecar never keeps the Node process alive', async () => {
-    const script = join(__dirname, 'support', 'parent-app.js');
-    const child = spawn(process.execPath, [script, 'idle'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error('the process with an idle sidecar did not exit on its own within 10 s'));
-      }, 10_000);
-      child.once('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
+      // Requests fired the moment the outage is announced land before the restart (50 ms later).
+      const unavailable = nextEvent(t.xems, 'sidecar.unavailable').then((event) => {
+        const token = 'A'.repeat(70);
+        outageProbes = Promise.all(
+          Array.from({ length: 5 }, async () => {
+            const res = await request(t.server).get('/me').set('Cookie', `xems_token=${token}`);
+            results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/me (probe)' });
+          }),
+        ).then(() => undefined);
+        return event;
       });
-    });
-    assert.equal(code, 0);
-    const { sidecarPid, ok } = JSON.parse(out.trim()) as { sidecarPid: number; ok: boolean };
-    assert.equal(ok, true);
-    await waitForExit(sidecarPid, 1000);
-  });
+      let restartAnnouncedAt = Infinity;
+      const restarted = nextEvent(t.xems, 'sidecar.restarted').then((event) => {
+        restartAnnouncedAt = Date.now();
+        return event;
+      });
 
-  it('the child gets no secrets: a minimal environment and no arguments', async () => {
-    const dump = join(workDir, 'env.json');
-    const real = locateSidecarBinary();
-    const wrapper = fakeBinary(
-      'env-dump',
-      `require('fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify({ env: process.env, argv: process.argv.slice(2) }));
-       const c = require('child_process').spawn(${JSON.stringify(real)}, process.argv.slice(2), { stdio: 'inherit', env: process.env });
-       c.on('exit', (code) => process.exit(code ?? 1));`,
-    );
-    process.env.XEMS_TEST_SECRET = 'do-not-leak-me';
-    const { ref, xems } = await startModule({ sidecar: { binaryPath: wrapper } });
-    try {
-      await ref.init();
-      const { env, argv } = JSON.parse(readFileSync(dump, 'utf8')) as { env: Record<string, string>; argv: string[] };
-      assert.deepEqual(argv, []);
-      assert.equal(env.XEMS_TEST_SECRET, undefined);
-      assert.ok(!JSON.stringify(env).includes('do-not-leak-me'));
-      for (const name of Object.keys(env)) {
-        assert.ok(['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ'].includes(name), `unexpected variable ${name} in the child`);
-      }
-      await xems.from('env').set('k', 1);
-    } finally {
-      delete process.env.XEMS_TEST_SECRET;
-      await ref.close();
-    }
-  });
-
-  it('restarts within the budget, then gives up and answers 503', async () => {
-    const t = await createTestApp({ sidecar: { maxRestarts: 1 } });
-    try {
-      const restarted = nextEvent(t.xems, 'sidecar.restarted');
-      process.kill(t.xems.sidecar.pid!, 'SIGKILL');
-      assert.equal(((await restarted) as { attempt: number }).attempt, 1);
-      const res = await request(t.server).post('/login').send({});
-      assert.equal(res.status, 200);
-      const gaveUp = new Promise<XemsEvent>((resolve) => {
-        const sub = t.xems.events$.subscribe((e) => {
-          if (e.type === 'sidecar.unavailable' && !e.willRestart) {
-            sub.unsubscribe();
-            resolve(e);
+      // Four clients, each logging in and calling /me with its own rotating token.
+      const worker = async (n: number) => {
+        let token: string | undefined;
+        while (!stop) {
+          if (!token) {
+            const res = await request(t.server)
+              .post('/login')
+              .send({ user: `w${n}` });
+            results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/login' });
+            token = res.status === 200 ? cookieToken(res) : undefined;
+            if (!token) await sleep(20);
+            continue;
           }
+          const res = await request(t.server).get('/me').set('Cookie', `xems_token=${token}`);
+          results.push({ at: Date.now(), status: res.status, retryAfter: res.headers['retry-after'], path: '/me' });
+          if (res.status === 200) token = cookieToken(res) ?? token;
+          else if (res.status === 401)
+            token = undefined; // in-memory sessions died with the sidecar: log in again
+          else await sleep(10);
+        }
+      };
+      const workers = [0, 1, 2, 3].map(worker);
+      await sleep(300);
+      const killedAt = Date.now();
+      process.kill(oldPid, 'SIGKILL');
+      const down = await unavailable;
+      assert.equal((down as { willRestart: boolean }).willRestart, true);
+      const up = await restarted;
+      const restartedAt = Date.now();
+      assert.equal(up.type, 'sidecar.restarted');
+      assert.notEqual((up as { pid: number }).pid, oldPid);
+      // Keep the traffic going until a /me succeeds again after the restart, at most 2 s.
+      while (Date.now() - restartedAt < 2000 && !results.some((r) => r.at > restartedAt && r.path === '/me' && r.status === 200)) {
+        await sleep(20);
+      }
+      stop = true;
+      await Promise.all(workers);
+      await outageProbes;
+
+      const statuses = new Set(results.map((r) => r.status));
+      for (const status of statuses) assert.ok([200, 401, 503].includes(status), `unexpected status ${status}`);
+      const unavailableResponses = results.filter((r) => r.status === 503);
+      assert.ok(unavailableResponses.length >= 5, `503s during the outage: ${unavailableResponses.length}`);
+      for (const r of unavailableResponses) assert.equal(r.retryAfter, '1', `${r.path} 503 carries Retry-After`);
+      // A probe answered before the restart was announced met the outage: 503, never a pass and
+      // never a 401 (which would log its user out). On a loaded machine a probe can be answered
+      // after the restart (then 401: its token is made up); those say nothing about the outage.
+      const probes = results.filter((r) => r.path === '/me (probe)');
+      assert.ok(
+        probes.every((r) => r.status === 503 || (r.status === 401 && r.at >= restartAnnouncedAt)),
+        `requests during the outage are refused with 503, never passed: ${JSON.stringify(probes)}`,
+      );
+      const firstOk = results.find((r) => r.at > restartedAt && r.path === '/me' && r.status === 200);
+      assert.ok(firstOk, 'a /me succeeded again after the restart');
+      assert.ok(firstOk.at - restartedAt < 2000, `200 again ${firstOk.at - restartedAt} ms after the restart`);
+      assert.ok(restartedAt - killedAt < 2000, `restarted ${restartedAt - killedAt} ms after the kill`);
+      await waitForExit(oldPid, 1000);
+    });
+  });
+}
+
+for (const platform of PLATFORMS) {
+  describe(`sidecar life cycle (${platform})`, () => {
+    it('app.close() leaves no sidecar process', async () => {
+      const t = await createTestApp({}, platform);
+      const pid = t.xems.sidecar.pid!;
+      assert.ok(isAlive(pid));
+      await request(t.server).post('/login').send({});
+      await t.close();
+      assert.equal(isAlive(pid), false, 'the sidecar is gone as soon as close() resolves');
+    });
+
+    it('SIGKILL of the Node parent makes the sidecar exit within 1 s', async () => {
+      const script = join(__dirname, 'support', 'parent-app.js');
+      const parent = spawn(process.execPath, [script, 'hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const line = await new Promise<string>((resolve, reject) => {
+        const rl = createInterface({ input: parent.stdout! });
+        rl.once('line', resolve);
+        parent.once('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+      });
+      const { sidecarPid, ok } = JSON.parse(line) as { sidecarPid: number; ok: boolean };
+      assert.equal(ok, true);
+      assert.ok(isAlive(sidecarPid));
+      process.kill(parent.pid!, 'SIGKILL');
+      const tookMs = await waitForExit(sidecarPid, 1000);
+      assert.ok(tookMs <= 1000, `sidecar exited ${tookMs} ms after its parent was killed`);
+    });
+
+    it('an idle sidecar never keeps the Node process alive', async () => {
+      const script = join(__dirname, 'support', 'parent-app.js');
+      const child = spawn(process.execPath, [script, 'idle'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error('the process with an idle sidecar did not exit on its own within 10 s'));
+        }, 10_000);
+        child.once('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c);
         });
       });
-      process.kill(t.xems.sidecar.pid!, 'SIGKILL');
-      const event = (await gaveUp) as { reason: string };
-      assert.match(event.reason, /restart budget/);
-      assert.equal(t.xems.sidecar.state, 'failed');
-      const refused = await request(t.server)
-        .get('/me')
-        .set('Cookie', `xems_token=${cookieToken(res)}`);
-      assert.equal(refused.status, 503);
-      assert.equal(refused.headers['retry-after'], '1');
-      const login = await request(t.server).post('/login').send({});
-      assert.equal(login.status, 503, 'XemsService calls in a handler map to 503 as well');
-    } finally {
-      await t.close();
-    }
+      assert.equal(code, 0);
+      const { sidecarPid, ok } = JSON.parse(out.trim()) as { sidecarPid: number; ok: boolean };
+      assert.equal(ok, true);
+      await waitForExit(sidecarPid, 1000);
+    });
+
+    it('the child gets no secrets: a minimal environment and no arguments', async () => {
+      const dump = join(workDir, 'env.json');
+      const real = locateSidecarBinary();
+      const wrapper = fakeBinary(
+        'env-dump',
+        `require('fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify({ env: process.env, argv: process.argv.slice(2) }));
+       const c = require('child_process').spawn(${JSON.stringify(real)}, process.argv.slice(2), { stdio: 'inherit', env: process.env });
+       c.on('exit', (code) => process.exit(code ?? 1));`,
+      );
+      process.env.XEMS_TEST_SECRET = 'do-not-leak-me';
+      const { ref, xems } = await startModule({ sidecar: { binaryPath: wrapper } });
+      try {
+        await ref.init();
+        const { env, argv } = JSON.parse(readFileSync(dump, 'utf8')) as { env: Record<string, string>; argv: string[] };
+        assert.deepEqual(argv, []);
+        assert.equal(env.XEMS_TEST_SECRET, undefined);
+        assert.ok(!JSON.stringify(env).includes('do-not-leak-me'));
+        for (const name of Object.keys(env)) {
+          assert.ok(['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ'].includes(name), `unexpected variable ${name} in the child`);
+        }
+        await xems.from('env').set('k', 1);
+      } finally {
+        delete process.env.XEMS_TEST_SECRET;
+        await ref.close();
+      }
+    });
+
+    it('restarts within the budget, then gives up and answers 503', async () => {
+      const t = await createTestApp({ sidecar: { maxRestarts: 1 } }, platform);
+      try {
+        const restarted = nextEvent(t.xems, 'sidecar.restarted');
+        process.kill(t.xems.sidecar.pid!, 'SIGKILL');
+        assert.equal(((await restarted) as { attempt: number }).attempt, 1);
+        const res = await request(t.server).post('/login').send({});
+        assert.equal(res.status, 200);
+        const gaveUp = new Promise<XemsEvent>((resolve) => {
+          const sub = t.xems.events$.subscribe((e) => {
+            if (e.type === 'sidecar.unavailable' && !e.willRestart) {
+              sub.unsubscribe();
+              resolve(e);
+            }
+          });
+        });
+        process.kill(t.xems.sidecar.pid!, 'SIGKILL');
+        const event = (await gaveUp) as { reason: string };
+        assert.match(event.reason, /restart budget/);
+        assert.equal(t.xems.sidecar.state, 'failed');
+        const refused = await request(t.server)
+          .get('/me')
+          .set('Cookie', `xems_token=${cookieToken(res)}`);
+        assert.equal(refused.status, 503);
+        assert.equal(refused.headers['retry-after'], '1');
+        const login = await request(t.server).post('/login').send({});
+        assert.equal(login.status, 503, 'XemsService calls in a handler map to 503 as well');
+      } finally {
+        await t.close();
+      }
+    });
   });
-});
+}
 
 /**
  * A stand-in sidecar that completes the handshake, logs one JSON line on stderr, then ignores

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
+import type { XemsHttpRequest, XemsHttpResponse } from '../platform/http-platform';
 import { XemsGraphqlContextError } from '../xems.errors';
 import { withoutStackFrames } from './graphql-errors';
 
@@ -8,8 +8,10 @@ export const GRAPHQL_CONTEXT_LINE = 'context: ({ req, res }) => ({ req, res }),'
 
 /** The HTTP request and response a GraphQL operation came with, as the platform gave them. */
 export interface GraphqlHttp {
-  req: IncomingMessage;
-  res: ServerResponse;
+  /** Express's request (Apollo), or Fastify's FastifyRequest (Mercurius). */
+  req: XemsHttpRequest;
+  /** Express's response (Apollo), or Fastify's FastifyReply (Mercurius). */
+  res: XemsHttpResponse;
 }
 
 type GraphqlContextObject = Record<string, unknown>;
@@ -41,11 +43,11 @@ function lookup(context: ExecutionContext): Partial<GraphqlHttp> {
   if (!ctx) return {};
   const reply = ctx.reply as { request?: unknown } | undefined;
   if (isObject(reply) && isObject(reply.request)) {
-    return { req: reply.request as IncomingMessage, res: reply as unknown as ServerResponse };
+    return { req: reply.request as XemsHttpRequest, res: reply as XemsHttpResponse };
   }
   return {
-    req: isObject(ctx.req) ? (ctx.req as IncomingMessage) : undefined,
-    res: isObject(ctx.res) ? (ctx.res as ServerResponse) : undefined,
+    req: isObject(ctx.req) ? (ctx.req as XemsHttpRequest) : undefined,
+    res: isObject(ctx.res) ? (ctx.res as XemsHttpResponse) : undefined,
   };
 }
 
@@ -56,14 +58,14 @@ export function peekGraphqlHttp(context: ExecutionContext): GraphqlHttp | undefi
 }
 
 /** The HTTP request of a resolver call; a clear XemsGraphqlContextError when the GraphQL context lacks it. */
-export function graphqlRequest(context: ExecutionContext): IncomingMessage {
+export function graphqlRequest(context: ExecutionContext): XemsHttpRequest {
   const { req } = lookup(context);
   if (!req) throw missing('req', 'the HTTP request, which holds the session token');
   return req;
 }
 
 /** The HTTP response of a resolver call; a clear XemsGraphqlContextError when the GraphQL context lacks it. */
-export function graphqlResponse(context: ExecutionContext): ServerResponse {
+export function graphqlResponse(context: ExecutionContext): XemsHttpResponse {
   const { res } = lookup(context);
   if (!res) throw missing('res', 'the HTTP response, which carries the rotated token back');
   return res;

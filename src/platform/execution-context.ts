@@ -1,19 +1,44 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
-import { graphqlRequest, graphqlResponse, isGraphqlContext } from '../graphql/graphql-context';
+import { graphqlRequest, graphqlResponse, peekGraphqlHttp } from '../graphql/graphql-context';
+import { XemsUnsupportedContextError } from '../xems.errors';
+import type { XemsHttpRequest, XemsHttpResponse } from './http-platform';
 
-/**
- * The HTTP request behind an execution context: a controller's (Nest's 'http' context) or a
- * resolver's (the GraphQL context's request). The one place that switches on the context type
- * for guards, decorators and the interceptor.
- */
-export function requestOf(context: ExecutionContext): IncomingMessage {
-  if (isGraphqlContext(context)) return graphqlRequest(context);
-  return context.switchToHttp().getRequest<IncomingMessage>();
+/** The request and response of a guarded call. */
+export interface XemsCallParts {
+  req: XemsHttpRequest;
+  res: XemsHttpResponse;
 }
 
-/** The HTTP response behind an execution context (see requestOf). */
-export function responseOf(context: ExecutionContext): ServerResponse {
-  if (isGraphqlContext(context)) return graphqlResponse(context);
-  return context.switchToHttp().getResponse<ServerResponse>();
+/**
+ * The one place that maps a Nest execution context to the request and response the module
+ * works on: an HTTP handler's, or a GraphQL resolver's (from the GraphQL context:
+ * src/graphql/graphql-context.ts; a context without them is an XemsGraphqlContextError naming
+ * the GraphQLModule.forRoot line to add). Another context type (a microservice's 'rpc', or one
+ * this version does not know) is refused with XemsUnsupportedContextError, never passed
+ * silently. A transport added later (WebSockets) adds its case here.
+ *
+ * `what` names the caller in the error (e.g. 'SessionGuard').
+ */
+export function callPartsOf(context: ExecutionContext, what: string): XemsCallParts {
+  const type = context.getType<string>();
+  switch (type) {
+    case 'http': {
+      const http = context.switchToHttp();
+      return { req: http.getRequest<XemsHttpRequest>(), res: http.getResponse<XemsHttpResponse>() };
+    }
+    case 'graphql':
+      return { req: graphqlRequest(context), res: graphqlResponse(context) };
+    default:
+      throw new XemsUnsupportedContextError(type, what);
+  }
+}
+
+/**
+ * Like callPartsOf, but undefined for a context the module does not handle, or a resolver whose
+ * GraphQL context lacks the request or response (the app-wide interceptor lets those pass).
+ */
+export function callPartsIfSupported(context: ExecutionContext): XemsCallParts | undefined {
+  const type = context.getType<string>();
+  if (type === 'graphql') return peekGraphqlHttp(context);
+  return type === 'http' ? callPartsOf(context, 'SidecarOutageInterceptor') : undefined;
 }

@@ -7,6 +7,7 @@ import { SessionLedger } from '../../src/session-ledger';
 import type { XemsResolvedSession } from '../../src/session.types';
 import { TokenTransport } from '../../src/token-transport';
 import type { XemsSessions } from '../../src/xems.sessions';
+import { HttpPlatformHost } from '../../src/platform/platform-host';
 
 /** A real IncomingMessage/ServerResponse pair (no network): on-headers and setHeader behave as in production. */
 export function fakeHttp(headers: Record<string, string | string[]> = {}): { req: IncomingMessage; res: ServerResponse } {
@@ -65,7 +66,7 @@ export function requestState(fields: Partial<XemsRequestState> = {}): XemsReques
 
 /** RequestSessions over a real token transport and ledger, without a sidecar (refreshIfLate is not for these). */
 export function fakeRequestSessions(options: ResolvedXemsOptions = resolveXemsOptions({}), ledger = new SessionLedger()): RequestSessions {
-  return new RequestSessions(options, new TokenTransport(options), ledger, {} as XemsSessions);
+  return new RequestSessions(options, new TokenTransport(options), ledger, {} as XemsSessions, new HttpPlatformHost());
 }
 
 /** A token of the sidecar's layout (sid(16) || generation(u32 BE) || secret(32), base64url): `sid` and `secret` fill their bytes. */

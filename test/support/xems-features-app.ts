@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
-import type { Request, Response } from 'express';
 import {
   Body,
   Controller,
@@ -16,8 +15,6 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { IsEmail, IsIn, IsInt, IsString, Min } from 'class-validator';
 import type { Subscription } from 'rxjs';
 import {
@@ -34,7 +31,13 @@ import {
   XemsSessionContext,
   XemsSessionLimitError,
   XemsValidationError,
+  type XemsHttpRequest as Request,
+  type XemsHttpResponse,
 } from '../../src';
+import { type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
+
+/** Express's response or Fastify's reply: both carry status() and send(). */
+type Response = XemsHttpResponse & TestResponse;
 
 /** The schema of typed session data used by the typed-data tests. */
 export class UserSessionDto {
@@ -271,11 +274,11 @@ export interface FeaturesApp {
 }
 
 /**
- * A real Nest app (Express, `trust proxy` on so tests can set the client address with
- * X-Forwarded-For) with XemsModule and the real sidecar, listening on 127.0.0.1. Every log
- * line and every event is recorded.
+ * A real Nest app on `platform` (Express by default; trust proxy on so tests can set the client
+ * address with X-Forwarded-For) with XemsModule and the real sidecar, listening on 127.0.0.1.
+ * Every log line and every event is recorded.
  */
-export async function createFeaturesApp(options: XemsModuleOptions = {}): Promise<FeaturesApp> {
+export async function createFeaturesApp(options: XemsModuleOptions = {}, platform: TestPlatform = 'express'): Promise<FeaturesApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
     controllers: [AuthController, MeController, AccountController, HealthController],
@@ -283,8 +286,7 @@ export async function createFeaturesApp(options: XemsModuleOptions = {}): Promis
   class FeaturesAppModule {}
 
   const logs = new CapturingLogger();
-  const app = await NestFactory.create<NestExpressApplication>(FeaturesAppModule, { logger: logs });
-  app.set('trust proxy', true);
+  const app = await createPlatformApp(FeaturesAppModule, platform, { logger: logs, trustProxy: true });
   const xems = app.get(XemsService);
   const events: XemsEvent[] = [];
   const sub: Subscription = xems.events$.subscribe((e) => events.push(e));

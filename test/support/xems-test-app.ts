@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
-import type { Request, Response } from 'express';
+import type { XemsHttpRequest as Request, XemsHttpResponse as Response } from '../../src';
 import {
   Body,
   Controller,
@@ -17,8 +17,10 @@ import {
   StreamableFile,
   UseGuards,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Session, SessionGuard, XemsModule, XemsModuleOptions, XemsSandbox, XemsService } from '../../src';
+import { type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
+
+export { PLATFORMS, type TestPlatform } from './platforms';
 
 @Controller()
 class AuthController {
@@ -82,8 +84,8 @@ class MeController {
   }
 
   @Get('raw')
-  raw(@Res() res: Response) {
-    res.status(201).json({ raw: true });
+  raw(@Res() res: TestResponse) {
+    res.status(201).send({ raw: true });
   }
 
   @Get('devices')
@@ -134,15 +136,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A real Nest app (Express) with XemsModule and the real sidecar, listening on 127.0.0.1. */
-export async function createTestApp(options: XemsModuleOptions = {}): Promise<TestApp> {
+/** A real Nest app on `platform` (Express by default) with XemsModule and the real sidecar, listening on 127.0.0.1. */
+export async function createTestApp(options: XemsModuleOptions = {}, platform: TestPlatform = 'express'): Promise<TestApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
     controllers: [AuthController, MeController, AdminController, MixedController],
   })
   class TestAppModule {}
 
-  const app = await NestFactory.create(TestAppModule, { logger: process.env.XEMS_TEST_LOGS ? undefined : ['error'] });
+  const app = await createPlatformApp(TestAppModule, platform);
   await app.listen(0, '127.0.0.1');
   return {
     app,
