@@ -1,10 +1,9 @@
 import 'reflect-metadata';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:http';
 import { INestApplication, Module, UseGuards } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Args, Context, Field, GraphQLModule, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import request from 'supertest';
 import {
   CsrfGuard,
@@ -17,9 +16,24 @@ import {
   XemsService,
   type XemsSessionContext,
 } from '../../src';
+import { createPlatformApp } from './platforms';
 
-/** What the resolvers pass to link/unlink: the GraphQL context's request and response. */
-type GqlContext = { req: IncomingMessage; res: ServerResponse };
+/** The GraphQL servers the suites run on: Apollo on Express, Mercurius on Fastify. */
+export type GraphqlDriver = 'apollo' | 'mercurius';
+export const GRAPHQL_DRIVERS: readonly GraphqlDriver[] = ['apollo', 'mercurius'];
+
+/**
+ * The GraphQL context: Apollo's carries `req` and (with the context line) `res`, Express's
+ * objects; Mercurius's carries `req` (FastifyRequest) and `reply` (FastifyReply).
+ */
+type GqlContext = {
+  req: Parameters<XemsService['link']>[0];
+  res?: Parameters<XemsService['link']>[1];
+  reply?: Parameters<XemsService['link']>[1];
+};
+
+/** What the resolvers pass to link/unlink: the request and the response (Apollo's `res`, Mercurius's `reply`). */
+const httpOf = (ctx: GqlContext) => ({ req: ctx.req, res: (ctx.res ?? ctx.reply)! });
 
 @ObjectType()
 class Me {
@@ -60,7 +74,8 @@ class AuthResolver {
     @Args('sandbox', { type: () => String, nullable: true }) sandbox: string | null,
     @Context() ctx: GqlContext,
   ): Promise<Login> {
-    await this.xems.link(ctx.req, ctx.res, { user, email: `${user}@example.test` }, { userId: user, sandbox: sandbox ?? undefined });
+    const { req, res } = httpOf(ctx);
+    await this.xems.link(req, res, { user, email: `${user}@example.test` }, { userId: user, sandbox: sandbox ?? undefined });
     return { sessionId: this.xems.getSessionContext(ctx.req)!.id, csrf: this.xems.csrfToken(ctx.req)! };
   }
 }
@@ -77,7 +92,8 @@ class MeResolver {
 
   @Mutation(() => Boolean)
   async logout(@Context() ctx: GqlContext): Promise<boolean> {
-    await this.xems.unlink(ctx.req, ctx.res);
+    const { req, res } = httpOf(ctx);
+    await this.xems.unlink(req, res);
     return true;
   }
 
@@ -113,24 +129,32 @@ export interface GraphqlTestApp {
 }
 
 /**
- * A Nest app (Express) serving GraphQL through Apollo, code first, with XemsModule and the
- * real sidecar. `withContext: false` leaves out the `context` line (the app a new user writes
- * first). Apollo is told to send stacks, as it does outside production.
+ * A Nest app serving GraphQL, code first, with XemsModule and the real sidecar: Apollo on
+ * Express or Mercurius on Fastify. `withContext: false` leaves out Apollo's `context` line (the
+ * app a new user writes first). Apollo is told to send stacks, as it does outside production.
  */
-export async function createApolloApp(options: XemsModuleOptions = {}, { withContext = true } = {}): Promise<GraphqlTestApp> {
-  const graphql: ApolloDriverConfig = {
-    driver: ApolloDriver,
-    autoSchemaFile: true,
-    includeStacktraceInErrorResponses: true,
-    ...(withContext ? { context: ({ req, res }: GqlContext) => ({ req, res }) } : {}),
-  };
+export async function createGraphqlApp(
+  driver: GraphqlDriver,
+  options: XemsModuleOptions = {},
+  { withContext = true } = {},
+): Promise<GraphqlTestApp> {
+  const graphql: ApolloDriverConfig | MercuriusDriverConfig =
+    driver === 'apollo'
+      ? {
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          includeStacktraceInErrorResponses: true,
+          ...(withContext ? { context: ({ req, res }: GqlContext) => ({ req, res }) } : {}),
+        }
+      : { driver: MercuriusDriver, autoSchemaFile: true };
   @Module({
-    imports: [XemsModule.forRoot({ ...options, isGlobal: true }), GraphQLModule.forRoot<ApolloDriverConfig>(graphql)],
+    imports: [XemsModule.forRoot({ ...options, isGlobal: true }), GraphQLModule.forRoot(graphql)],
     providers: [AuthResolver, MeResolver, AdminResolver],
   })
-  class ApolloTestModule {}
+  class GraphqlTestModule {}
 
-  const app = await NestFactory.create(ApolloTestModule, { logger: process.env.XEMS_TEST_LOGS ? undefined : false });
+  const logger = process.env.XEMS_TEST_LOGS ? undefined : false;
+  const app = await createPlatformApp(GraphqlTestModule, driver === 'apollo' ? 'express' : 'fastify', { logger });
   await app.listen(0, '127.0.0.1');
   return { app, xems: app.get(XemsService), server: app.getHttpServer() as Server, close: () => app.close() };
 }
