@@ -57,6 +57,19 @@ for (const driver of GRAPHQL_DRIVERS) {
       }
     });
 
+    it('a client using the token header gets the rotated token in the response header, and no cookie', async () => {
+      const login = await gql(t.server, 'mutation { login(user: "hdr") { csrf } }', { 'x-xems-token': '' });
+      const first = login.headers['x-xems-token'];
+      assert.match(String(first), /^[A-Za-z0-9_-]{70}$/, 'a login asking for the header gets its token there');
+      assert.equal(setCookieLine(login), undefined);
+      const res = await gql(t.server, ME, { 'x-xems-token': String(first) });
+      assert.equal(res.body.data?.me?.user, 'hdr', JSON.stringify(res.body));
+      const next = res.headers['x-xems-token'];
+      assert.match(String(next), /^[A-Za-z0-9_-]{70}$/);
+      assert.notEqual(next, first, 'rotated');
+      assert.equal(setCookieLine(res), undefined);
+    });
+
     it('two guarded fields of one query share the session and the response carries one current token', async () => {
       const { token } = await login(t, 'cyd');
       const res = await gql(t.server, '{ a: me { user } b: me { user } }', cookie(token));
