@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExecutionContext } from '@nestjs/common';
+import { resolverContext } from '../../test/support/graphql-fakes';
 import { fakeHttp } from '../../test/support/http-fakes';
 import { XemsGraphqlContextError } from '../xems.errors';
 import {
@@ -12,12 +13,6 @@ import {
   peekGraphqlHttp,
 } from './graphql-context';
 import { XemsGraphqlUnavailableError, graphqlUnavailable, inGraphqlForm } from './graphql-errors';
-
-/** A resolver's ExecutionContext: (root, args, context, info), type 'graphql'. */
-function resolverContext(gqlContext: unknown, operation = 'query'): ExecutionContext {
-  const args = [undefined, {}, gqlContext, { operation: { operation } }];
-  return { getType: () => 'graphql', getArgs: () => args } as unknown as ExecutionContext;
-}
 
 describe('graphql-context', () => {
   it('reads req and res from an Apollo context, and the operation from the resolve info', () => {
