@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HttpPlatform, XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
 import { HttpPlatformHost } from './platform/platform-host';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
+import type { ResolvedPassportOptions } from './options/passport.options';
 import { LATE_RESPONSE_MS, SessionLedger } from './session-ledger';
 import type { XemsResolvedSession, XemsSessionContext } from './session.types';
 import { TokenTransport, type TokenWriteState, type XemsPresentedToken } from './token-transport';
@@ -63,15 +64,17 @@ export function describeRequestSession(req: XemsHttpRequest): XemsSessionContext
 @Injectable()
 export class RequestSessions {
   private readonly sharedStore: boolean;
+  private readonly passport: ResolvedPassportOptions | false;
 
   constructor(
-    @Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'store'>,
+    @Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'store'> & Partial<Pick<ResolvedXemsOptions, 'passport'>>,
     private readonly transport: TokenTransport,
     private readonly ledger: SessionLedger,
     private readonly sessions: XemsSessions,
     private readonly platforms: HttpPlatformHost,
   ) {
     this.sharedStore = options.store.type === 'redis';
+    this.passport = options.passport ?? false;
   }
 
   /** The HTTP platform the application runs on (chosen at start). */
@@ -97,6 +100,7 @@ export class RequestSessions {
     if (state.entry) this.ledger.leave(state.entry);
     state.entry = this.ledger.enter(session);
     this.hookResponse(req, node, state);
+    this.fillPassportUser(req, session);
   }
 
   /** The request's session ended (unlink, or regenerate found it gone): the response clears the cookie. */
@@ -106,6 +110,7 @@ export class RequestSessions {
     state.session = undefined;
     state.cleared = true;
     this.hookResponse(req, node, state);
+    if (this.passport) (req as unknown as Record<string, unknown>)[this.passport.property] = undefined;
   }
 
   /**
@@ -113,11 +118,13 @@ export class RequestSessions {
    * it is that session, so @Session() later in the request sees the new data.
    */
   updated(req: XemsHttpRequest | undefined, sandbox: string, token: string, data: unknown, expiresAt: number): void {
-    const state = req && peekRequestState(req);
+    if (!req) return;
+    const state = peekRequestState(req);
     const session = state?.session;
     if (session && session.sandbox === sandbox && (session.token === token || state.presented?.token === token)) {
       session.data = data;
       session.expiresAt = expiresAt;
+      this.fillPassportUser(req, session);
     }
   }
 
@@ -163,6 +170,14 @@ export class RequestSessions {
       }
     }
     state.vouched = true;
+  }
+
+  /** With the `passport` option: `req.user` (or its property) from the session, for @nestjs/passport-style code. */
+  private fillPassportUser(req: XemsHttpRequest, session: XemsResolvedSession): void {
+    const passport = this.passport;
+    if (!passport) return;
+    const value = passport.from ? passport.from(session.data, describeRequestSession(req)!) : session.data;
+    (req as unknown as Record<string, unknown>)[passport.property] = value;
   }
 
   /** The state of a request, created on first use. */

@@ -9,6 +9,7 @@ import { XemsCookieOptions } from './options/cookie.options';
 import { HEADER_NAME, XemsCsrfOptions } from './options/csrf.options';
 import { NestedOptions, OptionBoolean, OptionDuration, OptionInt, OptionOneOf, OptionString, describeValue } from './options/option-rules';
 import { NO_DEFAULT } from './options/resolved';
+import { XemsPassportOptions } from './options/passport.options';
 import { XemsSidecarOptions } from './options/sidecar.options';
 
 /**
@@ -75,6 +76,14 @@ export class XemsModuleOptions {
   /** Add `res.xLink(data, sandboxOrOptions)` and `res.xUnlink()` to Express responses (for code ported from XEMS). Default `false`. */
   @OptionBoolean('Use true to add res.xLink() / res.xUnlink() to Express responses.')
   expressHelpers?: boolean = false;
+
+  /**
+   * Fill `req.user` (or another property) from the session on guarded routes and after link(),
+   * for code written for `@nestjs/passport`: `true` (the session data), or
+   * `{ property, from: (data, session) => ... }`. Default `false`.
+   */
+  @NestedOptions(() => XemsPassportOptions, { alsoAccepts: [false, true] })
+  passport?: XemsPassportOptions | boolean = false;
 
   /**
    * Track the request being handled in an AsyncLocalStorage, so `listSessions(userId)` marks the

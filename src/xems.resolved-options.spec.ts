@@ -19,6 +19,7 @@ describe('resolveXemsOptions', () => {
       binding: { ip: 'off', userAgent: false, onMismatch: 'revoke' },
       csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
       expressHelpers: false,
+      passport: false,
       requestContext: true,
       persistence: { enabled: false, path: undefined },
       store: { type: 'memory' },

@@ -4,6 +4,7 @@ import { TtlCap } from './ttl-cap';
 import { XemsConfigError } from './xems.errors';
 import { checkCookie } from './options/cookie.options';
 import { resolveCsrf } from './options/csrf.options';
+import { type ResolvedPassportOptions, resolvePassport } from './options/passport.options';
 import { XemsModuleOptions } from './xems.options';
 import { resolvedOptions, validateOptions } from './options/options-validation';
 import type { Resolved } from './options/resolved';
@@ -14,7 +15,8 @@ import type { Resolved } from './options/resolved';
  * `sidecar.*Timeout`), header names lower-cased, CSRF origins normalised, persistence and store
  * resolved (secrets parsed, identities read).
  */
-export type ResolvedXemsOptions = Omit<Resolved<XemsModuleOptions>, 'persistence' | 'store' | 'hardwareBinding'> & {
+export type ResolvedXemsOptions = Omit<Resolved<XemsModuleOptions>, 'persistence' | 'store' | 'hardwareBinding' | 'passport'> & {
+  passport: ResolvedPassportOptions | false;
   persistence: ResolvedPersistence;
   store: ResolvedStore;
 };
@@ -49,6 +51,7 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     ttl: new TtlCap(hooks.warn).apply(resolved.ttl, 'XemsModule option "ttl"', given.ttl),
     header: resolved.header === false ? false : resolved.header.toLowerCase(),
     csrf: resolveCsrf(resolved.csrf),
+    passport: resolvePassport(resolved.passport),
     persistence: resolvePersistence(persistence, hardwareBinding, sharedStore, hooks.readMachineId),
     store: resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout),
   };

@@ -6,7 +6,7 @@ import session from 'express-session';
 import request from 'supertest';
 import { Test } from '@nestjs/testing';
 import { XemsConfigError, XemsModule, XemsModuleOptions, XemsStore, createStandaloneXems } from '../src';
-import { TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
+import { PLATFORMS, TestApp, type TestPlatform, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 import { clusterRedis, dumpKeys, scanKeys, startRedis, standaloneRedis } from './support/redis-servers';
 
 // Two NestJS apps (two sidecars) on one Redis, then on a 3-master Redis Cluster; a Redis
@@ -62,13 +62,13 @@ function me(app: TestApp, token: string, path = '/me') {
 }
 
 /** The shared-store scenarios, run against a standalone server and against a cluster. */
-function sharedStoreScenarios(name: string, store: () => XemsModuleOptions['store']) {
-  describe(`two app instances on ${name}`, () => {
+function sharedStoreScenarios(name: string, store: () => XemsModuleOptions['store'], platform: TestPlatform) {
+  describe(`two app instances on ${name} (${platform})`, () => {
     let a: TestApp;
     let b: TestApp;
     before(async () => {
-      a = await createTestApp(options(store()));
-      b = await createTestApp(options(store()));
+      a = await createTestApp(options(store()), platform);
+      b = await createTestApp(options(store()), platform);
     });
     after(async () => {
       await Promise.all([a?.close(), b?.close()]);
@@ -151,8 +151,10 @@ describe('the Redis store', () => {
     await Promise.all([standalone.stop(), cluster.stop()]);
   });
 
-  sharedStoreScenarios('one Redis server', () => ({ type: 'redis', url: standalone.url, keyPrefix: prefix }));
-  sharedStoreScenarios('a 3-master Redis Cluster', () => ({ type: 'redis', cluster: cluster.urls, keyPrefix: prefix }));
+  for (const platform of PLATFORMS) {
+    sharedStoreScenarios('one Redis server', () => ({ type: 'redis', url: standalone.url, keyPrefix: prefix }), platform);
+    sharedStoreScenarios('a 3-master Redis Cluster', () => ({ type: 'redis', cluster: cluster.urls, keyPrefix: prefix }), platform);
+  }
 
   it('sessions are spread over all three masters of the cluster', async () => {
     const app = await createTestApp(options({ type: 'redis', cluster: cluster.urls, keyPrefix: `${prefix}spread:` }));
@@ -226,84 +228,91 @@ describe('the Redis store', () => {
   });
 });
 
-describe('a sidecar crash with the Redis store', () => {
-  it('loses nothing: the restarted sidecar serves the same sessions from Redis', async () => {
-    const redis = await standaloneRedis();
-    const app = await createTestApp(options({ type: 'redis', url: redis.url, keyPrefix: `crash${process.pid}:` }));
-    try {
-      let token = await login(app, 'crash');
-      const pid = app.xems.sidecar.pid!;
-      process.kill(pid, 'SIGKILL');
-      const deadline = Date.now() + 5000;
-      let res;
-      do {
-        await sleep(50);
-        res = await me(app, token);
-        assert.ok([200, 503].includes(res.status), `status ${res.status}`);
-      } while (res.status !== 200 && Date.now() < deadline);
-      assert.equal(res.status, 200, 'served again after the restart');
-      assert.notEqual(app.xems.sidecar.pid, pid, 'by a new sidecar');
-      assert.equal(res.body.user, `${MARKER}crash`);
-      token = cookieToken(res)!;
-      seen.add(token);
-    } finally {
-      await app.close();
-      await redis.stop();
-    }
-  });
-});
-
-describe('a Redis restart in the middle of traffic', () => {
-  it('answers 503 quickly while Redis is down (never 500, never a pass), then recovers by itself without losing the session', async () => {
-    // appendfsync always: every write Redis acknowledged is on disk, so a SIGKILL loses none.
-    const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
-    const app = await createTestApp(options({ type: 'redis', url: redis.url, timeout: 300 }, { sidecar: { requestTimeout: '2s' } }));
-    try {
-      let token = await login(app, 'restart');
-      const statuses: number[] = [];
-      let killedAt = 0;
-      let restartedAt = 0;
-      let recovered = false;
-      // A bounded run: 400 sequential requests at most, one every 10 ms.
-      for (let i = 0; i < 400 && !recovered; i++) {
-        if (i === 20) {
-          await redis.kill();
-          killedAt = statuses.length;
-        }
-        if (i === 60) {
-          await redis.restart();
-          restartedAt = statuses.length;
-        }
-        const started = Date.now();
-        const res = await me(app, token);
-        const took = Date.now() - started;
-        statuses.push(res.status);
-        assert.ok([200, 503].includes(res.status), `status ${res.status} at request ${i}`);
-        if (res.status === 503) {
-          assert.equal(res.headers['retry-after'], '1');
-          assert.ok(took < 1500, `a 503 took ${took} ms`);
-          assert.equal(cookieToken(res), undefined, 'no token change without the store');
-        } else {
-          token = cookieToken(res)!;
-          seen.add(token);
-          if (restartedAt && i > restartedAt) recovered = true;
-        }
-        await sleep(10);
+for (const platform of PLATFORMS) {
+  describe(`a sidecar crash with the Redis store (${platform})`, () => {
+    it('loses nothing: the restarted sidecar serves the same sessions from Redis', async () => {
+      const redis = await standaloneRedis();
+      const app = await createTestApp(options({ type: 'redis', url: redis.url, keyPrefix: `crash${process.pid}:` }), platform);
+      try {
+        let token = await login(app, 'crash');
+        const pid = app.xems.sidecar.pid!;
+        process.kill(pid, 'SIGKILL');
+        const deadline = Date.now() + 5000;
+        let res;
+        do {
+          await sleep(50);
+          res = await me(app, token);
+          assert.ok([200, 503].includes(res.status), `status ${res.status}`);
+        } while (res.status !== 200 && Date.now() < deadline);
+        assert.equal(res.status, 200, 'served again after the restart');
+        assert.notEqual(app.xems.sidecar.pid, pid, 'by a new sidecar');
+        assert.equal(res.body.user, `${MARKER}crash`);
+        token = cookieToken(res)!;
+        seen.add(token);
+      } finally {
+        await app.close();
+        await redis.stop();
       }
-      assert.ok(killedAt > 0 && restartedAt > killedAt);
-      assert.ok(
-        statuses.slice(0, killedAt).every((s) => s === 200),
-        'before the kill: 200',
-      );
-      assert.ok(
-        statuses.slice(killedAt, restartedAt).every((s) => s === 503),
-        'while Redis is down: 503 every time',
-      );
-      assert.ok(recovered, `no 200 after the restart: ${statuses.slice(restartedAt).join(',')}`);
-      assert.equal((await me(app, token)).body.user, `${MARKER}restart`, 'the same session goes on after the restart');
-    } finally {
-      await app.close();
-      await redis.stop();
-    }
+    });
   });
-});
+}
+
+for (const platform of PLATFORMS) {
+  describe(`a Redis restart in the middle of traffic (${platform})`, () => {
+    it('answers 503 quickly while Redis is down (never 500, never a pass), then recovers by itself without losing the session', async () => {
+      // appendfsync always: every write Redis acknowledged is on disk, so a SIGKILL loses none.
+      const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
+      const app = await createTestApp(
+        options({ type: 'redis', url: redis.url, timeout: 300 }, { sidecar: { requestTimeout: '2s' } }),
+        platform,
+      );
+      try {
+        let token = await login(app, 'restart');
+        const statuses: number[] = [];
+        let killedAt = 0;
+        let restartedAt = 0;
+        let recovered = false;
+        // A bounded run: 400 sequential requests at most, one every 10 ms.
+        for (let i = 0; i < 400 && !recovered; i++) {
+          if (i === 20) {
+            await redis.kill();
+            killedAt = statuses.length;
+          }
+          if (i === 60) {
+            await redis.restart();
+            restartedAt = statuses.length;
+          }
+          const started = Date.now();
+          const res = await me(app, token);
+          const took = Date.now() - started;
+          statuses.push(res.status);
+          assert.ok([200, 503].includes(res.status), `status ${res.status} at request ${i}`);
+          if (res.status === 503) {
+            assert.equal(res.headers['retry-after'], '1');
+            assert.ok(took < 1500, `a 503 took ${took} ms`);
+            assert.equal(cookieToken(res), undefined, 'no token change without the store');
+          } else {
+            token = cookieToken(res)!;
+            seen.add(token);
+            if (restartedAt && i > restartedAt) recovered = true;
+          }
+          await sleep(10);
+        }
+        assert.ok(killedAt > 0 && restartedAt > killedAt);
+        assert.ok(
+          statuses.slice(0, killedAt).every((s) => s === 200),
+          'before the kill: 200',
+        );
+        assert.ok(
+          statuses.slice(killedAt, restartedAt).every((s) => s === 503),
+          'while Redis is down: 503 every time',
+        );
+        assert.ok(recovered, `no 200 after the restart: ${statuses.slice(restartedAt).join(',')}`);
+        assert.equal((await me(app, token)).body.user, `${MARKER}restart`, 'the same session goes on after the restart');
+      } finally {
+        await app.close();
+        await redis.stop();
+      }
+    });
+  });
+}

@@ -157,10 +157,14 @@ for (const platform of PLATFORMS) {
         ['/me/throw', 403],
         ['/me/file', 200],
         ['/me/raw', 201],
+        ['/me/stream', 200],
+        ['/me/node', 202],
       ];
       for (const [path, status] of paths) {
         const res = await me(t, token, path);
         assert.equal(res.status, status, path);
+        if (path === '/me/stream') assert.equal(res.text, 'chunk-1,chunk-2');
+        if (path === '/me/node') assert.equal(res.text, 'written by hand');
         const next = cookieToken(res);
         assert.ok(next && next !== token, `${path} carries the successor`);
         assert.equal(res.headers['cache-control'], 'no-store', path);

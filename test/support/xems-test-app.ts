@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
+import { type Server, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { XemsHttpRequest as Request, XemsHttpResponse as Response } from '../../src';
 import {
   Body,
@@ -21,6 +22,13 @@ import { Session, SessionGuard, XemsModule, XemsModuleOptions, XemsSandbox, Xems
 import { type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
 
 export { PLATFORMS, type TestPlatform } from './platforms';
+
+/** The Node response of a handler that takes over the response: Fastify's must be hijacked first. */
+function nodeResponseOf(res: Response): ServerResponse {
+  if (res instanceof ServerResponse) return res;
+  (res as unknown as { hijack(): void }).hijack();
+  return res.raw;
+}
 
 @Controller()
 class AuthController {
@@ -86,6 +94,19 @@ class MeController {
   @Get('raw')
   raw(@Res() res: TestResponse) {
     res.status(201).send({ raw: true });
+  }
+
+  /** A stream of several chunks (chunked transfer). */
+  @Get('stream')
+  stream() {
+    return new StreamableFile(Readable.from(['chunk-1,', 'chunk-2']), { type: 'text/plain' });
+  }
+
+  /** The handler writes the Node response itself (Express's res; Fastify's reply.raw after reply.hijack()). */
+  @Get('node')
+  node(@Res() res: Response) {
+    nodeResponseOf(res).writeHead(202, { 'content-type': 'text/plain' });
+    nodeResponseOf(res).end('written by hand');
   }
 
   @Get('devices')

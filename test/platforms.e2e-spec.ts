@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import request from 'supertest';
+import { XemsModule, XemsService, XemsUnsupportedPlatformError } from '../src';
+import { FeaturesApp, createFeaturesApp } from './support/xems-features-app';
+import { PLATFORMS, TestApp, cookieToken, createTestApp } from './support/xems-test-app';
+
+/** The address the device list recorded for a login that claimed to come through a proxy. */
+async function recordedAddress(server: TestApp['server'], devicesPath: string, loginPath: string): Promise<string | undefined> {
+  const login = await request(server).post(loginPath).set('X-Forwarded-For', '203.0.113.50').send({ user: 'proxied' });
+  assert.equal(login.status, 200);
+  const devices = await request(server)
+    .get(devicesPath)
+    .set('Cookie', `xems_token=${cookieToken(login)}`);
+  assert.equal(devices.status, 200);
+  const current = (devices.body as Array<{ current: boolean; ip?: string }>).find((d) => d.current);
+  return current?.ip;
+}
+
+for (const platform of PLATFORMS) {
+  describe(`the client address honours the platform's trust proxy setting (${platform})`, () => {
+    let plain: TestApp;
+    let proxied: FeaturesApp;
+    before(async () => {
+      plain = await createTestApp({}, platform);
+      proxied = await createFeaturesApp({}, platform);
+    });
+    after(async () => {
+      await Promise.all([plain?.close(), proxied?.close()]);
+    });
+
+    it('without trust proxy X-Forwarded-For is ignored: the peer address is recorded', async () => {
+      assert.equal(await recordedAddress(plain.server, '/me/devices', '/login'), '127.0.0.1');
+    });
+
+    it('with trust proxy (Express app.set, Fastify trustProxy) the forwarded address is recorded', async () => {
+      assert.equal(await recordedAddress(proxied.server, '/me/devices', '/auth/login'), '203.0.113.50');
+    });
+  });
+}
+
+describe('an HTTP adapter the module does not support', () => {
+  it('fails the start with XemsUnsupportedPlatformError before any sidecar is spawned', async () => {
+    class KoaLikeAdapter extends ExpressAdapter {
+      override getType(): string {
+        return 'koa';
+      }
+    }
+    @Module({ imports: [XemsModule.forRoot()] })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, new KoaLikeAdapter(), { logger: false, abortOnError: false });
+    try {
+      await assert.rejects(
+        app.init(),
+        (e: unknown) => e instanceof XemsUnsupportedPlatformError && e.message.includes('"koa"') && /platform-fastify/.test(e.hint),
+      );
+      assert.equal(app.get(XemsService).sidecar.pid, undefined, 'no sidecar was started');
+    } finally {
+      await app.close();
+    }
+  });
+});
