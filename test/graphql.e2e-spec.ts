@@ -176,10 +176,28 @@ for (const driver of GRAPHQL_DRIVERS) {
   describe(`GraphQL: ${NAMES[driver]} during a sidecar outage`, () => {
     let t: GraphqlTestApp;
     before(async () => {
-      t = await createGraphqlApp(driver, { sidecar: { maxRestarts: 0 } });
+      t = await createGraphqlApp(driver, { sidecar: { maxRestarts: 0, requestTimeout: '1s' } });
     });
     after(async () => {
       await t?.close();
+    });
+
+    it('a sidecar stopped past requestTimeout: the guarded query answers SERVICE_UNAVAILABLE; the session works once it resumes', async () => {
+      const { token } = await login(t, 'hap');
+      const pid = t.xems.sidecar.pid!;
+      process.kill(pid, 'SIGSTOP');
+      let res;
+      try {
+        res = await gql(t.server, ME, cookie(token));
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      assert.deepEqual(errorCodes(res.body), ['SERVICE_UNAVAILABLE'], JSON.stringify(res.body));
+      assert.equal(res.headers['retry-after'], '1');
+      assert.doesNotMatch(JSON.stringify(res.body), STACK_FRAME);
+      assert.equal(cookieToken(res), undefined, 'no token on a refused response');
+      const again = await gql(t.server, ME, cookie(token));
+      assert.equal(again.body.data?.me?.user, 'hap', `the token still works: ${JSON.stringify(again.body)}`);
     });
 
     it('a guarded query and a login mutation answer SERVICE_UNAVAILABLE with Retry-After and no stack', async () => {
