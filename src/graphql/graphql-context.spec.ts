@@ -6,6 +6,7 @@ import { fakeHttp } from '../../test/support/http-fakes';
 import { XemsGraphqlContextError } from '../xems.errors';
 import {
   GRAPHQL_CONTEXT_LINE,
+  GRAPHQL_FASTIFY_CONTEXT_LINE,
   graphqlOperation,
   graphqlRequest,
   graphqlResponse,
@@ -52,6 +53,23 @@ describe('graphql-context', () => {
         return true;
       });
     }
+  });
+
+  it('Apollo on Fastify (a FastifyRequest without the reply): the message names the (req, reply) line', () => {
+    const { req } = fakeHttp();
+    const ctx = resolverContext({ req: { raw: req, headers: req.headers } });
+    assert.throws(
+      () => graphqlResponse(ctx),
+      (error: unknown) => error instanceof XemsGraphqlContextError && error.message.includes(GRAPHQL_FASTIFY_CONTEXT_LINE),
+    );
+  });
+
+  it('a subscription without req: the error says subscriptions are not served, not a context line', () => {
+    assert.throws(
+      () => graphqlRequest(resolverContext({}, 'subscription')),
+      (error: unknown) =>
+        error instanceof XemsGraphqlContextError && /subscription/.test(error.message) && !error.message.includes('forRoot'),
+    );
   });
 
   it('an HTTP context is not a GraphQL one', () => {

@@ -3,8 +3,11 @@ import type { XemsHttpRequest, XemsHttpResponse } from '../platform/http-platfor
 import { XemsGraphqlContextError } from '../xems.errors';
 import { withoutStackFrames } from './graphql-errors';
 
-/** The line to add to GraphQLModule.forRoot so that resolvers see the HTTP request and response. */
+/** The line to add to GraphQLModule.forRoot so that resolvers see the HTTP request and response (Apollo on Express). */
 export const GRAPHQL_CONTEXT_LINE = 'context: ({ req, res }) => ({ req, res }),';
+
+/** The same for Apollo on Fastify, whose context function gets (request, reply). Mercurius always has the reply. */
+export const GRAPHQL_FASTIFY_CONTEXT_LINE = 'context: (req, reply) => ({ req, reply }),';
 
 /** The HTTP request and response a GraphQL operation came with, as the platform gave them. */
 export interface GraphqlHttp {
@@ -60,14 +63,18 @@ export function peekGraphqlHttp(context: ExecutionContext): GraphqlHttp | undefi
 /** The HTTP request of a resolver call; a clear XemsGraphqlContextError when the GraphQL context lacks it. */
 export function graphqlRequest(context: ExecutionContext): XemsHttpRequest {
   const { req } = lookup(context);
-  if (!req) throw missing('req', 'the HTTP request, which holds the session token');
+  if (!req) throw missing(context, 'req', 'the HTTP request, which holds the session token', GRAPHQL_CONTEXT_LINE);
   return req;
 }
 
 /** The HTTP response of a resolver call; a clear XemsGraphqlContextError when the GraphQL context lacks it. */
 export function graphqlResponse(context: ExecutionContext): XemsHttpResponse {
-  const { res } = lookup(context);
-  if (!res) throw missing('res', 'the HTTP response, which carries the rotated token back');
+  const { req, res } = lookup(context);
+  if (!res) {
+    // A FastifyRequest wraps the Node request in `raw`: Apollo on Fastify, whose context function differs.
+    const line = isObject(req) && isObject((req as { raw?: unknown }).raw) ? GRAPHQL_FASTIFY_CONTEXT_LINE : GRAPHQL_CONTEXT_LINE;
+    throw missing(context, 'res', 'the HTTP response, which carries the rotated token back', line);
+  }
   return res;
 }
 
@@ -81,11 +88,20 @@ export function graphqlOperation(context: ExecutionContext): string | undefined 
   return typeof operation === 'string' ? operation : undefined;
 }
 
-/** The error for a context without `property`: its message is the fix; its stack is not sent (it is the library's frames). */
-function missing(property: 'req' | 'res', what: string): XemsGraphqlContextError {
-  const error = new XemsGraphqlContextError(
-    `The GraphQL context has no "${property}" (${what}): add "${GRAPHQL_CONTEXT_LINE}" to GraphQLModule.forRoot({ ... })`,
-    `Add the line ${GRAPHQL_CONTEXT_LINE} to the options of GraphQLModule.forRoot (Apollo). With a context function of your own, return req and res from it as well.`,
-  );
+/**
+ * The error for a context without `property`: its message is the fix; its stack is not sent
+ * (it is the library's frames). A subscription (over WebSockets) has no HTTP response at all.
+ */
+function missing(context: ExecutionContext, property: 'req' | 'res', what: string, line: string): XemsGraphqlContextError {
+  const error =
+    graphqlOperation(context) === 'subscription'
+      ? new XemsGraphqlContextError(
+          `A GraphQL subscription has no HTTP ${property === 'req' ? 'request' : 'response'}: SessionGuard, CsrfGuard and @Session() serve queries and mutations`,
+          'Authenticate the subscription connection yourself (XemsService.resolveSession with the token the client sends in its connection parameters).',
+        )
+      : new XemsGraphqlContextError(
+          `The GraphQL context has no "${property}" (${what}): add "${line}" to GraphQLModule.forRoot({ ... })`,
+          `Add the line ${line} to the options of GraphQLModule.forRoot (Apollo). With a context function of your own, return those from it as well.`,
+        );
   return withoutStackFrames(error);
 }
