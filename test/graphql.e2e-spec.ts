@@ -149,6 +149,33 @@ for (const driver of GRAPHQL_DRIVERS) {
   });
 }
 
+for (const driver of GRAPHQL_DRIVERS) {
+  describe(`GraphQL: ${NAMES[driver]} with gracePeriod 0`, () => {
+    let t: GraphqlTestApp;
+    before(async () => {
+      t = await createGraphqlApp(driver, { gracePeriod: 0 });
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('several guarded fields of one query or mutation each resolve the token: never taken for reuse, even without grace', async () => {
+      const session = await login(t, 'kit');
+      let token = session.token;
+      for (const op of [
+        '{ a: me { user } b: me { user } c: csrfFreeQuery }',
+        'mutation { a: changeEmail(email: "k1@x.test") b: changeEmail(email: "k2@x.test") }',
+      ]) {
+        const res = await gql(t.server, op, { ...cookie(token), 'x-csrf-token': session.csrf });
+        assert.equal(res.body.errors, undefined, `${op}: ${JSON.stringify(res.body.errors)}`);
+        token = cookieToken(res) ?? token;
+      }
+      const me = await gql(t.server, ME, cookie(token));
+      assert.equal(me.body.data?.me?.email, 'k2@x.test', `the session is alive: ${JSON.stringify(me.body)}`);
+    });
+  });
+}
+
 describe('GraphQL: Apollo without `res` in the GraphQL context', () => {
   let t: GraphqlTestApp;
   before(async () => {
