@@ -176,6 +176,25 @@ for (const driver of GRAPHQL_DRIVERS) {
   });
 }
 
+for (const driver of GRAPHQL_DRIVERS) {
+  describe(`GraphQL: ${NAMES[driver]} with the passport option`, () => {
+    let t: GraphqlTestApp;
+    before(async () => {
+      t = await createGraphqlApp(driver, { passport: { from: (data) => ({ name: (data as { user: string }).user }) } });
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('a guarded resolver sees req.user filled from the session', async () => {
+      const { token } = await login(t, 'lou');
+      const res = await gql(t.server, '{ passportUser }', cookie(token));
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      assert.deepEqual(JSON.parse(res.body.data.passportUser), { name: 'lou' });
+    });
+  });
+}
+
 describe('GraphQL: Apollo without `res` in the GraphQL context', () => {
   let t: GraphqlTestApp;
   before(async () => {

@@ -104,6 +104,12 @@ class MeResolver {
     return email;
   }
 
+  /** `req.user` as the passport option filled it (JSON), or "null". */
+  @Query(() => String)
+  passportUser(@Context() ctx: GqlContext): string {
+    return JSON.stringify((ctx.req as { user?: unknown }).user ?? null);
+  }
+
   @Query(() => String)
   @UseGuards(CsrfGuard)
   csrfFreeQuery(@Session('user') user: string): string {
