@@ -39,6 +39,7 @@ export class XemsGraphqlUnavailableError extends IntrinsicException {
 
   constructor() {
     super('The session store is temporarily unavailable; retry shortly');
+    // What a client may see (the one-line stack Apollo sends outside production): no class of the library.
     this.name = 'ServiceUnavailable';
     this.stack = `${this.name}: ${this.message}`;
   }
