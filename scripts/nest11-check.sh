@@ -25,7 +25,7 @@ printf '{ "name": "xems-nest11-check", "private": true }\n' >"$tmp/package.json"
 
 echo "nest11-check: installing NestJS 11 in $tmp"
 (cd "$tmp" && npm install --no-audit --no-fund --loglevel=error \
-  @nestjs/common@^11 @nestjs/core@^11 @nestjs/platform-express@^11 @nestjs/testing@^11 \
+  @nestjs/common@^11 @nestjs/core@^11 @nestjs/platform-express@^11 @nestjs/platform-fastify@^11 @nestjs/testing@^11 \
   reflect-metadata rxjs class-validator class-transformer cookie@^1 on-headers supertest express-session)
 echo "nest11-check: @nestjs/core $(cd "$tmp" && node -p 'require("@nestjs/core/package.json").version')"
 

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Module } from '@nestjs/common';
+import { Controller, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import request from 'supertest';
-import { XemsModule, XemsService, XemsUnsupportedPlatformError } from '../src';
+import { SessionGuard, XemsModule, XemsService, XemsUnsupportedContextError, XemsUnsupportedPlatformError } from '../src';
 import { FeaturesApp, createFeaturesApp } from './support/xems-features-app';
 import { PLATFORMS, TestApp, cookieToken, createTestApp } from './support/xems-test-app';
 
@@ -43,6 +44,29 @@ for (const platform of PLATFORMS) {
   });
 }
 
+for (const platform of PLATFORMS) {
+  describe(`the app's own cookies (${platform})`, () => {
+    it("a cookie the handler sets is kept beside the rotated token's", async () => {
+      const t = await createTestApp({}, platform);
+      try {
+        const login = await request(t.server).post('/login').send({ user: 'cookies' });
+        const res = await request(t.server)
+          .get('/me/other-cookie')
+          .set('Cookie', `xems_token=${cookieToken(login)}`);
+        assert.equal(res.status, 200);
+        const lines = res.headers['set-cookie'] as unknown as string[];
+        assert.ok(
+          lines.some((l) => l.startsWith('theme=dark')),
+          String(lines),
+        );
+        assert.ok(cookieToken(res) && cookieToken(res) !== cookieToken(login), String(lines));
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}
+
 describe('an HTTP adapter the module does not support', () => {
   it('fails the start with XemsUnsupportedPlatformError before any sidecar is spawned', async () => {
     class KoaLikeAdapter extends ExpressAdapter {
@@ -59,6 +83,33 @@ describe('an HTTP adapter the module does not support', () => {
         (e: unknown) => e instanceof XemsUnsupportedPlatformError && e.message.includes('"koa"') && /platform-fastify/.test(e.hint),
       );
       assert.equal(app.get(XemsService).sidecar.pid, undefined, 'no sidecar was started');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a microservice (rpc) handler guarded by SessionGuard', () => {
+  it("is refused with XemsUnsupportedContextError by Nest's guard consumer, never passed", async () => {
+    @Controller()
+    class MathController {
+      @UseGuards(SessionGuard)
+      sum(...data: unknown[]) {
+        return (data[0] as number[]).reduce((a, b) => a + b, 0);
+      }
+    }
+    @Module({ imports: [XemsModule.forRoot()], controllers: [MathController] })
+    class RpcAppModule {}
+    const app = await NestFactory.createApplicationContext(RpcAppModule, { logger: false });
+    try {
+      const controller = app.get(MathController);
+      // What @nestjs/microservices does before each @MessagePattern handler: Nest's guard consumer
+      // runs the handler's guards in an 'rpc' context whose arguments are the message and its context.
+      const guards = [app.get(SessionGuard)];
+      await assert.rejects(
+        new GuardsConsumer().tryActivate(guards, [[1, 2], { getPattern: () => 'sum' }], controller, controller.sum, 'rpc'),
+        (e: unknown) => e instanceof XemsUnsupportedContextError && e.contextType === 'rpc' && e.message.includes('SessionGuard'),
+      );
     } finally {
       await app.close();
     }

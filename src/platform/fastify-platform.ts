@@ -1,4 +1,5 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
+import { XemsUnsupportedPlatformError } from '../xems.errors';
 import { notAResponse } from './platform-errors';
 import {
   type HttpPlatform,
@@ -42,4 +43,10 @@ export const FASTIFY_PLATFORM: HttpPlatform = {
   },
 
   body: (req: XemsHttpRequest) => (isWrapped(req) ? req.body : undefined),
+
+  /** Fastify over HTTP/2 (`http2: true`) answers with Http2ServerResponse, which this module does not write to. */
+  checkServer(server: unknown): void {
+    const config = (server as { initialConfig?: { http2?: unknown } } | undefined)?.initialConfig;
+    if (config?.http2) throw new XemsUnsupportedPlatformError('fastify with http2: true');
+  },
 };

@@ -52,6 +52,8 @@ export interface HttpPlatform {
   client(req: XemsHttpRequest): XemsClientInfo;
   /** The request's parsed body (CsrfGuard's body field), or undefined. */
   body(req: XemsHttpRequest): unknown;
+  /** At start: refuses (XemsUnsupportedPlatformError) a set-up of the platform the module cannot serve. */
+  checkServer?(server: unknown): void;
 }
 
 /** The User-Agent header of a request, or ''. */

@@ -34,7 +34,11 @@ export class HttpPlatformHost {
   /** Chooses the platform (XemsService.onModuleInit, before the sidecar starts): an unsupported adapter fails the start. */
   select(): HttpPlatform {
     const adapter = this.adapterHost?.httpAdapter;
-    if (adapter) this.selected = platformFor(adapter.getType());
+    if (adapter) {
+      const platform = platformFor(adapter.getType());
+      platform.checkServer?.(adapter.getInstance());
+      this.selected = platform;
+    }
     return this.selected;
   }
 }

@@ -23,8 +23,10 @@ function rpcContext(): ExecutionContextHost {
   return host;
 }
 
-function hostWith(type: string | undefined): HttpPlatformHost {
-  const adapterHost = { httpAdapter: type === undefined ? undefined : { getType: () => type } } as unknown as HttpAdapterHost;
+function hostWith(type: string | undefined, instance: unknown = {}): HttpPlatformHost {
+  const adapterHost = {
+    httpAdapter: type === undefined ? undefined : { getType: () => type, getInstance: () => instance },
+  } as unknown as HttpAdapterHost;
   return new HttpPlatformHost(adapterHost);
 }
 
@@ -53,6 +55,14 @@ describe('HTTP platforms', () => {
         type,
       );
     }
+  });
+
+  it('Fastify over HTTP/2 is refused at start (its replies are not Node ServerResponses)', () => {
+    assert.equal(hostWith('fastify', { initialConfig: { http2: false } }).select().name, 'fastify');
+    assert.throws(
+      () => hostWith('fastify', { initialConfig: { http2: true } }).select(),
+      (e: unknown) => e instanceof XemsUnsupportedPlatformError && e.message.includes('http2'),
+    );
   });
 
   it("Express: the response must be Express's (a Node ServerResponse); anything else is an XemsError", () => {

@@ -96,6 +96,13 @@ class MeController {
     res.status(201).send({ raw: true });
   }
 
+  /** The app sets a cookie of its own (Express's res.header, Fastify's reply.header): ours joins it. */
+  @Get('other-cookie')
+  otherCookie(@Res({ passthrough: true }) res: TestResponse) {
+    res.header('Set-Cookie', 'theme=dark; Path=/');
+    return { ok: true };
+  }
+
   /** A stream of several chunks (chunked transfer). */
   @Get('stream')
   stream() {
