@@ -3,6 +3,8 @@ import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, 
 import { callPartsOf } from './platform/execution-context';
 import type { XemsHttpRequest } from './platform/http-platform';
 import { HttpPlatformHost } from './platform/platform-host';
+import { graphqlOperation, isGraphqlContext } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { requestSessionOf } from './request-session';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -44,8 +46,12 @@ export class CsrfGuard implements CanActivate {
     return true;
   }
 
-  /** GET, HEAD, OPTIONS and TRACE pass without a token. */
-  protected isSafe(req: XemsHttpRequest, _context: ExecutionContext): boolean {
+  /**
+   * GET, HEAD, OPTIONS and TRACE pass without a token. In a resolver the operation decides, not
+   * the method (GraphQL clients POST queries too): a query passes, a mutation needs the token.
+   */
+  protected isSafe(req: XemsHttpRequest, context: ExecutionContext): boolean {
+    if (isGraphqlContext(context)) return graphqlOperation(context) === 'query';
     return SAFE_METHODS.has((req.method ?? 'GET').toUpperCase());
   }
 
@@ -87,8 +93,9 @@ export class CsrfGuard implements CanActivate {
     }
   }
 
-  /** Refuses the request with 403. */
-  protected onForbidden(_reason: XemsCsrfFailure, _context: ExecutionContext): never {
-    throw new ForbiddenException('Invalid or missing CSRF token');
+  /** Refuses the request with 403 (in a resolver: a GraphQL error with code FORBIDDEN). */
+  protected onForbidden(_reason: XemsCsrfFailure, context: ExecutionContext): never {
+    const error = new ForbiddenException('Invalid or missing CSRF token');
+    throw isGraphqlContext(context) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.forbidden) : error;
   }
 }

@@ -68,3 +68,5 @@ export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.event
 export type { SidecarEvent } from './sidecar/sidecar-process';
 export { XemsTelemetryOptions, type XemsMeterProvider, type XemsTracerProvider } from './options/telemetry.options';
 export { XEMS_ATTRIBUTES, XEMS_METER_NAME, XEMS_METRICS } from './telemetry/telemetry-names';
+export { XemsGraphqlContextError } from './xems.errors';
+export { XEMS_GRAPHQL_CODES, XemsGraphqlUnavailableError } from './graphql/graphql-errors';

@@ -1,4 +1,6 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
+import { isGraphqlContext } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
 import { callPartsOf } from './platform/execution-context';
 import type { XemsHttpRequest } from './platform/http-platform';
 import { describeRequestSession, requestSessionOf } from './request-session';
@@ -15,7 +17,7 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
   const req = callPartsOf(ctx, '@Session()').req;
   const data = requestSessionOf(req)?.data;
   if (param === undefined) return data;
-  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
+  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data, ctx);
   if (data === null || typeof data !== 'object') return undefined;
   return Object.prototype.hasOwnProperty.call(data, param) ? (data as Record<string, unknown>)[param] : undefined;
 }
@@ -25,15 +27,21 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: XemsHttpRequest, data: unknown): unknown {
+function typedSessionData(options: XemsSchemaOptions, req: XemsHttpRequest, data: unknown, ctx: ExecutionContext): unknown {
   const session = requestSessionOf(req);
-  if (!session) throw new UnauthorizedException();
+  if (!session) throw unauthorized(ctx);
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
   logger.warn(
     `Session ${session.id} (sandbox ${session.sandbox}) holds data that does not match ${options.schema.name}: ${checked.problems.join('; ')}; request refused (401)`,
   );
-  throw new UnauthorizedException();
+  throw unauthorized(ctx);
+}
+
+/** 401, in GraphQL form in a resolver. */
+function unauthorized(ctx: ExecutionContext): UnauthorizedException {
+  const error = new UnauthorizedException();
+  return isGraphqlContext(ctx) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.unauthenticated) : error;
 }
 
 /**

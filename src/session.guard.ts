@@ -1,5 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isGraphqlContext } from './graphql/graphql-context';
+import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { callPartsOf } from './platform/execution-context';
@@ -37,6 +39,8 @@ export class SessionGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = this.getRequest(context);
+    // Before the token is resolved (and maybe rotated): a response that cannot carry the new token is refused first.
+    const res = this.getResponse(context);
     const presented = this.getToken(req, context);
     if (!presented) return this.onUnauthorized('missing', context);
     const sandbox = this.getSandbox(context);
@@ -53,16 +57,19 @@ export class SessionGuard implements CanActivate {
       throw error;
     }
     if (!session) return this.onUnauthorized('invalid', context);
-    this.requestSessions.attach(req, this.getResponse(context), session, presented);
+    this.requestSessions.attach(req, res, session, presented);
     return true;
   }
 
-  /** The platform's request (Express's, Fastify's FastifyRequest); another context type is refused (XemsUnsupportedContextError). */
+  /**
+   * The platform's request (Express's, Fastify's FastifyRequest; a resolver's from the GraphQL
+   * context); another context type is refused (XemsUnsupportedContextError).
+   */
   protected getRequest(context: ExecutionContext): XemsHttpRequest {
     return callPartsOf(context, 'SessionGuard').req;
   }
 
-  /** The platform's response (Express's, Fastify's FastifyReply). */
+  /** The platform's response (Express's, Fastify's FastifyReply; a resolver's from the GraphQL context), which carries the token. */
   protected getResponse(context: ExecutionContext): XemsHttpResponse {
     return callPartsOf(context, 'SessionGuard').res;
   }
@@ -101,13 +108,18 @@ export class SessionGuard implements CanActivate {
     };
   }
 
-  /** Refuses the request with 401. */
-  protected onUnauthorized(_reason: XemsUnauthorizedReason, _context: ExecutionContext): never {
+  /** Refuses the request with 401 (in a resolver: a GraphQL error with code UNAUTHENTICATED). */
+  protected onUnauthorized(_reason: XemsUnauthorizedReason, context: ExecutionContext): never {
+    if (isGraphqlContext(context)) throw inGraphqlForm(new UnauthorizedException(), XEMS_GRAPHQL_CODES.unauthenticated);
     throw new UnauthorizedException();
   }
 
-  /** The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass. */
+  /**
+   * The sidecar cannot answer: 503 with Retry-After, never 500 and never a pass (in a resolver:
+   * a GraphQL error with code SERVICE_UNAVAILABLE).
+   */
   protected onUnavailable(_error: Error, context: ExecutionContext): never {
-    throw serviceUnavailable(this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard'));
+    const res = this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard');
+    throw isGraphqlContext(context) ? graphqlUnavailable(res) : serviceUnavailable(res);
   }
 }

@@ -1,7 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, type Observer } from 'rxjs';
 import { installExpressHelpers } from './express-helpers';
+import { isGraphqlContext } from './graphql/graphql-context';
+import { graphqlUnavailable } from './graphql/graphql-errors';
 import { callPartsIfSupported } from './platform/execution-context';
 import type { XemsHttpRequest } from './platform/http-platform';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
@@ -12,7 +13,8 @@ import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { XemsService } from './xems.service';
 
 /**
- * Registered app-wide by XemsModule (nothing to add by hand). Around every HTTP handler it
+ * Registered app-wide by XemsModule (nothing to add by hand). Around every HTTP handler (and
+ * GraphQL resolver: the outage in GraphQL form, code SERVICE_UNAVAILABLE) it
  * turns a sidecar outage raised inside the handler (an XemsService call: a login, a value read)
  * into a 503 with Retry-After and no stack, before any exception filter of the app sees it;
  * that is all it does for a request without a session. For a request that holds a session
@@ -34,11 +36,15 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const graphql = isGraphqlContext(context);
     const parts = callPartsIfSupported(context);
-    if (!parts) return next.handle();
+    if (!parts && !graphql) return next.handle();
+    const res = parts && this.requestSessions.platform.nodeResponse(parts.res, 'SidecarOutageInterceptor');
+    const unavailable = graphql ? () => graphqlUnavailable(res) : () => serviceUnavailable(res);
+    // A resolver whose GraphQL context lacks the request or response: outages in GraphQL form, nothing else.
+    if (!parts) return new Observable((subscriber) => next.handle().subscribe(outagesMapped(subscriber, unavailable)));
     const { req } = parts;
-    const res = this.requestSessions.platform.nodeResponse(parts.res, 'SidecarOutageInterceptor');
-    if (this.options.expressHelpers) installExpressHelpers(this.xems, req, parts.res);
+    if (this.options.expressHelpers && !graphql) installExpressHelpers(this.xems, req, parts.res);
     const withSession = requestSessionOf(req) !== undefined;
     const withContext = withSession && this.options.requestContext;
     const refresh = withSession && this.requestSessions.needsRefresh(req);
@@ -46,15 +52,15 @@ export class SidecarOutageInterceptor implements NestInterceptor {
     // than pipe(catchError)); with the context, next.handle() is called inside run(): Nest binds
     // the handler to the async context current then.
     return new Observable((subscriber) => {
-      const observer = refresh ? this.refreshing(subscriber, req, res) : outagesMapped(subscriber, res);
+      const observer = refresh ? this.refreshing(subscriber, req, unavailable) : outagesMapped(subscriber, unavailable);
       const subscribe = () => next.handle().subscribe(observer);
       return withContext ? xemsRequestContext.run(req, subscribe) : subscribe();
     });
   }
 
   /** Passes the handler's outcome on once a late response has fetched its current token. */
-  private refreshing(subscriber: Observer<unknown>, req: XemsHttpRequest, res: ServerResponse): Observer<unknown> {
-    const mapped = outagesMapped(subscriber, res);
+  private refreshing(subscriber: Observer<unknown>, req: XemsHttpRequest, unavailable: () => Error): Observer<unknown> {
+    const mapped = outagesMapped(subscriber, unavailable);
     // Once, before the first notification; later ones queue behind it, in order.
     let ready: Promise<void> | undefined;
     const after = (forward: () => void) => {
@@ -69,11 +75,11 @@ export class SidecarOutageInterceptor implements NestInterceptor {
   }
 }
 
-/** Forwards to `subscriber`, a sidecar outage turned into the 503. */
-function outagesMapped(subscriber: Observer<unknown>, res: ServerResponse): Observer<unknown> {
+/** Forwards to `subscriber`, a sidecar outage turned into `unavailable()` (the 503, or its GraphQL form). */
+function outagesMapped(subscriber: Observer<unknown>, unavailable: () => Error): Observer<unknown> {
   return {
     next: (value) => subscriber.next(value),
-    error: (error: unknown) => subscriber.error(isSidecarUnavailable(error) ? serviceUnavailable(res) : error),
+    error: (error: unknown) => subscriber.error(isSidecarUnavailable(error) ? unavailable() : error),
     complete: () => subscriber.complete(),
   };
 }

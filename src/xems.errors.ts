@@ -186,6 +186,17 @@ export function serviceUnavailable(res: ServerResponse | undefined): ServiceUnav
   });
 }
 
+/**
+ * A resolver guarded by SessionGuard (or using @Session(), CsrfGuard) runs with a GraphQL
+ * context that lacks the HTTP request or response. The message names the line to add to
+ * GraphQLModule.forRoot.
+ */
+export class XemsGraphqlContextError extends XemsError {
+  constructor(message: string, hint: string) {
+    super('GRAPHQL_CONTEXT', message, hint);
+  }
+}
+
 /** The application's HTTP adapter is not one the module supports. Thrown at start. */
 export class XemsUnsupportedPlatformError extends XemsError {
   constructor(readonly adapterType: string) {
@@ -205,8 +216,8 @@ export class XemsUnsupportedContextError extends XemsError {
   ) {
     super(
       'UNSUPPORTED_CONTEXT',
-      `${what} was used in a "${contextType}" execution context; nestjs-xems supports HTTP handlers (Express and Fastify)`,
-      'Use SessionGuard, CsrfGuard, @Session() and @SessionContext() on HTTP controllers only; for other transports resolve tokens with XemsService.resolveSession().',
+      `${what} was used in a "${contextType}" execution context; nestjs-xems supports HTTP handlers (Express and Fastify) and GraphQL resolvers`,
+      'Use SessionGuard, CsrfGuard, @Session() and @SessionContext() on HTTP controllers and GraphQL resolvers only; for other transports resolve tokens with XemsService.resolveSession().',
     );
   }
 }

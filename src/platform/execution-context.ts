@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { graphqlRequest, graphqlResponse, peekGraphqlHttp } from '../graphql/graphql-context';
 import { XemsUnsupportedContextError } from '../xems.errors';
 import type { XemsHttpRequest, XemsHttpResponse } from './http-platform';
 
@@ -10,9 +11,11 @@ export interface XemsCallParts {
 
 /**
  * The one place that maps a Nest execution context to the request and response the module
- * works on. Only HTTP is supported here; another context type (a microservice's 'rpc', or one
+ * works on: an HTTP handler's, or a GraphQL resolver's (from the GraphQL context:
+ * src/graphql/graphql-context.ts; a context without them is an XemsGraphqlContextError naming
+ * the GraphQLModule.forRoot line to add). Another context type (a microservice's 'rpc', or one
  * this version does not know) is refused with XemsUnsupportedContextError, never passed
- * silently. A transport added later (GraphQL, WebSockets) adds its case here.
+ * silently. A transport added later (WebSockets) adds its case here.
  *
  * `what` names the caller in the error (e.g. 'SessionGuard').
  */
@@ -23,12 +26,19 @@ export function callPartsOf(context: ExecutionContext, what: string): XemsCallPa
       const http = context.switchToHttp();
       return { req: http.getRequest<XemsHttpRequest>(), res: http.getResponse<XemsHttpResponse>() };
     }
+    case 'graphql':
+      return { req: graphqlRequest(context), res: graphqlResponse(context) };
     default:
       throw new XemsUnsupportedContextError(type, what);
   }
 }
 
-/** Like callPartsOf, but undefined for a context the module does not handle (the app-wide interceptor lets those pass). */
+/**
+ * Like callPartsOf, but undefined for a context the module does not handle, or a resolver whose
+ * GraphQL context lacks the request or response (the app-wide interceptor lets those pass).
+ */
 export function callPartsIfSupported(context: ExecutionContext): XemsCallParts | undefined {
-  return context.getType<string>() === 'http' ? callPartsOf(context, 'SidecarOutageInterceptor') : undefined;
+  const type = context.getType<string>();
+  if (type === 'graphql') return peekGraphqlHttp(context);
+  return type === 'http' ? callPartsOf(context, 'SidecarOutageInterceptor') : undefined;
 }
