@@ -117,6 +117,13 @@ const flagSets = {
 const sandbox = ['sandbox', 'str'];
 const key = ['key', 'bytes'];
 const token = ['token', 'str'];
+/** What S_PEEK and S_PEEK_ID answer: the live session, as it is, changed in nothing. */
+const peekReply = [
+  ['sessionId', 'str'],
+  ['expiresAt', 'i64'],
+  ['data', 'bytes'],
+  ['sessionFlags', 'u8'],
+];
 const sessionIds = (name) => ({ repeat: name, count: 'u32', fields: [['sessionId', 'str']] });
 
 /**
@@ -289,6 +296,9 @@ const ops = {
       NOT_FOUND: [],
     },
   },
+  // WebSockets (issue 15): read-only checks, never a presentation, never reuse (docs/protocol.md).
+  S_PEEK: { code: 0x28, request: [sandbox, token, ['graceMs', 'u64']], reply: { OK: peekReply, NOT_FOUND: [] } },
+  S_PEEK_ID: { code: 0x29, request: [sandbox, ['sessionId', 'str']], reply: { OK: peekReply, NOT_FOUND: [] } },
 };
 
 module.exports = { version, headers, limits, statuses, errorBody, errorCodes, frameKinds, flagSets, ops };

@@ -78,6 +78,8 @@ export const Op = {
   S_REVOKE_ALL: 0x25,
   S_REVOKE_ID: 0x26,
   S_REGENERATE: 0x27,
+  S_PEEK: 0x28,
+  S_PEEK_ID: 0x29,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -197,6 +199,8 @@ export const OP_NAMES: Readonly<Record<number, string>> = {
   0x25: 'S_REVOKE_ALL',
   0x26: 'S_REVOKE_ID',
   0x27: 'S_REGENERATE',
+  0x28: 'S_PEEK',
+  0x29: 'S_PEEK_ID',
 };
 
 /** Error names by code. */
@@ -749,4 +753,58 @@ export function decodeSRegenerateReply(r: FieldReader): SRegenerateReply {
   const oldSessionId = r.str();
   r.end();
   return { token, sessionId, expiresAt, csrfToken, sessionFlags, oldSessionId };
+}
+
+export interface SPeekRequest {
+  sandbox: string;
+  token: string;
+  graceMs: number;
+}
+
+export function encodeSPeekRequest(w: FieldWriter, req: SPeekRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+  w.u64(req.graceMs);
+}
+
+export interface SPeekReply {
+  sessionId: string;
+  expiresAt: number;
+  data: Buffer;
+  sessionFlags: number;
+}
+
+export function decodeSPeekReply(r: FieldReader): SPeekReply {
+  const sessionId = r.str();
+  const expiresAt = r.i64();
+  const data = r.bytes();
+  const sessionFlags = r.u8();
+  r.end();
+  return { sessionId, expiresAt, data, sessionFlags };
+}
+
+export interface SPeekIDRequest {
+  sandbox: string;
+  sessionId: string;
+}
+
+export function encodeSPeekIDRequest(w: FieldWriter, req: SPeekIDRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.sessionId, 'sessionId');
+}
+
+export interface SPeekIDReply {
+  sessionId: string;
+  expiresAt: number;
+  data: Buffer;
+  sessionFlags: number;
+}
+
+export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
+  const sessionId = r.str();
+  const expiresAt = r.i64();
+  const data = r.bytes();
+  const sessionFlags = r.u8();
+  r.end();
+  return { sessionId, expiresAt, data, sessionFlags };
 }

@@ -161,6 +161,10 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 			return string(r.UserID) == "u" && string(r.Token) == "t"
 		}, 0},
 		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
+		{req(21, OpSPeek, str("sb"), str("t"), u64(2000)), func(r *Request) bool {
+			return string(r.Sandbox) == "sb" && string(r.Token) == "t" && r.GraceMs == 2000
+		}, 0},
+		{req(22, OpSPeekID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
 	}
 	seen := map[Op]bool{}
 	for _, c := range cases {

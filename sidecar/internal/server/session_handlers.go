@@ -185,3 +185,26 @@ func (s *Server) sessionRevokeID(req *protocol.Request) ([]byte, error) {
 	}
 	return done(protocol.AppendU8(ok(req.ID, 1), boolByte(existed))), nil
 }
+
+// sessionPeek answers S_PEEK (by token) and S_PEEK_ID (by public id): the live session,
+// changed in nothing (session.PeekResult).
+func (s *Server) sessionPeek(req *protocol.Request) ([]byte, error) {
+	var res session.PeekResult
+	var err error
+	if req.Op == protocol.OpSPeek {
+		res, err = s.backend.SessionPeek(req.Sandbox, req.Token, req.GraceMs, nil)
+	} else {
+		res, err = s.backend.SessionPeekID(req.Sandbox, req.SessionID, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != session.OK {
+		return notFound(req.ID), nil
+	}
+	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+1), &res.SessionID)
+	b = protocol.AppendI64(b, res.ExpiresAt)
+	b = protocol.AppendBytes(b, res.Data)
+	clear(res.Data)
+	return done(protocol.AppendU8(b, res.Flags)), nil
+}
