@@ -63,3 +63,8 @@ export { SidecarOutageInterceptor, TokenRotationInterceptor } from './sidecar-ou
 export type { XemsPresentedToken, XemsTokenVia } from './token-transport';
 export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';
+export { XemsSockets } from './websocket/xems-sockets';
+export type { XemsSessionEndReason, XemsSocketAuthOptions, XemsSocketRefusal } from './websocket/xems-sockets';
+export { XEMS_SESSION_ENDED_EVENT, XEMS_UNAUTHORIZED_EVENT } from './websocket/socket-platform';
+export { socketSessionOf } from './websocket/socket-session';
+export type { XemsPeekedSession } from './session.types';

@@ -1,7 +1,8 @@
 import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { describeRequestSession, requestSessionOf } from './request-session';
-import type { XemsSessionContext } from './session.types';
+import type { XemsPeekedSession, XemsSessionContext } from './session.types';
+import { describeSocketSession, socketSessionOf } from './websocket/socket-session';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
 
 /** What @Session() accepts: nothing (all data), a field name, or a schema to validate the data with. */
@@ -11,10 +12,10 @@ const logger = new Logger('Xems');
 
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
-  const req = ctx.switchToHttp().getRequest<IncomingMessage>();
-  const data = requestSessionOf(req)?.data;
+  const session = contextSession(ctx);
+  const data = session?.data;
   if (param === undefined) return data;
-  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data);
+  if (typeof param === 'object' && param !== null) return typedSessionData(param, session, data);
   if (data === null || typeof data !== 'object') return undefined;
   return Object.prototype.hasOwnProperty.call(data, param) ? (data as Record<string, unknown>)[param] : undefined;
 }
@@ -24,8 +25,7 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: IncomingMessage, data: unknown): unknown {
-  const session = requestSessionOf(req);
+function typedSessionData(options: XemsSchemaOptions, session: XemsPeekedSession | undefined, data: unknown): unknown {
   if (!session) throw new UnauthorizedException();
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
@@ -50,7 +50,14 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
+  if (ctx.getType() === 'ws') return describeSocketSession(ctx.switchToWs().getClient<object>());
   return describeRequestSession(ctx.switchToHttp().getRequest<IncomingMessage>());
+}
+
+/** The session of the request, or of the socket on a gateway handler (src/websocket/). */
+function contextSession(ctx: ExecutionContext): XemsPeekedSession | undefined {
+  if (ctx.getType() === 'ws') return socketSessionOf(ctx.switchToWs().getClient<object>());
+  return requestSessionOf(ctx.switchToHttp().getRequest<IncomingMessage>());
 }
 
 /**

@@ -16,6 +16,7 @@ import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { MODULE_OPTIONS_TOKEN } from './xems.module-definition';
 import { XemsService } from './xems.service';
 import { XemsSessions } from './xems.sessions';
+import { XemsSockets } from './websocket/xems-sockets';
 
 /** The options validated once, at start-up, with every default applied (nothing given: the defaults). */
 export function resolveModuleOptions(options: XemsModuleOptions | undefined): ResolvedXemsOptions {
@@ -48,7 +49,7 @@ export function createSidecarProcess(options: ResolvedXemsOptions, events: XemsE
 /**
  * Every provider of XemsModule: the options, the sidecar process and the API over it, the
  * token transport, the ledger, the request's session, the session operations, the public
- * service, the guards, the health indicator and the app-wide interceptor. Each part gets what it
+ * service, the guards, the WebSocket sessions, the health indicator and the app-wide interceptor. Each part gets what it
  * uses injected (the options by their token, the rest by class).
  */
 export const XEMS_PROVIDERS: Provider[] = [
@@ -63,6 +64,7 @@ export const XEMS_PROVIDERS: Provider[] = [
   XemsService,
   SessionGuard,
   CsrfGuard,
+  XemsSockets,
   XemsHealthIndicator,
   SidecarOutageInterceptor,
   { provide: APP_INTERCEPTOR, useExisting: SidecarOutageInterceptor },
