@@ -96,6 +96,11 @@ const frameKinds = {
     ],
   },
   EXPIRED: { code: 1, body: [['sandbox', 'str'], { repeat: 'sessionIds', count: 'u32', fields: [['sessionId', 'str']] }] },
+  // Redis store with CONFIGURE endedEvents: sessions another instance's sidecar ended (WebSockets, issue 15).
+  ENDED: {
+    code: 2,
+    body: [['sandbox', 'str'], ['reason', 'u8'], { repeat: 'sessionIds', count: 'u32', fields: [['sessionId', 'str']] }],
+  },
 };
 
 /**
@@ -112,6 +117,7 @@ const flagSets = {
   onMismatch: { go: 'OnMismatch', values: { REVOKE: 0, REJECT: 1, LOG: 2 } },
   sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2 } },
   mismatchBits: { go: 'Mismatch', values: { IP: 1, USER_AGENT: 2 } },
+  endReason: { go: 'Ended', values: { REVOKED: 0, EVICTED: 1, BINDING: 2, REUSED: 3, EXPIRED: 4, REGENERATED: 5 } },
 };
 
 const sandbox = ['sandbox', 'str'];

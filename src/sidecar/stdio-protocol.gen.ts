@@ -125,6 +125,7 @@ export const ErrorCode = {
 export const FrameKind = {
   HELLO: 0,
   EXPIRED: 1,
+  ENDED: 2,
 } as const;
 
 /** Values of resolveFlags. */
@@ -175,6 +176,16 @@ export const SessionFlags = {
 export const MismatchBits = {
   IP: 1,
   USER_AGENT: 2,
+} as const;
+
+/** Values of endReason. */
+export const EndReason = {
+  REVOKED: 0,
+  EVICTED: 1,
+  BINDING: 2,
+  REUSED: 3,
+  EXPIRED: 4,
+  REGENERATED: 5,
 } as const;
 
 /** Operation names by code. */
@@ -264,6 +275,21 @@ export function decodeExpiredFrame(r: FieldReader): ExpiredFrame {
   for (let n = r.u32(); n > 0; n--) sessionIds.push(r.str());
   r.end();
   return { sandbox, sessionIds };
+}
+
+export interface EndedFrame {
+  sandbox: string;
+  reason: number;
+  sessionIds: string[];
+}
+
+export function decodeEndedFrame(r: FieldReader): EndedFrame {
+  const sandbox = r.str();
+  const reason = r.u8();
+  const sessionIds: string[] = [];
+  for (let n = r.u32(); n > 0; n--) sessionIds.push(r.str());
+  r.end();
+  return { sandbox, reason, sessionIds };
 }
 
 export interface ConfigureRequest {

@@ -298,6 +298,27 @@ func TestCheckReply(t *testing.T) {
 	if err := CheckSidecarFrame(FrameKindExpired, expired[4+ReplyHeaderSize:]); err != nil {
 		t.Errorf("EXPIRED: %v", err)
 	}
+	for _, c := range []struct {
+		name   string
+		reason uint8
+		ids    string
+	}{
+		{"one id", EndedRevoked, "abcdefghijklmnopqrstuv"},
+		{"two ids", EndedRegenerated, "abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV"},
+		{"none", EndedExpired, ""},
+	} {
+		ended := EndedFrame("sb", c.reason, []byte(c.ids), 22)
+		if err := CheckSidecarFrame(FrameKindEnded, ended[4+ReplyHeaderSize:]); err != nil {
+			t.Errorf("ENDED %s: %v", c.name, err)
+		}
+		d := NewDecoder(ended[4+ReplyHeaderSize:])
+		if string(d.Str("sb")) != "sb" || d.U8("reason") != c.reason || int(d.U32("n")) != len(c.ids)/22 {
+			t.Errorf("ENDED %s: %x", c.name, ended)
+		}
+	}
+	if err := CheckSidecarFrame(FrameKindEnded, []byte{0, 0}); err == nil {
+		t.Error("a truncated ENDED frame passed")
+	}
 }
 
 func TestReplies(t *testing.T) {

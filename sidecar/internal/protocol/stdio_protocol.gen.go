@@ -75,6 +75,7 @@ const (
 const (
 	FrameKindHello   = 0
 	FrameKindExpired = 1
+	FrameKindEnded   = 2
 )
 
 // Values of resolveFlags.
@@ -121,6 +122,16 @@ const (
 const (
 	MismatchIP        = 1
 	MismatchUserAgent = 2
+)
+
+// Values of endReason.
+const (
+	EndedRevoked     = 0
+	EndedEvicted     = 1
+	EndedBinding     = 2
+	EndedReused      = 3
+	EndedExpired     = 4
+	EndedRegenerated = 5
 )
 
 // The known bits of the flag sets a request decoder checks.
@@ -522,6 +533,12 @@ func CheckSidecarFrame(kind uint8, body []byte) error {
 		d.Str("buildVersion")
 	case FrameKindExpired:
 		d.Str("sandbox")
+		for n := d.U32("nSessionIds"); n > 0 && d.field == ""; n-- {
+			d.Str("sessionId")
+		}
+	case FrameKindEnded:
+		d.Str("sandbox")
+		d.U8("reason")
 		for n := d.U32("nSessionIds"); n > 0 && d.field == ""; n-- {
 			d.Str("sessionId")
 		}
