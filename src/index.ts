@@ -61,7 +61,7 @@ export type { XemsSessionParam } from './session.decorator';
 export { XemsSandbox } from './xems-sandbox.decorator';
 export { SidecarOutageInterceptor, TokenRotationInterceptor } from './sidecar-outage.interceptor';
 export type { XemsPresentedToken, XemsTokenVia } from './token-transport';
-export type { XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
+export type { XemsEndedReason, XemsEvent, XemsRevokeReason, XemsSessionEvent } from './xems.events';
 export type { SidecarEvent } from './sidecar/sidecar-process';
 export { XemsSockets } from './websocket/xems-sockets';
 export type { XemsSessionEndReason, XemsSocketAuthOptions, XemsSocketRefusal } from './websocket/xems-sockets';

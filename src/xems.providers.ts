@@ -37,6 +37,7 @@ export function createSidecarProcess(options: ResolvedXemsOptions, events: XemsE
       maxRestarts: sidecar.maxRestarts,
       logLevel: 'info',
       onExpired: (sandbox, ids) => events.expired(sandbox, ids),
+      onEnded: (sandbox, reason, ids) => events.endedElsewhere(sandbox, reason, ids),
       persistence: persistence.enabled ? persistence : undefined,
       store: store.type === 'redis' ? store : undefined,
     },

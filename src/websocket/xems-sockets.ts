@@ -154,6 +154,8 @@ export class XemsSockets implements OnModuleDestroy {
         return this.ended(event.sandbox, event.sessionId, 'expired');
       case 'session.regenerated':
         return this.ended(event.sandbox, event.previousSessionId, 'regenerated');
+      case 'session.ended':
+        return this.ended(event.sandbox, event.sessionId, event.reason);
     }
   }
 
