@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { SidecarApi } from '../src/sidecar/sidecar-api';
 import { cookieToken, sleep } from './support/xems-test-app';
-import { TestSocket, WS_PLATFORMS, type WsTestApp, closesWithin, createWsApp } from './support/ws-app';
+import WebSocket from 'ws';
+import { TestSocket, WS_PATH, WS_PLATFORMS, type WsTestApp, closesWithin, createWsApp } from './support/ws-app';
 
 async function login(t: WsTestApp, body: Record<string, unknown> = {}): Promise<string> {
   const res = await request(t.server).post('/login').send(body);
@@ -53,10 +54,16 @@ for (const platform of WS_PLATFORMS) {
     }
 
     it('refuses a socket without a session at the handshake, and one with an unknown token', async () => {
-      for (const creds of [{}, { cookie: 'x'.repeat(70) }, { header: 'not a token' }]) {
+      const cases: Array<[Record<string, string>, string]> = [
+        [{}, 'missing'],
+        [{ cookie: 'x'.repeat(70) }, 'invalid'],
+        [{ header: 'not a token' }, 'malformed'],
+      ];
+      if (platform === 'socket.io') cases.push([{ authToken: 'short' }, 'malformed']);
+      for (const [creds, reason] of cases) {
         const s = connect(creds);
         const refused = await s.waitFor((e) => e.event === 'xems:unauthorized');
-        assert.ok(['missing', 'invalid', 'malformed'].includes((refused.data as { reason: string }).reason));
+        assert.deepEqual(refused.data, { reason }, JSON.stringify(creds));
         const closed = await s.closed;
         if (platform === 'ws') assert.equal(closed.code, 4401);
         assert.equal(s.events.filter((e) => e.event === 'whoami').length, 0);
@@ -145,3 +152,36 @@ for (const platform of WS_PLATFORMS) {
     });
   });
 }
+
+describe('WebSockets with cookie.sameSite none: the cookie counts only from the same origin', () => {
+  let t: WsTestApp;
+  before(async () => {
+    t = await createWsApp('ws', { cookie: { sameSite: 'none' } });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('refuses a cross-site handshake (reason origin), accepts the same origin and a header token from anywhere', async () => {
+    const token = await login(t);
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['cross-site cookie', { cookie: `xems_token=${token}`, origin: 'https://evil.example' }, 'xems:unauthorized'],
+      ['same-origin cookie', { cookie: `xems_token=${token}`, origin: `http://127.0.0.1:${t.port}` }, 'whoami'],
+      ['cross-site header token', { 'x-xems-token': token, origin: 'https://evil.example' }, 'whoami'],
+    ];
+    for (const [name, headers, expected] of cases) {
+      const ws = new WebSocket(`ws://127.0.0.1:${t.port}${WS_PATH}`, { headers });
+      const first = await new Promise<{ event: string; data: unknown }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name}: no answer`)), 5000);
+        ws.on('message', (raw) => {
+          clearTimeout(timer);
+          resolve(JSON.parse(String(raw)) as { event: string; data: unknown });
+        });
+        ws.on('open', () => ws.send(JSON.stringify({ event: 'whoami', data: {} })));
+      });
+      assert.equal(first.event, expected, `${name}: ${JSON.stringify(first)}`);
+      if (expected === 'xems:unauthorized') assert.deepEqual(first.data, { reason: 'origin' });
+      ws.close();
+    }
+  });
+});

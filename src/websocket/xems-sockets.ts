@@ -94,11 +94,11 @@ export class XemsSockets implements OnModuleDestroy {
   }
 
   private async handshake(client: object, req: IncomingMessage | undefined, sandbox: string): Promise<XemsPeekedSession | null> {
-    const token = this.handshakeToken(client, req);
-    if (typeof token !== 'string') return this.refuse(client, token);
+    const found = this.handshakeToken(client, req);
+    if ('refused' in found) return this.refuse(client, found.refused);
     let session: XemsPeekedSession | null;
     try {
-      session = await this.sessions.peek(sandbox, token);
+      session = await this.sessions.peek(sandbox, found.token);
     } catch (error) {
       if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket handshake failed: ${(error as Error).message}`);
       return this.refuse(client, 'unavailable');
@@ -114,16 +114,16 @@ export class XemsSockets implements OnModuleDestroy {
    * upgrade request's cookie, else its token header. With `cookie.sameSite: 'none'` a cookie
    * is also sent by cross-site pages, so then it counts only from the app's own origin.
    */
-  private handshakeToken(client: object, req: IncomingMessage | undefined): string | XemsSocketRefusal {
+  private handshakeToken(client: object, req: IncomingMessage | undefined): { token: string } | { refused: XemsSocketRefusal } {
     const auth = authToken(client);
-    if (auth !== undefined) return typeof auth === 'string' && TOKEN_PATTERN.test(auth) ? auth : 'malformed';
-    if (!req) return 'missing';
+    if (auth !== undefined) return typeof auth === 'string' && TOKEN_PATTERN.test(auth) ? { token: auth } : { refused: 'malformed' };
+    if (!req) return { refused: 'missing' };
     const found = this.transport.read(req);
-    if (found.kind === 'none') return 'missing';
-    if (found.kind === 'malformed') return 'malformed';
-    if (found.via === 'cookie' && this.options.cookie !== false && this.options.cookie.sameSite === 'none' && !sameOrigin(req))
-      return 'origin';
-    return found.token;
+    if (found.kind !== 'token') return { refused: found.kind === 'none' ? 'missing' : 'malformed' };
+    if (found.via === 'cookie' && this.options.cookie !== false && this.options.cookie.sameSite === 'none' && !sameOrigin(req)) {
+      return { refused: 'origin' };
+    }
+    return { token: found.token };
   }
 
   private refuse(client: object, reason: XemsSocketRefusal): null {
