@@ -1,32 +1,25 @@
 package redisstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"log/slog"
 	"sync"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/endedmsg"
 )
 
 // Sessions ended by one sidecar are announced to the others over Redis pub/sub, so that each
 // instance can tell the WebSockets it holds for them (issue 15): PUBLISH on the channel
-// <prefix>ended, one message per end:
-//
-//	16 bytes  the publishing store's random instance id (a store skips its own messages)
-//	1 byte    the reason (protocol.Ended*)
-//	16 bytes  the sandbox's keyed label (never the sandbox name: as in the keys)
-//	n x 16    the ended sessions' ids
-//
-// Nothing secret travels: the label and the ids already appear in the keys. Delivery is best
-// effort (pub/sub keeps nothing for a subscriber that is reconnecting); a socket whose end was
-// missed learns it at its next message, whose check reads the session by id.
-const endedLabelLen = 16
+// <prefix>ended, one internal/endedmsg message per end. Nothing secret travels: the sandbox's
+// keyed label and the ids already appear in the keys. Delivery is best effort (pub/sub keeps
+// nothing for a subscriber that is reconnecting); a socket whose end was missed learns it at
+// its next message, whose check reads the session by id.
 
 // endedBus is the store's side of the channel: its instance id and its subscription.
 type endedBus struct {
-	instance [16]byte
+	instance endedmsg.Instance
 	log      *slog.Logger
 	mu       sync.Mutex
 	stop     context.CancelFunc
@@ -45,14 +38,7 @@ func (s *Store) PublishEnded(sandboxName []byte, reason uint8, ids []crypto.Dige
 	if err != nil {
 		return
 	}
-	label := sb.keys.Label()
-	msg := make([]byte, 0, 16+1+endedLabelLen+len(ids)*len(ids[0]))
-	msg = append(msg, s.bus.instance[:]...)
-	msg = append(msg, reason)
-	msg = append(msg, label[:endedLabelLen]...)
-	for i := range ids {
-		msg = append(msg, ids[i][:]...)
-	}
+	msg := endedmsg.Encode(&endedmsg.Message{From: s.bus.instance, Reason: reason, Label: sb.keys.Label(), IDs: ids})
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		defer cancel()
@@ -98,28 +84,17 @@ func (s *Store) WatchEnded(fn func(sandbox string, reason uint8, ids []crypto.Di
 
 // parseEnded decodes one message; ok is false for this store's own messages, a sandbox it has
 // not opened, and anything malformed.
-func (s *Store) parseEnded(msg []byte) (sandbox string, reason uint8, ids []crypto.Digest, ok bool) {
-	const head = 16 + 1 + endedLabelLen
-	var d crypto.Digest
-	if len(msg) < head+len(d) || (len(msg)-head)%len(d) != 0 || bytes.Equal(msg[:16], s.bus.instance[:]) {
+func (s *Store) parseEnded(b []byte) (sandbox string, reason uint8, ids []crypto.Digest, ok bool) {
+	m, ok := endedmsg.Decode(b)
+	if !ok || m.From == s.bus.instance {
 		return "", 0, nil, false
 	}
-	label := msg[17:head]
 	for _, sb := range s.sandboxes.All() {
-		l := sb.keys.Label()
-		if bytes.Equal(l[:endedLabelLen], label) {
-			sandbox = sb.name
-			break
+		if sb.keys.Label() == m.Label {
+			return sb.name, m.Reason, m.IDs, true
 		}
 	}
-	if sandbox == "" {
-		return "", 0, nil, false
-	}
-	for rest := msg[head:]; len(rest) > 0; rest = rest[len(d):] {
-		copy(d[:], rest)
-		ids = append(ids, d)
-	}
-	return sandbox, msg[16], ids, true
+	return "", 0, nil, false
 }
 
 // newEndedBus draws the store's instance id.
