@@ -185,3 +185,37 @@ describe('WebSockets with cookie.sameSite none: the cookie counts only from the 
     }
   });
 });
+
+describe('WebSockets on socket.io with XemsSockets.ioMiddleware', () => {
+  let t: WsTestApp;
+  const sockets: TestSocket[] = [];
+  before(async () => {
+    t = await createWsApp('socket.io', {}, true);
+  });
+  after(async () => {
+    for (const s of sockets) s.close();
+    await t.close();
+  });
+
+  it('a client without a session never connects (connect_error with the reason); one with a session works', async () => {
+    for (const [creds, reason] of [
+      [{}, 'missing'],
+      [{ cookie: 'x'.repeat(70) }, 'invalid'],
+    ] as const) {
+      const s = new TestSocket('socket.io', t.port, creds);
+      sockets.push(s);
+      const refused = await s.waitFor((e) => e.event === 'connect_error');
+      assert.deepEqual(refused.data, { message: 'unauthorized', data: { reason } });
+      assert.equal(s.events.length, 1, 'nothing but the refusal');
+    }
+    const token = await login(t, { user: 'mw' });
+    const s = new TestSocket('socket.io', t.port, { authToken: token });
+    sockets.push(s);
+    await s.opened();
+    assert.equal(((await s.ask('whoami')).data as { user: string }).user, 'mw');
+    const res = await request(t.server).post('/logout').set('Cookie', `xems_token=${token}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual((await s.waitFor((e) => e.event === 'xems:session-ended')).data, { reason: 'revoked' });
+    assert.ok(await closesWithin(s, 5000));
+  });
+});

@@ -74,14 +74,34 @@ export class XemsSockets implements OnModuleDestroy {
         'Call it as `handleConnection(client, request) { return this.sockets.authenticate(client, request); }` in a gateway on @nestjs/platform-socket.io or @nestjs/platform-ws.',
       );
     }
-    this.subscription ??= this.events.events$.subscribe((event) => this.onEvent(event));
     const state = socketStateOf(client);
-    const pending = this.handshake(client, upgradeRequest(client, request), options.sandbox ?? this.options.sandbox);
+    if (state.session) return Promise.resolve(describeSocketSession(client) ?? null); // ioMiddleware did it
+    const pending = this.handshake(client, upgradeRequest(client, request), options.sandbox ?? this.options.sandbox, (reason) =>
+      this.refuse(client, reason),
+    );
     state.pending = pending;
     return pending.then(() => {
       if (state.pending === pending) state.pending = undefined;
       return describeSocketSession(client) ?? null;
     });
+  }
+
+  /**
+   * socket.io only, optional: a middleware that authenticates in the handshake itself, so a
+   * client without a session never connects (its `connect_error` has `message`
+   * 'unauthorized' and `data: { reason }`). In the gateway: `afterInit(server: Server) {
+   * server.use(this.sockets.ioMiddleware()); }`; `handleConnection` then needs nothing.
+   */
+  ioMiddleware(options: XemsSocketAuthOptions = {}): (socket: object, next: (error?: Error) => void) => void {
+    return (socket, next) => {
+      if (!isKnownSocket(socket)) return next(new Error('not a socket.io socket'));
+      let refused: XemsSocketRefusal | undefined;
+      const sandbox = options.sandbox ?? this.options.sandbox;
+      void this.handshake(socket, upgradeRequest(socket, undefined), sandbox, (reason) => {
+        refused = reason;
+        return null;
+      }).then(() => next(refused ? Object.assign(new Error('unauthorized'), { data: { reason: refused } }) : undefined));
+    };
   }
 
   /** The sockets holding a session now (for an app that wants to tell them something). */
@@ -93,17 +113,23 @@ export class XemsSockets implements OnModuleDestroy {
     this.subscription?.unsubscribe();
   }
 
-  private async handshake(client: object, req: IncomingMessage | undefined, sandbox: string): Promise<XemsPeekedSession | null> {
+  private async handshake(
+    client: object,
+    req: IncomingMessage | undefined,
+    sandbox: string,
+    refuse: (reason: XemsSocketRefusal) => null,
+  ): Promise<XemsPeekedSession | null> {
+    this.subscription ??= this.events.events$.subscribe((event) => this.onEvent(event));
     const found = this.handshakeToken(client, req);
-    if ('refused' in found) return this.refuse(client, found.refused);
+    if ('refused' in found) return refuse(found.refused);
     let session: XemsPeekedSession | null;
     try {
       session = await this.sessions.peek(sandbox, found.token);
     } catch (error) {
       if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket handshake failed: ${(error as Error).message}`);
-      return this.refuse(client, 'unavailable');
+      return refuse('unavailable');
     }
-    if (!session) return this.refuse(client, 'invalid');
+    if (!session) return refuse('invalid');
     socketStateOf(client).session = session;
     this.register(client, session);
     return session;

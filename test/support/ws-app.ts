@@ -6,7 +6,7 @@ import { Body, Controller, Get, HttpCode, INestApplication, Module, Post, Req, R
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { MessageBody, type OnGatewayConnection, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { MessageBody, type OnGatewayConnection, type OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import WebSocket from 'ws';
 import { io, type Socket } from 'socket.io-client';
 import { Session, SessionContext, SessionGuard, XemsModule, type XemsModuleOptions, XemsService, XemsSockets } from '../../src';
@@ -67,6 +67,22 @@ class LiveGateway implements OnGatewayConnection {
   }
 }
 
+/** The same gateway authenticated by XemsSockets.ioMiddleware (socket.io only): refused clients never connect. */
+@WebSocketGateway({ path: WS_PATH })
+@UseGuards(SessionGuard)
+class LiveIoMiddlewareGateway implements OnGatewayInit {
+  constructor(private readonly sockets: XemsSockets) {}
+
+  afterInit(server: { use(fn: unknown): void }): void {
+    server.use(this.sockets.ioMiddleware());
+  }
+
+  @SubscribeMessage('whoami')
+  whoami(@Session('user') user: string, @SessionContext() ctx: XemsSessionContext, @MessageBody() body: unknown) {
+    return { event: 'whoami', data: { user, id: ctx.id, rotated: ctx.rotated, echo: body } };
+  }
+}
+
 export interface WsTestApp {
   app: INestApplication;
   xems: XemsService;
@@ -76,11 +92,11 @@ export interface WsTestApp {
 }
 
 /** A real Nest app (Express) with XemsModule, the real sidecar and a gateway on `platform`. */
-export async function createWsApp(platform: WsPlatform, options: XemsModuleOptions = {}): Promise<WsTestApp> {
+export async function createWsApp(platform: WsPlatform, options: XemsModuleOptions = {}, ioMiddleware = false): Promise<WsTestApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
     controllers: [AuthController],
-    providers: [LiveGateway],
+    providers: [ioMiddleware ? LiveIoMiddlewareGateway : LiveGateway],
   })
   class WsAppModule {}
 
@@ -130,7 +146,10 @@ export class TestSocket {
       });
       this.io.onAny((event: string, data: unknown) => this.push({ event, data }));
       this.io.on('disconnect', () => this.markClosed({ at: performance.now() }));
-      this.io.on('connect_error', () => this.markClosed({ at: performance.now() }));
+      this.io.on('connect_error', (error: Error & { data?: unknown }) => {
+        this.push({ event: 'connect_error', data: { message: error.message, data: error.data } });
+        this.markClosed({ at: performance.now() });
+      });
     }
   }
 
