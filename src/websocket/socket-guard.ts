@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { type ExecutionContext, Logger } from '@nestjs/common';
 import { isSidecarUnavailable } from '../xems.errors';
 import type { XemsSessions } from '../xems.sessions';
 import { tellEnded } from './socket-platform';
@@ -14,10 +14,18 @@ import { wsException } from './ws-exception';
  * (no session, another sandbox, or the session ended: the socket is then closed), Service
  * unavailable (the sidecar cannot answer).
  */
+let warnedUnauthenticated = false;
+
 export async function canActivateSocket(context: ExecutionContext, sandbox: string, sessions: XemsSessions): Promise<boolean> {
   const client = context.switchToWs().getClient<object>();
   const state = typeof client === 'object' && client !== null ? peekSocketState(client) : undefined;
   if (state?.pending) await state.pending;
+  if (!state && !warnedUnauthenticated) {
+    warnedUnauthenticated = true; // once per process: a setup mistake, not a client's
+    new Logger('Xems').warn(
+      "SessionGuard on a gateway handler met a socket that was never authenticated: call `this.sockets.authenticate(client, request)` (XemsSockets) in the gateway's handleConnection, or use XemsSockets.ioMiddleware() with socket.io. Its messages are refused.",
+    );
+  }
   const held = state?.session;
   if (!state || !held || held.sandbox !== sandbox) throw wsException('Unauthorized');
   let current;

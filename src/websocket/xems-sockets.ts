@@ -104,11 +104,6 @@ export class XemsSockets implements OnModuleDestroy {
     };
   }
 
-  /** The sockets holding a session now (for an app that wants to tell them something). */
-  socketsOf(sandbox: string, sessionId: string): object[] {
-    return [...(this.bySession.get(key(sandbox, sessionId)) ?? [])];
-  }
-
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
   }
