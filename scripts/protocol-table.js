@@ -96,6 +96,11 @@ const frameKinds = {
     ],
   },
   EXPIRED: { code: 1, body: [['sandbox', 'str'], { repeat: 'sessionIds', count: 'u32', fields: [['sessionId', 'str']] }] },
+  // Redis store with CONFIGURE endedEvents: sessions another instance's sidecar ended (WebSockets, issue 15).
+  ENDED: {
+    code: 2,
+    body: [['sandbox', 'str'], ['reason', 'u8'], { repeat: 'sessionIds', count: 'u32', fields: [['sessionId', 'str']] }],
+  },
 };
 
 /**
@@ -112,11 +117,19 @@ const flagSets = {
   onMismatch: { go: 'OnMismatch', values: { REVOKE: 0, REJECT: 1, LOG: 2 } },
   sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2 } },
   mismatchBits: { go: 'Mismatch', values: { IP: 1, USER_AGENT: 2 } },
+  endReason: { go: 'Ended', values: { REVOKED: 0, EVICTED: 1, BINDING: 2, REUSED: 3, EXPIRED: 4, REGENERATED: 5 } },
 };
 
 const sandbox = ['sandbox', 'str'];
 const key = ['key', 'bytes'];
 const token = ['token', 'str'];
+/** What S_PEEK and S_PEEK_ID answer: the live session, as it is, changed in nothing. */
+const peekReply = [
+  ['sessionId', 'str'],
+  ['expiresAt', 'i64'],
+  ['data', 'bytes'],
+  ['sessionFlags', 'u8'],
+];
 const sessionIds = (name) => ({ repeat: name, count: 'u32', fields: [['sessionId', 'str']] });
 
 /**
@@ -289,6 +302,9 @@ const ops = {
       NOT_FOUND: [],
     },
   },
+  // WebSockets (issue 15): read-only checks, never a presentation, never reuse (docs/protocol.md).
+  S_PEEK: { code: 0x28, request: [sandbox, token, ['graceMs', 'u64']], reply: { OK: peekReply, NOT_FOUND: [] } },
+  S_PEEK_ID: { code: 0x29, request: [sandbox, ['sessionId', 'str']], reply: { OK: peekReply, NOT_FOUND: [] } },
 };
 
 module.exports = { version, headers, limits, statuses, errorBody, errorCodes, frameKinds, flagSets, ops };

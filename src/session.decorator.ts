@@ -2,9 +2,9 @@ import { createParamDecorator, ExecutionContext, Logger, UnauthorizedException }
 import { isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, inGraphqlForm } from './graphql/graphql-errors';
 import { callPartsOf } from './platform/execution-context';
-import type { XemsHttpRequest } from './platform/http-platform';
 import { describeRequestSession, requestSessionOf } from './request-session';
-import type { XemsSessionContext } from './session.types';
+import type { XemsPeekedSession, XemsSessionContext } from './session.types';
+import { describeSocketSession, socketSessionOf } from './websocket/socket-session';
 import { XemsSchemaOptions, checkSchema } from './typed-data';
 
 /** What @Session() accepts: nothing (all data), a field name, or a schema to validate the data with. */
@@ -14,10 +14,10 @@ const logger = new Logger('Xems');
 
 /** Exported for unit tests: what @Session(param) returns for a request. */
 export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext): unknown {
-  const req = callPartsOf(ctx, '@Session()').req;
-  const data = requestSessionOf(req)?.data;
+  const session = contextSession(ctx, '@Session()');
+  const data = session?.data;
   if (param === undefined) return data;
-  if (typeof param === 'object' && param !== null) return typedSessionData(param, req, data, ctx);
+  if (typeof param === 'object' && param !== null) return typedSessionData(param, session, data, ctx);
   if (data === null || typeof data !== 'object') return undefined;
   return Object.prototype.hasOwnProperty.call(data, param) ? (data as Record<string, unknown>)[param] : undefined;
 }
@@ -27,8 +27,12 @@ export function selectSessionData(param: XemsSessionParam, ctx: ExecutionContext
  * (written before a schema change, or by other code) refuses the request with 401 and a log
  * line naming the session id and the failing properties, never the data.
  */
-function typedSessionData(options: XemsSchemaOptions, req: XemsHttpRequest, data: unknown, ctx: ExecutionContext): unknown {
-  const session = requestSessionOf(req);
+function typedSessionData(
+  options: XemsSchemaOptions,
+  session: XemsPeekedSession | undefined,
+  data: unknown,
+  ctx: ExecutionContext,
+): unknown {
   if (!session) throw unauthorized(ctx);
   const checked = checkSchema(options, data);
   if (checked.ok) return checked.value;
@@ -59,7 +63,14 @@ export const XemsSession = Session;
 
 /** Exported for unit tests: what @SessionContext() returns for a request. */
 export function selectSessionContext(_param: unknown, ctx: ExecutionContext): XemsSessionContext | undefined {
+  if (ctx.getType() === 'ws') return describeSocketSession(ctx.switchToWs().getClient<object>());
   return describeRequestSession(callPartsOf(ctx, '@SessionContext()').req);
+}
+
+/** The session of the request, or of the socket on a gateway handler (src/websocket/). */
+function contextSession(ctx: ExecutionContext, what: string): XemsPeekedSession | undefined {
+  if (ctx.getType() === 'ws') return socketSessionOf(ctx.switchToWs().getClient<object>());
+  return requestSessionOf(callPartsOf(ctx, what).req);
 }
 
 /**

@@ -12,6 +12,7 @@ import { XEMS_SANDBOX_METADATA } from './xems.constants';
 import { isSidecarUnavailable, serviceUnavailable } from './xems.errors';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { type SessionLookup, type XemsRotationPolicy, XemsSessions } from './xems.sessions';
+import { canActivateSocket } from './websocket/socket-guard';
 
 export type { XemsRotationPolicy } from './xems.sessions';
 
@@ -24,6 +25,9 @@ export type XemsUnauthorizedReason = 'missing' | 'malformed' | 'invalid';
  * and attaches the session to the request (@Session()). The response carries the current
  * token on every path. Refusals: 401 (no, malformed, unknown, expired, revoked or reused
  * token), 503 with Retry-After (sidecar unavailable, timed out or overloaded).
+ *
+ * On a WebSocket gateway handler it checks the session the socket holds since its handshake
+ * (XemsSockets.authenticate) by id: no token, no rotation, never reuse (src/websocket/).
  *
  * Every step is a protected method, so a subclass can change one without copying the rest.
  */
@@ -38,6 +42,8 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    // A gateway handler: the socket's session, found at its handshake, is checked by id.
+    if (context.getType() === 'ws') return canActivateSocket(context, this.getSandbox(context), this.sessions);
     const req = this.getRequest(context);
     // Before the token is resolved (and maybe rotated): a response that cannot carry the new token is refused first.
     const res = this.getResponse(context);

@@ -27,6 +27,12 @@ export interface XemsResolvedSession<T = unknown> {
   csrfToken?: string;
 }
 
+/**
+ * A live session as a read-only check found it (S_PEEK, S_PEEK_ID): what a WebSocket holds
+ * after its handshake. No token: a socket holds its session by id and never presents one.
+ */
+export type XemsPeekedSession<T = unknown> = Omit<XemsResolvedSession<T>, 'token' | 'rotated' | 'csrfToken'>;
+
 /** @deprecated The request's session has the shape of every resolved session: use XemsResolvedSession. */
 export type XemsActiveSession = XemsResolvedSession;
 

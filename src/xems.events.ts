@@ -33,7 +33,18 @@ export type XemsSessionEvent =
       ip: boolean;
       userAgent: boolean;
       action: 'revoke' | 'reject' | 'log';
-    };
+    }
+  /**
+   * With the Redis store: another instance ended this session (its own events$ reported it
+   * there, with its details). This instance closes the WebSockets it holds for it.
+   */
+  | { type: 'session.ended'; sandbox: string; sessionId: string; reason: XemsEndedReason };
+
+/** Why another instance ended a session (`session.ended`). */
+export type XemsEndedReason = XemsRevokeReason | 'reused' | 'expired' | 'regenerated';
+
+/** ENDED frames' reason codes (EndReason in the protocol table), in code order. */
+const ENDED_REASONS: readonly XemsEndedReason[] = ['revoked', 'evicted', 'binding', 'reused', 'expired', 'regenerated'];
 
 /**
  * Everything XemsService.events$ emits: sidecar life cycle (`sidecar.started`,
@@ -59,6 +70,12 @@ export class XemsEvents {
   /** Sessions the sidecar removed because their lifetime or idle timeout ran out. */
   expired(sandbox: string, sessionIds: string[]): void {
     for (const sessionId of sessionIds) this.emit({ type: 'session.expired', sandbox, sessionId });
+  }
+
+  /** Sessions another instance ended (ENDED frames); an unknown reason code reads as 'revoked'. */
+  endedElsewhere(sandbox: string, reasonCode: number, sessionIds: string[]): void {
+    const reason = ENDED_REASONS[reasonCode] ?? 'revoked';
+    for (const sessionId of sessionIds) this.emit({ type: 'session.ended', sandbox, sessionId, reason });
   }
 
   revoked(sandbox: string, sessionIds: Iterable<string>, reason: XemsRevokeReason): void {

@@ -8,6 +8,7 @@ import { XemsHealthIndicator } from './xems.health';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { XemsConfigurableModuleClass, type XemsModuleAsyncOptions, type XemsModuleForRootOptions } from './xems.module-definition';
 import { XEMS_PROVIDERS } from './xems.providers';
+import { XemsSockets } from './websocket/xems-sockets';
 import { XemsService } from './xems.service';
 import { XemsSessions } from './xems.sessions';
 
@@ -29,6 +30,7 @@ import { XemsSessions } from './xems.sessions';
     XemsSessions,
     RequestSessions,
     TokenTransport,
+    XemsSockets,
   ],
 })
 export class XemsModule extends XemsConfigurableModuleClass {

@@ -18,6 +18,7 @@ import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { MODULE_OPTIONS_TOKEN } from './xems.module-definition';
 import { XemsService } from './xems.service';
 import { XemsSessions } from './xems.sessions';
+import { XemsSockets } from './websocket/xems-sockets';
 
 /** The options validated once, at start-up, with every default applied (nothing given: the defaults). */
 export function resolveModuleOptions(options: XemsModuleOptions | undefined): ResolvedXemsOptions {
@@ -38,6 +39,7 @@ export function createSidecarProcess(options: ResolvedXemsOptions, events: XemsE
       maxRestarts: sidecar.maxRestarts,
       logLevel: 'info',
       onExpired: (sandbox, ids) => events.expired(sandbox, ids),
+      onEnded: (sandbox, reason, ids) => events.endedElsewhere(sandbox, reason, ids),
       persistence: persistence.enabled ? persistence : undefined,
       store: store.type === 'redis' ? store : undefined,
     },
@@ -49,8 +51,9 @@ export function createSidecarProcess(options: ResolvedXemsOptions, events: XemsE
 
 /**
  * Every provider of XemsModule: the options, the sidecar process and the API over it
- * (instrumented when OpenTelemetry is on: src/telemetry/), the token transport, the ledger, the request's session, the session operations, the public
- * service, the guards, the health indicator and the app-wide interceptor. Each part gets what it
+ * (instrumented when OpenTelemetry is on: src/telemetry/), the token transport, the ledger, the
+ * request's session, the session operations, the public service, the guards, the WebSocket
+ * sessions, the health indicator and the app-wide interceptor. Each part gets what it
  * uses injected (the options by their token, the rest by class).
  */
 export const XEMS_PROVIDERS: Provider[] = [
@@ -71,6 +74,7 @@ export const XEMS_PROVIDERS: Provider[] = [
   XemsService,
   SessionGuard,
   CsrfGuard,
+  XemsSockets,
   XemsHealthIndicator,
   SidecarOutageInterceptor,
   { provide: APP_INTERCEPTOR, useExisting: SidecarOutageInterceptor },

@@ -3,8 +3,8 @@ import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { SessionLedger } from './session-ledger';
 import type { XemsClientInfo } from './platform/http-platform';
-import type { XemsResolvedSession, XemsSessionInfo } from './session.types';
-import { type CreateSessionExt, MismatchBits, type ResolveExt, SessionFlags, SidecarApi } from './sidecar/sidecar-api';
+import type { XemsPeekedSession, XemsResolvedSession, XemsSessionInfo } from './session.types';
+import { type CreateSessionExt, MismatchBits, type PeekedSession, type ResolveExt, SessionFlags, SidecarApi } from './sidecar/sidecar-api';
 import { XEMS_LIMITS } from './xems.defaults';
 import { XemsEvents } from './xems.events';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -111,6 +111,22 @@ export class XemsSessions {
    */
   refresh(sandbox: string, token: string): Promise<XemsResolvedSession | null> {
     return this.resolve(sandbox, token, { rotate: false, graceMs: XEMS_LIMITS.maxGraceMs, minRotateIntervalMs: 0 });
+  }
+
+  /**
+   * The session of `token` without presenting it (a WebSocket handshake): the module's grace
+   * window, no rotation, no idle slide; a token that would be reuse is null and ends nothing,
+   * so a socket can never revoke a session that HTTP requests keep rotating.
+   */
+  async peek<T = unknown>(sandbox: string, token: string): Promise<XemsPeekedSession<T> | null> {
+    const found = await this.api.sPeek(sandbox, token, this.options.gracePeriod);
+    return found && peeked<T>(sandbox, found);
+  }
+
+  /** The live session with this public id (a WebSocket's later messages), changed in nothing. */
+  async peekById<T = unknown>(sandbox: string, sessionId: string): Promise<XemsPeekedSession<T> | null> {
+    const found = await this.api.sPeekId(sandbox, sessionId);
+    return found && peeked<T>(sandbox, found);
   }
 
   /** Creates a session holding `data` (JSON bytes). */
@@ -234,6 +250,17 @@ export class XemsSessions {
     this.logger.warn(`Binding mismatch in sandbox ${sandbox}: session ${sessionId} presented from another ${what} (${done})`);
     this.events.emit({ type: 'binding.mismatch', sandbox, sessionId, ip, userAgent, action });
   }
+}
+
+function peeked<T>(sandbox: string, found: PeekedSession): XemsPeekedSession<T> {
+  return {
+    sandbox,
+    id: found.sessionId,
+    data: decodeJson<T>(found.data),
+    expiresAt: found.expiresAt,
+    rememberMe: (found.sessionFlags & SessionFlags.REMEMBER) !== 0,
+    sliding: (found.sessionFlags & SessionFlags.IDLE) !== 0,
+  };
 }
 
 /** The device details stored with a session: non-secret JSON, read back by listSessions. */

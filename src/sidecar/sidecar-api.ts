@@ -24,6 +24,8 @@ import {
   decodePingReply,
   decodeSCreateReply,
   decodeSListReply,
+  decodeSPeekIDReply,
+  decodeSPeekReply,
   decodeSRegenerateReply,
   decodeSResolveMismatchReply,
   decodeSResolveReply,
@@ -43,6 +45,8 @@ import {
   encodeKVTouchRequest,
   encodeSCreateRequest,
   encodeSListRequest,
+  encodeSPeekIDRequest,
+  encodeSPeekRequest,
   encodeSRegenerateRequest,
   encodeSResolveRequest,
   encodeSRevokeAllRequest,
@@ -323,4 +327,27 @@ export class SidecarApi {
     const reply = await this.call(Op.S_REVOKE_ID, frame(Op.S_REVOKE_ID, 96, encodeSRevokeIDRequest, { sandbox, sessionId }));
     return decodeSRevokeIDReply(ok(Op.S_REVOKE_ID, reply)).existed === 1;
   }
+
+  /**
+   * The live session of a token S_RESOLVE would accept with graceMs, changed in nothing: no
+   * presentation, no rotation, no idle slide, never reuse (null for any other token).
+   */
+  async sPeek(sandbox: string, token: string, graceMs: number): Promise<PeekedSession | null> {
+    const r = okOrNull(Op.S_PEEK, await this.call(Op.S_PEEK, frame(Op.S_PEEK, 104, encodeSPeekRequest, { sandbox, token, graceMs })));
+    return r && decodeSPeekReply(r);
+  }
+
+  /** The live session with this public id, changed in nothing (null when it has ended). */
+  async sPeekId(sandbox: string, sessionId: string): Promise<PeekedSession | null> {
+    const r = okOrNull(Op.S_PEEK_ID, await this.call(Op.S_PEEK_ID, frame(Op.S_PEEK_ID, 96, encodeSPeekIDRequest, { sandbox, sessionId })));
+    return r && decodeSPeekIDReply(r);
+  }
+}
+
+/** What S_PEEK and S_PEEK_ID answer. */
+export interface PeekedSession {
+  sessionId: string;
+  expiresAt: number;
+  data: Buffer;
+  sessionFlags: number;
 }

@@ -299,6 +299,20 @@ describe('SidecarClient unsolicited frames and latency', () => {
     assert.equal(client.isClosed, false);
   });
 
+  it('reports ENDED frames (id 0, kind 2: sessions another instance ended) and keeps serving calls', async () => {
+    const ended: Array<[string, number, string[]]> = [];
+    const { fake, client } = fakeSidecarClient({ onEnded: (sandbox, reason, ids) => ended.push([sandbox, reason, ids]) });
+    fake.hello();
+    await client.hello;
+    const call = client.request(Op.PING, ping());
+    await fake.waitForRequests(1);
+    fake.stdout.write(fake.frame(Buffer.concat([enc.u32(0), enc.u8(2), enc.str('sb'), enc.u8(3), enc.u32(1), enc.str('id1')])));
+    fake.reply(fake.requests[0].id, Status.OK);
+    await call;
+    assert.deepEqual(ended, [['sb', 3, ['id1']]]);
+    assert.equal(client.isClosed, false);
+  });
+
   it('an EXPIRED frame before HELLO is a protocol error', async () => {
     const { fake, client } = fakeSidecarClient();
     fake.stdout.write(fake.frame(Buffer.concat([enc.u32(0), enc.u8(1), enc.str('sb'), enc.u32(0)])));

@@ -9,7 +9,7 @@ import {
 } from '../xems.errors';
 import { BodyReader, FrameDecoder, stampRequestHeader } from './frame-codec';
 import { SidecarReply, opName, sidecarError } from './protocol';
-import { FrameKind, PROTOCOL_VERSION, ReplyHeader, Status, decodeExpiredFrame, decodeHelloFrame } from './stdio-protocol.gen';
+import { FrameKind, PROTOCOL_VERSION, ReplyHeader, Status, decodeEndedFrame, decodeExpiredFrame, decodeHelloFrame } from './stdio-protocol.gen';
 
 export interface SidecarHello {
   protocolVersion: number;
@@ -25,6 +25,8 @@ export interface SidecarClientOptions {
   onBusyChange?(busy: boolean): void;
   /** Called with the ids of sessions the sidecar removed because they expired (EXPIRED frames). */
   onExpired?(sandbox: string, sessionIds: string[]): void;
+  /** Called with the ids of sessions another instance ended (ENDED frames, Redis store); `reason` is an EndReason value. */
+  onEnded?(sandbox: string, reason: number, sessionIds: string[]): void;
   /** Called with the round-trip time of every answered call, in milliseconds. */
   onLatency?(ms: number): void;
 }
@@ -298,6 +300,11 @@ export class SidecarClient {
     if (kind === FrameKind.EXPIRED && this.settleHello.done) {
       const { sandbox, sessionIds } = decodeExpiredFrame(body);
       this.options.onExpired?.(sandbox, sessionIds);
+      return;
+    }
+    if (kind === FrameKind.ENDED && this.settleHello.done) {
+      const { sandbox, reason, sessionIds } = decodeEndedFrame(body);
+      this.options.onEnded?.(sandbox, reason, sessionIds);
       return;
     }
     if (kind !== FrameKind.HELLO || this.settleHello.done) {

@@ -24,6 +24,7 @@ export async function configureSidecar(
   const config = JSON.stringify({
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(options.onExpired ? { expiryEvents: true } : {}),
+    ...(options.onEnded && shared ? { endedEvents: true } : {}),
     ...(vault ? { persistence: vault.config } : {}),
     ...(shared ? { store: shared.config } : {}),
   });

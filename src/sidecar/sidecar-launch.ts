@@ -102,6 +102,7 @@ export async function launchSidecar(ctx: LaunchContext): Promise<RunningSidecar>
     maxInFlight: options.maxInFlight,
     onBusyChange: (busy) => ctx.onBusyChange(child, busy),
     onExpired: options.onExpired,
+    onEnded: options.onEnded,
     onLatency: (ms) => ctx.onLatency(ms),
   });
   void exited.then((info) => client.close(new XemsUnavailableError(`it exited (${exitText(info)})`)));

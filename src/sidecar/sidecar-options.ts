@@ -12,6 +12,8 @@ export interface SidecarProcessOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Ask the sidecar to report expired sessions (CONFIGURE expiryEvents); see onExpired. */
   onExpired?(sandbox: string, sessionIds: string[]): void;
+  /** With the Redis store: ask the sidecar to report sessions other instances ended (CONFIGURE endedEvents). */
+  onEnded?(sandbox: string, reason: number, sessionIds: string[]): void;
   /** Encrypted persistence: every (re)started sidecar loads this vault (src/persistence/). */
   persistence?: SidecarPersistence;
   /** The shared Redis store (src/store/): every (re)started sidecar connects to it. */

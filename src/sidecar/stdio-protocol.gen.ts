@@ -78,6 +78,8 @@ export const Op = {
   S_REVOKE_ALL: 0x25,
   S_REVOKE_ID: 0x26,
   S_REGENERATE: 0x27,
+  S_PEEK: 0x28,
+  S_PEEK_ID: 0x29,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -123,6 +125,7 @@ export const ErrorCode = {
 export const FrameKind = {
   HELLO: 0,
   EXPIRED: 1,
+  ENDED: 2,
 } as const;
 
 /** Values of resolveFlags. */
@@ -175,6 +178,16 @@ export const MismatchBits = {
   USER_AGENT: 2,
 } as const;
 
+/** Values of endReason. */
+export const EndReason = {
+  REVOKED: 0,
+  EVICTED: 1,
+  BINDING: 2,
+  REUSED: 3,
+  EXPIRED: 4,
+  REGENERATED: 5,
+} as const;
+
 /** Operation names by code. */
 export const OP_NAMES: Readonly<Record<number, string>> = {
   0x01: 'CONFIGURE',
@@ -197,6 +210,8 @@ export const OP_NAMES: Readonly<Record<number, string>> = {
   0x25: 'S_REVOKE_ALL',
   0x26: 'S_REVOKE_ID',
   0x27: 'S_REGENERATE',
+  0x28: 'S_PEEK',
+  0x29: 'S_PEEK_ID',
 };
 
 /** Error names by code. */
@@ -260,6 +275,21 @@ export function decodeExpiredFrame(r: FieldReader): ExpiredFrame {
   for (let n = r.u32(); n > 0; n--) sessionIds.push(r.str());
   r.end();
   return { sandbox, sessionIds };
+}
+
+export interface EndedFrame {
+  sandbox: string;
+  reason: number;
+  sessionIds: string[];
+}
+
+export function decodeEndedFrame(r: FieldReader): EndedFrame {
+  const sandbox = r.str();
+  const reason = r.u8();
+  const sessionIds: string[] = [];
+  for (let n = r.u32(); n > 0; n--) sessionIds.push(r.str());
+  r.end();
+  return { sandbox, reason, sessionIds };
 }
 
 export interface ConfigureRequest {
@@ -749,4 +779,58 @@ export function decodeSRegenerateReply(r: FieldReader): SRegenerateReply {
   const oldSessionId = r.str();
   r.end();
   return { token, sessionId, expiresAt, csrfToken, sessionFlags, oldSessionId };
+}
+
+export interface SPeekRequest {
+  sandbox: string;
+  token: string;
+  graceMs: number;
+}
+
+export function encodeSPeekRequest(w: FieldWriter, req: SPeekRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+  w.u64(req.graceMs);
+}
+
+export interface SPeekReply {
+  sessionId: string;
+  expiresAt: number;
+  data: Buffer;
+  sessionFlags: number;
+}
+
+export function decodeSPeekReply(r: FieldReader): SPeekReply {
+  const sessionId = r.str();
+  const expiresAt = r.i64();
+  const data = r.bytes();
+  const sessionFlags = r.u8();
+  r.end();
+  return { sessionId, expiresAt, data, sessionFlags };
+}
+
+export interface SPeekIDRequest {
+  sandbox: string;
+  sessionId: string;
+}
+
+export function encodeSPeekIDRequest(w: FieldWriter, req: SPeekIDRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.sessionId, 'sessionId');
+}
+
+export interface SPeekIDReply {
+  sessionId: string;
+  expiresAt: number;
+  data: Buffer;
+  sessionFlags: number;
+}
+
+export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
+  const sessionId = r.str();
+  const expiresAt = r.i64();
+  const data = r.bytes();
+  const sessionFlags = r.u8();
+  r.end();
+  return { sessionId, expiresAt, data, sessionFlags };
 }

@@ -76,6 +76,8 @@ func FuzzRequestDecoder(f *testing.F) {
 	f.Add(req(14, OpSResolve, str("sb"), str("t"), u8(7), u64(2000), u64(7), u8(1), str("::1"), str("ua")))
 	f.Add(req(15, OpSUpdate, str("sb"), str("t"), byts("d"), u64(100)))
 	f.Add(req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(0), byts("d")))
+	f.Add(req(21, OpSPeek, str("sb"), str("t"), u64(2000)))
+	f.Add(req(22, OpSPeekID, str("sb"), str("id")))
 	f.Add(req(1, OpKVGet, str("sb"), u32(0xFFFFFFFF)))
 	f.Add([]byte{1, 0, 0, 0, 0x21, 0xff, 0xff})
 	f.Add(AppendI64(append(u32(9), byte(OpClear)), -1))

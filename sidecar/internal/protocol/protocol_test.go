@@ -161,6 +161,10 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 			return string(r.UserID) == "u" && string(r.Token) == "t"
 		}, 0},
 		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
+		{req(21, OpSPeek, str("sb"), str("t"), u64(2000)), func(r *Request) bool {
+			return string(r.Sandbox) == "sb" && string(r.Token) == "t" && r.GraceMs == 2000
+		}, 0},
+		{req(22, OpSPeekID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
 	}
 	seen := map[Op]bool{}
 	for _, c := range cases {
@@ -293,6 +297,27 @@ func TestCheckReply(t *testing.T) {
 	expired := ExpiredFrame("sb", []byte("abcdefghijklmnopqrstuv"), 22)
 	if err := CheckSidecarFrame(FrameKindExpired, expired[4+ReplyHeaderSize:]); err != nil {
 		t.Errorf("EXPIRED: %v", err)
+	}
+	for _, c := range []struct {
+		name   string
+		reason uint8
+		ids    string
+	}{
+		{"one id", EndedRevoked, "abcdefghijklmnopqrstuv"},
+		{"two ids", EndedRegenerated, "abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUV"},
+		{"none", EndedExpired, ""},
+	} {
+		ended := EndedFrame("sb", c.reason, []byte(c.ids), 22)
+		if err := CheckSidecarFrame(FrameKindEnded, ended[4+ReplyHeaderSize:]); err != nil {
+			t.Errorf("ENDED %s: %v", c.name, err)
+		}
+		d := NewDecoder(ended[4+ReplyHeaderSize:])
+		if string(d.Str("sb")) != "sb" || d.U8("reason") != c.reason || int(d.U32("n")) != len(c.ids)/22 {
+			t.Errorf("ENDED %s: %x", c.name, ended)
+		}
+	}
+	if err := CheckSidecarFrame(FrameKindEnded, []byte{0, 0}); err == nil {
+		t.Error("a truncated ENDED frame passed")
 	}
 }
 

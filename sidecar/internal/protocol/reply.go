@@ -62,3 +62,19 @@ func Hello(buildVersion string) []byte {
 	b = AppendStr(b, buildVersion)
 	return FinishFrame(b, 0)
 }
+
+// EndedFrame returns an ENDED frame: str sandbox, u8 reason, u32 n, n x str sessionId. ids
+// holds the encoded ids (each idLen bytes) back to back.
+func EndedFrame(sandbox string, reason uint8, ids []byte, idLen int) []byte {
+	n := len(ids) / idLen
+	b := AppendFrameHeader(GetBuf(9 + 2 + len(sandbox) + 1 + 4 + n*(2+idLen))[:0])
+	b = AppendU32(b, 0)
+	b = append(b, FrameKindEnded)
+	b = AppendStr(b, sandbox)
+	b = append(b, reason)
+	b = AppendU32(b, uint32(n))
+	for i := 0; i < n; i++ {
+		b = AppendStrBytes(b, ids[i*idLen:(i+1)*idLen])
+	}
+	return FinishFrame(b, 0)
+}

@@ -58,6 +58,8 @@ const (
 	OpSRevokeAll Op = 0x25
 	OpSRevokeID  Op = 0x26
 	OpSRegen     Op = 0x27
+	OpSPeek      Op = 0x28
+	OpSPeekID    Op = 0x29
 )
 
 // Reply statuses.
@@ -73,6 +75,7 @@ const (
 const (
 	FrameKindHello   = 0
 	FrameKindExpired = 1
+	FrameKindEnded   = 2
 )
 
 // Values of resolveFlags.
@@ -121,6 +124,16 @@ const (
 	MismatchUserAgent = 2
 )
 
+// Values of endReason.
+const (
+	EndedRevoked     = 0
+	EndedEvicted     = 1
+	EndedBinding     = 2
+	EndedReused      = 3
+	EndedExpired     = 4
+	EndedRegenerated = 5
+)
+
 // The known bits of the flag sets a request decoder checks.
 const (
 	resolveFlagsKnown = FlagRotate | FlagCheckBinding | FlagWantCSRF
@@ -129,7 +142,7 @@ const (
 )
 
 // allOps lists the operations in table order.
-var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen}
+var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSPeek, OpSPeekID}
 
 // opName returns the protocol name of an op, "" for an op not in the table.
 func opName(o Op) string {
@@ -174,6 +187,10 @@ func opName(o Op) string {
 		return "S_REVOKE_ID"
 	case OpSRegen:
 		return "S_REGENERATE"
+	case OpSPeek:
+		return "S_PEEK"
+	case OpSPeekID:
+		return "S_PEEK_ID"
 	}
 	return ""
 }
@@ -270,7 +287,7 @@ func decodeBody(d *Decoder, req *Request) {
 		req.Sandbox = d.Str("sandbox")
 		req.UserID = d.Str("userId")
 		req.Token = d.Str("except")
-	case OpSRevokeID:
+	case OpSRevokeID, OpSPeekID:
 		req.Sandbox = d.Str("sandbox")
 		req.SessionID = d.Str("sessionId")
 	case OpSRegen:
@@ -279,6 +296,10 @@ func decodeBody(d *Decoder, req *Request) {
 		req.GraceMs = d.U64("graceMs")
 		req.Flags = d.U8("flags")
 		req.Value = d.Bytes("data")
+	case OpSPeek:
+		req.Sandbox = d.Str("sandbox")
+		req.Token = d.Str("token")
+		req.GraceMs = d.U64("graceMs")
 	case OpPing, OpShutdown, OpStats:
 	}
 }
@@ -375,7 +396,7 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.UserID)
 		b = AppendStrBytes(b, req.Token)
-	case OpSRevokeID:
+	case OpSRevokeID, OpSPeekID:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.SessionID)
 	case OpSRegen:
@@ -384,6 +405,10 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendU64(b, req.GraceMs)
 		b = append(b, req.Flags)
 		b = AppendBytes(b, req.Value)
+	case OpSPeek:
+		b = AppendStrBytes(b, req.Sandbox)
+		b = AppendStrBytes(b, req.Token)
+		b = AppendU64(b, req.GraceMs)
 	}
 	return b
 }
@@ -460,12 +485,17 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.Str("csrfToken")
 			d.U8("sessionFlags")
 			d.Str("oldSessionId")
+		case OpSPeek, OpSPeekID:
+			d.Str("sessionId")
+			d.I64("expiresAt")
+			d.Bytes("data")
+			d.U8("sessionFlags")
 		default:
 			return fmt.Errorf("%s cannot answer OK", op)
 		}
 	case StatusNotFound:
 		switch op {
-		case OpKVGet, OpKVTTL, OpKVTouch, OpSResolve, OpSUpdate, OpSRegen:
+		case OpKVGet, OpKVTTL, OpKVTouch, OpSResolve, OpSUpdate, OpSRegen, OpSPeek, OpSPeekID:
 		default:
 			return fmt.Errorf("%s cannot answer NOT_FOUND", op)
 		}
@@ -503,6 +533,12 @@ func CheckSidecarFrame(kind uint8, body []byte) error {
 		d.Str("buildVersion")
 	case FrameKindExpired:
 		d.Str("sandbox")
+		for n := d.U32("nSessionIds"); n > 0 && d.field == ""; n-- {
+			d.Str("sessionId")
+		}
+	case FrameKindEnded:
+		d.Str("sandbox")
+		d.U8("reason")
 		for n := d.U32("nSessionIds"); n > 0 && d.field == ""; n-- {
 			d.Str("sessionId")
 		}

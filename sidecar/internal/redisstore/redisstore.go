@@ -65,6 +65,7 @@ type Store struct {
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
 	sandboxes *session.Sandboxes[sandbox]
+	bus       *endedBus // ended.go
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -109,11 +110,12 @@ func New(o Options) (*Store, error) {
 	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
 		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
-		sandboxes: sandboxes, expiredCB: o.OnSessionExpired}, nil
+		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger)}, nil
 }
 
 // Close closes the connections and wipes the keys.
 func (s *Store) Close() {
+	s.bus.stopWatching()
 	s.rdb.Close()
 	s.master.Wipe()
 }

@@ -153,12 +153,20 @@ func (s *Server) configureRedis(id uint32, cfg config) []byte {
 	if err != nil {
 		return protocol.ErrorReply(id, xerr.BadRequest, "CONFIGURE: "+err.Error())
 	}
-	var onExpired func(string, *crypto.Digest)
+	var rs *redisstore.Store
+	var note func(string, *crypto.Digest)
 	if cfg.ExpiryEvents {
 		s.expired = newExpiredReporter(s.send, cfg.MaxFrameSize)
-		onExpired = s.expired.note
+		note = s.expired.note
 	}
-	rs, err := redisstore.New(redisstore.Options{Conn: rc.Conn, Keys: keys, KeyPrefix: rc.KeyPrefix, Clock: s.clock,
+	// An expiry found on a read is also announced to the other instances (ended.go).
+	onExpired := func(sandbox string, id *crypto.Digest) {
+		if note != nil {
+			note(sandbox, id)
+		}
+		rs.PublishEnded([]byte(sandbox), protocol.EndedExpired, []crypto.Digest{*id})
+	}
+	rs, err = redisstore.New(redisstore.Options{Conn: rc.Conn, Keys: keys, KeyPrefix: rc.KeyPrefix, Clock: s.clock,
 		MaxValueSize: cfg.MaxValueSize, Logger: s.log, OnSessionExpired: onExpired})
 	clear(keys.Master)
 	if err != nil {
@@ -182,6 +190,9 @@ func (s *Server) configureRedis(id uint32, cfg config) []byte {
 	s.maxFrame = cfg.MaxFrameSize
 	s.redis = rs
 	s.backend = rs
+	if cfg.EndedEvents {
+		rs.WatchEnded(s.reportEnded)
+	}
 	for i := workerCount(); i < redisWorkers; i++ {
 		go s.worker()
 	}

@@ -22,8 +22,10 @@ type config struct {
 	MasterKey    []byte // nil: random
 	// ExpiryEvents: report sessions removed because they expired in EXPIRED frames (id 0).
 	ExpiryEvents bool
-	Persist      *persistConfig // nil: memory only (persistence.go)
-	Redis        *redisConfig   // nil: the in-memory store (backend.go)
+	// EndedEvents: with the Redis store, report sessions other instances ended in ENDED frames (ended.go).
+	EndedEvents bool
+	Persist     *persistConfig // nil: memory only (persistence.go)
+	Redis       *redisConfig   // nil: the in-memory store (backend.go)
 }
 
 // configJSON is the wire form of CONFIGURE's configJson. Pointers tell "absent" from zero.
@@ -32,6 +34,7 @@ type configJSON struct {
 	MaxValueSize *int64  `json:"maxValueSize"`
 	LogLevel     *string `json:"logLevel"`
 	ExpiryEvents *bool   `json:"expiryEvents"`
+	EndedEvents  *bool   `json:"endedEvents"`
 
 	Persistence *persistenceJSON `json:"persistence"`
 	Store       *storeJSON       `json:"store"`
@@ -65,6 +68,9 @@ func parseConfig(req *protocol.Request) (config, error) {
 		}
 		if cj.ExpiryEvents != nil {
 			c.ExpiryEvents = *cj.ExpiryEvents
+		}
+		if cj.EndedEvents != nil {
+			c.EndedEvents = *cj.EndedEvents
 		}
 		if cj.Persistence != nil {
 			p, err := parsePersistence(cj.Persistence)
@@ -130,7 +136,7 @@ func jsonErr(err error) string {
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field ") {
-		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel, expiryEvents, persistence.path, persistence.fsync, persistence.compactMinBytes, store.type, store.url, store.cluster, store.keyPrefix, store.timeoutMs)"
+		return "unknown field " + strings.TrimPrefix(msg, "json: unknown field ") + " (known: maxFrameSize, maxValueSize, logLevel, expiryEvents, endedEvents, persistence.path, persistence.fsync, persistence.compactMinBytes, store.type, store.url, store.cluster, store.keyPrefix, store.timeoutMs)"
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {

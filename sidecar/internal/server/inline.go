@@ -29,7 +29,8 @@ func inlineOp(op protocol.Op) bool {
 	switch op {
 	case protocol.OpPing, protocol.OpKVSet, protocol.OpKVGet, protocol.OpKVDel, protocol.OpKVHas,
 		protocol.OpKVTTL, protocol.OpKVTouch, protocol.OpSCreate, protocol.OpSResolve,
-		protocol.OpSUpdate, protocol.OpSRevoke, protocol.OpSRevokeID, protocol.OpSRegen:
+		protocol.OpSUpdate, protocol.OpSRevoke, protocol.OpSRevokeID, protocol.OpSRegen,
+		protocol.OpSPeek, protocol.OpSPeekID:
 		return true
 	}
 	return false

@@ -128,6 +128,13 @@ func TestOperationsOverTheWire(t *testing.T) {
 		// The old token is answered until its successor is presented: present it, then the
 		// old token is outside a grace of 0.
 		{"S_RESOLVE current", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(rotated), U8(0), U64(2000), U64(0)} }, protocol.StatusOK, nil},
+		{"S_PEEK", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) { wantPeek(t, d, sessionID, `{"n":2}`) }},
+		{"S_PEEK malformed", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str("x"), U64(2000)} }, protocol.StatusNotFound, nil},
+		{"S_PEEK grace too long", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(60_001)} }, protocol.StatusError, nil},
+		{"S_PEEK_ID", protocol.OpSPeekID, func() [][]byte { return [][]byte{sb, Str(sessionID)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) { wantPeek(t, d, sessionID, `{"n":2}`) }},
+		{"S_PEEK_ID unknown", protocol.OpSPeekID, func() [][]byte { return [][]byte{sb, Str("nope")} }, protocol.StatusNotFound, nil},
 		{"S_UPDATE grace 0", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(token), BytesS(`{}`), U64(0)} }, protocol.StatusNotFound, nil},
 		{"S_LIST", protocol.OpSList, func() [][]byte { return [][]byte{sb, Str("alice")} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
@@ -313,4 +320,19 @@ func TestErrorCodesOverTheWire(t *testing.T) {
 	if r := h.call(51, protocol.OpPing); r.Status != protocol.StatusOK {
 		t.Fatal("not alive after errors")
 	}
+}
+
+// wantPeek reads an S_PEEK / S_PEEK_ID reply body: the session id, a live expiry, the data, no flags.
+func wantPeek(t *testing.T, d *protocol.Decoder, sessionID, data string) {
+	t.Helper()
+	if id := d.Str("sid"); string(id) != sessionID {
+		t.Fatalf("session id %q", id)
+	}
+	if exp := d.I64("exp"); exp <= time.Now().UnixMilli() {
+		t.Fatalf("expiresAt %d", exp)
+	}
+	if got := d.Bytes("data"); string(got) != data {
+		t.Fatalf("data %q", got)
+	}
+	wantU8(t, d, 0)
 }

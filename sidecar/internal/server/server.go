@@ -226,6 +226,9 @@ func (s *Server) readLoop() {
 				if s.expired != nil {
 					s.expired.shutdown() // its frames go out before the SHUTDOWN reply
 				}
+				if s.redis != nil {
+					s.redis.StopWatchingEnded() // no ENDED frame after the SHUTDOWN reply
+				}
 				s.log.Info("shutdown requested: in-flight requests done, exiting")
 				s.send(protocol.SimpleReply(id, protocol.StatusOK))
 				s.finish(ExitOK)

@@ -28,6 +28,7 @@ func (s *Server) sessionCreate(req *protocol.Request) ([]byte, error) {
 	b = appendID(b, &res.CSRF)
 	clear(res.CSRF[:])
 	b = protocol.AppendU32(b, uint32(len(res.Evicted)))
+	s.announceEnded(req.Sandbox, protocol.EndedEvicted, res.Evicted...)
 	for i := range res.Evicted {
 		b = appendID(b, &res.Evicted[i])
 	}
@@ -50,6 +51,7 @@ func (s *Server) sessionRegenerate(req *protocol.Request) ([]byte, error) {
 	b = appendID(b, &res.CSRF)
 	clear(res.CSRF[:])
 	b = protocol.AppendU8(b, res.Flags)
+	s.announceEnded(req.Sandbox, protocol.EndedRegenerated, res.OldID)
 	return done(appendID(b, &res.OldID)), nil
 }
 
@@ -87,9 +89,13 @@ func (s *Server) sessionResolve(req *protocol.Request) ([]byte, error) {
 	case session.NotFound:
 		return notFound(req.ID), nil
 	case session.Reused:
+		s.announceEnded(req.Sandbox, protocol.EndedReused, res.SessionID)
 		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength), req.ID, protocol.StatusReused)
 		return done(appendID(r, &res.SessionID)), nil
 	case session.Mismatched:
+		if res.Revoked {
+			s.announceEnded(req.Sandbox, protocol.EndedBinding, res.SessionID)
+		}
 		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength+2), req.ID, protocol.StatusMismatch)
 		r = appendID(r, &res.SessionID)
 		r = protocol.AppendU8(r, res.Mismatch)
@@ -140,6 +146,7 @@ func (s *Server) sessionRevoke(req *protocol.Request) ([]byte, error) {
 	if !existed {
 		return done(protocol.AppendU16(b, 0)), nil
 	}
+	s.announceEnded(req.Sandbox, protocol.EndedRevoked, sid)
 	return done(appendID(b, &sid)), nil
 }
 
@@ -170,6 +177,7 @@ func (s *Server) sessionRevokeAll(req *protocol.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.announceEnded(req.Sandbox, protocol.EndedRevoked, ids...)
 	b := protocol.AppendU32(ok(req.ID, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
 	for i := range ids {
 		b = appendID(b, &ids[i])
@@ -183,5 +191,31 @@ func (s *Server) sessionRevokeID(req *protocol.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k, valid := crypto.DecodeID(req.SessionID); existed && valid {
+		s.announceEnded(req.Sandbox, protocol.EndedRevoked, k)
+	}
 	return done(protocol.AppendU8(ok(req.ID, 1), boolByte(existed))), nil
+}
+
+// sessionPeek answers S_PEEK (by token) and S_PEEK_ID (by public id): the live session,
+// changed in nothing (session.PeekResult).
+func (s *Server) sessionPeek(req *protocol.Request) ([]byte, error) {
+	var res session.PeekResult
+	var err error
+	if req.Op == protocol.OpSPeek {
+		res, err = s.backend.SessionPeek(req.Sandbox, req.Token, req.GraceMs, nil)
+	} else {
+		res, err = s.backend.SessionPeekID(req.Sandbox, req.SessionID, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != session.OK {
+		return notFound(req.ID), nil
+	}
+	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+1), &res.SessionID)
+	b = protocol.AppendI64(b, res.ExpiresAt)
+	b = protocol.AppendBytes(b, res.Data)
+	clear(res.Data)
+	return done(protocol.AppendU8(b, res.Flags)), nil
 }

@@ -28,4 +28,5 @@ type Backend interface {
 	SessionRevokeAll(dl Deadline, sandbox, userID, except []byte) ([]crypto.Digest, error)
 	SessionRegenerate(dl Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (RegenerateResult, error)
 	Stats() Stats
+	Peeker
 }

@@ -1,0 +1,209 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { ResolvedXemsOptions } from '../xems.resolved-options';
+import type { XemsPeekedSession, XemsSessionContext } from '../session.types';
+import { TokenTransport } from '../token-transport';
+import { XemsValidationError, isSidecarUnavailable } from '../xems.errors';
+import { type XemsEvent, type XemsRevokeReason, XemsEvents } from '../xems.events';
+import { TOKEN_PATTERN, XEMS_RESOLVED_OPTIONS } from '../xems.internal-constants';
+import { XemsSessions } from '../xems.sessions';
+import {
+  WS_CLOSE,
+  XEMS_UNAUTHORIZED_EVENT,
+  authToken,
+  closeSocket,
+  isKnownSocket,
+  onSocketGone,
+  sendEvent,
+  tellEnded,
+  upgradeRequest,
+} from './socket-platform';
+import { describeSocketSession, socketStateOf } from './socket-session';
+
+/**
+ * Why a socket's session ended (the `reason` of the `xems:session-ended` event): a revoke
+ * reason (logout, revoke, eviction, binding), token reuse, expiry, regenerate, or `ended`
+ * when a message found it gone without an event saying why.
+ */
+export type XemsSessionEndReason = XemsRevokeReason | 'reused' | 'expired' | 'regenerated' | 'ended';
+
+/** Why a handshake was refused (the `reason` of the `xems:unauthorized` event). */
+export type XemsSocketRefusal = 'missing' | 'malformed' | 'invalid' | 'origin' | 'unavailable';
+
+export interface XemsSocketAuthOptions {
+  /** The sandbox of the session; default: the module's. Must be the sandbox the gateway's SessionGuard checks (@XemsSandbox). */
+  sandbox?: string;
+}
+
+/**
+ * Sessions over WebSockets (`@nestjs/platform-socket.io` and `@nestjs/platform-ws`). Call
+ * `authenticate(client, request)` from the gateway's `handleConnection`: it finds the session
+ * once, from socket.io's `auth.token`, the upgrade request's cookie or the token header,
+ * without presenting the token (S_PEEK: nothing rotates, never reuse); a socket without a
+ * session gets `xems:unauthorized` and is closed. The socket then holds the session by id;
+ * SessionGuard checks it on every message. When the session ends (logout, revoke, expiry,
+ * reuse, regenerate, binding) its sockets get `xems:session-ended` `{ reason }` and are closed.
+ */
+@Injectable()
+export class XemsSockets implements OnModuleDestroy {
+  private readonly logger = new Logger('Xems');
+  /** The sockets holding each session, by sandbox and id. */
+  private readonly bySession = new Map<string, Set<object>>();
+  /** Subscribed to the event stream on the first handshake (no cost for apps without sockets). */
+  private subscription?: Subscription;
+
+  constructor(
+    @Inject(XEMS_RESOLVED_OPTIONS) private readonly options: ResolvedXemsOptions,
+    private readonly sessions: XemsSessions,
+    private readonly transport: TokenTransport,
+    private readonly events: XemsEvents,
+  ) {}
+
+  /**
+   * Authenticates a socket once, at its handshake: the session context, or null when the
+   * socket was refused (and closed). `request` is the upgrade request `@nestjs/platform-ws`
+   * passes to `handleConnection` after the client (socket.io keeps its own). Never throws for
+   * a refused client; messages that arrive before it completes wait for it in SessionGuard.
+   */
+  authenticate(client: unknown, request?: unknown, options: XemsSocketAuthOptions = {}): Promise<XemsSessionContext | null> {
+    if (!isKnownSocket(client)) {
+      throw new XemsValidationError(
+        'NOT_A_SOCKET',
+        'XemsSockets.authenticate() needs the client of handleConnection (a socket.io Socket or a ws WebSocket)',
+        'Call it as `handleConnection(client, request) { return this.sockets.authenticate(client, request); }` in a gateway on @nestjs/platform-socket.io or @nestjs/platform-ws.',
+      );
+    }
+    const state = socketStateOf(client);
+    if (state.session) return Promise.resolve(describeSocketSession(client) ?? null); // ioMiddleware did it
+    const pending = this.handshake(client, upgradeRequest(client, request), options.sandbox ?? this.options.sandbox, (reason) =>
+      this.refuse(client, reason),
+    );
+    state.pending = pending;
+    return pending.then(() => {
+      if (state.pending === pending) state.pending = undefined;
+      return describeSocketSession(client) ?? null;
+    });
+  }
+
+  /**
+   * socket.io only, optional: a middleware that authenticates in the handshake itself, so a
+   * client without a session never connects (its `connect_error` has `message`
+   * 'unauthorized' and `data: { reason }`). In the gateway: `afterInit(server: Server) {
+   * server.use(this.sockets.ioMiddleware()); }`; `handleConnection` then needs nothing.
+   */
+  ioMiddleware(options: XemsSocketAuthOptions = {}): (socket: object, next: (error?: Error) => void) => void {
+    return (socket, next) => {
+      if (!isKnownSocket(socket)) return next(new Error('not a socket.io socket'));
+      let refused: XemsSocketRefusal | undefined;
+      const sandbox = options.sandbox ?? this.options.sandbox;
+      void this.handshake(socket, upgradeRequest(socket, undefined), sandbox, (reason) => {
+        refused = reason;
+        return null;
+      }).then(() => next(refused ? Object.assign(new Error('unauthorized'), { data: { reason: refused } }) : undefined));
+    };
+  }
+
+  onModuleDestroy(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  private async handshake(
+    client: object,
+    req: IncomingMessage | undefined,
+    sandbox: string,
+    refuse: (reason: XemsSocketRefusal) => null,
+  ): Promise<XemsPeekedSession | null> {
+    this.subscription ??= this.events.events$.subscribe((event) => this.onEvent(event));
+    const found = this.handshakeToken(client, req);
+    if ('refused' in found) return refuse(found.refused);
+    let session: XemsPeekedSession | null;
+    try {
+      session = await this.sessions.peek(sandbox, found.token);
+    } catch (error) {
+      if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket handshake failed: ${(error as Error).message}`);
+      return refuse('unavailable');
+    }
+    if (!session) return refuse('invalid');
+    socketStateOf(client).session = session;
+    this.register(client, session);
+    return session;
+  }
+
+  /**
+   * The token of the handshake: socket.io's `auth.token` (set by the app's script), else the
+   * upgrade request's cookie, else its token header. With `cookie.sameSite: 'none'` a cookie
+   * is also sent by cross-site pages, so then it counts only from the app's own origin.
+   */
+  private handshakeToken(client: object, req: IncomingMessage | undefined): { token: string } | { refused: XemsSocketRefusal } {
+    const auth = authToken(client);
+    if (auth !== undefined) return typeof auth === 'string' && TOKEN_PATTERN.test(auth) ? { token: auth } : { refused: 'malformed' };
+    if (!req) return { refused: 'missing' };
+    const found = this.transport.read(req);
+    if (found.kind !== 'token') return { refused: found.kind === 'none' ? 'missing' : 'malformed' };
+    if (found.via === 'cookie' && this.options.cookie !== false && this.options.cookie.sameSite === 'none' && !sameOrigin(req)) {
+      return { refused: 'origin' };
+    }
+    return { token: found.token };
+  }
+
+  private refuse(client: object, reason: XemsSocketRefusal): null {
+    sendEvent(client, XEMS_UNAUTHORIZED_EVENT, { reason });
+    closeSocket(client, reason === 'unavailable' ? WS_CLOSE.unavailable : WS_CLOSE.unauthorized, 'unauthorized');
+    return null;
+  }
+
+  private register(client: object, session: XemsPeekedSession): void {
+    const k = key(session.sandbox, session.id);
+    let set = this.bySession.get(k);
+    if (!set) this.bySession.set(k, (set = new Set()));
+    set.add(client);
+    onSocketGone(client, () => {
+      const current = this.bySession.get(k);
+      current?.delete(client);
+      if (current?.size === 0) this.bySession.delete(k);
+    });
+  }
+
+  private onEvent(event: XemsEvent): void {
+    switch (event.type) {
+      case 'session.revoked':
+        return this.ended(event.sandbox, event.sessionId, event.reason);
+      case 'session.reused':
+        return this.ended(event.sandbox, event.sessionId, 'reused');
+      case 'session.expired':
+        return this.ended(event.sandbox, event.sessionId, 'expired');
+      case 'session.regenerated':
+        return this.ended(event.sandbox, event.previousSessionId, 'regenerated');
+      case 'session.ended':
+        return this.ended(event.sandbox, event.sessionId, event.reason);
+    }
+  }
+
+  /** Tells the session's sockets it ended, and closes them. */
+  private ended(sandbox: string, sessionId: string, reason: XemsSessionEndReason): void {
+    const k = key(sandbox, sessionId);
+    const sockets = this.bySession.get(k);
+    if (!sockets) return;
+    this.bySession.delete(k);
+    for (const client of sockets) {
+      socketStateOf(client).session = undefined;
+      tellEnded(client, reason);
+    }
+  }
+}
+
+function key(sandbox: string, sessionId: string): string {
+  return `${sandbox}\u0000${sessionId}`;
+}
+
+/** The upgrade request comes from a page of the same origin (or from no page: no Origin header). */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
