@@ -112,6 +112,16 @@ const flagSets = {
   onMismatch: { go: 'OnMismatch', values: { REVOKE: 0, REJECT: 1, LOG: 2 } },
   sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2 } },
   mismatchBits: { go: 'Mismatch', values: { IP: 1, USER_AGENT: 2 } },
+  // The authentication methods of a session's authentication record (u32 authMethods): the
+  // RFC 8176 "amr" values, plus WEBAUTHN (a passkey). Opaque to the sidecar, which stores them.
+  authMethods: {
+    go: 'AuthMethod',
+    values: {
+      PWD: 1, OTP: 2, SMS: 4, TEL: 8, HWK: 16, SWK: 32, PIN: 64, FPT: 128, FACE: 256, IRIS: 512,
+      RETINA: 1024, VBM: 2048, KBA: 4096, MFA: 8192, MCA: 16384, SC: 32768, POP: 65536, GEO: 131072,
+      RBA: 262144, WIA: 524288, USER: 1048576, WEBAUTHN: 2097152,
+    },
+  },
 };
 
 const sandbox = ['sandbox', 'str'];
@@ -187,6 +197,9 @@ const ops = {
           ['bindMode', 'u8'],
           ['ip', 'str'],
           ['userAgent', 'str'],
+          // The login's authentication record: authAt Unix ms (0 = none), authMethods bits.
+          ['authAt', 'i64'],
+          ['authMethods', 'u32', { bits: 'authMethods' }],
         ],
       },
     ],
@@ -222,6 +235,8 @@ const ops = {
         ['sessionFlags', 'u8'],
         ['mismatch', 'u8'],
         ['csrfToken', 'str'], // "" unless WANT_CSRF
+        ['authAt', 'i64'], // the authentication record (0 = none)
+        ['authMethods', 'u32'],
       ],
       NOT_FOUND: [],
       REUSED: [['sessionId', 'str']],
@@ -261,6 +276,8 @@ const ops = {
             ['lastSeenAt', 'i64'],
             ['expiresAt', 'i64'],
             ['meta', 'bytes'],
+            ['authAt', 'i64'],
+            ['authMethods', 'u32'],
           ],
         },
       ],
@@ -276,7 +293,21 @@ const ops = {
   S_REGENERATE: {
     code: 0x27,
     go: 'OpSRegen',
-    request: [sandbox, token, ['graceMs', 'u64'], ['flags', 'u8', { bits: 'regenFlags' }], ['data', 'bytes', { go: 'Value' }]],
+    request: [
+      sandbox,
+      token,
+      ['graceMs', 'u64'],
+      ['flags', 'u8', { bits: 'regenFlags' }],
+      ['data', 'bytes', { go: 'Value' }],
+      // Present: a reauthentication, the new session gets this authentication record.
+      {
+        ext: 'ext',
+        fields: [
+          ['authAt', 'i64'],
+          ['authMethods', 'u32', { bits: 'authMethods' }],
+        ],
+      },
+    ],
     reply: {
       OK: [
         ['token', 'str'],
@@ -285,10 +316,16 @@ const ops = {
         ['csrfToken', 'str'],
         ['sessionFlags', 'u8'],
         ['oldSessionId', 'str'],
+        ['authAt', 'i64'],
+        ['authMethods', 'u32'],
       ],
       NOT_FOUND: [],
     },
   },
+  // Ends every session of a sandbox (an administrator's "log everyone out"); KV records stay.
+  S_REVOKE_SANDBOX: { code: 0x2c, request: [sandbox], reply: { OK: [['revoked', 'u64']] } },
+  // Ends every other session of the user of the token's session (a credential change).
+  S_REVOKE_OTHERS: { code: 0x2d, request: [sandbox, token], reply: { OK: [sessionIds('revoked')] } },
 };
 
 module.exports = { version, headers, limits, statuses, errorBody, errorCodes, frameKinds, flagSets, ops };

@@ -38,26 +38,28 @@ const (
 
 // Operation codes.
 const (
-	OpConfigure  Op = 0x01
-	OpPing       Op = 0x02
-	OpShutdown   Op = 0x03
-	OpStats      Op = 0x04
-	OpKVSet      Op = 0x10
-	OpKVGet      Op = 0x11
-	OpKVDel      Op = 0x12
-	OpKVHas      Op = 0x13
-	OpKVTTL      Op = 0x14
-	OpKVTouch    Op = 0x15
-	OpKVScan     Op = 0x16
-	OpClear      Op = 0x17
-	OpSCreate    Op = 0x20
-	OpSResolve   Op = 0x21
-	OpSUpdate    Op = 0x22
-	OpSRevoke    Op = 0x23
-	OpSList      Op = 0x24
-	OpSRevokeAll Op = 0x25
-	OpSRevokeID  Op = 0x26
-	OpSRegen     Op = 0x27
+	OpConfigure      Op = 0x01
+	OpPing           Op = 0x02
+	OpShutdown       Op = 0x03
+	OpStats          Op = 0x04
+	OpKVSet          Op = 0x10
+	OpKVGet          Op = 0x11
+	OpKVDel          Op = 0x12
+	OpKVHas          Op = 0x13
+	OpKVTTL          Op = 0x14
+	OpKVTouch        Op = 0x15
+	OpKVScan         Op = 0x16
+	OpClear          Op = 0x17
+	OpSCreate        Op = 0x20
+	OpSResolve       Op = 0x21
+	OpSUpdate        Op = 0x22
+	OpSRevoke        Op = 0x23
+	OpSList          Op = 0x24
+	OpSRevokeAll     Op = 0x25
+	OpSRevokeID      Op = 0x26
+	OpSRegen         Op = 0x27
+	OpSRevokeSandbox Op = 0x2c
+	OpSRevokeOthers  Op = 0x2d
 )
 
 // Reply statuses.
@@ -121,6 +123,32 @@ const (
 	MismatchUserAgent = 2
 )
 
+// Values of authMethods.
+const (
+	AuthMethodPwd      = 1
+	AuthMethodOtp      = 2
+	AuthMethodSms      = 4
+	AuthMethodTel      = 8
+	AuthMethodHwk      = 16
+	AuthMethodSwk      = 32
+	AuthMethodPin      = 64
+	AuthMethodFpt      = 128
+	AuthMethodFace     = 256
+	AuthMethodIris     = 512
+	AuthMethodRetina   = 1024
+	AuthMethodVbm      = 2048
+	AuthMethodKba      = 4096
+	AuthMethodMfa      = 8192
+	AuthMethodMca      = 16384
+	AuthMethodSc       = 32768
+	AuthMethodPop      = 65536
+	AuthMethodGeo      = 131072
+	AuthMethodRba      = 262144
+	AuthMethodWia      = 524288
+	AuthMethodUser     = 1048576
+	AuthMethodWebauthn = 2097152
+)
+
 // The known bits of the flag sets a request decoder checks.
 const (
 	resolveFlagsKnown = FlagRotate | FlagCheckBinding | FlagWantCSRF
@@ -129,7 +157,7 @@ const (
 )
 
 // allOps lists the operations in table order.
-var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen}
+var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSRevokeSandbox, OpSRevokeOthers}
 
 // opName returns the protocol name of an op, "" for an op not in the table.
 func opName(o Op) string {
@@ -174,6 +202,10 @@ func opName(o Op) string {
 		return "S_REVOKE_ID"
 	case OpSRegen:
 		return "S_REGENERATE"
+	case OpSRevokeSandbox:
+		return "S_REVOKE_SANDBOX"
+	case OpSRevokeOthers:
+		return "S_REVOKE_OTHERS"
 	}
 	return ""
 }
@@ -225,7 +257,7 @@ func decodeBody(d *Decoder, req *Request) {
 		req.Key = d.Bytes("prefix")
 		req.Cursor = d.Str("cursor")
 		req.Limit = d.U32("limit")
-	case OpClear:
+	case OpClear, OpSRevokeSandbox:
 		req.Sandbox = d.Str("sandbox")
 	case OpSCreate:
 		req.Sandbox = d.Str("sandbox")
@@ -241,6 +273,8 @@ func decodeBody(d *Decoder, req *Request) {
 			req.BindMode = d.U8("bindMode")
 			req.IP = d.Str("ip")
 			req.UserAgent = d.Str("userAgent")
+			req.AuthAt = d.I64("authAt")
+			req.AuthMethods = d.U32("authMethods")
 		}
 	case OpSResolve:
 		req.Sandbox = d.Str("sandbox")
@@ -260,7 +294,7 @@ func decodeBody(d *Decoder, req *Request) {
 		if req.HasExt = !d.Done(); req.HasExt {
 			req.GraceMs = d.U64("graceMs")
 		}
-	case OpSRevoke:
+	case OpSRevoke, OpSRevokeOthers:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
 	case OpSList:
@@ -279,6 +313,10 @@ func decodeBody(d *Decoder, req *Request) {
 		req.GraceMs = d.U64("graceMs")
 		req.Flags = d.U8("flags")
 		req.Value = d.Bytes("data")
+		if req.HasExt = !d.Done(); req.HasExt {
+			req.AuthAt = d.I64("authAt")
+			req.AuthMethods = d.U32("authMethods")
+		}
 	case OpPing, OpShutdown, OpStats:
 	}
 }
@@ -330,7 +368,7 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendBytes(b, req.Key)
 		b = AppendStrBytes(b, req.Cursor)
 		b = AppendU32(b, req.Limit)
-	case OpClear:
+	case OpClear, OpSRevokeSandbox:
 		b = AppendStrBytes(b, req.Sandbox)
 	case OpSCreate:
 		b = AppendStrBytes(b, req.Sandbox)
@@ -346,6 +384,8 @@ func AppendRequest(b []byte, req *Request) []byte {
 			b = append(b, req.BindMode)
 			b = AppendStrBytes(b, req.IP)
 			b = AppendStrBytes(b, req.UserAgent)
+			b = AppendI64(b, req.AuthAt)
+			b = AppendU32(b, req.AuthMethods)
 		}
 	case OpSResolve:
 		b = AppendStrBytes(b, req.Sandbox)
@@ -365,7 +405,7 @@ func AppendRequest(b []byte, req *Request) []byte {
 		if req.HasExt {
 			b = AppendU64(b, req.GraceMs)
 		}
-	case OpSRevoke:
+	case OpSRevoke, OpSRevokeOthers:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.Token)
 	case OpSList:
@@ -384,6 +424,10 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendU64(b, req.GraceMs)
 		b = append(b, req.Flags)
 		b = AppendBytes(b, req.Value)
+		if req.HasExt {
+			b = AppendI64(b, req.AuthAt)
+			b = AppendU32(b, req.AuthMethods)
+		}
 	}
 	return b
 }
@@ -438,6 +482,8 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.U8("sessionFlags")
 			d.U8("mismatch")
 			d.Str("csrfToken")
+			d.I64("authAt")
+			d.U32("authMethods")
 		case OpSRevoke:
 			d.U8("existed")
 			d.Str("sessionId")
@@ -448,8 +494,10 @@ func CheckReply(op Op, status Status, body []byte) error {
 				d.I64("lastSeenAt")
 				d.I64("expiresAt")
 				d.Bytes("meta")
+				d.I64("authAt")
+				d.U32("authMethods")
 			}
-		case OpSRevokeAll:
+		case OpSRevokeAll, OpSRevokeOthers:
 			for n := d.U32("nRevoked"); n > 0 && d.field == ""; n-- {
 				d.Str("sessionId")
 			}
@@ -460,6 +508,10 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.Str("csrfToken")
 			d.U8("sessionFlags")
 			d.Str("oldSessionId")
+			d.I64("authAt")
+			d.U32("authMethods")
+		case OpSRevokeSandbox:
+			d.U64("revoked")
 		default:
 			return fmt.Errorf("%s cannot answer OK", op)
 		}

@@ -78,6 +78,10 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return s.sessionRevokeAll(req)
 	case protocol.OpSRevokeID:
 		return s.sessionRevokeID(req)
+	case protocol.OpSRevokeSandbox:
+		return s.sessionRevokeSandbox(req)
+	case protocol.OpSRevokeOthers:
+		return s.sessionRevokeOthers(req)
 	}
 	return nil, xerr.New(xerr.UnknownOp, "unknown op 0x%02x", uint8(req.Op))
 }

@@ -201,7 +201,7 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		case 13:
 			if len(tokens) > 0 {
 				k := rng.IntN(len(tokens))
-				res, _ := s.SessionRegenerate(noDL, sb, tokens[k], 2000, rng.IntN(2) == 0, nil)
+				res, _ := s.SessionRegenerate(noDL, sb, tokens[k], 2000, rng.IntN(2) == 0, nil, nil)
 				if res.Status == session.OK {
 					tokens[k] = append([]byte(nil), res.Token[:]...)
 				}
@@ -287,7 +287,10 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 		"S_REVOKE":        func() error { _, err := storetest.SessionRevoke(s, sb, tok); return err },
 		"S_REVOKE_ID":     func() error { _, err := s.SessionRevokeID(noDL, sb, id); return err },
 		"S_REVOKE_ALL":    func() error { _, err := storetest.SessionRevokeAll(s, sb, []byte("alice"), nil); return err },
-		"S_REGENERATE":    func() error { _, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil); return err },
+		"S_REGENERATE": func() error {
+			_, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil, nil)
+			return err
+		},
 	}
 	for name, op := range ops {
 		c.Advance(5)

@@ -4,7 +4,7 @@ import "testing"
 
 // All is every scenario, by name. A scenario is a function of an Each, in the file of its
 // topic: errors.go, kv.go, resolve.go, rotation.go, theft.go, update.go, revoke.go,
-// binding.go, limits.go, regenerate.go, deadline.go.
+// binding.go, limits.go, regenerate.go, deadline.go, auth.go.
 var All = []struct {
 	Name string
 	Run  func(t *testing.T, each Each)
@@ -36,6 +36,8 @@ var All = []struct {
 	{"MaxSessionsPerUser", MaxSessionsPerUser},
 	{"MaxSessionsConcurrentLogins", MaxSessionsConcurrentLogins},
 	{"Regenerate", Regenerate},
+	{"AuthRecord", AuthRecord},
+	{"RevokeSandboxAndOthers", RevokeSandboxAndOthers},
 }
 
 // RunAll runs every scenario as a subtest of t.
