@@ -10,6 +10,7 @@ import { HEADER_NAME, XemsCsrfOptions } from './options/csrf.options';
 import { NestedOptions, OptionBoolean, OptionDuration, OptionInt, OptionOneOf, OptionString, describeValue } from './options/option-rules';
 import { NO_DEFAULT } from './options/resolved';
 import { XemsSidecarOptions } from './options/sidecar.options';
+import { XemsReauthenticationOptions } from './options/reauthentication.options';
 
 /**
  * The options of XemsModule.forRoot() / forRootAsync(). Each option is declared here once: its
@@ -113,4 +114,15 @@ export class XemsModuleOptions {
   /** The sidecar process: binary, time and load limits. */
   @NestedOptions(() => XemsSidecarOptions)
   sidecar?: XemsSidecarOptions = new XemsSidecarOptions();
+
+  /**
+   * The default of `@RequireFreshAuth()` without a duration: how recent the last
+   * authentication (link, reauthenticated) must be. Default `'10m'`.
+   */
+  @OptionDuration(1, XEMS_LIMITS.maxTtlMs, "Use a duration up to 5 days, e.g. '10m'.")
+  freshAuthMaxAge?: XemsDuration = '10m';
+
+  /** Reauthentication ceilings and NIST SP 800-63B-4 assurance-level presets (off by default). */
+  @NestedOptions(() => XemsReauthenticationOptions)
+  reauthentication?: XemsReauthenticationOptions = new XemsReauthenticationOptions();
 }

@@ -128,6 +128,7 @@ describe('XemsService', () => {
           flags: 0,
           mismatch: 0,
           csrfToken: '',
+          auth: { authAt: 0, authMethods: 0 },
         }),
       },
     );
