@@ -30,6 +30,8 @@ describe('resolveXemsOptions', () => {
         maxInFlight: 10000,
         maxRestarts: 10,
       },
+      freshAuthMaxAge: 600_000,
+      reauthentication: { maxAgeMs: 0 },
     });
     assert.deepEqual(resolveXemsOptions({}), o);
   });

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { XemsModule, type XemsModuleOptions } from '../../src';
+import { AccountController } from './auth/account.controller';
 import { AuthController } from './auth/auth.controller';
 import { DevicesController } from './devices/devices.controller';
 import { RotationHeader } from './rotation-header';
@@ -24,7 +25,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [XemsModule.forRoot(sampleXemsOptions(config))],
-      controllers: [AuthController, DevicesController],
+      controllers: [AuthController, AccountController, DevicesController],
       providers: [
         UsersService,
         { provide: APP_INTERCEPTOR, useClass: RotationHeader },
