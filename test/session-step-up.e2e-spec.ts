@@ -84,6 +84,16 @@ describe('fresh authentication (memory store)', () => {
     assert.equal((await use(t, token, '/me')).status, 401, 'the token before the reauthentication is dead');
   });
 
+  it('SessionGuard on the controller and @RequireFreshAuth on the handler resolve (and rotate) the token once', async () => {
+    const { token } = await login(t, 'once');
+    const rotations = () => t.events.filter((e) => e.type === 'session.rotated').length;
+    const before = rotations();
+    const r = await use(t, token, '/me/sensitive');
+    assert.equal(r.status, 200);
+    assert.equal(rotations() - before, 1, 'one rotation for one request');
+    assert.equal((await use(t, r.token, '/me')).status, 200, 'the token the response carried is the live one');
+  });
+
   it('a methods requirement refuses another method until the user reauthenticates with it', async () => {
     const { token } = await login(t, 'methods', ['pwd']);
     const r = await use(t, token, '/me/passkey-only');

@@ -139,3 +139,33 @@ func RevokeSandboxAndOthers(t *testing.T, each Each) {
 		}
 	})
 }
+
+// RevokeSandboxMany: S_REVOKE_SANDBOX ends every one of more sessions than one SCAN batch
+// holds (Redis walks each master in batches of 1000 keys), with and without users, and
+// counts them exactly.
+func RevokeSandboxMany(t *testing.T, each Each) {
+	each(t, func(t *testing.T, e *Env, s Backend, clock *FakeClock) {
+		const n = 2100
+		users := []string{"", "u1", "u2", "u3"}
+		var last []byte
+		for i := 0; i < n; i++ {
+			c := MustCreate(t, s, sbA, "d", 60_000, 0, users[i%len(users)])
+			last = c.Token[:]
+		}
+		got, err := s.SessionRevokeSandbox(noDL, sbA)
+		if err != nil || got != n {
+			t.Fatalf("revoke sandbox = %d %v, want %d", got, err, n)
+		}
+		if Resolve(t, s, sbA, last, false, 2000).Status != session.NotFound {
+			t.Fatal("a session survived")
+		}
+		for _, u := range users[1:] {
+			if l, _ := s.SessionList(sbA, []byte(u)); len(l) != 0 {
+				t.Fatalf("user %s still lists %d sessions", u, len(l))
+			}
+		}
+		if e.IndexSize != nil && e.IndexSize(sbA) != 0 {
+			t.Fatal("index not empty")
+		}
+	})
+}

@@ -38,6 +38,7 @@ var All = []struct {
 	{"Regenerate", Regenerate},
 	{"AuthRecord", AuthRecord},
 	{"RevokeSandboxAndOthers", RevokeSandboxAndOthers},
+	{"RevokeSandboxMany", RevokeSandboxMany},
 }
 
 // RunAll runs every scenario as a subtest of t.
