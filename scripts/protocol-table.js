@@ -17,7 +17,7 @@
 //   { repeat: 'name', count: 'u16' | 'u32', fields, go: { slice, type } } count, then the fields n times
 
 /** Bumped on every change of a layout below (the client and the sidecar compare it in HELLO / CONFIGURE). */
-const version = 2;
+const version = 3;
 
 /** Frame headers (after the u32 length prefix of every frame). */
 const headers = {
@@ -118,6 +118,35 @@ const flagSets = {
   sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2 } },
   mismatchBits: { go: 'Mismatch', values: { IP: 1, USER_AGENT: 2 } },
   endReason: { go: 'Ended', values: { REVOKED: 0, EVICTED: 1, BINDING: 2, REUSED: 3, EXPIRED: 4, REGENERATED: 5 } },
+  // The authentication methods of a session's authentication record (u32 authMethods): the
+  // RFC 8176 "amr" values, plus WEBAUTHN (a passkey). Opaque to the sidecar, which stores them.
+  authMethods: {
+    go: 'AuthMethod',
+    values: {
+      PWD: 1,
+      OTP: 2,
+      SMS: 4,
+      TEL: 8,
+      HWK: 16,
+      SWK: 32,
+      PIN: 64,
+      FPT: 128,
+      FACE: 256,
+      IRIS: 512,
+      RETINA: 1024,
+      VBM: 2048,
+      KBA: 4096,
+      MFA: 8192,
+      MCA: 16384,
+      SC: 32768,
+      POP: 65536,
+      GEO: 131072,
+      RBA: 262144,
+      WIA: 524288,
+      USER: 1048576,
+      WEBAUTHN: 2097152,
+    },
+  },
 };
 
 const sandbox = ['sandbox', 'str'];
@@ -200,6 +229,9 @@ const ops = {
           ['bindMode', 'u8'],
           ['ip', 'str'],
           ['userAgent', 'str'],
+          // The login's authentication record: authAt Unix ms (0 = none), authMethods bits.
+          ['authAt', 'i64'],
+          ['authMethods', 'u32', { bits: 'authMethods' }],
         ],
       },
     ],
@@ -235,6 +267,8 @@ const ops = {
         ['sessionFlags', 'u8'],
         ['mismatch', 'u8'],
         ['csrfToken', 'str'], // "" unless WANT_CSRF
+        ['authAt', 'i64'], // the authentication record (0 = none)
+        ['authMethods', 'u32'],
       ],
       NOT_FOUND: [],
       REUSED: [['sessionId', 'str']],
@@ -274,6 +308,8 @@ const ops = {
             ['lastSeenAt', 'i64'],
             ['expiresAt', 'i64'],
             ['meta', 'bytes'],
+            ['authAt', 'i64'],
+            ['authMethods', 'u32'],
           ],
         },
       ],
@@ -289,7 +325,21 @@ const ops = {
   S_REGENERATE: {
     code: 0x27,
     go: 'OpSRegen',
-    request: [sandbox, token, ['graceMs', 'u64'], ['flags', 'u8', { bits: 'regenFlags' }], ['data', 'bytes', { go: 'Value' }]],
+    request: [
+      sandbox,
+      token,
+      ['graceMs', 'u64'],
+      ['flags', 'u8', { bits: 'regenFlags' }],
+      ['data', 'bytes', { go: 'Value' }],
+      // Present: a reauthentication, the new session gets this authentication record.
+      {
+        ext: 'ext',
+        fields: [
+          ['authAt', 'i64'],
+          ['authMethods', 'u32', { bits: 'authMethods' }],
+        ],
+      },
+    ],
     reply: {
       OK: [
         ['token', 'str'],
@@ -298,6 +348,8 @@ const ops = {
         ['csrfToken', 'str'],
         ['sessionFlags', 'u8'],
         ['oldSessionId', 'str'],
+        ['authAt', 'i64'],
+        ['authMethods', 'u32'],
       ],
       NOT_FOUND: [],
     },
@@ -305,6 +357,10 @@ const ops = {
   // WebSockets (issue 15): read-only checks, never a presentation, never reuse (docs/protocol.md).
   S_PEEK: { code: 0x28, request: [sandbox, token, ['graceMs', 'u64']], reply: { OK: peekReply, NOT_FOUND: [] } },
   S_PEEK_ID: { code: 0x29, request: [sandbox, ['sessionId', 'str']], reply: { OK: peekReply, NOT_FOUND: [] } },
+  // Ends every session of a sandbox (an administrator's "log everyone out"); KV records stay.
+  S_REVOKE_SANDBOX: { code: 0x2c, request: [sandbox], reply: { OK: [['revoked', 'u64']] } },
+  // Ends every other session of the user of the token's session (a credential change).
+  S_REVOKE_OTHERS: { code: 0x2d, request: [sandbox, token], reply: { OK: [sessionIds('revoked')] } },
 };
 
 module.exports = { version, headers, limits, statuses, errorBody, errorCodes, frameKinds, flagSets, ops };

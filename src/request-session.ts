@@ -51,6 +51,7 @@ export function describeRequestSession(req: XemsHttpRequest): XemsSessionContext
     expiresAt: session.expiresAt,
     rotated: session.rotated,
     rememberMe: session.rememberMe,
+    ...(session.auth && { authenticatedAt: session.auth.authenticatedAt, authMethods: session.auth.methods }),
   };
 }
 
@@ -155,7 +156,9 @@ export class RequestSessions {
   async refreshIfLate(req: XemsHttpRequest): Promise<void> {
     const state = peekRequestState(req);
     const entry = state?.entry;
-    if (!state?.presented || !entry?.newest) return;
+    // A token issued during the handler (regenerate, reauthenticated) is written as issued: the
+    // presented token is dead by then, and refreshing it would end the new session here.
+    if (!state?.presented || state.issued || !entry?.newest) return;
     const now = performance.now();
     if (now - entry.learnedAt > LATE_RESPONSE_MS) {
       if (now - state.attachedAt > REFRESH_WINDOW_MS) return;

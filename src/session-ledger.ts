@@ -68,6 +68,12 @@ export class SessionLedger {
     if (entry) entry.newest = null;
   }
 
+  /** Every session of the sandbox was ended here (revokeAll): their responses in flight write no token. */
+  endSandbox(sandbox: string): void {
+    const prefix = keyOf(sandbox, '');
+    for (const [key, entry] of this.entries) if (key.startsWith(prefix)) entry.newest = null;
+  }
+
   /** A request of the entry's session is done. */
   leave(entry: LedgerEntry): void {
     if (--entry.inFlight <= 0 && this.entries.get(entry.key) === entry) this.entries.delete(entry.key);

@@ -1,14 +1,17 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { type FreshAuthRequirement, isFreshEnough, stepUpChallenge } from './auth-freshness';
 import { isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { callPartsOf } from './platform/execution-context';
 import type { XemsClientInfo, XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
-import { RequestSessions } from './request-session';
+import { RequestSessions, peekRequestState } from './request-session';
+import type { XemsFreshAuthMetadata } from './require-fresh-auth.decorator';
+import type { XemsResolvedSession } from './session.types';
 import { TokenTransport, type XemsPresentedToken } from './token-transport';
-import { XEMS_SANDBOX_METADATA } from './xems.constants';
+import { XEMS_FRESH_AUTH_METADATA, XEMS_SANDBOX_METADATA } from './xems.constants';
 import { isSidecarUnavailable, serviceUnavailable } from './xems.errors';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { type SessionLookup, type XemsRotationPolicy, XemsSessions } from './xems.sessions';
@@ -24,7 +27,9 @@ export type XemsUnauthorizedReason = 'missing' | 'malformed' | 'invalid';
  * in the route's sandbox (@XemsSandbox or the module's default), rotates it per autoRotation,
  * and attaches the session to the request (@Session()). The response carries the current
  * token on every path. Refusals: 401 (no, malformed, unknown, expired, revoked or reused
- * token), 503 with Retry-After (sidecar unavailable, timed out or overloaded).
+ * token; an authentication older than @RequireFreshAuth allows), 503 with Retry-After (sidecar
+ * unavailable, timed out or overloaded). Running it twice for one request (a controller's
+ * guard and @RequireFreshAuth's) resolves the token once.
  *
  * On a WebSocket gateway handler it checks the session the socket holds since its handshake
  * (XemsSockets.authenticate) by id: no token, no rotation, never reuse (src/websocket/).
@@ -45,6 +50,8 @@ export class SessionGuard implements CanActivate {
     // A gateway handler: the socket's session, found at its handshake, is checked by id.
     if (context.getType() === 'ws') return canActivateSocket(context, this.getSandbox(context), this.sessions);
     const req = this.getRequest(context);
+    const resolved = peekRequestState(req)?.presented && this.requestSessions.peek(req);
+    if (resolved) return this.checkFreshAuth(resolved, context);
     // Before the token is resolved (and maybe rotated): a response that cannot carry the new token is refused first.
     const res = this.getResponse(context);
     const presented = this.getToken(req, context);
@@ -64,7 +71,41 @@ export class SessionGuard implements CanActivate {
     }
     if (!session) return this.onUnauthorized('invalid', context);
     this.requestSessions.attach(req, res, session, presented);
-    return true;
+    return this.checkFreshAuth(session, context);
+  }
+
+  /** @RequireFreshAuth: the session's last authentication must be recent enough (and by its methods). */
+  protected checkFreshAuth(session: XemsResolvedSession, context: ExecutionContext): boolean {
+    const requirement = this.getFreshAuthRequirement(context);
+    if (!requirement || isFreshEnough(session.auth, requirement, Date.now())) return true;
+    return this.onStaleAuthentication(requirement, context);
+  }
+
+  /** @RequireFreshAuth() of the handler, else of the controller (its default age: the module's freshAuthMaxAge). */
+  protected getFreshAuthRequirement(context: ExecutionContext): FreshAuthRequirement | undefined {
+    const meta = this.reflector.getAllAndOverride<XemsFreshAuthMetadata | undefined>(XEMS_FRESH_AUTH_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    return meta && { maxAgeMs: meta.maxAgeMs ?? this.options.freshAuthMaxAge, methods: meta.methods };
+  }
+
+  /**
+   * Refuses with 401, the stable code XEMS_FRESH_AUTH_REQUIRED and the RFC 9470 challenge in
+   * WWW-Authenticate; the session stays (the response still carries its current token).
+   */
+  protected onStaleAuthentication(requirement: FreshAuthRequirement, context: ExecutionContext): never {
+    const res = this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard');
+    if (!res.headersSent) res.setHeader('WWW-Authenticate', stepUpChallenge(requirement));
+    const error = new UnauthorizedException({
+      statusCode: 401,
+      error: 'Unauthorized',
+      code: 'XEMS_FRESH_AUTH_REQUIRED',
+      message: 'This action needs a more recent authentication: reauthenticate, then retry',
+      maxAge: Math.floor(requirement.maxAgeMs / 1000),
+      ...(requirement.methods.length > 0 && { methods: requirement.methods }),
+    });
+    throw isGraphqlContext(context) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.unauthenticated) : error;
   }
 
   /**

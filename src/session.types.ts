@@ -1,3 +1,4 @@
+import type { XemsAuthMethod, XemsAuthentication } from './auth-methods';
 import type { XemsDuration } from './duration.util';
 import type { XemsClientInfo } from './platform/http-platform';
 import type { XemsSchemaOptions } from './typed-data';
@@ -25,6 +26,8 @@ export interface XemsResolvedSession<T = unknown> {
   sliding: boolean;
   /** The session's CSRF token, when asked for (`csrf: true`; SessionGuard always asks). */
   csrfToken?: string;
+  /** When and how its user last authenticated (link, reauthenticated); undefined when never recorded. */
+  auth?: XemsAuthentication;
 }
 
 /**
@@ -52,6 +55,8 @@ export interface XemsCreateSessionOptions {
   idleTimeout?: XemsDuration | false;
   /** Validate the data against this class-validator schema first (XemsValidationError if invalid). */
   schema?: XemsSchemaOption;
+  /** Record an authentication now, by these methods (e.g. ['pwd']); without it the session has no authentication record. */
+  methods?: XemsAuthMethod[];
 }
 
 export interface XemsResolveOptions {
@@ -85,6 +90,8 @@ export interface XemsLinkOptions {
   idleTimeout?: XemsDuration | false;
   /** Validate the data against this class-validator schema first (XemsValidationError if invalid). */
   schema?: XemsSchemaOption;
+  /** How the user authenticated (RFC 8176 names such as 'pwd', 'otp', plus 'webauthn'); recorded with the login time. */
+  methods?: XemsAuthMethod[];
 }
 
 export interface XemsRegenerateOptions {
@@ -107,6 +114,10 @@ export interface XemsSessionInfo {
   device?: string;
   /** True for the session of the request being handled (or of `current`). */
   current: boolean;
+  /** When its user last authenticated (link, reauthenticated), if recorded. */
+  authenticatedAt?: number;
+  /** How (the methods recorded with authenticatedAt). */
+  authMethods?: XemsAuthMethod[];
 }
 
 /** The request's session as the module sees it (no token, no data): `getSessionContext(req)`. */
@@ -119,4 +130,8 @@ export interface XemsSessionContext {
   /** True when this request rotated the session's token. */
   rotated: boolean;
   rememberMe: boolean;
+  /** When its user last authenticated (link, reauthenticated), if recorded. */
+  authenticatedAt?: number;
+  /** How (the methods recorded with authenticatedAt). */
+  authMethods?: XemsAuthMethod[];
 }

@@ -8,3 +8,6 @@ export const XEMS_SANDBOX_METADATA = 'xems:sandbox';
 
 /** Response header a mobile or server client reads its token from (when the header transport is on): see options.header. */
 export const XEMS_DEFAULT_HEADER = 'x-xems-token';
+
+/** Metadata key written by @RequireFreshAuth() on a handler or controller. */
+export const XEMS_FRESH_AUTH_METADATA = 'xems:fresh-auth';

@@ -9,7 +9,13 @@ export type XemsRevokeReason =
   /** maxSessionsPerUser with onLimit 'evict-oldest': a newer login of the same user. */
   | 'evicted'
   /** binding with onMismatch 'revoke': a request from another client. */
-  | 'binding';
+  | 'binding'
+  /** revokeAll(): an administrator ended every session of the sandbox (one `sessions.revoked-all` event). */
+  | 'admin'
+  /** onCredentialChange(): the user's other sessions end when a credential changes. */
+  | 'credential-change'
+  /** The `reauthentication` ceiling: the user last authenticated longer ago than it allows. */
+  | 'reauthentication';
 
 /**
  * Session life-cycle events. They carry public session ids (the ids listSessions shows), never
@@ -25,6 +31,11 @@ export type XemsSessionEvent =
   | { type: 'session.expired'; sandbox: string; sessionId: string }
   /** regenerate(): the session got a new identity; the previous one is dead. */
   | { type: 'session.regenerated'; sandbox: string; sessionId: string; previousSessionId: string }
+  /**
+   * revokeAll(): every session of the sandbox ended in one sidecar operation, which reports how
+   * many, not which (a sandbox may hold millions): one event for all of them.
+   */
+  | { type: 'sessions.revoked-all'; sandbox: string; count: number; reason: 'admin' }
   /** A request did not match the session's binding: which parts differed, and what was done. */
   | {
       type: 'binding.mismatch';

@@ -12,6 +12,7 @@ import { NO_DEFAULT } from './options/resolved';
 import { XemsPassportOptions } from './options/passport.options';
 import { XemsSidecarOptions } from './options/sidecar.options';
 import { XemsTelemetryOptions } from './options/telemetry.options';
+import { XemsReauthenticationOptions } from './options/reauthentication.options';
 
 /**
  * The options of XemsModule.forRoot() / forRootAsync(). Each option is declared here once: its
@@ -130,4 +131,15 @@ export class XemsModuleOptions {
    */
   @NestedOptions(() => XemsTelemetryOptions)
   telemetry?: XemsTelemetryOptions = new XemsTelemetryOptions();
+
+  /**
+   * The default of `@RequireFreshAuth()` without a duration: how recent the last
+   * authentication (link, reauthenticated) must be. Default `'10m'`.
+   */
+  @OptionDuration(1, XEMS_LIMITS.maxTtlMs, "Use a duration up to 5 days, e.g. '10m'.")
+  freshAuthMaxAge?: XemsDuration = '10m';
+
+  /** Reauthentication ceilings and NIST SP 800-63B-4 assurance-level presets (off by default). */
+  @NestedOptions(() => XemsReauthenticationOptions)
+  reauthentication?: XemsReauthenticationOptions = new XemsReauthenticationOptions();
 }

@@ -32,6 +32,8 @@ describe('resolveXemsOptions', () => {
         maxRestarts: 10,
       },
       telemetry: { enabled: 'auto', metrics: true, tracing: true, meterProvider: undefined, tracerProvider: undefined },
+      freshAuthMaxAge: 600_000,
+      reauthentication: { maxAgeMs: 0 },
     });
     assert.deepEqual(resolveXemsOptions({}), o);
   });

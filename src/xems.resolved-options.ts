@@ -6,6 +6,7 @@ import { checkCookie } from './options/cookie.options';
 import { resolveCsrf } from './options/csrf.options';
 import { resolveTelemetry } from './options/telemetry.options';
 import { type ResolvedPassportOptions, resolvePassport } from './options/passport.options';
+import { resolveReauthentication } from './options/reauthentication.options';
 import { XemsModuleOptions } from './xems.options';
 import { resolvedOptions, validateOptions } from './options/options-validation';
 import type { Resolved } from './options/resolved';
@@ -16,10 +17,15 @@ import type { Resolved } from './options/resolved';
  * `sidecar.*Timeout`), header names lower-cased, CSRF origins normalised, persistence and store
  * resolved (secrets parsed, identities read).
  */
-export type ResolvedXemsOptions = Omit<Resolved<XemsModuleOptions>, 'persistence' | 'store' | 'hardwareBinding' | 'passport'> & {
+export type ResolvedXemsOptions = Omit<
+  Resolved<XemsModuleOptions>,
+  'persistence' | 'store' | 'hardwareBinding' | 'passport' | 'reauthentication'
+> & {
   passport: ResolvedPassportOptions | false;
   persistence: ResolvedPersistence;
   store: ResolvedStore;
+  /** The reauthentication ceiling in effect (0 = none), after the assurance-level preset. */
+  reauthentication: { maxAgeMs: number };
 };
 
 export interface ResolveOptionsHooks {
@@ -47,8 +53,12 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     );
   }
   const sharedStore = (store as { type?: unknown } | undefined)?.type === 'redis';
+  const ceilings = resolveReauthentication(resolved.reauthentication);
   return {
     ...resolved,
+    // An assurance-level preset sets the idle timeout unless the idleTimeout option was given.
+    idleTimeout: given.idleTimeout === undefined && ceilings.presetIdleMs ? ceilings.presetIdleMs : resolved.idleTimeout,
+    reauthentication: { maxAgeMs: ceilings.maxAgeMs },
     ttl: new TtlCap(hooks.warn).apply(resolved.ttl, 'XemsModule option "ttl"', given.ttl),
     header: resolved.header === false ? false : resolved.header.toLowerCase(),
     csrf: resolveCsrf(resolved.csrf),

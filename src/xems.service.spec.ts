@@ -131,6 +131,7 @@ describe('XemsService', () => {
           flags: 0,
           mismatch: 0,
           csrfToken: '',
+          auth: { authAt: 0, authMethods: 0 },
         }),
       },
     );
@@ -163,7 +164,8 @@ describe('XemsService', () => {
     const { xems, calls, seen } = service({ binding: { ip: 'exact' } });
     const { req, res } = fakeHttp({ cookie: `xems_token=${tokenOf(1, 5)}`, 'user-agent': 'UA/3' });
     (req as unknown as { ip: string }).ip = '192.0.2.1';
-    const token = await xems.link(req, res, { user: 'ann' }, { userId: 'ann', device: 'laptop' });
+    const before = Date.now();
+    const token = await xems.link(req, res, { user: 'ann' }, { userId: 'ann', device: 'laptop', methods: ['pwd', 'webauthn'] });
     assert.equal(token, tokenOf(0, 7));
     assert.deepEqual(
       calls.filter(([op]) => op === 'sRevoke').map((c) => c[2]),
@@ -175,12 +177,17 @@ describe('XemsService', () => {
     assert.deepEqual((create[7] as { bindIp: string; ip: string }).ip, '192.0.2.1');
     assert.deepEqual(xems.getSession(req), { user: 'ann' });
     assert.equal(xems.csrfToken(req), 'csrf');
+    const ext = create[7] as { auth: { authAt: number; authMethods: number } };
+    assert.ok(ext.auth.authAt >= before && ext.auth.authAt <= Date.now(), 'the login time is recorded');
+    assert.equal(ext.auth.authMethods, 1 | 2_097_152, 'pwd and webauthn');
     assert.deepEqual(xems.getSessionContext(req), {
       id: 'new-id',
       sandbox: 'xems.session',
       expiresAt: 99,
       rotated: false,
       rememberMe: false,
+      authenticatedAt: ext.auth.authAt,
+      authMethods: ['pwd', 'webauthn'],
     });
     flushHeaders(res);
     assert.match(setCookies(res)[0], new RegExp(`^xems_token=${tokenOf(0, 7)};`));

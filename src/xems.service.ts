@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
+import { type XemsAuthMethod, authMethodBits, authenticatedNow } from './auth-methods';
 import type { XemsDuration } from './duration.util';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import type { XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
@@ -104,7 +105,8 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     const spec = this.sessionSpec(options, 'createSession()');
     assertSchema(schemaOptions(options.schema), data, 'session data');
     const bytes = encodeJson(data, 'session data');
-    return (await this.sessions.create(sandbox, bytes, { ...spec, meta: options.meta })).token;
+    const auth = options.methods === undefined ? undefined : authenticatedNow(authMethodBits(options.methods, 'createSession()'));
+    return (await this.sessions.create(sandbox, bytes, { ...spec, meta: options.meta, auth })).token;
   }
 
   /**
@@ -189,12 +191,14 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       );
     }
     const spec = this.sessionSpec(options, 'link()');
+    const methods = authMethodBits(options.methods, 'link()');
     await this.revokeRequestSession(req, sandbox);
     const client = this.platforms.platform.client(req);
     const session = await this.sessions.create(sandbox, bytes, {
       ...spec,
       meta: { ip: client.ip, userAgent: client.userAgent, device: options.device },
       client,
+      auth: authenticatedNow(methods),
     });
     this.requestSessions.attach(req, res, session);
     return session.token;
@@ -220,15 +224,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * new token. Returns it, or null when the session had already ended (the cookie is cleared).
    */
   async regenerate(req: Req, res: Res, options: XemsRegenerateOptions = {}): Promise<string | null> {
-    assertHeadersNotSent(this.platforms.platform.nodeResponse(res, 'XemsService.regenerate()'), 'regenerate');
-    const active = this.requestSessions.peek(req);
-    if (!active) {
-      throw new XemsError(
-        'NO_SESSION',
-        'XemsService.regenerate() was called for a request without a session',
-        'Call it in a route guarded by SessionGuard, or after link() in the same request.',
-      );
-    }
+    const active = this.sessionOf(req, res, 'regenerate');
     const replace = options.data !== undefined;
     if (replace && options.keepData === true) {
       throw new XemsValidationError(
@@ -240,12 +236,31 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     const keep = !replace && options.keepData !== false;
     if (replace) assertSchema(schemaOptions(options.schema), options.data, 'session data');
     const next = await this.sessions.regenerate(active, keep ? undefined : encodeJson(replace ? options.data : {}, 'session data'));
-    if (!next) {
-      this.requestSessions.clear(req, res);
-      return null;
-    }
-    this.requestSessions.attach(req, res, next);
-    return next.token;
+    return this.adopt(req, res, next);
+  }
+
+  /**
+   * After the user proved themselves again (a password or passkey prompt): records the new
+   * authentication (now, by `methods`) and, as for any privilege change, gives the session a
+   * new identity (regenerate: the old token dies, including its grace window). Routes with
+   * @RequireFreshAuth pass again. Returns the new token, or null when the session had ended.
+   */
+  async reauthenticated(req: Req, res: Res, options: { methods?: XemsAuthMethod[] } = {}): Promise<string | null> {
+    const active = this.sessionOf(req, res, 'reauthenticated');
+    const auth = authenticatedNow(authMethodBits(options.methods, 'reauthenticated()'));
+    return this.adopt(req, res, await this.sessions.regenerate(active, undefined, auth));
+  }
+
+  /**
+   * After the user changed a credential (password, passkey, MFA): gives the caller's session a
+   * new identity and ends every other session of the same user (ASVS: terminate the other
+   * sessions after a credential change; reason 'credential-change'). Returns how many other
+   * sessions ended; the caller's session ended meanwhile: 0, its cookie cleared.
+   */
+  async onCredentialChange(req: Req, res: Res): Promise<number> {
+    const active = this.sessionOf(req, res, 'onCredentialChange');
+    const token = await this.adopt(req, res, await this.sessions.regenerate(active));
+    return token === null ? 0 : (await this.sessions.revokeOthers(active.sandbox, token)).length;
   }
 
   /** The data of the request's session (set by SessionGuard or link), or undefined. */
@@ -307,6 +322,18 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     return (await this.sessions.revokeAll(sandbox, userId, except.length > 1024 ? '' : except)).length;
   }
 
+  /**
+   * Ends every session of a sandbox ("log everyone out": a breach, a key rotation), in one
+   * sidecar operation, with the memory and the Redis store; key-value records stay. Every
+   * session is refused (401) at its next request; other sandboxes are untouched. Emits one
+   * `sessions.revoked-all` event (reason 'admin'). Returns how many sessions ended.
+   */
+  async revokeAll(options: { sandbox?: string } = {}): Promise<number> {
+    const sandbox = options.sandbox ?? this.options.sandbox;
+    assertSandbox(sandbox);
+    return this.sessions.revokeSandbox(sandbox);
+  }
+
   // ---------------------------------------------------------------- observability
 
   /**
@@ -360,6 +387,30 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     for (const [token, sandboxes] of targets) {
       for (const s of sandboxes) await this.revokeSession(token, { sandbox: s });
     }
+  }
+
+  /** The request's session, for an operation that needs one (NO_SESSION otherwise). */
+  private sessionOf(req: Req, res: Res, operation: string): XemsResolvedSession {
+    assertHeadersNotSent(this.platforms.platform.nodeResponse(res, `XemsService.${operation}()`), operation);
+    const active = this.requestSessions.peek(req);
+    if (!active) {
+      throw new XemsError(
+        'NO_SESSION',
+        `XemsService.${operation}() was called for a request without a session`,
+        'Call it in a route guarded by SessionGuard, or after link() in the same request.',
+      );
+    }
+    return active;
+  }
+
+  /** Makes `next` the request's session, or clears the cookie when the session had ended. */
+  private adopt(req: Req, res: Res, next: XemsResolvedSession | null): string | null {
+    if (!next) {
+      this.requestSessions.clear(req, res);
+      return null;
+    }
+    this.requestSessions.attach(req, res, next);
+    return next.token;
   }
 
   private presentedToken(req: Req): string | undefined {

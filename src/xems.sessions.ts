@@ -1,10 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { authenticationOf } from './auth-methods';
+import { isPastCeiling } from './auth-freshness';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { SessionLedger } from './session-ledger';
 import type { XemsClientInfo } from './platform/http-platform';
 import type { XemsPeekedSession, XemsResolvedSession, XemsSessionInfo } from './session.types';
-import { type CreateSessionExt, MismatchBits, type PeekedSession, type ResolveExt, SessionFlags, SidecarApi } from './sidecar/sidecar-api';
+import {
+  type CreateSessionExt,
+  MismatchBits,
+  type PeekedSession,
+  type ResolveExt,
+  SessionFlags,
+  type SidecarAuth,
+  SidecarApi,
+} from './sidecar/sidecar-api';
 import { XEMS_LIMITS } from './xems.defaults';
 import { XemsEvents } from './xems.events';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
@@ -35,6 +45,8 @@ export interface SessionSpec {
   meta?: DeviceMeta;
   /** The client to bind the session to (when the `binding` option is on). */
   client?: XemsClientInfo;
+  /** The login's authentication record (link; createSession with methods). */
+  auth?: SidecarAuth;
 }
 
 /** Non-secret device details of a session. */
@@ -88,6 +100,11 @@ export class XemsSessions {
       return null;
     }
     if (result.mismatch !== 0) this.bindingMismatch(sandbox, result.sessionId, result.mismatch, 'log');
+    const auth = authenticationOf(result.auth);
+    if (isPastCeiling(auth, this.options.reauthentication.maxAgeMs, Date.now())) {
+      await this.endPastCeiling(sandbox, result.token, result.sessionId);
+      return null;
+    }
     // Hot path: no event object when nobody listens.
     if (result.rotated && this.events.observed) this.events.emit({ type: 'session.rotated', sandbox, sessionId: result.sessionId });
     const session: XemsResolvedSession<T> = {
@@ -101,6 +118,7 @@ export class XemsSessions {
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
     };
     if (result.csrfToken) session.csrfToken = result.csrfToken;
+    if (auth) session.auth = auth;
     this.ledger.learn(session);
     return session;
   }
@@ -142,6 +160,7 @@ export class XemsSessions {
       bindUserAgent: client ? binding.userAgent : false,
       ip: client && binding.ip !== 'off' ? client.ip : '',
       userAgent: client && binding.userAgent ? client.userAgent : '',
+      auth: spec.auth,
     };
     const created = await this.api.sCreate(sandbox, data, spec.ttlMs, spec.idleMs, spec.userId ?? '', meta, ext);
     this.events.revoked(sandbox, created.evicted, 'evicted');
@@ -156,6 +175,7 @@ export class XemsSessions {
       rememberMe: spec.rememberMe === true,
       sliding: spec.idleMs > 0,
       csrfToken: created.csrfToken,
+      ...(spec.auth && { auth: authenticationOf(spec.auth) }),
     };
   }
 
@@ -193,10 +213,11 @@ export class XemsSessions {
 
   /**
    * Gives `session` a new identity (id, token, CSRF token): its data kept, or `data` (JSON
-   * bytes). The new session, or null when the old one had already ended.
+   * bytes). With `auth` (a reauthentication) the new session gets that authentication record.
+   * The new session, or null when the old one had already ended.
    */
-  async regenerate(session: XemsResolvedSession, data?: Buffer): Promise<XemsResolvedSession | null> {
-    const result = await this.api.sRegenerate(session.sandbox, session.token, this.options.gracePeriod, data === undefined, data);
+  async regenerate(session: XemsResolvedSession, data?: Buffer, auth?: SidecarAuth): Promise<XemsResolvedSession | null> {
+    const result = await this.api.sRegenerate(session.sandbox, session.token, this.options.gracePeriod, data === undefined, data, auth);
     if (!result) return null;
     this.ended(session.sandbox, result.oldSessionId);
     this.events.emit({
@@ -215,7 +236,24 @@ export class XemsSessions {
       rememberMe: (result.flags & SessionFlags.REMEMBER) !== 0,
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
       csrfToken: result.csrfToken,
+      ...(result.authAt > 0 && { auth: authenticationOf(result) }),
     };
+  }
+
+  /** Ends every session of `sandbox` in one sidecar operation (KV records stay); how many. */
+  async revokeSandbox(sandbox: string): Promise<number> {
+    const count = await this.api.sRevokeSandbox(sandbox);
+    this.ledger.endSandbox(sandbox);
+    this.events.emit({ type: 'sessions.revoked-all', sandbox, count, reason: 'admin' });
+    return count;
+  }
+
+  /** Ends every other session of the user of `token`'s session (a credential change); the revoked ids. */
+  async revokeOthers(sandbox: string, token: string): Promise<string[]> {
+    const ids = await this.api.sRevokeOthers(sandbox, token);
+    for (const id of ids) this.ended(sandbox, id);
+    this.events.revoked(sandbox, ids, 'credential-change');
+    return ids;
   }
 
   /** The live sessions of `userId`, newest first, with the device details recorded at creation. */
@@ -224,6 +262,7 @@ export class XemsSessions {
     return sessions
       .map((s) => {
         const meta = parseMeta(s.meta);
+        const auth = authenticationOf(s);
         return {
           id: s.sessionId,
           createdAt: s.createdAt,
@@ -232,9 +271,17 @@ export class XemsSessions {
           ip: meta.ip,
           userAgent: meta.userAgent,
           device: meta.device,
+          ...(auth && { authenticatedAt: auth.authenticatedAt, authMethods: auth.methods }),
         };
       })
       .sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** A session past the reauthentication ceiling: ended, as if revoked, before anything sees it. */
+  private async endPastCeiling(sandbox: string, token: string, sessionId: string): Promise<void> {
+    const revoked = await this.api.sRevoke(sandbox, token);
+    this.ended(sandbox, sessionId);
+    if (revoked !== null) this.events.revoked(sandbox, [revoked], 'reauthentication');
   }
 
   /** A session ended on purpose or by a verdict: responses still in flight for it write no token. */

@@ -154,6 +154,23 @@ async function revokeDevice(id) {
   await refresh();
 }
 
+/**
+ * Changes the e-mail address. A sign-in too old for this step (401 with the code
+ * XEMS_FRESH_AUTH_REQUIRED) shows the password prompt; its submit retries.
+ */
+async function changeEmail() {
+  const r = await api('POST', '/api/account/email', formValues($('email-form')));
+  if (r.status === 401 && r.data && r.data.code === 'XEMS_FRESH_AUTH_REQUIRED') {
+    $('reauth-form').hidden = false;
+    $('reauth-form').elements.password.focus();
+    return say('Please re-enter your password to change the e-mail address.');
+  }
+  if (!r.ok) return say(errorText(r), true);
+  $('email-form').reset();
+  say(`E-mail changed to ${r.data.user.email}.`);
+  await refresh();
+}
+
 /** Wraps an event handler: a network failure becomes a message instead of a silent rejection. */
 function handler(fn) {
   return (event) => {
@@ -221,6 +238,26 @@ function wire() {
       await api('POST', '/api/logout');
       say('Logged out.');
       await refresh();
+    }),
+  );
+
+  $('email-form').addEventListener(
+    'submit',
+    handler(async (event) => {
+      event.preventDefault();
+      await changeEmail();
+    }),
+  );
+
+  $('reauth-form').addEventListener(
+    'submit',
+    handler(async (event) => {
+      event.preventDefault();
+      const r = await api('POST', '/api/reauthenticate', formValues(event.target));
+      event.target.reset();
+      if (!r.ok) return say(errorText(r), true);
+      event.target.hidden = true;
+      await changeEmail();
     }),
   );
 

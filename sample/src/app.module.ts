@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { XemsModule, type XemsModuleOptions } from '../../src';
+import { AccountController } from './auth/account.controller';
 import { AuthController } from './auth/auth.controller';
 import { DevicesController } from './devices/devices.controller';
 import { MetricsController } from './metrics/metrics.controller';
@@ -28,7 +29,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [XemsModule.forRoot(sampleXemsOptions(config, metrics))],
-      controllers: [AuthController, DevicesController, MetricsController],
+      controllers: [AuthController, AccountController, DevicesController, MetricsController],
       providers: [
         UsersService,
         { provide: SampleMetrics, useValue: metrics },

@@ -27,7 +27,7 @@ describe('SidecarApi over the client', () => {
     fake.reply(
       fake.requests[0].id,
       Status.OK,
-      Buffer.concat([enc.str(next), enc.u8(1), enc.i64(1_700_000_000_000), enc.str('sid1'), enc.bytes(Buffer.from('{"a":1}')), enc.u8(3), enc.u8(2), enc.str('csrf')]),
+      Buffer.concat([enc.str(next), enc.u8(1), enc.i64(1_700_000_000_000), enc.str('sid1'), enc.bytes(Buffer.from('{"a":1}')), enc.u8(3), enc.u8(2), enc.str('csrf'), enc.i64(1_699_999_000_000), enc.u32(5)]),
     );
     fake.reply(fake.requests[1].id, Status.NOT_FOUND);
     fake.reply(fake.requests[2].id, Status.REUSED, enc.str('sid1'));
@@ -42,6 +42,7 @@ describe('SidecarApi over the client', () => {
       flags: 3,
       mismatch: 2,
       csrfToken: 'csrf',
+      auth: { authAt: 1_699_999_000_000, authMethods: 5 },
     });
     assert.deepEqual(await nf, { status: 'not_found' });
     assert.deepEqual(await reused, { status: 'reused', sessionId: 'sid1' });
@@ -61,8 +62,9 @@ describe('SidecarApi over the client', () => {
       bindUserAgent: true,
       ip: '::1',
       userAgent: 'ua',
+      auth: { authAt: 1234, authMethods: 3 },
     });
-    const regen = api.sRegenerate('sb', 'T'.repeat(70), 2000, true);
+    const regen = api.sRegenerate('sb', 'T'.repeat(70), 2000, true, undefined, { authAt: 77, authMethods: 2 });
     const update = api.sUpdate('sb', 'T'.repeat(70), Buffer.from('x'), 1500);
     const revokeAll = api.sRevokeAll('sb', 'u', 'sid0');
     await fake.waitForRequests(5);
@@ -70,20 +72,32 @@ describe('SidecarApi over the client', () => {
     assert.deepEqual(fake.requests[0].body, Buffer.concat([head, enc.i64(0), enc.str(''), enc.bytes(Buffer.alloc(0))]));
     assert.deepEqual(
       fake.requests[1].body,
-      Buffer.concat([head, enc.i64(500), enc.str('u'), enc.bytes(Buffer.from('m')), enc.u8(1), enc.u32(3), enc.u8(1), enc.u8(2 | 4), enc.str('::1'), enc.str('ua')]),
+      Buffer.concat([head, enc.i64(500), enc.str('u'), enc.bytes(Buffer.from('m')), enc.u8(1), enc.u32(3), enc.u8(1), enc.u8(2 | 4), enc.str('::1'), enc.str('ua'), enc.i64(1234), enc.u32(3)]),
     );
     assert.equal(fake.requests[2].op, Op.S_REGENERATE);
-    assert.deepEqual(fake.requests[2].body, Buffer.concat([enc.str('sb'), enc.str('T'.repeat(70)), enc.i64(2000), enc.u8(1), enc.bytes(Buffer.alloc(0))]));
+    assert.deepEqual(
+      fake.requests[2].body,
+      Buffer.concat([enc.str('sb'), enc.str('T'.repeat(70)), enc.i64(2000), enc.u8(1), enc.bytes(Buffer.alloc(0)), enc.i64(77), enc.u32(2)]),
+    );
     assert.deepEqual(fake.requests[3].body, Buffer.concat([enc.str('sb'), enc.str('T'.repeat(70)), enc.bytes(Buffer.from('x')), enc.i64(1500)]));
     const created = (tok: string) => Buffer.concat([enc.str(tok), enc.str('sid'), enc.i64(5), enc.str('csrf')]);
     fake.reply(fake.requests[0].id, Status.OK, Buffer.concat([created('t1'), enc.u32(0)]));
     fake.reply(fake.requests[1].id, Status.OK, Buffer.concat([created('t2'), enc.u32(2), enc.str('old1'), enc.str('old2')]));
-    fake.reply(fake.requests[2].id, Status.OK, Buffer.concat([created('t3'), enc.u8(1), enc.str('was')]));
+    fake.reply(fake.requests[2].id, Status.OK, Buffer.concat([created('t3'), enc.u8(1), enc.str('was'), enc.i64(77), enc.u32(2)]));
     fake.reply(fake.requests[3].id, Status.OK, enc.i64(9));
     fake.reply(fake.requests[4].id, Status.OK, Buffer.concat([enc.u32(1), enc.str('gone')]));
     assert.deepEqual(await plain, { token: 't1', sessionId: 'sid', expiresAt: 5, csrfToken: 'csrf', evicted: [] });
     assert.deepEqual((await full).evicted, ['old1', 'old2']);
-    assert.deepEqual(await regen, { token: 't3', sessionId: 'sid', expiresAt: 5, csrfToken: 'csrf', flags: 1, oldSessionId: 'was' });
+    assert.deepEqual(await regen, {
+      token: 't3',
+      sessionId: 'sid',
+      expiresAt: 5,
+      csrfToken: 'csrf',
+      flags: 1,
+      oldSessionId: 'was',
+      authAt: 77,
+      authMethods: 2,
+    });
     assert.equal(await update, 9);
     assert.deepEqual(await revokeAll, ['gone']);
   });

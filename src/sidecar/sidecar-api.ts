@@ -32,6 +32,8 @@ import {
   decodeSResolveReusedReply,
   decodeSRevokeAllReply,
   decodeSRevokeIDReply,
+  decodeSRevokeOthersReply,
+  decodeSRevokeSandboxReply,
   decodeSRevokeReply,
   decodeSUpdateReply,
   decodeStatsReply,
@@ -51,7 +53,9 @@ import {
   encodeSResolveRequest,
   encodeSRevokeAllRequest,
   encodeSRevokeIDRequest,
+  encodeSRevokeOthersRequest,
   encodeSRevokeRequest,
+  encodeSRevokeSandboxRequest,
   encodeSUpdateRequest,
 } from './stdio-protocol.gen';
 
@@ -84,6 +88,14 @@ export interface CreateSessionExt {
   bindUserAgent: boolean;
   ip: string;
   userAgent: string;
+  /** The login's authentication record (authAt 0: none). */
+  auth?: SidecarAuth;
+}
+
+/** An authentication record as the sidecar keeps it: Unix ms (0 = none) and AuthMethods bits. */
+export interface SidecarAuth {
+  authAt: number;
+  authMethods: number;
 }
 
 /** What a request tells the sidecar for the binding check. */
@@ -114,6 +126,7 @@ export type ResolveResult =
       mismatch: number;
       /** '' unless asked for. */
       csrfToken: string;
+      auth: SidecarAuth;
     }
   | { status: 'not_found' }
   | { status: 'reused'; sessionId: string }
@@ -126,6 +139,8 @@ export interface RegeneratedSession {
   csrfToken: string;
   flags: number;
   oldSessionId: string;
+  authAt: number;
+  authMethods: number;
 }
 
 export interface ListedSession {
@@ -134,6 +149,8 @@ export interface ListedSession {
   lastSeenAt: number;
   expiresAt: number;
   meta: Buffer;
+  authAt: number;
+  authMethods: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -248,6 +265,8 @@ export class SidecarApi {
         bindMode: BIND_IP[ext.bindIp] | (ext.bindUserAgent ? BindMode.USER_AGENT : 0),
         ip: ext.ip,
         userAgent: ext.userAgent,
+        authAt: ext.auth?.authAt ?? 0,
+        authMethods: ext.auth?.authMethods ?? 0,
       },
     });
     return decodeSCreateReply(ok(Op.S_CREATE, await this.call(Op.S_CREATE, w)));
@@ -277,7 +296,18 @@ export class SidecarApi {
       }
     }
     const r = decodeSResolveReply(ok(Op.S_RESOLVE, reply));
-    return { status: 'ok', token: r.token, rotated: r.rotated === 1, expiresAt: r.expiresAt, sessionId: r.sessionId, data: r.data, flags: r.sessionFlags, mismatch: r.mismatch, csrfToken: r.csrfToken };
+    return {
+      status: 'ok',
+      token: r.token,
+      rotated: r.rotated === 1,
+      expiresAt: r.expiresAt,
+      sessionId: r.sessionId,
+      data: r.data,
+      flags: r.sessionFlags,
+      mismatch: r.mismatch,
+      csrfToken: r.csrfToken,
+      auth: { authAt: r.authAt, authMethods: r.authMethods },
+    };
   }
 
   /** The session's expiry, or null when the token is dead (or superseded graceMs or more ago). */
@@ -296,15 +326,24 @@ export class SidecarApi {
 
   /**
    * Replaces the session of `token` by a new one (new token, id and CSRF token); keepData, or
-   * `data` for the new session. Null when the token is dead.
+   * `data` for the new session. With `auth` (a reauthentication) the new session gets that
+   * authentication record, else it keeps the old one's. Null when the token is dead.
    */
-  async sRegenerate(sandbox: string, token: string, graceMs: number, keepData: boolean, data: Buffer = EMPTY): Promise<RegeneratedSession | null> {
-    const w = frame(Op.S_REGENERATE, 112 + data.length, encodeSRegenerateRequest, {
+  async sRegenerate(
+    sandbox: string,
+    token: string,
+    graceMs: number,
+    keepData: boolean,
+    data: Buffer = EMPTY,
+    auth?: SidecarAuth,
+  ): Promise<RegeneratedSession | null> {
+    const w = frame(Op.S_REGENERATE, 128 + data.length, encodeSRegenerateRequest, {
       sandbox,
       token,
       graceMs,
       flags: keepData ? RegenFlags.KEEP_DATA : 0,
       data: keepData ? EMPTY : data,
+      ext: auth,
     });
     const r = okOrNull(Op.S_REGENERATE, await this.call(Op.S_REGENERATE, w));
     if (!r) return null;
@@ -321,6 +360,18 @@ export class SidecarApi {
   async sRevokeAll(sandbox: string, userId: string, except: string): Promise<string[]> {
     const reply = await this.call(Op.S_REVOKE_ALL, frame(Op.S_REVOKE_ALL, 160, encodeSRevokeAllRequest, { sandbox, userId, except }));
     return decodeSRevokeAllReply(ok(Op.S_REVOKE_ALL, reply)).revoked;
+  }
+
+  /** Ends every session of the sandbox (KV records stay); how many there were. */
+  async sRevokeSandbox(sandbox: string): Promise<number> {
+    const reply = await this.call(Op.S_REVOKE_SANDBOX, frame(Op.S_REVOKE_SANDBOX, 80, encodeSRevokeSandboxRequest, { sandbox }));
+    return decodeSRevokeSandboxReply(ok(Op.S_REVOKE_SANDBOX, reply)).revoked;
+  }
+
+  /** Ends every other session of the user of `token`'s session; the revoked ids. */
+  async sRevokeOthers(sandbox: string, token: string): Promise<string[]> {
+    const reply = await this.call(Op.S_REVOKE_OTHERS, frame(Op.S_REVOKE_OTHERS, 160, encodeSRevokeOthersRequest, { sandbox, token }));
+    return decodeSRevokeOthersReply(ok(Op.S_REVOKE_OTHERS, reply)).revoked;
   }
 
   async sRevokeId(sandbox: string, sessionId: string): Promise<boolean> {

@@ -25,7 +25,7 @@ export interface FieldReader {
 }
 
 /** The protocol version sent in HELLO and expected in CONFIGURE. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Request header: byte offsets in the payload (after the u32 length) and its size. */
 export const RequestHeader = {
@@ -80,6 +80,8 @@ export const Op = {
   S_REGENERATE: 0x27,
   S_PEEK: 0x28,
   S_PEEK_ID: 0x29,
+  S_REVOKE_SANDBOX: 0x2c,
+  S_REVOKE_OTHERS: 0x2d,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -188,6 +190,32 @@ export const EndReason = {
   REGENERATED: 5,
 } as const;
 
+/** Values of authMethods. */
+export const AuthMethods = {
+  PWD: 1,
+  OTP: 2,
+  SMS: 4,
+  TEL: 8,
+  HWK: 16,
+  SWK: 32,
+  PIN: 64,
+  FPT: 128,
+  FACE: 256,
+  IRIS: 512,
+  RETINA: 1024,
+  VBM: 2048,
+  KBA: 4096,
+  MFA: 8192,
+  MCA: 16384,
+  SC: 32768,
+  POP: 65536,
+  GEO: 131072,
+  RBA: 262144,
+  WIA: 524288,
+  USER: 1048576,
+  WEBAUTHN: 2097152,
+} as const;
+
 /** Operation names by code. */
 export const OP_NAMES: Readonly<Record<number, string>> = {
   0x01: 'CONFIGURE',
@@ -212,6 +240,8 @@ export const OP_NAMES: Readonly<Record<number, string>> = {
   0x27: 'S_REGENERATE',
   0x28: 'S_PEEK',
   0x29: 'S_PEEK_ID',
+  0x2c: 'S_REVOKE_SANDBOX',
+  0x2d: 'S_REVOKE_OTHERS',
 };
 
 /** Error names by code. */
@@ -518,7 +548,7 @@ export interface SCreateRequest {
   idleMs: number;
   userId: string;
   meta: Uint8Array;
-  ext?: { createFlags: number; maxSessions: number; onLimit: number; bindMode: number; ip: string; userAgent: string };
+  ext?: { createFlags: number; maxSessions: number; onLimit: number; bindMode: number; ip: string; userAgent: string; authAt: number; authMethods: number };
 }
 
 export function encodeSCreateRequest(w: FieldWriter, req: SCreateRequest): void {
@@ -536,6 +566,8 @@ export function encodeSCreateRequest(w: FieldWriter, req: SCreateRequest): void 
     w.u8(ext.bindMode);
     w.str(ext.ip, 'ip');
     w.str(ext.userAgent, 'userAgent');
+    w.i64(ext.authAt);
+    w.u32(ext.authMethods);
   }
 }
 
@@ -593,6 +625,8 @@ export interface SResolveReply {
   sessionFlags: number;
   mismatch: number;
   csrfToken: string;
+  authAt: number;
+  authMethods: number;
 }
 
 export function decodeSResolveReply(r: FieldReader): SResolveReply {
@@ -604,8 +638,10 @@ export function decodeSResolveReply(r: FieldReader): SResolveReply {
   const sessionFlags = r.u8();
   const mismatch = r.u8();
   const csrfToken = r.str();
+  const authAt = r.i64();
+  const authMethods = r.u32();
   r.end();
-  return { token, rotated, expiresAt, sessionId, data, sessionFlags, mismatch, csrfToken };
+  return { token, rotated, expiresAt, sessionId, data, sessionFlags, mismatch, csrfToken, authAt, authMethods };
 }
 
 export interface SResolveReusedReply {
@@ -692,12 +728,12 @@ export function encodeSListRequest(w: FieldWriter, req: SListRequest): void {
 }
 
 export interface SListReply {
-  sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer }>;
+  sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number }>;
 }
 
 export function decodeSListReply(r: FieldReader): SListReply {
-  const sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer }> = [];
-  for (let n = r.u32(); n > 0; n--) sessions.push({ sessionId: r.str(), createdAt: r.i64(), lastSeenAt: r.i64(), expiresAt: r.i64(), meta: r.bytes() });
+  const sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number }> = [];
+  for (let n = r.u32(); n > 0; n--) sessions.push({ sessionId: r.str(), createdAt: r.i64(), lastSeenAt: r.i64(), expiresAt: r.i64(), meta: r.bytes(), authAt: r.i64(), authMethods: r.u32() });
   r.end();
   return { sessions };
 }
@@ -751,6 +787,7 @@ export interface SRegenerateRequest {
   graceMs: number;
   flags: number;
   data: Uint8Array;
+  ext?: { authAt: number; authMethods: number };
 }
 
 export function encodeSRegenerateRequest(w: FieldWriter, req: SRegenerateRequest): void {
@@ -759,6 +796,11 @@ export function encodeSRegenerateRequest(w: FieldWriter, req: SRegenerateRequest
   w.u64(req.graceMs);
   w.u8(req.flags);
   w.bytes(req.data);
+  const ext = req.ext;
+  if (ext) {
+    w.i64(ext.authAt);
+    w.u32(ext.authMethods);
+  }
 }
 
 export interface SRegenerateReply {
@@ -768,6 +810,8 @@ export interface SRegenerateReply {
   csrfToken: string;
   sessionFlags: number;
   oldSessionId: string;
+  authAt: number;
+  authMethods: number;
 }
 
 export function decodeSRegenerateReply(r: FieldReader): SRegenerateReply {
@@ -777,8 +821,10 @@ export function decodeSRegenerateReply(r: FieldReader): SRegenerateReply {
   const csrfToken = r.str();
   const sessionFlags = r.u8();
   const oldSessionId = r.str();
+  const authAt = r.i64();
+  const authMethods = r.u32();
   r.end();
-  return { token, sessionId, expiresAt, csrfToken, sessionFlags, oldSessionId };
+  return { token, sessionId, expiresAt, csrfToken, sessionFlags, oldSessionId, authAt, authMethods };
 }
 
 export interface SPeekRequest {
@@ -833,4 +879,43 @@ export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
   const sessionFlags = r.u8();
   r.end();
   return { sessionId, expiresAt, data, sessionFlags };
+}
+
+export interface SRevokeSandboxRequest {
+  sandbox: string;
+}
+
+export function encodeSRevokeSandboxRequest(w: FieldWriter, req: SRevokeSandboxRequest): void {
+  w.str(req.sandbox, 'sandbox');
+}
+
+export interface SRevokeSandboxReply {
+  revoked: number;
+}
+
+export function decodeSRevokeSandboxReply(r: FieldReader): SRevokeSandboxReply {
+  const revoked = r.u64();
+  r.end();
+  return { revoked };
+}
+
+export interface SRevokeOthersRequest {
+  sandbox: string;
+  token: string;
+}
+
+export function encodeSRevokeOthersRequest(w: FieldWriter, req: SRevokeOthersRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+}
+
+export interface SRevokeOthersReply {
+  revoked: string[];
+}
+
+export function decodeSRevokeOthersReply(r: FieldReader): SRevokeOthersReply {
+  const revoked: string[] = [];
+  for (let n = r.u32(); n > 0; n--) revoked.push(r.str());
+  r.end();
+  return { revoked };
 }

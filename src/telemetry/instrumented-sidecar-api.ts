@@ -2,10 +2,8 @@ import type { Span } from '@opentelemetry/api';
 import type { RequestWriter } from '../sidecar/frame-codec';
 import { Op, type SidecarReply } from '../sidecar/protocol';
 import {
-  type CreateSessionExt,
   type CreatedSession,
   type RegeneratedSession,
-  type ResolveExt,
   type ResolveResult,
   SidecarApi,
   type SidecarTransport,
@@ -76,63 +74,42 @@ export class InstrumentedSidecarApi extends SidecarApi {
     }
   }
 
-  override sCreate(
-    sandbox: string,
-    data: Buffer,
-    ttlMs: number,
-    idleMs: number,
-    userId: string,
-    meta?: Buffer,
-    ext?: CreateSessionExt,
-  ): Promise<CreatedSession> {
+  override sCreate(...args: Parameters<SidecarApi['sCreate']>): Promise<CreatedSession> {
     return this.session(
       Op.S_CREATE,
-      () => super.sCreate(sandbox, data, ttlMs, idleMs, userId, meta, ext),
+      () => super.sCreate(...args),
       (r) => [r.sessionId],
     );
   }
 
-  override sResolve(
-    sandbox: string,
-    token: string,
-    rotate: boolean,
-    graceMs: number,
-    minRotateIntervalMs: number,
-    ext?: ResolveExt,
-  ): Promise<ResolveResult> {
+  override sResolve(...args: Parameters<SidecarApi['sResolve']>): Promise<ResolveResult> {
     return this.session(
       Op.S_RESOLVE,
-      () => super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext),
+      () => super.sResolve(...args),
       (r) => [r.status === 'not_found' ? undefined : r.sessionId],
     );
   }
 
-  override sRevoke(sandbox: string, token: string): Promise<string | null> {
+  override sRevoke(...args: Parameters<SidecarApi['sRevoke']>): Promise<string | null> {
     return this.session(
       Op.S_REVOKE,
-      () => super.sRevoke(sandbox, token),
+      () => super.sRevoke(...args),
       (id) => [id ?? undefined],
     );
   }
 
-  override sRevokeId(sandbox: string, sessionId: string): Promise<boolean> {
+  override sRevokeId(...args: Parameters<SidecarApi['sRevokeId']>): Promise<boolean> {
     return this.session(
       Op.S_REVOKE_ID,
-      () => super.sRevokeId(sandbox, sessionId),
-      () => [sessionId],
+      () => super.sRevokeId(...args),
+      () => [args[1]],
     );
   }
 
-  override sRegenerate(
-    sandbox: string,
-    token: string,
-    graceMs: number,
-    keepData: boolean,
-    data?: Buffer,
-  ): Promise<RegeneratedSession | null> {
+  override sRegenerate(...args: Parameters<SidecarApi['sRegenerate']>): Promise<RegeneratedSession | null> {
     return this.session(
       Op.S_REGENERATE,
-      () => super.sRegenerate(sandbox, token, graceMs, keepData, data),
+      () => super.sRegenerate(...args),
       (r) => (r ? [r.sessionId, r.oldSessionId] : [undefined]),
     );
   }

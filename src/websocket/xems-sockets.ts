@@ -177,6 +177,16 @@ export class XemsSockets implements OnModuleDestroy {
         return this.ended(event.sandbox, event.previousSessionId, 'regenerated');
       case 'session.ended':
         return this.ended(event.sandbox, event.sessionId, event.reason);
+      case 'sessions.revoked-all':
+        return this.endedAll(event.sandbox, event.reason);
+    }
+  }
+
+  /** revokeAll(): every socket of the sandbox is told and closed. */
+  private endedAll(sandbox: string, reason: XemsSessionEndReason): void {
+    const prefix = key(sandbox, '');
+    for (const k of [...this.bySession.keys()]) {
+      if (k.startsWith(prefix)) this.ended(sandbox, k.slice(prefix.length), reason);
     }
   }
 

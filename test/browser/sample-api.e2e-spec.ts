@@ -258,6 +258,42 @@ describe('sample app: HTTP API', { timeout: 60_000 }, () => {
     assert.equal((await replay.get('/api/me')).status, 401);
   });
 
+  it('asks for the password again before an e-mail change when the sign-in is more than 5 minutes old', async () => {
+    ready();
+    const client = await loggedIn(sample.url, 'step-up@example.test');
+    const fresh = await client.post('/api/account/email', { email: 'step-up2@example.test' });
+    assert.equal(fresh.status, 200, 'right after the sign-in');
+    assert.equal(fresh.body.user?.email, 'step-up2@example.test');
+    // Six minutes later, on this process's clock (the freshness rule is taken in Node; the
+    // sidecar keeps the sign-in time the module gave it).
+    const realNow = Date.now;
+    const later = () => realNow() + 6 * 60_000;
+    const shifted = async <T>(fn: () => Promise<T>): Promise<T> => {
+      Date.now = later;
+      try {
+        return await fn();
+      } finally {
+        Date.now = realNow;
+      }
+    };
+    const stale = await shifted(() => client.post('/api/account/email', { email: 'step-up3@example.test' }));
+    assert.equal(stale.status, 401);
+    assert.equal((stale.body as { code?: string }).code, 'XEMS_FRESH_AUTH_REQUIRED');
+    assert.match(stale.headers.get('www-authenticate') ?? '', /error="insufficient_user_authentication".*max_age=300/);
+    assert.equal((await client.get('/api/me')).status, 200, 'the session itself stays');
+    assert.equal((await client.post('/api/reauthenticate', { password: 'not the password' })).status, 401);
+    const before = client.token;
+    const reauth = await shifted(() => client.post('/api/reauthenticate', { password: PASSWORD }));
+    assert.equal(reauth.status, 200);
+    assert.notEqual(client.token, before, 'a new token after the password prompt');
+    const retried = await shifted(() => client.post('/api/account/email', { email: 'step-up3@example.test' }));
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal((await client.get('/api/me')).body.user?.email, 'step-up3@example.test');
+    const old = new CookieClient(sample.url);
+    old.token = before;
+    assert.equal((await old.get('/api/me')).status, 401, 'the token before the password prompt is dead');
+  });
+
   it('logs out everywhere', async () => {
     ready();
     const a = await loggedIn(sample.url, 'all@example.test', 'A');

@@ -132,6 +132,37 @@ describe('sample app in Chromium', { timeout: 120_000 }, () => {
     assert.equal(await page.textContent('#me-email'), user.email);
   });
 
+  it('asks for the password again before changing the e-mail address once the sign-in is over 5 minutes old', async () => {
+    ready();
+    const { page } = first;
+    const changeEmail = async (email: string) => {
+      await page.fill('#email-form input[name=email]', email);
+      await page.click('#email-form button[type=submit]');
+    };
+    // Six minutes later on the server's clock (the sample runs in this process; the freshness
+    // rule is taken in Node, the sidecar keeps the sign-in time it was given).
+    const realNow = Date.now;
+    Date.now = () => realNow() + 6 * 60_000;
+    try {
+      await changeEmail('ada.new@example.test');
+      await page.waitForSelector('#reauth-form', { state: 'visible' });
+      assert.match(await message(page), /re-enter your password/);
+      assert.equal(await page.textContent('#me-email'), user.email, 'not changed yet');
+      await page.fill('#reauth-form input[name=password]', user.password);
+      await page.click('#reauth-form button[type=submit]');
+      await page.waitForFunction(() => document.getElementById('me-email')?.textContent === 'ada.new@example.test');
+      assert.equal(await page.isVisible('#reauth-form'), false);
+      assert.match(await message(page), /E-mail changed to ada\.new@example\.test/);
+    } finally {
+      Date.now = realNow;
+    }
+    // Right after the password prompt the change needs no prompt: change it back.
+    await changeEmail(user.email);
+    await page.waitForFunction((email) => document.getElementById('me-email')?.textContent === email, user.email);
+    assert.equal(await page.isVisible('#reauth-form'), false);
+    assert.equal(await fetchStatus(page, '/api/me'), 200);
+  });
+
   it('lists a second browser context as a second device; revoking it makes its next request 401', async () => {
     ready();
     second = await openDevice(browser, sample.url);

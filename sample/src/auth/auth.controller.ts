@@ -75,7 +75,9 @@ export class AuthController {
     const session: ActiveSession = { userId: pending.id, email: pending.email, name: pending.name, loginAt: Date.now() };
     // link() first revokes the request's current session, which is the pending one: the
     // pending token is deleted and can never be replayed (session-fixation defence).
-    await this.xems.link(req, res, session, { userId: pending.id });
+    // The session records the login as its authentication (password, then the one-time code):
+    // the e-mail change below asks for a recent one.
+    await this.xems.link(req, res, session, { userId: pending.id, methods: ['pwd', 'otp'] });
     this.logger.log(`${pending.email} logged in`);
     return { user: { email: session.email, name: session.name } };
   }

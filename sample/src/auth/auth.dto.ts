@@ -31,3 +31,15 @@ export class VerifyCodeDto {
   @Matches(/^[0-9]{6}$/, { message: 'code must be 6 digits' })
   code!: string;
 }
+
+export class PasswordDto {
+  @IsString()
+  @Length(1, 200)
+  password!: string;
+}
+
+export class ChangeEmailDto {
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email!: string;
+}

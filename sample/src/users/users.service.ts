@@ -1,4 +1,4 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { XemsService } from '../../../src';
 import { decoyHash, hashPassword, verifyPassword } from './password.util';
@@ -53,6 +53,22 @@ export class UsersService {
     };
     await this.store.set(key, record, USER_TTL);
     return toPublic(record);
+  }
+
+  /**
+   * Moves the account to a new e-mail address (the record is keyed by it). Not atomic, like
+   * register: good enough for the demo.
+   */
+  async changeEmail(oldEmail: string, newEmail: string): Promise<PublicUser> {
+    const record = await this.store.get<UserRecord>(userKey(oldEmail));
+    if (!record) throw new NotFoundException('No such account');
+    const next = userKey(newEmail);
+    if (next === userKey(oldEmail)) return toPublic(record);
+    if (await this.store.has(next)) throw new ConflictException('An account with this email already exists');
+    const moved: UserRecord = { ...record, email: newEmail.trim().toLowerCase() };
+    await this.store.set(next, moved, USER_TTL);
+    await this.store.del(userKey(oldEmail));
+    return toPublic(moved);
   }
 
   /** The user if the password matches, else null; takes as long for an unknown email. */

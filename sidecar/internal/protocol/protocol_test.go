@@ -140,8 +140,9 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")), func(r *Request) bool {
 			return string(r.Value) == "d" && r.TTLMs == 1 && r.IdleMs == 2 && string(r.UserID) == "u" && string(r.Meta) == "m" && !r.HasExt
 		}, 0},
-		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m"), u8(1), u32(3), u8(1), u8(6), str("1.2.3.4"), str("ua")), func(r *Request) bool {
-			return r.HasExt && r.CreateFlags == 1 && r.MaxPerUser == 3 && r.OnLimit == 1 && r.BindMode == 6 && string(r.IP) == "1.2.3.4" && string(r.UserAgent) == "ua"
+		{req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m"), u8(1), u32(3), u8(1), u8(6), str("1.2.3.4"), str("ua"), u64(1234), u32(5)), func(r *Request) bool {
+			return r.HasExt && r.CreateFlags == 1 && r.MaxPerUser == 3 && r.OnLimit == 1 && r.BindMode == 6 && string(r.IP) == "1.2.3.4" && string(r.UserAgent) == "ua" &&
+				r.AuthAt == 1234 && r.AuthMethods == 5
 		}, len(req(13, OpSCreate, str("sb"), byts("d"), u64(1), u64(2), str("u"), byts("m")))},
 		{req(14, OpSResolve, str("sb"), str("t"), u8(1), u64(2000), u64(7)), func(r *Request) bool {
 			return string(r.Token) == "t" && r.Flags == 1 && r.GraceMs == 2000 && r.MinRotateMs == 7
@@ -153,8 +154,13 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 		{req(15, OpSUpdate, str("sb"), str("t"), byts("d"), u64(500)), func(r *Request) bool { return r.HasExt && r.GraceMs == 500 },
 			len(req(15, OpSUpdate, str("sb"), str("t"), byts("d")))},
 		{req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(1), byts("")), func(r *Request) bool {
-			return string(r.Token) == "t" && r.GraceMs == 2000 && r.Flags == 1 && len(r.Value) == 0
+			return string(r.Token) == "t" && r.GraceMs == 2000 && r.Flags == 1 && len(r.Value) == 0 && !r.HasExt
 		}, 0},
+		{req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(1), byts(""), u64(99), u32(2)), func(r *Request) bool {
+			return r.HasExt && r.AuthAt == 99 && r.AuthMethods == 2
+		}, len(req(20, OpSRegen, str("sb"), str("t"), u64(2000), u8(1), byts("")))},
+		{req(21, OpSRevokeSandbox, str("sb")), func(r *Request) bool { return string(r.Sandbox) == "sb" }, 0},
+		{req(22, OpSRevokeOthers, str("sb"), str("t")), func(r *Request) bool { return string(r.Token) == "t" }, 0},
 		{req(16, OpSRevoke, str("sb"), str("t")), func(r *Request) bool { return string(r.Token) == "t" }, 0},
 		{req(17, OpSList, str("sb"), str("u")), func(r *Request) bool { return string(r.UserID) == "u" }, 0},
 		{req(18, OpSRevokeAll, str("sb"), str("u"), str("t")), func(r *Request) bool {
@@ -256,6 +262,8 @@ func TestCheckReply(t *testing.T) {
 	resolved = append(resolved, byts("data")...)
 	resolved = append(resolved, 0, 0)
 	resolved = append(resolved, str("")...)
+	resolved = append(resolved, u64(7)...)
+	resolved = append(resolved, u32(1)...)
 	ok := []struct {
 		op     Op
 		status Status

@@ -57,7 +57,7 @@ type Request struct {
 	GraceMs     uint64
 	MinRotateMs uint64
 
-	// HasExt: the body carries its op's extension fields (S_CREATE, S_UPDATE), which a body
+	// HasExt: the body carries its op's extension fields (S_CREATE, S_UPDATE, S_REGENERATE), which a body
 	// may leave out as a whole (docs/protocol.md, "Extension fields").
 	HasExt bool
 	// S_CREATE extension
@@ -69,6 +69,10 @@ type Request struct {
 	IP         []byte // str
 	UserAgent  []byte // str
 	OnMismatch uint8  // S_RESOLVE with FlagCheckBinding
+	// S_CREATE extension (AuthAt 0: none) and S_REGENERATE extension (a reauthentication):
+	// the authentication record, Unix ms and AuthMethod* bits.
+	AuthAt      int64
+	AuthMethods uint32
 }
 
 // PeekHeader returns the id and op of a payload of at least 5 bytes.

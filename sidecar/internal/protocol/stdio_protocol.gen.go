@@ -9,7 +9,7 @@ import (
 )
 
 // Version is the protocol version sent in HELLO and expected in CONFIGURE.
-const Version = 2
+const Version = 3
 
 // Header sizes and the request header's field offsets (in the payload, after the u32 length).
 // A request header is u32 id, u8 op, i64 deadline (Unix ms, 0 = none); a reply header u32 id,
@@ -38,28 +38,30 @@ const (
 
 // Operation codes.
 const (
-	OpConfigure  Op = 0x01
-	OpPing       Op = 0x02
-	OpShutdown   Op = 0x03
-	OpStats      Op = 0x04
-	OpKVSet      Op = 0x10
-	OpKVGet      Op = 0x11
-	OpKVDel      Op = 0x12
-	OpKVHas      Op = 0x13
-	OpKVTTL      Op = 0x14
-	OpKVTouch    Op = 0x15
-	OpKVScan     Op = 0x16
-	OpClear      Op = 0x17
-	OpSCreate    Op = 0x20
-	OpSResolve   Op = 0x21
-	OpSUpdate    Op = 0x22
-	OpSRevoke    Op = 0x23
-	OpSList      Op = 0x24
-	OpSRevokeAll Op = 0x25
-	OpSRevokeID  Op = 0x26
-	OpSRegen     Op = 0x27
-	OpSPeek      Op = 0x28
-	OpSPeekID    Op = 0x29
+	OpConfigure      Op = 0x01
+	OpPing           Op = 0x02
+	OpShutdown       Op = 0x03
+	OpStats          Op = 0x04
+	OpKVSet          Op = 0x10
+	OpKVGet          Op = 0x11
+	OpKVDel          Op = 0x12
+	OpKVHas          Op = 0x13
+	OpKVTTL          Op = 0x14
+	OpKVTouch        Op = 0x15
+	OpKVScan         Op = 0x16
+	OpClear          Op = 0x17
+	OpSCreate        Op = 0x20
+	OpSResolve       Op = 0x21
+	OpSUpdate        Op = 0x22
+	OpSRevoke        Op = 0x23
+	OpSList          Op = 0x24
+	OpSRevokeAll     Op = 0x25
+	OpSRevokeID      Op = 0x26
+	OpSRegen         Op = 0x27
+	OpSPeek          Op = 0x28
+	OpSPeekID        Op = 0x29
+	OpSRevokeSandbox Op = 0x2c
+	OpSRevokeOthers  Op = 0x2d
 )
 
 // Reply statuses.
@@ -134,6 +136,32 @@ const (
 	EndedRegenerated = 5
 )
 
+// Values of authMethods.
+const (
+	AuthMethodPwd      = 1
+	AuthMethodOtp      = 2
+	AuthMethodSms      = 4
+	AuthMethodTel      = 8
+	AuthMethodHwk      = 16
+	AuthMethodSwk      = 32
+	AuthMethodPin      = 64
+	AuthMethodFpt      = 128
+	AuthMethodFace     = 256
+	AuthMethodIris     = 512
+	AuthMethodRetina   = 1024
+	AuthMethodVbm      = 2048
+	AuthMethodKba      = 4096
+	AuthMethodMfa      = 8192
+	AuthMethodMca      = 16384
+	AuthMethodSc       = 32768
+	AuthMethodPop      = 65536
+	AuthMethodGeo      = 131072
+	AuthMethodRba      = 262144
+	AuthMethodWia      = 524288
+	AuthMethodUser     = 1048576
+	AuthMethodWebauthn = 2097152
+)
+
 // The known bits of the flag sets a request decoder checks.
 const (
 	resolveFlagsKnown = FlagRotate | FlagCheckBinding | FlagWantCSRF
@@ -142,7 +170,7 @@ const (
 )
 
 // allOps lists the operations in table order.
-var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSPeek, OpSPeekID}
+var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSPeek, OpSPeekID, OpSRevokeSandbox, OpSRevokeOthers}
 
 // opName returns the protocol name of an op, "" for an op not in the table.
 func opName(o Op) string {
@@ -191,6 +219,10 @@ func opName(o Op) string {
 		return "S_PEEK"
 	case OpSPeekID:
 		return "S_PEEK_ID"
+	case OpSRevokeSandbox:
+		return "S_REVOKE_SANDBOX"
+	case OpSRevokeOthers:
+		return "S_REVOKE_OTHERS"
 	}
 	return ""
 }
@@ -242,7 +274,7 @@ func decodeBody(d *Decoder, req *Request) {
 		req.Key = d.Bytes("prefix")
 		req.Cursor = d.Str("cursor")
 		req.Limit = d.U32("limit")
-	case OpClear:
+	case OpClear, OpSRevokeSandbox:
 		req.Sandbox = d.Str("sandbox")
 	case OpSCreate:
 		req.Sandbox = d.Str("sandbox")
@@ -258,6 +290,8 @@ func decodeBody(d *Decoder, req *Request) {
 			req.BindMode = d.U8("bindMode")
 			req.IP = d.Str("ip")
 			req.UserAgent = d.Str("userAgent")
+			req.AuthAt = d.I64("authAt")
+			req.AuthMethods = d.U32("authMethods")
 		}
 	case OpSResolve:
 		req.Sandbox = d.Str("sandbox")
@@ -277,7 +311,7 @@ func decodeBody(d *Decoder, req *Request) {
 		if req.HasExt = !d.Done(); req.HasExt {
 			req.GraceMs = d.U64("graceMs")
 		}
-	case OpSRevoke:
+	case OpSRevoke, OpSRevokeOthers:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
 	case OpSList:
@@ -296,6 +330,10 @@ func decodeBody(d *Decoder, req *Request) {
 		req.GraceMs = d.U64("graceMs")
 		req.Flags = d.U8("flags")
 		req.Value = d.Bytes("data")
+		if req.HasExt = !d.Done(); req.HasExt {
+			req.AuthAt = d.I64("authAt")
+			req.AuthMethods = d.U32("authMethods")
+		}
 	case OpSPeek:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
@@ -351,7 +389,7 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendBytes(b, req.Key)
 		b = AppendStrBytes(b, req.Cursor)
 		b = AppendU32(b, req.Limit)
-	case OpClear:
+	case OpClear, OpSRevokeSandbox:
 		b = AppendStrBytes(b, req.Sandbox)
 	case OpSCreate:
 		b = AppendStrBytes(b, req.Sandbox)
@@ -367,6 +405,8 @@ func AppendRequest(b []byte, req *Request) []byte {
 			b = append(b, req.BindMode)
 			b = AppendStrBytes(b, req.IP)
 			b = AppendStrBytes(b, req.UserAgent)
+			b = AppendI64(b, req.AuthAt)
+			b = AppendU32(b, req.AuthMethods)
 		}
 	case OpSResolve:
 		b = AppendStrBytes(b, req.Sandbox)
@@ -386,7 +426,7 @@ func AppendRequest(b []byte, req *Request) []byte {
 		if req.HasExt {
 			b = AppendU64(b, req.GraceMs)
 		}
-	case OpSRevoke:
+	case OpSRevoke, OpSRevokeOthers:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.Token)
 	case OpSList:
@@ -405,6 +445,10 @@ func AppendRequest(b []byte, req *Request) []byte {
 		b = AppendU64(b, req.GraceMs)
 		b = append(b, req.Flags)
 		b = AppendBytes(b, req.Value)
+		if req.HasExt {
+			b = AppendI64(b, req.AuthAt)
+			b = AppendU32(b, req.AuthMethods)
+		}
 	case OpSPeek:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.Token)
@@ -463,6 +507,8 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.U8("sessionFlags")
 			d.U8("mismatch")
 			d.Str("csrfToken")
+			d.I64("authAt")
+			d.U32("authMethods")
 		case OpSRevoke:
 			d.U8("existed")
 			d.Str("sessionId")
@@ -473,8 +519,10 @@ func CheckReply(op Op, status Status, body []byte) error {
 				d.I64("lastSeenAt")
 				d.I64("expiresAt")
 				d.Bytes("meta")
+				d.I64("authAt")
+				d.U32("authMethods")
 			}
-		case OpSRevokeAll:
+		case OpSRevokeAll, OpSRevokeOthers:
 			for n := d.U32("nRevoked"); n > 0 && d.field == ""; n-- {
 				d.Str("sessionId")
 			}
@@ -485,11 +533,15 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.Str("csrfToken")
 			d.U8("sessionFlags")
 			d.Str("oldSessionId")
+			d.I64("authAt")
+			d.U32("authMethods")
 		case OpSPeek, OpSPeekID:
 			d.Str("sessionId")
 			d.I64("expiresAt")
 			d.Bytes("data")
 			d.U8("sessionFlags")
+		case OpSRevokeSandbox:
+			d.U64("revoked")
 		default:
 			return fmt.Errorf("%s cannot answer OK", op)
 		}

@@ -10,7 +10,7 @@ import (
 // version u8, flags u8 (session.Flag*), gen u32, verifier [16], created i64, issued i64,
 // presented i64 (0: not yet), prevPresented i64, absolute expiry i64, idleMs u32, then [16]
 // user, [16] address hash, [16] user-agent hash as the flags say, then u8 n and n x u32: the
-// history (session.State.Older). Version 1 (written before first presentations were kept) is
+// history (session.State.Older), then the authentication record with session.FlagAuth (auth.go). Version 1 (written before first presentations were kept) is
 // read too: it has no presented and prevPresented, its own flag bits, and its history holds
 // issue times (session.State.FromIssueTimes); the next write of the header is version 2.
 const (
@@ -33,7 +33,7 @@ func opt(st *session.State, f uint8) *key {
 }
 
 func headerSize(st *session.State) int {
-	n := headerFixed + 1 + 4*len(st.Older)
+	n := headerFixed + 1 + 4*len(st.Older) + authSize(st)
 	for _, f := range optional {
 		if st.Flags&f != 0 {
 			n += 16
@@ -66,6 +66,7 @@ func encodeHeader(st *session.State, b []byte) {
 		binary.LittleEndian.PutUint32(b[o:], v)
 		o += 4
 	}
+	encodeAuth(st, b[o:])
 }
 
 func decodeHeader(b []byte) (st session.State, ok bool) {
@@ -122,7 +123,7 @@ func decodeTail(st *session.State, b []byte, o, max int) bool {
 	}
 	n := int(b[o])
 	o++
-	if len(b) != o+4*n || n > max {
+	if len(b) < o+4*n || n > max {
 		return false
 	}
 	st.Older = make([]uint32, n)
@@ -130,7 +131,7 @@ func decodeTail(st *session.State, b []byte, o, max int) bool {
 		st.Older[i] = binary.LittleEndian.Uint32(b[o:])
 		o += 4
 	}
-	return true
+	return decodeAuth(st, b[o:])
 }
 
 // v1Flags maps the flag bits of a version 1 header to session.Flag*.

@@ -171,8 +171,8 @@ func (s tracked) SessionResolve(dl session.Deadline, sb, token []byte, o session
 	return res, err
 }
 
-func (s tracked) SessionRegenerate(dl session.Deadline, sb, token []byte, graceMs uint64, keepData bool, data []byte) (session.RegenerateResult, error) {
-	res, err := s.backend.SessionRegenerate(dl, sb, token, graceMs, keepData, data)
+func (s tracked) SessionRegenerate(dl session.Deadline, sb, token []byte, graceMs uint64, keepData bool, data []byte, auth *session.Auth) (session.RegenerateResult, error) {
+	res, err := s.backend.SessionRegenerate(dl, sb, token, graceMs, keepData, data, auth)
 	if err == nil && res.Status == session.OK {
 		secrets.add(res.Token[:], res.CSRF[:])
 	}

@@ -140,7 +140,7 @@ func TestNothingSecretReachesRedis(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.SessionResolve(noDL, sbA, bound.Token[:], session.ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: session.MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
-			g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil)
+			g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil, nil)
 			for _, tok := range [][]byte{res.Token[:], r.Token[:], bound.Token[:], g.Token[:], bound.CSRF[:], g.CSRF[:]} {
 				tokens = append(tokens, bytes.Clone(tok))
 			}

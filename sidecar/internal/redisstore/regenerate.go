@@ -12,9 +12,13 @@ import (
 // token, public id and CSRF token) that keeps everything but the identity (see the memory
 // store). The old session's removal and the new one's insertion are one script: the new sid is
 // drawn in the old one's bucket, so both are in the same hash slot.
-func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (session.RegenerateResult, error) {
+// With auth (a reauthentication) the new session gets that authentication record.
+func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte, auth *session.Auth) (session.RegenerateResult, error) {
 	res := session.RegenerateResult{Status: session.NotFound}
 	if err := session.CheckRegenerate(graceMs, keepData, data, s.maxValue); err != nil {
+		return res, err
+	}
+	if err := session.CheckAuth(auth); err != nil {
 		return res, err
 	}
 	sb, err := s.sandboxFor(sandbox)
@@ -27,7 +31,7 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 			if !ok || err != nil {
 				return err
 			}
-			retry, err := s.regenerateOnce(ctx, dl, x, keepData, data, &res)
+			retry, err := s.regenerateOnce(ctx, dl, x, keepData, data, auth, &res)
 			if err != nil || !retry {
 				return err
 			}
@@ -40,7 +44,7 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 	return res, nil
 }
 
-func (s *Store) regenerateOnce(ctx context.Context, dl session.Deadline, x *sess, keepData bool, data []byte, res *session.RegenerateResult) (retry bool, err error) {
+func (s *Store) regenerateOnce(ctx context.Context, dl session.Deadline, x *sess, keepData bool, data []byte, auth *session.Auth, res *session.RegenerateResult) (retry bool, err error) {
 	sb := x.sb
 	if keepData {
 		plain, err := open(sb.keys, kindData, &x.k, x.data, nil)
@@ -64,6 +68,7 @@ func (s *Store) regenerateOnce(ctx context.Context, dl session.Deadline, x *sess
 	defer t.Wipe()
 	st := x.st
 	st.Start(sb.keys, &t, x.now)
+	st.SetAuth(auth)
 	f, err := s.sealNew(sb, &k, &st, data, meta, x.now)
 	if err != nil {
 		return false, err
@@ -85,7 +90,7 @@ func (s *Store) regenerateOnce(ctx context.Context, dl session.Deadline, x *sess
 		return false, xerr.New(xerr.Internal, "session id collision, retry")
 	}
 	*res = session.RegenerateResult{Status: session.OK, SessionID: k, ExpiresAt: st.ExpiresAt(x.now),
-		CSRF: sb.keys.CSRFToken(&t.SID), Flags: st.ReplyFlags(), OldID: x.k}
+		CSRF: sb.keys.CSRFToken(&t.SID), Flags: st.ReplyFlags(), OldID: x.k, Auth: st.Auth}
 	t.AppendEncoded(res.Token[:0])
 	return false, nil
 }

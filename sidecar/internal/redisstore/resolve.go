@@ -216,7 +216,7 @@ func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t
 	}
 	s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch)
 	*res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: st.ExpiresAt(x.now), SessionID: x.k,
-		Flags: st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF}
+		Flags: st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF, Auth: st.Auth}
 	if o.WantCSRF {
 		res.CSRF = x.sb.keys.CSRFToken(&t.SID)
 	}

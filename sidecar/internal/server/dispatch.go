@@ -80,6 +80,10 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return s.sessionRevokeID(req)
 	case protocol.OpSPeek, protocol.OpSPeekID:
 		return s.sessionPeek(req)
+	case protocol.OpSRevokeSandbox:
+		return s.sessionRevokeSandbox(req)
+	case protocol.OpSRevokeOthers:
+		return s.sessionRevokeOthers(req)
 	}
 	return nil, xerr.New(xerr.UnknownOp, "unknown op 0x%02x", uint8(req.Op))
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestCheckHandshake(t *testing.T) {
 		{"1.2.3", "", protocol.Version, false, nil}, // a client that does not know its version
 		{"dev", "1.2.4", protocol.Version, false, nil},
 		{"", "1.2.4", protocol.Version, false, nil},
-		{"1.2.3", "1.2.3", protocol.Version - 1, true, []string{"protocol version 1"}},
+		{"1.2.3", "1.2.3", protocol.Version - 1, true, []string{fmt.Sprintf("protocol version %d", protocol.Version-1)}},
 	}
 	for _, c := range cases {
 		s := &Server{version: c.sidecar}

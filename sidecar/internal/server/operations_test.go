@@ -104,6 +104,9 @@ func TestOperationsOverTheWire(t *testing.T) {
 				if c := d.Str("csrf"); len(c) != 0 {
 					t.Fatal("a CSRF token that was not asked for")
 				}
+				if at, m := d.I64("authAt"), d.U32("authMethods"); at != 0 || m != 0 {
+					t.Fatalf("an authentication record (%d, %d) for a session created without one", at, m)
+				}
 			}},
 		{"S_RESOLVE in grace", protocol.OpSResolve, func() [][]byte {
 			return [][]byte{sb, Str(token), U8(1 | 2 | 4), U64(2000), U64(0), U8(2), Str("10.0.0.1"), Str("agent")}
@@ -121,6 +124,8 @@ func TestOperationsOverTheWire(t *testing.T) {
 				if c := d.Str("csrf"); string(c) != csrf {
 					t.Fatal("resolve's CSRF token differs from create's")
 				}
+				d.I64("authAt")
+				d.U32("authMethods")
 			}},
 		{"S_UPDATE", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(rotated), BytesS(`{"n":2}`)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { d.I64("exp") }},
@@ -151,6 +156,8 @@ func TestOperationsOverTheWire(t *testing.T) {
 				if m := d.Bytes("meta"); string(m) != "ua=test" {
 					t.Fatalf("meta %q", m)
 				}
+				d.I64("authAt")
+				d.U32("authMethods")
 			}},
 		{"S_RESOLVE malformed", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(""), U8(0), U64(0), U64(0)} }, protocol.StatusNotFound, nil},
 		{"S_REVOKE_ALL", protocol.OpSRevokeAll, func() [][]byte { return [][]byte{sb, Str("alice"), Str(rotated)} }, protocol.StatusOK,
@@ -165,7 +172,7 @@ func TestOperationsOverTheWire(t *testing.T) {
 					t.Fatalf("revoked %d, the only session was excepted by id", n)
 				}
 			}},
-		{"S_REGENERATE", protocol.OpSRegen, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000), U8(1), BytesS("")} }, protocol.StatusOK,
+		{"S_REGENERATE", protocol.OpSRegen, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000), U8(1), BytesS(""), U64(5000), U32(3)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
 				regen = string(d.Str("token"))
 				newID := string(d.Str("sid"))
@@ -177,6 +184,9 @@ func TestOperationsOverTheWire(t *testing.T) {
 				}
 				if regen == rotated || newID == sessionID || newCSRF == csrf || len(regen) != crypto.TokenLength {
 					t.Fatal("regenerate kept the token, id or CSRF token")
+				}
+				if at, m := d.I64("authAt"), d.U32("authMethods"); at != 5000 || m != 3 {
+					t.Fatalf("reauthentication recorded (%d, %d)", at, m)
 				}
 				sessionID = newID
 			}},
@@ -193,6 +203,15 @@ func TestOperationsOverTheWire(t *testing.T) {
 				d.U8("flags")
 				d.U8("mismatch")
 				d.Str("csrf")
+				if at, m := d.I64("authAt"), d.U32("authMethods"); at != 5000 || m != 3 {
+					t.Fatalf("authentication record (%d, %d) after the reauthentication", at, m)
+				}
+			}},
+		{"S_REVOKE_OTHERS", protocol.OpSRevokeOthers, func() [][]byte { return [][]byte{sb, Str(regen)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				if n := d.U32("n"); n != 0 {
+					t.Fatalf("revoked %d, the user has no other session", n)
+				}
 			}},
 		{"S_REVOKE_ID", protocol.OpSRevokeID, func() [][]byte { return [][]byte{sb, Str(sessionID)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { wantU8(t, d, 1) }},
@@ -201,6 +220,12 @@ func TestOperationsOverTheWire(t *testing.T) {
 				wantU8(t, d, 0)
 				if id := d.Str("sid"); len(id) != 0 {
 					t.Fatal("a session id for nothing revoked")
+				}
+			}},
+		{"S_REVOKE_SANDBOX", protocol.OpSRevokeSandbox, func() [][]byte { return [][]byte{sb} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				if n := d.U64("n"); n != 0 {
+					t.Fatalf("revoked %d of no session", n)
 				}
 			}},
 		{"CLEAR", protocol.OpClear, func() [][]byte { return [][]byte{sb} }, protocol.StatusOK,
@@ -296,9 +321,9 @@ func TestErrorCodesOverTheWire(t *testing.T) {
 		{"ttl zero", protocol.OpKVSet, [][]byte{sb, BytesS("k"), BytesS("v"), U64(0)}, xerr.InvalidTTL, "432000000"},
 		{"grace too large", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(0), U64(60_001), U64(0)}, xerr.BadRequest, "graceMs"},
 		{"unknown flags", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(8), U64(0), U64(0)}, xerr.BadRequest, "flags"},
-		{"unknown create flags", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(2), U32(0), U8(0), U8(0), Str(""), Str("")}, xerr.BadRequest, "createFlags"},
-		{"bad bind mode", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(0), U32(0), U8(0), U8(3), Str(""), Str("")}, xerr.BadRequest, "bindMode"},
-		{"bad onLimit", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str("u"), BytesS(""), U8(0), U32(1), U8(2), U8(0), Str(""), Str("")}, xerr.BadRequest, "onLimit"},
+		{"unknown create flags", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(2), U32(0), U8(0), U8(0), Str(""), Str(""), U64(0), U32(0)}, xerr.BadRequest, "createFlags"},
+		{"bad bind mode", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(0), U32(0), U8(0), U8(3), Str(""), Str(""), U64(0), U32(0)}, xerr.BadRequest, "bindMode"},
+		{"bad onLimit", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str("u"), BytesS(""), U8(0), U32(1), U8(2), U8(0), Str(""), Str(""), U64(0), U32(0)}, xerr.BadRequest, "onLimit"},
 		{"bad onMismatch", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(2), U64(0), U64(0), U8(3), Str(""), Str("")}, xerr.BadRequest, "onMismatch"},
 		{"unknown regenerate flags", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(2), BytesS("")}, xerr.BadRequest, "flags"},
 		{"regenerate keepData with data", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(1), BytesS("x")}, xerr.BadRequest, "keepData"},

@@ -17,6 +17,7 @@ func (s *Server) sessionCreate(req *protocol.Request) ([]byte, error) {
 		Remember:   req.CreateFlags&protocol.CreateRemember != 0,
 		MaxPerUser: req.MaxPerUser, OnLimit: session.LimitPolicy(req.OnLimit),
 		Bind: session.BindMode(req.BindMode), IP: req.IP, UserAgent: req.UserAgent,
+		Auth: createAuth(req),
 	})
 	if err != nil {
 		return nil, err
@@ -37,14 +38,18 @@ func (s *Server) sessionCreate(req *protocol.Request) ([]byte, error) {
 
 // sessionRegenerate answers S_REGENERATE: a new session (new id) in place of the presented one.
 func (s *Server) sessionRegenerate(req *protocol.Request) ([]byte, error) {
-	res, err := s.backend.SessionRegenerate(session.Deadline(req.Deadline), req.Sandbox, req.Token, req.GraceMs, req.Flags&protocol.RegenKeepData != 0, req.Value)
+	var auth *session.Auth
+	if req.HasExt {
+		auth = &session.Auth{At: req.AuthAt, Methods: req.AuthMethods}
+	}
+	res, err := s.backend.SessionRegenerate(session.Deadline(req.Deadline), req.Sandbox, req.Token, req.GraceMs, req.Flags&protocol.RegenKeepData != 0, req.Value, auth)
 	if err != nil {
 		return nil, err
 	}
 	if res.Status != session.OK {
 		return notFound(req.ID), nil
 	}
-	b := protocol.AppendStrBytes(ok(req.ID, 2+crypto.TokenLength+3*(2+crypto.IDLength)+8+1), res.Token[:])
+	b := protocol.AppendStrBytes(ok(req.ID, 2+crypto.TokenLength+3*(2+crypto.IDLength)+8+1+session.AuthSize), res.Token[:])
 	clear(res.Token[:])
 	b = appendID(b, &res.SessionID)
 	b = protocol.AppendI64(b, res.ExpiresAt)
@@ -52,7 +57,8 @@ func (s *Server) sessionRegenerate(req *protocol.Request) ([]byte, error) {
 	clear(res.CSRF[:])
 	b = protocol.AppendU8(b, res.Flags)
 	s.announceEnded(req.Sandbox, protocol.EndedRegenerated, res.OldID)
-	return done(appendID(b, &res.OldID)), nil
+	b = appendID(b, &res.OldID)
+	return done(appendAuth(b, res.Auth)), nil
 }
 
 // resolveFixed is the size of S_RESOLVE's reply fields before the data: str token, u8 rotated,
@@ -60,8 +66,8 @@ func (s *Server) sessionRegenerate(req *protocol.Request) ([]byte, error) {
 const resolveFixed = 2 + crypto.TokenLength + 1 + 8 + 2 + crypto.IDLength + 4
 
 // resolveTail is the largest size of the fields after the data: u8 sessionFlags, u8 mismatch,
-// str csrfToken.
-const resolveTail = 1 + 1 + 2 + crypto.IDLength
+// str csrfToken, i64 authAt, u32 authMethods.
+const resolveTail = 1 + 1 + 2 + crypto.IDLength + session.AuthSize
 
 // sessionResolve answers S_RESOLVE. The data is opened straight into the reply after a reserved
 // fixed-size region, which is filled in afterwards; the other fields follow the data.
@@ -117,7 +123,7 @@ func (s *Server) sessionResolve(req *protocol.Request) ([]byte, error) {
 	} else {
 		b = protocol.AppendU16(b, 0)
 	}
-	return done(b), nil
+	return done(appendAuth(b, res.Auth)), nil
 }
 
 // sessionUpdate answers S_UPDATE with the new expiry; without the extension the grace is the default.
@@ -158,7 +164,7 @@ func (s *Server) sessionList(req *protocol.Request) ([]byte, error) {
 	}
 	size := 4
 	for _, it := range list {
-		size += 2 + crypto.IDLength + 24 + 4 + len(it.Meta)
+		size += 2 + crypto.IDLength + 24 + 4 + len(it.Meta) + session.AuthSize
 	}
 	b := protocol.AppendU32(ok(req.ID, size), uint32(len(list)))
 	for _, it := range list {
@@ -167,6 +173,7 @@ func (s *Server) sessionList(req *protocol.Request) ([]byte, error) {
 		b = protocol.AppendI64(b, it.LastSeenAt)
 		b = protocol.AppendI64(b, it.ExpiresAt)
 		b = protocol.AppendBytes(b, it.Meta)
+		b = appendAuth(b, it.Auth)
 	}
 	return done(b), nil
 }
@@ -218,4 +225,41 @@ func (s *Server) sessionPeek(req *protocol.Request) ([]byte, error) {
 	b = protocol.AppendBytes(b, res.Data)
 	clear(res.Data)
 	return done(protocol.AppendU8(b, res.Flags)), nil
+}
+
+// sessionRevokeSandbox answers S_REVOKE_SANDBOX with how many sessions it ended.
+func (s *Server) sessionRevokeSandbox(req *protocol.Request) ([]byte, error) {
+	n, err := s.backend.SessionRevokeSandbox(session.Deadline(req.Deadline), req.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	return done(protocol.AppendU64(ok(req.ID, 8), n)), nil
+}
+
+// sessionRevokeOthers answers S_REVOKE_OTHERS with the ids of the revoked sessions.
+func (s *Server) sessionRevokeOthers(req *protocol.Request) ([]byte, error) {
+	ids, err := s.backend.SessionRevokeOthers(session.Deadline(req.Deadline), req.Sandbox, req.Token)
+	if err != nil {
+		return nil, err
+	}
+	s.announceEnded(req.Sandbox, protocol.EndedRevoked, ids...)
+	b := protocol.AppendU32(ok(req.ID, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
+	for i := range ids {
+		b = appendID(b, &ids[i])
+	}
+	return done(b), nil
+}
+
+// createAuth is the authentication record S_CREATE's extension carries (authAt 0: none).
+func createAuth(req *protocol.Request) *session.Auth {
+	if !req.HasExt || req.AuthAt == 0 {
+		return nil
+	}
+	return &session.Auth{At: req.AuthAt, Methods: req.AuthMethods}
+}
+
+// appendAuth appends an authentication record as the replies carry it: authAt i64 (0 = none),
+// authMethods u32.
+func appendAuth(b []byte, a session.Auth) []byte {
+	return protocol.AppendU32(protocol.AppendI64(b, a.At), a.Methods)
 }

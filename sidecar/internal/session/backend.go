@@ -26,7 +26,13 @@ type Backend interface {
 	SessionRevokeID(dl Deadline, sandbox, sessionID []byte) (bool, error)
 	SessionList(sandbox, userID []byte) ([]SessionInfo, error)
 	SessionRevokeAll(dl Deadline, sandbox, userID, except []byte) ([]crypto.Digest, error)
-	SessionRegenerate(dl Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (RegenerateResult, error)
+	// SessionRegenerate with auth set is a reauthentication: the new session gets that record.
+	SessionRegenerate(dl Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte, auth *Auth) (RegenerateResult, error)
+	// SessionRevokeSandbox ends every session of a sandbox (KV records stay); how many.
+	SessionRevokeSandbox(dl Deadline, sandbox []byte) (uint64, error)
+	// SessionRevokeOthers ends every other session of the user of a token's session (the
+	// token must be one SessionRevoke accepts); the ids revoked.
+	SessionRevokeOthers(dl Deadline, sandbox, token []byte) ([]crypto.Digest, error)
 	Stats() Stats
 	Peeker
 }

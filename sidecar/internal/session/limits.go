@@ -123,7 +123,7 @@ func (o *CreateOptions) Check(data []byte, max int) error {
 	if !o.Bind.Valid() {
 		return xerr.New(xerr.BadRequest, "bindMode has an invalid value 0x%02x", uint8(o.Bind))
 	}
-	return nil
+	return CheckAuth(o.Auth)
 }
 
 // Check refuses S_RESOLVE options out of range.

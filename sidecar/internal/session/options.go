@@ -14,6 +14,7 @@ type CreateOptions struct {
 	Bind       BindMode
 	IP         []byte // the client's address (hashed when bound, else unused)
 	UserAgent  []byte // the client's user agent (hashed when bound, else unused)
+	Auth       *Auth  // the login's authentication record (nil: none)
 }
 
 // LimitPolicy is what S_CREATE does when the user already has MaxPerUser sessions.

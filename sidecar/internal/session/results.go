@@ -44,6 +44,7 @@ type ResolveResult struct {
 	Revoked  bool // Mismatched: the session was revoked (the revoke action)
 	CSRF     key  // the session's CSRF token (OK with ResolveOptions.WantCSRF)
 	HasCSRF  bool
+	Auth     Auth // the authentication record (zero when the session has none)
 }
 
 // Session flags reported by resolve and regenerate.
@@ -61,6 +62,7 @@ type RegenerateResult struct {
 	CSRF      key
 	Flags     uint8 // SessionFlag* bits
 	OldID     key   // the id of the session that was replaced
+	Auth      Auth  // the new session's authentication record (zero: none)
 }
 
 // SessionInfo is one entry of S_LIST.
@@ -70,6 +72,7 @@ type SessionInfo struct {
 	LastSeenAt int64
 	ExpiresAt  int64
 	Meta       []byte
+	Auth       Auth // the authentication record (zero when the session has none)
 }
 
 // SandboxStats are the record counts and sealed bytes of one sandbox.

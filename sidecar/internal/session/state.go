@@ -26,6 +26,7 @@ type State struct {
 	User    crypto.Digest // FlagUser: the keyed hash of the user id
 	BoundIP crypto.Digest // FlagBindIP: the keyed hash of the bound address
 	BoundUA crypto.Digest // FlagBindUA: the keyed hash of the bound user agent
+	Auth    Auth          // FlagAuth: when and how the user last authenticated (auth.go)
 }
 
 // Flags of a session (State.Flags): fixed when it is created, kept by a regeneration.
@@ -37,8 +38,9 @@ const (
 	FlagBindUA     uint8 = 8  // bound to the client's user agent (State.BoundUA)
 	FlagBindSubnet uint8 = 16 // the address hash is of the /24 (IPv4) or /64 (IPv6) prefix
 	FlagRemember   uint8 = 32 // remember-me: the client keeps a persistent cookie
+	// FlagAuth (128) is in auth.go.
 	// AllFlags are all the bits above.
-	AllFlags = FlagUser | FlagBindIP | FlagBindUA | FlagBindSubnet | FlagRemember
+	AllFlags = FlagUser | FlagBindIP | FlagBindUA | FlagBindSubnet | FlagRemember | FlagAuth
 )
 
 // NewState is the state of a session S_CREATE is about to start at time now: its properties
@@ -54,6 +56,7 @@ func NewState(keys *crypto.SandboxKeys, o *CreateOptions, now int64) State {
 		st.User = keys.UserKey(o.UserID)
 	}
 	st.bind(keys, o.Bind, o.IP, o.UserAgent)
+	st.SetAuth(o.Auth)
 	return st
 }
 

@@ -191,7 +191,7 @@ func TestPerUserIndexChurn(t *testing.T) {
 					mine = slices.Delete(mine, j, j+1)
 				case op < 8 && len(mine) > 0:
 					j := rng.IntN(len(mine))
-					if res, err := s.SessionRegenerate(noDL, sbA, mine[j][:], 2000, true, nil); err != nil {
+					if res, err := s.SessionRegenerate(noDL, sbA, mine[j][:], 2000, true, nil, nil); err != nil {
 						t.Error(err)
 					} else if res.Status == session.OK {
 						mine[j] = res.Token

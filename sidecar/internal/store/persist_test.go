@@ -161,7 +161,7 @@ func TestJournalReplayEqualsState(t *testing.T) {
 	for i := 0; i < 4000; i++ {
 		sb := pick()
 		name := []byte(fmt.Sprintf("k%d", rng.IntN(60)))
-		switch op := rng.IntN(16); op {
+		switch op := rng.IntN(18); op {
 		case 0, 1:
 			s.KVSet(noDL, sb, name, []byte(fmt.Sprintf("v%d", i)), uint64(1+rng.IntN(60_000)))
 		case 2:
@@ -169,9 +169,13 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		case 3:
 			s.KVTouch(noDL, sb, name, uint64(1+rng.IntN(90_000)))
 		case 4, 5:
+			var auth *session.Auth
+			if rng.IntN(2) == 0 {
+				auth = &session.Auth{At: c.NowMs(), Methods: uint32(rng.IntN(8))}
+			}
 			res, err := s.SessionCreate(noDL, sb, []byte(fmt.Sprintf("d%d", i)), session.CreateOptions{TTLMs: uint64(1000 + rng.IntN(120_000)),
 				IdleMs: uint64(rng.IntN(2) * 30_000), UserID: []byte(users[rng.IntN(3)]), Meta: []byte("m"),
-				MaxPerUser: uint32(rng.IntN(2) * 3)})
+				MaxPerUser: uint32(rng.IntN(2) * 3), Auth: auth})
 			if err == nil {
 				tokens = append(tokens, append([]byte(nil), res.Token[:]...))
 				ids = append(ids, []byte(crypto.EncodeID(&res.SessionID)))
@@ -201,10 +205,22 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		case 13:
 			if len(tokens) > 0 {
 				k := rng.IntN(len(tokens))
-				res, _ := s.SessionRegenerate(noDL, sb, tokens[k], 2000, rng.IntN(2) == 0, nil)
+				var auth *session.Auth
+				if rng.IntN(2) == 0 {
+					auth = &session.Auth{At: c.NowMs(), Methods: uint32(rng.IntN(8))}
+				}
+				res, _ := s.SessionRegenerate(noDL, sb, tokens[k], 2000, rng.IntN(2) == 0, nil, auth)
 				if res.Status == session.OK {
 					tokens[k] = append([]byte(nil), res.Token[:]...)
 				}
+			}
+		case 16:
+			if len(tokens) > 0 {
+				s.SessionRevokeOthers(noDL, sb, tokens[rng.IntN(len(tokens))])
+			}
+		case 17:
+			if rng.IntN(30) == 0 {
+				s.SessionRevokeSandbox(noDL, sb)
 			}
 		case 14:
 			c.Advance(int64(rng.IntN(5000)))
@@ -227,7 +243,7 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		for _, sb := range sbs {
 			a, _ := storetest.SessionResolve(s, sb, tok, false, 2000, 0, nil)
 			b, _ := storetest.SessionResolve(got, sb, tok, false, 2000, 0, nil)
-			if a.Status != b.Status || a.ExpiresAt != b.ExpiresAt || !bytes.Equal(a.Data, b.Data) {
+			if a.Status != b.Status || a.ExpiresAt != b.ExpiresAt || !bytes.Equal(a.Data, b.Data) || a.Auth != b.Auth {
 				t.Fatalf("a token resolves differently after replay: %v vs %v", a.Status, b.Status)
 			}
 		}
@@ -287,7 +303,16 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 		"S_REVOKE":        func() error { _, err := storetest.SessionRevoke(s, sb, tok); return err },
 		"S_REVOKE_ID":     func() error { _, err := s.SessionRevokeID(noDL, sb, id); return err },
 		"S_REVOKE_ALL":    func() error { _, err := storetest.SessionRevokeAll(s, sb, []byte("alice"), nil); return err },
-		"S_REGENERATE":    func() error { _, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil); return err },
+		"S_REGENERATE": func() error {
+			_, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil, nil)
+			return err
+		},
+		"S_REGENERATE reauthentication": func() error {
+			_, err := s.SessionRegenerate(noDL, sb, other.Token[:], 2000, true, nil, &session.Auth{At: c.NowMs(), Methods: 1})
+			return err
+		},
+		"S_REVOKE_OTHERS":  func() error { _, err := s.SessionRevokeOthers(noDL, sb, other.Token[:]); return err },
+		"S_REVOKE_SANDBOX": func() error { _, err := s.SessionRevokeSandbox(noDL, sb); return err },
 	}
 	for name, op := range ops {
 		c.Advance(5)

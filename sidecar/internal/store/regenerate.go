@@ -10,10 +10,14 @@ import (
 // absolute expiry (it never outlives the old one), idle timeout, user, device meta, binding
 // and remember-me, and the data when keepData is set (else it holds data). The old session is
 // removed before the new one exists: its token and every token it answered for are dead at
-// once.
-func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (session.RegenerateResult, error) {
+// once. With auth (a reauthentication) the new session gets that authentication record,
+// else it keeps the old one's.
+func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte, auth *session.Auth) (session.RegenerateResult, error) {
 	res := session.RegenerateResult{Status: session.NotFound}
 	if err := session.CheckRegenerate(graceMs, keepData, data, s.maxValue); err != nil {
+		return res, err
+	}
+	if err := session.CheckAuth(auth); err != nil {
 		return res, err
 	}
 	var f found
@@ -46,6 +50,8 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 	if keepData {
 		data = oldData
 	}
+	meta, st.Auth = splitAuth(st.Flags, meta)
+	st.SetAuth(auth)
 	res.OldID = f.k
 	c := sb.track(f.sh, kindSess, &f.k)
 	sb.removeSession(f.sh, &f.k, f.l)
@@ -57,12 +63,12 @@ func (s *Store) SessionRegenerate(dl session.Deadline, sandbox, token []byte, gr
 	f.release()
 
 	// The old session is gone: the new one is inserted whatever the deadline.
-	n, err := s.newSession(session.NoDeadline, sb, &st, data, meta)
+	n, err := s.newSession(session.NoDeadline, sb, &st, data, withAuth(&st, meta))
 	if err != nil {
 		return session.RegenerateResult{Status: session.NotFound, OldID: res.OldID}, err
 	}
 	return session.RegenerateResult{Status: session.OK, Token: n.token, SessionID: n.k, ExpiresAt: n.expiresAt,
-		CSRF: n.csrf, Flags: st.ReplyFlags(), OldID: res.OldID}, nil
+		CSRF: n.csrf, Flags: st.ReplyFlags(), OldID: res.OldID, Auth: st.Auth}, nil
 }
 
 // locateLive locates the session of a token it accepts (which must verify) into f. ok: the

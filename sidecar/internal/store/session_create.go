@@ -32,7 +32,7 @@ func (s *Store) SessionCreate(dl session.Deadline, sandbox, data []byte, o sessi
 			}
 		}
 	}
-	n, err := s.newSession(dl, sb, &st, data, o.Meta)
+	n, err := s.newSession(dl, sb, &st, data, withAuth(&st, o.Meta))
 	if err != nil {
 		return session.CreateResult{Evicted: res.Evicted}, err
 	}

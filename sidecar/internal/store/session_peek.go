@@ -58,7 +58,7 @@ func (s *Store) SessionPeekID(sandbox, sessionID []byte, dst []byte) (session.Pe
 // peek is the reply for a located live session: its id, expiry, flags and data.
 func (f *found) peek(dst []byte) (session.PeekResult, error) {
 	r := f.rec()
-	out, err := f.open(r, dst)
+	out, _, err := f.open(r, dst)
 	if err != nil {
 		return session.PeekResult{Status: session.NotFound}, err
 	}

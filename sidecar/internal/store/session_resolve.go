@@ -116,12 +116,12 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 		c.commitLazy()
 	}
 	s.m.Applied(f.sb.name, &f.k, &out, o.OnMismatch)
-	data, err := f.open(r, dst)
+	data, auth, err := f.open(r, dst)
 	if err != nil {
 		return res, err
 	}
 	res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: r.expiresAt(), SessionID: f.k,
-		Out: data, Data: data[len(dst):], Flags: f.st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF}
+		Out: data, Data: data[len(dst):], Flags: f.st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF, Auth: auth}
 	if o.WantCSRF {
 		res.CSRF = f.sb.keys.CSRFToken(&f.t.SID)
 	}
@@ -129,11 +129,12 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 	return res, nil
 }
 
-// open appends the session data to dst (the meta is wiped).
-func (f *found) open(r sessRec, dst []byte) ([]byte, error) {
+// open appends the session data to dst and reads the authentication record (the meta is wiped).
+func (f *found) open(r sessRec, dst []byte) ([]byte, session.Auth, error) {
 	out, _, meta, err := openSession(f.sb.keys, &f.k, r.sealed(), dst)
+	_, auth := splitAuth(r.flags(), meta)
 	clear(meta)
-	return out, err
+	return out, auth, err
 }
 
 // SessionUpdate replaces the data of the session of a current token, or of one it answers for

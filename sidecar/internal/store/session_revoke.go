@@ -117,7 +117,8 @@ func (s *Store) sessionInfo(sb *sandbox, k, u *key) (session.SessionInfo, bool, 
 		return session.SessionInfo{}, false, err
 	}
 	clear(data)
-	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta}, true, nil
+	meta, auth := splitAuth(r.flags(), meta)
+	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta, Auth: auth}, true, nil
 }
 
 // SessionRevokeAll revokes every session of a user except the one `except` names: a token of

@@ -129,7 +129,7 @@ func TestNoPlaintextInMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.SessionResolve(noDL, sbA, bound.Token[:], session.ResolveOptions{WantCSRF: true, CheckBinding: true, OnMismatch: session.MismatchLog, IP: withMarker("ip2"), UserAgent: withMarker("agent2")}, nil)
-		g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil)
+		g, _ := s.SessionRegenerate(noDL, sbA, bound.Token[:], 2000, true, nil, nil)
 		tokens = append(tokens, bound.CSRF[:], g.CSRF[:])
 		for _, tok := range [][]byte{res.Token[:], r.Token[:], bound.Token[:], g.Token[:]} {
 			raw, _ := crypto.ParseToken(tok)

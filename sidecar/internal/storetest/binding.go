@@ -125,7 +125,7 @@ func CSRFTokenAndFlags(t *testing.T, each Each) {
 		if r := ResolveWith(t, s, sbA, a.Token[:], session.ResolveOptions{WantCSRF: true, GraceMs: 60_000}); r.Status != session.OK || r.CSRF != a.CSRF {
 			t.Fatalf("in-grace resolve: %+v", r)
 		}
-		g, err := s.SessionRegenerate(noDL, sbA, tok[:], 2000, true, nil)
+		g, err := s.SessionRegenerate(noDL, sbA, tok[:], 2000, true, nil, nil)
 		if err != nil || g.Status != session.OK || g.CSRF == a.CSRF {
 			t.Fatalf("regenerate must change the CSRF token: %+v %v", g, err)
 		}

@@ -73,7 +73,7 @@ func Deadlines(t *testing.T, each Each) {
 		}
 		_, _, err = s.SessionUpdate(past, sbA, g1.Token[:], []byte("changed"), 2000)
 		refused("S_UPDATE", err)
-		_, err = s.SessionRegenerate(past, sbA, g1.Token[:], 2000, true, nil)
+		_, err = s.SessionRegenerate(past, sbA, g1.Token[:], 2000, true, nil, nil)
 		refused("S_REGENERATE", err)
 		_, _, err = s.SessionRevoke(past, sbA, g1.Token[:])
 		refused("S_REVOKE", err)

@@ -74,11 +74,11 @@ func Errors(t *testing.T, each Each) {
 			{"S_REVOKE_ALL bad sandbox", func() error { _, err := SessionRevokeAll(s, bad, []byte("u"), nil); return err }, xerr.InvalidSandbox},
 			{"S_REVOKE_ID bad sandbox", func() error { _, err := s.SessionRevokeID(noDL, bad, []byte("x")); return err }, xerr.InvalidSandbox},
 			{"S_REGENERATE grace over max", func() error {
-				_, err := s.SessionRegenerate(noDL, sbA, tok, session.MaxGraceMs+1, true, nil)
+				_, err := s.SessionRegenerate(noDL, sbA, tok, session.MaxGraceMs+1, true, nil, nil)
 				return err
 			}, xerr.BadRequest},
-			{"S_REGENERATE keepData with data", func() error { _, err := s.SessionRegenerate(noDL, sbA, tok, 0, true, []byte("x")); return err }, xerr.BadRequest},
-			{"S_REGENERATE data too large", func() error { _, err := s.SessionRegenerate(noDL, sbA, tok, 0, false, big); return err }, xerr.ValueTooLarge},
+			{"S_REGENERATE keepData with data", func() error { _, err := s.SessionRegenerate(noDL, sbA, tok, 0, true, []byte("x"), nil); return err }, xerr.BadRequest},
+			{"S_REGENERATE data too large", func() error { _, err := s.SessionRegenerate(noDL, sbA, tok, 0, false, big, nil); return err }, xerr.ValueTooLarge},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ func Regenerate(t *testing.T, each Each) {
 		clock.Advance(1_000)
 		r1 := Resolve(t, s, sbA, c.Token[:], true, 2000)
 		clock.Advance(500)
-		g, err := s.SessionRegenerate(noDL, sbA, r1.Token[:], 2000, true, nil)
+		g, err := s.SessionRegenerate(noDL, sbA, r1.Token[:], 2000, true, nil, nil)
 		if err != nil || g.Status != session.OK {
 			t.Fatal(g, err)
 		}
@@ -43,7 +43,7 @@ func Regenerate(t *testing.T, each Each) {
 		if r.Status != session.OK || r.ExpiresAt != c.ExpiresAt-50_000+100_000 {
 			t.Fatalf("expiry %d, want the original absolute expiry", r.ExpiresAt-(c.ExpiresAt-50_000))
 		}
-		h, err := s.SessionRegenerate(noDL, sbA, g.Token[:], 2000, false, []byte(`{"role":"admin"}`))
+		h, err := s.SessionRegenerate(noDL, sbA, g.Token[:], 2000, false, []byte(`{"role":"admin"}`), nil)
 		if err != nil || h.Status != session.OK {
 			t.Fatal(err)
 		}
@@ -51,13 +51,13 @@ func Regenerate(t *testing.T, each Each) {
 			t.Fatalf("data %q", r.Data)
 		}
 		for name, tok := range map[string][]byte{"dead": g.Token[:], "garbage": []byte("x")} {
-			if res, err := s.SessionRegenerate(noDL, sbA, tok, 2000, true, nil); err != nil || res.Status != session.NotFound {
+			if res, err := s.SessionRegenerate(noDL, sbA, tok, 2000, true, nil, nil); err != nil || res.Status != session.NotFound {
 				t.Fatalf("%s: %+v %v", name, res, err)
 			}
 		}
 		// A session without a user regenerates too.
 		anon := MustCreate(t, s, sbA, "anon", 60_000, 0, "")
-		ra, err := s.SessionRegenerate(noDL, sbA, anon.Token[:], 2000, true, nil)
+		ra, err := s.SessionRegenerate(noDL, sbA, anon.Token[:], 2000, true, nil, nil)
 		if err != nil || ra.Status != session.OK {
 			t.Fatal(ra, err)
 		}

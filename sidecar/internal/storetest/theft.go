@@ -101,7 +101,7 @@ func KilledTokensStayDead(t *testing.T, each Each) {
 			}
 		},
 		"regenerate": func(t *testing.T, s Backend, _ session.CreateResult, cur []byte) {
-			if g, err := s.SessionRegenerate(noDL, sbA, cur, 2000, true, nil); err != nil || g.Status != session.OK {
+			if g, err := s.SessionRegenerate(noDL, sbA, cur, 2000, true, nil, nil); err != nil || g.Status != session.OK {
 				t.Fatalf("regenerate: %+v %v", g, err)
 			}
 		},
@@ -134,7 +134,7 @@ func KilledTokensStayDead(t *testing.T, each Each) {
 							if _, ok, _ := SessionUpdate(b, sbA, tok, []byte("x")); ok {
 								t.Fatalf("%s token updated %d ms after", tname, wait)
 							}
-							if g, _ := b.SessionRegenerate(noDL, sbA, tok, session.MaxGraceMs, true, nil); g.Status != session.NotFound {
+							if g, _ := b.SessionRegenerate(noDL, sbA, tok, session.MaxGraceMs, true, nil, nil); g.Status != session.NotFound {
 								t.Fatalf("%s token regenerated %d ms after", tname, wait)
 							}
 						}
