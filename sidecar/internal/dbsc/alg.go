@@ -11,17 +11,18 @@ const (
 	RS256 Alg = 2
 )
 
-// AlgSet is a set of offered algorithms (bit 1<<Alg).
+// AlgSet is a set of offered algorithms: bit 1<<(Alg-1), so ES256 = 1 and RS256 = 2, the
+// protocol's deviceAlgs bits.
 type AlgSet uint8
 
 // Has reports whether a is in the set.
-func (s AlgSet) Has(a Alg) bool { return (a == ES256 || a == RS256) && s&(1<<a) != 0 }
+func (s AlgSet) Has(a Alg) bool { return (a == ES256 || a == RS256) && s&(1<<(a-1)) != 0 }
 
 // Of returns the set of the given algorithms.
 func Of(algs ...Alg) AlgSet {
 	var s AlgSet
 	for _, a := range algs {
-		s |= 1 << a
+		s |= 1 << (a - 1)
 	}
 	return s
 }

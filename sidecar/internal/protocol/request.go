@@ -69,6 +69,11 @@ type Request struct {
 	IP         []byte // str
 	UserAgent  []byte // str
 	OnMismatch uint8  // S_RESOLVE with FlagCheckBinding
+
+	// DEVICE_REGISTER, DEVICE_REFRESH (device binding, DBSC)
+	Proof      []byte // str: the compact JWS of Secure-Session-Response
+	Algs       uint8  // DEVICE_REGISTER: the offered algorithms (DeviceAlg* bits)
+	LifetimeMs uint64 // the bound-cookie lifetime: the new deadline is now + LifetimeMs
 }
 
 // PeekHeader returns the id and op of a payload of at least 5 bytes.

@@ -190,6 +190,8 @@ func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t
 	switch {
 	case out.Status == session.NotFound:
 		return false, nil
+	case out.Status == session.DeviceOverdue:
+		return false, session.ErrDeviceOverdue() // nothing changes: the owner refreshes
 	case out.Remove:
 		// A session that must end ends whatever changed meanwhile: no compare.
 		if _, err := s.remove(ctx, x, dl); err != nil {

@@ -102,7 +102,7 @@ func (s *Store) SessionList(sandbox, userID []byte) ([]session.SessionInfo, erro
 					return err
 				}
 			}
-			out = append(out, session.SessionInfo{SessionID: k, CreatedAt: st.Created, LastSeenAt: seen, ExpiresAt: st.ExpiresAt(seen), Meta: meta})
+			out = append(out, session.SessionInfo{SessionID: k, CreatedAt: st.Created, LastSeenAt: seen, ExpiresAt: st.ExpiresAt(seen), Meta: meta, Device: st.Bound()})
 		}
 		return nil
 	})

@@ -27,5 +27,8 @@ type Backend interface {
 	SessionList(sandbox, userID []byte) ([]SessionInfo, error)
 	SessionRevokeAll(dl Deadline, sandbox, userID, except []byte) ([]crypto.Digest, error)
 	SessionRegenerate(dl Deadline, sandbox, token []byte, graceMs uint64, keepData bool, data []byte) (RegenerateResult, error)
+	// DeviceUpdate applies a device-binding rule (device_ops.go) to the session of a token it
+	// accepts (with graceMs) and keeps the device part it leaves; NotFound for other tokens.
+	DeviceUpdate(dl Deadline, sandbox, token []byte, graceMs uint64, rule DeviceRule) (DeviceResult, error)
 	Stats() Stats
 }

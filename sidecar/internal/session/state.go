@@ -26,6 +26,7 @@ type State struct {
 	User    crypto.Digest // FlagUser: the keyed hash of the user id
 	BoundIP crypto.Digest // FlagBindIP: the keyed hash of the bound address
 	BoundUA crypto.Digest // FlagBindUA: the keyed hash of the bound user agent
+	Device  *Device       // device binding (DBSC, device.go); nil: none asked for
 }
 
 // Flags of a session (State.Flags): fixed when it is created, kept by a regeneration.
@@ -87,6 +88,9 @@ func (st *State) ReplyFlags() uint8 {
 	}
 	if st.IdleMs > 0 {
 		f |= SessionFlagIdle
+	}
+	if st.Bound() {
+		f |= SessionFlagDeviceBound
 	}
 	return f
 }

@@ -117,7 +117,8 @@ func (s *Store) sessionInfo(sb *sandbox, k, u *key) (session.SessionInfo, bool, 
 		return session.SessionInfo{}, false, err
 	}
 	clear(data)
-	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta}, true, nil
+	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta,
+		Device: sh.deviceBound(sb.keys, k, r)}, true, nil
 }
 
 // SessionRevokeAll revokes every session of a user except the one `except` names: a token of

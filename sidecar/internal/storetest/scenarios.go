@@ -4,7 +4,7 @@ import "testing"
 
 // All is every scenario, by name. A scenario is a function of an Each, in the file of its
 // topic: errors.go, kv.go, resolve.go, rotation.go, theft.go, update.go, revoke.go,
-// binding.go, limits.go, regenerate.go, deadline.go.
+// binding.go, limits.go, regenerate.go, deadline.go, device.go.
 var All = []struct {
 	Name string
 	Run  func(t *testing.T, each Each)
@@ -36,6 +36,8 @@ var All = []struct {
 	{"MaxSessionsPerUser", MaxSessionsPerUser},
 	{"MaxSessionsConcurrentLogins", MaxSessionsConcurrentLogins},
 	{"Regenerate", Regenerate},
+	{"DeviceBinding", DeviceBinding},
+	{"DeviceTheft", DeviceTheft},
 }
 
 // RunAll runs every scenario as a subtest of t.
