@@ -4,6 +4,10 @@ export { XEMS_DEFAULT_HEADER, XEMS_MODULE_OPTIONS, XEMS_SANDBOX_METADATA } from 
 export { XemsModuleOptions } from './xems.options';
 export { XemsCookieOptions, type ResolvedCookieOptions } from './options/cookie.options';
 export { XemsBindingOptions } from './options/binding.options';
+export { XemsDeviceBoundOptions, type XemsDeviceAlgorithm } from './options/device-bound.options';
+export { RequireDeviceBound, XEMS_REQUIRE_DEVICE_BOUND } from './device-bound/require-device-bound.decorator';
+export { DbscEndpoints } from './device-bound/dbsc.endpoints';
+export { DeviceSessions } from './device-bound/device-sessions';
 export { XemsCsrfOptions } from './options/csrf.options';
 export { XemsSidecarOptions } from './options/sidecar.options';
 export { XemsPersistenceOptions } from './persistence/persistence.options';
@@ -16,6 +20,7 @@ export { XEMS_DEFAULTS, type XemsDefaults } from './xems.option-defaults';
 export { parseDuration, type XemsDuration } from './duration.util';
 export {
   XemsConfigError,
+  XemsDeviceProofError,
   XemsError,
   XemsOverloadedError,
   XemsProtocolError,
@@ -29,7 +34,7 @@ export {
   isSidecarUnavailable,
   serviceUnavailable,
 } from './xems.errors';
-export type { XemsVaultErrorKind } from './xems.errors';
+export type { XemsDeviceProofCode, XemsVaultErrorKind } from './xems.errors';
 export { XemsService } from './xems.service';
 export { requestClient, type XemsClientInfo } from './request-client';
 export type {

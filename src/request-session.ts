@@ -44,6 +44,7 @@ export function describeRequestSession(req: IncomingMessage): XemsSessionContext
     expiresAt: session.expiresAt,
     rotated: session.rotated,
     rememberMe: session.rememberMe,
+    deviceBound: session.deviceBound === true,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { XEMS_REQUIRE_DEVICE_BOUND } from './device-bound/require-device-bound.decorator';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { type XemsClientInfo, requestClient } from './request-client';
@@ -54,7 +55,20 @@ export class SessionGuard implements CanActivate {
     }
     if (!session) return this.onUnauthorized('invalid', context);
     this.requestSessions.attach(req, this.getResponse(context), session, presented);
+    if (session.deviceBound !== true && this.requiresDeviceBound(context)) return this.onNotDeviceBound(context);
     return true;
+  }
+
+  /** @RequireDeviceBound() on the handler or its controller. */
+  protected requiresDeviceBound(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(XEMS_REQUIRE_DEVICE_BOUND, [context.getHandler(), context.getClass()]) === true
+    );
+  }
+
+  /** A route that requires a device-bound session, reached with another session: 403 (the session is kept). */
+  protected onNotDeviceBound(_context: ExecutionContext): never {
+    throw new ForbiddenException('This route requires a device-bound session (DBSC)');
   }
 
   protected getRequest(context: ExecutionContext): IncomingMessage {

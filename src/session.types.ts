@@ -25,6 +25,8 @@ export interface XemsResolvedSession<T = unknown> {
   sliding: boolean;
   /** The session's CSRF token, when asked for (`csrf: true`; SessionGuard always asks). */
   csrfToken?: string;
+  /** Bound to a device key (DBSC, the `deviceBound` option); absent = false. */
+  deviceBound?: boolean;
 }
 
 /** @deprecated The request's session has the shape of every resolved session: use XemsResolvedSession. */
@@ -101,6 +103,8 @@ export interface XemsSessionInfo {
   device?: string;
   /** True for the session of the request being handled (or of `current`). */
   current: boolean;
+  /** Bound to a device key (DBSC): a copied cookie stops working within `deviceBound.lifetime`. */
+  deviceBound: boolean;
 }
 
 /** The request's session as the module sees it (no token, no data): `getSessionContext(req)`. */
@@ -113,4 +117,6 @@ export interface XemsSessionContext {
   /** True when this request rotated the session's token. */
   rotated: boolean;
   rememberMe: boolean;
+  /** Bound to a device key (DBSC, the `deviceBound` option). */
+  deviceBound: boolean;
 }

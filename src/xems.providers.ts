@@ -1,6 +1,9 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CsrfGuard } from './csrf.guard';
+import { DbscEndpoints } from './device-bound/dbsc.endpoints';
+import { DbscMount } from './device-bound/dbsc.mount';
+import { DeviceSessions } from './device-bound/device-sessions';
 import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
 import type { XemsModuleOptions } from './xems.options';
 import { RequestSessions } from './request-session';
@@ -60,6 +63,9 @@ export const XEMS_PROVIDERS: Provider[] = [
   SessionLedger,
   XemsSessions,
   RequestSessions,
+  DeviceSessions,
+  DbscEndpoints,
+  DbscMount,
   XemsService,
   SessionGuard,
   CsrfGuard,
@@ -79,5 +85,6 @@ export function createStandaloneService(options: ResolvedXemsOptions): XemsServi
   const ledger = new SessionLedger();
   const transport = new TokenTransport(options);
   const sessions = new XemsSessions(options, api, events, ledger);
-  return new XemsService(options, events, sidecar, api, sessions, new RequestSessions(options, transport, ledger, sessions), transport);
+  const requestSessions = new RequestSessions(options, transport, ledger, sessions);
+  return new XemsService(options, events, sidecar, api, sessions, requestSessions, transport, new DeviceSessions(options, api, events));
 }

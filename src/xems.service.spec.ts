@@ -1,3 +1,4 @@
+import { DeviceSessions } from './device-bound/device-sessions';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '@nestjs/common';
@@ -61,6 +62,7 @@ function service(options: XemsModuleOptions = {}, replies: Parameters<typeof fak
     sessions,
     new RequestSessions(resolved, transport, ledger, sessions),
     transport,
+    new DeviceSessions(resolved, api, events),
   );
   return { xems, calls, seen };
 }
@@ -178,6 +180,7 @@ describe('XemsService', () => {
       expiresAt: 99,
       rotated: false,
       rememberMe: false,
+      deviceBound: false,
     });
     flushHeaders(res);
     assert.match(setCookies(res)[0], new RegExp(`^xems_token=${tokenOf(0, 7)};`));

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import type { Observable } from 'rxjs';
 import type { XemsDuration } from './duration.util';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { DeviceSessions } from './device-bound/device-sessions';
 import { requestClient } from './request-client';
 import { RequestSessions, peekRequestState } from './request-session';
 import { SandboxStore, type SandboxStoreContext, type XemsSandboxStore } from './sandbox-store';
@@ -60,6 +61,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: XemsSessions,
     private readonly requestSessions: RequestSessions,
     private readonly transport: TokenTransport,
+    private readonly devices: DeviceSessions,
   ) {
     this.events$ = events.events$;
     this.storeContext = {
@@ -193,6 +195,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       client,
     });
     this.requestSessions.attach(req, res, session);
+    await this.devices.offer(res, sandbox, session.token);
     return session.token;
   }
 

@@ -6,6 +6,7 @@ import type { XemsClientInfo } from './request-client';
 import type { XemsResolvedSession, XemsSessionInfo } from './session.types';
 import { type CreateSessionExt, MismatchBits, type ResolveExt, SessionFlags, SidecarApi } from './sidecar/sidecar-api';
 import { XEMS_LIMITS } from './xems.defaults';
+import { XemsDeviceProofError } from './xems.errors';
 import { XemsEvents } from './xems.events';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { decodeJson } from './xems.validation';
@@ -71,8 +72,11 @@ export class XemsSessions {
     if (lookup.client && isBindingOn(binding)) {
       ext.binding = { onMismatch: binding.onMismatch, ip: lookup.client.ip, userAgent: lookup.client.userAgent };
     }
-    const result = await this.api.sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext);
-    if (result.status === 'not_found') return null;
+    const result = await this.api
+      .sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext)
+      .catch(deviceOverdue);
+    // not_found, or (deviceBound) past the proof deadline: refused, the session kept for its device.
+    if (result === null || result.status === 'not_found') return null;
     if (result.status === 'reused') {
       this.logger.warn(`Token reuse detected in sandbox ${sandbox}: session ${result.sessionId} revoked`);
       this.ended(sandbox, result.sessionId);
@@ -101,6 +105,7 @@ export class XemsSessions {
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
     };
     if (result.csrfToken) session.csrfToken = result.csrfToken;
+    if ((result.flags & SessionFlags.DEVICE_BOUND) !== 0) session.deviceBound = true;
     this.ledger.learn(session);
     return session;
   }
@@ -199,6 +204,7 @@ export class XemsSessions {
       rememberMe: (result.flags & SessionFlags.REMEMBER) !== 0,
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
       csrfToken: result.csrfToken,
+      deviceBound: (result.flags & SessionFlags.DEVICE_BOUND) !== 0,
     };
   }
 
@@ -216,6 +222,7 @@ export class XemsSessions {
           ip: meta.ip,
           userAgent: meta.userAgent,
           device: meta.device,
+          deviceBound: s.deviceBound === 1,
         };
       })
       .sort((a, b) => b.createdAt - a.createdAt);
@@ -250,4 +257,10 @@ function parseMeta(bytes: Buffer): DeviceMeta {
   } catch {
     return {};
   }
+}
+
+/** A bound session past its proof deadline resolves to nothing (401); other errors stay errors. */
+function deviceOverdue(error: unknown): null {
+  if (error instanceof XemsDeviceProofError && error.code === 'DEVICE_PROOF_OVERDUE') return null;
+  throw error;
 }
