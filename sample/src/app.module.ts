@@ -11,6 +11,8 @@ import { UsersService } from './users/users.service';
 export function sampleXemsOptions(config: SampleConfig): XemsModuleOptions {
   const options: XemsModuleOptions = { ttl: '1h' };
   if (config.insecureCookies) options.cookie = { secure: false };
+  // HTTPS: device-bound sessions (DBSC) on, with their defaults (a 10-minute bound cookie).
+  if (config.tls) options.deviceBound = {};
   if (config.persist) {
     // The vault is bound to this machine (hardwareBinding defaults to true with persistence).
     options.persistence = { enabled: true, secret: config.secret, path: config.persistPath };
