@@ -300,17 +300,36 @@ const ops = {
   DEVICE_CHALLENGE: {
     code: 0x30,
     request: [sandbox, token, ['graceMs', 'u64']],
-    reply: { OK: [['challenge', 'str'], ['sessionId', 'str'], ['deviceBound', 'u8']], NOT_FOUND: [] },
+    reply: {
+      OK: [
+        ['challenge', 'str'],
+        ['sessionId', 'str'],
+        ['deviceBound', 'u8'],
+      ],
+      NOT_FOUND: [],
+    },
   },
   DEVICE_REGISTER: {
     code: 0x31,
     request: [sandbox, token, ['graceMs', 'u64'], ['proof', 'str'], ['algs', 'u8', { bits: 'deviceAlgs' }], ['lifetimeMs', 'u64']],
-    reply: { OK: [['sessionId', 'str'], ['deadline', 'i64']], NOT_FOUND: [] },
+    reply: {
+      OK: [
+        ['sessionId', 'str'],
+        ['deadline', 'i64'],
+      ],
+      NOT_FOUND: [],
+    },
   },
   DEVICE_REFRESH: {
     code: 0x32,
     request: [sandbox, token, ['graceMs', 'u64'], ['proof', 'str'], ['lifetimeMs', 'u64']],
-    reply: { OK: [['sessionId', 'str'], ['deadline', 'i64']], NOT_FOUND: [] },
+    reply: {
+      OK: [
+        ['sessionId', 'str'],
+        ['deadline', 'i64'],
+      ],
+      NOT_FOUND: [],
+    },
   },
 };
 
