@@ -65,7 +65,9 @@ func (s *Store) DeviceUpdate(dl session.Deadline, sandbox, token []byte, graceMs
 				s.m.DeviceRefused(sb.name, &x.k, err)
 				return err
 			}
-			retry, gone, err := s.commit(ctx, dl, x, &st, "")
+			// Not a use of the session: the browser refreshes in the background, which must not
+			// keep an idle session alive (the memory store leaves last seen alone too).
+			retry, gone, err := s.commitSeen(ctx, dl, x, &st, "", x.lastSeen)
 			if err != nil || gone {
 				return err
 			}

@@ -167,3 +167,21 @@ func DeviceTheft(t *testing.T, each Each) {
 		}
 	})
 }
+
+// DeviceOpsAreNotActivity: a device operation (the browser refreshing in the background) does
+// not slide an idle timeout; only the session's own use does.
+func DeviceOpsAreNotActivity(t *testing.T, each Each) {
+	each(t, func(t *testing.T, e *Env, s Backend, clock *FakeClock) {
+		dev := dbsctest.New()
+		c := CreateWith(t, s, sbA, "d", session.CreateOptions{IdleMs: 10_000})
+		ch := MustChallenge(t, s, sbA, c.Token[:])
+		clock.Advance(9000)
+		if _, err := DeviceOp(s, sbA, c.Token[:], session.RegisterRule(dev.Registration(ch), es256Only, deviceLifetime)); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(1000)
+		if r := Resolve(t, e.Open(), sbA, c.Token[:], false, 2000); r.Status != session.NotFound {
+			t.Fatalf("the idle timeout was slid by a device operation: %+v", r)
+		}
+	})
+}

@@ -38,6 +38,7 @@ var All = []struct {
 	{"Regenerate", Regenerate},
 	{"DeviceBinding", DeviceBinding},
 	{"DeviceTheft", DeviceTheft},
+	{"DeviceOpsAreNotActivity", DeviceOpsAreNotActivity},
 }
 
 // RunAll runs every scenario as a subtest of t.
