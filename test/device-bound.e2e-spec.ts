@@ -74,22 +74,27 @@ async function deviceApp(extra: XemsModuleOptions = {}): Promise<DeviceApp> {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
-/** A DBSC device: a P-256 key that signs proofs (the browser's software key). */
+/** A DBSC device: a P-256 (ES256) or RSA-2048 (RS256) key that signs proofs (the browser's software key). */
 class Device {
   private readonly privateKey: KeyObject;
   readonly jwk: Record<string, unknown>;
 
-  constructor() {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  constructor(readonly alg: 'ES256' | 'RS256' = 'ES256') {
+    const { privateKey, publicKey } =
+      alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKey = privateKey;
-    const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
-    this.jwk = { kty, crv, x, y };
+    const { kty, crv, x, y, n, e } = publicKey.export({ format: 'jwk' });
+    this.jwk = alg === 'ES256' ? { kty, crv, x, y } : { kty, n, e };
   }
 
   proof(challenge: string, withKey: boolean): string {
-    const header = { alg: 'ES256', typ: 'dbsc+jwt', ...(withKey ? { jwk: this.jwk } : {}) };
+    const header = { alg: this.alg, typ: 'dbsc+jwt', ...(withKey ? { jwk: this.jwk } : {}) };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify({ jti: challenge, iat: Math.floor(Date.now() / 1000) }))}`;
-    const signature = sign('sha256', Buffer.from(input), { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
+    // ES256: r||s (JWS), never DER; RS256: RSASSA-PKCS1-v1_5.
+    const signature =
+      this.alg === 'ES256'
+        ? sign('sha256', Buffer.from(input), { key: this.privateKey, dsaEncoding: 'ieee-p1363' })
+        : sign('sha256', Buffer.from(input), this.privateKey);
     return `${input}.${b64url(signature)}`;
   }
 }
@@ -224,6 +229,20 @@ function scenarios(name: string, extra: () => XemsModuleOptions): void {
       assert.match(JSON.stringify(res.body), /device-bound session/);
       const stop = await refresh(t, cur, 'whatever');
       assert.deepEqual([stop.status, stop.body], [200, { continue: false }], 'a refresh of an unbound session ends the browser session');
+    });
+
+    it('an RS256 device registers and refreshes too; a proof under the other algorithm is refused', async () => {
+      const device = new Device('RS256');
+      const { token, challenge } = await login(t);
+      const reg = await register(t, token, device.proof(challenge, true));
+      assert.equal(reg.status, 200);
+      const id = (reg.body as { session_identifier: string }).session_identifier;
+      const ask = await refresh(t, token, id);
+      const c = challengeOf(ask.headers['secure-session-challenge'], 'first');
+      const es = await refresh(t, token, id, new Device('ES256').proof(c, false));
+      assert.equal(es.status, 403, 'an ES256 proof for an RSA-bound session');
+      const ok = await refresh(t, token, id, device.proof(challengeOf(es.headers['secure-session-challenge'], 'first'), false));
+      assert.equal(ok.status, 200);
     });
 
     it('refuses malformed and cross-site requests without effect', async () => {
