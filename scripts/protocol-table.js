@@ -84,6 +84,10 @@ const errorCodes = {
   UNAVAILABLE: 30,
   STORE_WRONG_SECRET: 31,
   STORE_WRONG_IDENTITY: 32,
+  DEVICE_PROOF_OVERDUE: 50, // a device-bound session past its proof deadline: the browser must refresh
+  DEVICE_PROOF_REFUSED: 51, // a registration or refresh proof that does not verify (nothing changed)
+  DEVICE_NOT_BOUND: 52, // a refresh for a session without a device key
+  DEVICE_ALREADY_BOUND: 53, // a second registration for a bound session
 };
 
 /** Sidecar-initiated frames (id 0) and their bodies. */
@@ -115,7 +119,8 @@ const flagSets = {
   bindMode: { go: 'BindMode', values: { OFF: 0, SUBNET: 1, EXACT: 2, USER_AGENT: 4 } },
   onLimit: { go: 'OnLimit', values: { EVICT_OLDEST: 0, REJECT: 1 } },
   onMismatch: { go: 'OnMismatch', values: { REVOKE: 0, REJECT: 1, LOG: 2 } },
-  sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2 } },
+  sessionFlags: { go: 'SessionFlag', values: { REMEMBER: 1, IDLE: 2, DEVICE_BOUND: 4 } },
+  deviceAlgs: { go: 'DeviceAlg', known: true, values: { ES256: 1, RS256: 2 } },
   mismatchBits: { go: 'Mismatch', values: { IP: 1, USER_AGENT: 2 } },
   endReason: { go: 'Ended', values: { REVOKED: 0, EVICTED: 1, BINDING: 2, REUSED: 3, EXPIRED: 4, REGENERATED: 5 } },
   // The authentication methods of a session's authentication record (u32 authMethods): the
@@ -310,6 +315,7 @@ const ops = {
             ['meta', 'bytes'],
             ['authAt', 'i64'],
             ['authMethods', 'u32'],
+            ['deviceBound', 'u8'],
           ],
         },
       ],
@@ -361,6 +367,42 @@ const ops = {
   S_REVOKE_SANDBOX: { code: 0x2c, request: [sandbox], reply: { OK: [['revoked', 'u64']] } },
   // Ends every other session of the user of the token's session (a credential change).
   S_REVOKE_OTHERS: { code: 0x2d, request: [sandbox, token], reply: { OK: [sessionIds('revoked')] } },
+  // Device binding (DBSC). Each acts on the session of a token it accepts (current, or an
+  // older one within graceMs), never rotates it, and answers NOT_FOUND for any other token.
+  DEVICE_CHALLENGE: {
+    code: 0x30,
+    request: [sandbox, token, ['graceMs', 'u64']],
+    reply: {
+      OK: [
+        ['challenge', 'str'],
+        ['sessionId', 'str'],
+        ['deviceBound', 'u8'],
+      ],
+      NOT_FOUND: [],
+    },
+  },
+  DEVICE_REGISTER: {
+    code: 0x31,
+    request: [sandbox, token, ['graceMs', 'u64'], ['proof', 'str'], ['algs', 'u8', { bits: 'deviceAlgs' }], ['lifetimeMs', 'u64']],
+    reply: {
+      OK: [
+        ['sessionId', 'str'],
+        ['deadline', 'i64'],
+      ],
+      NOT_FOUND: [],
+    },
+  },
+  DEVICE_REFRESH: {
+    code: 0x32,
+    request: [sandbox, token, ['graceMs', 'u64'], ['proof', 'str'], ['lifetimeMs', 'u64']],
+    reply: {
+      OK: [
+        ['sessionId', 'str'],
+        ['deadline', 'i64'],
+      ],
+      NOT_FOUND: [],
+    },
+  },
 };
 
 module.exports = { version, headers, limits, statuses, errorBody, errorCodes, frameKinds, flagSets, ops };

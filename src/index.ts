@@ -4,6 +4,10 @@ export { XEMS_DEFAULT_HEADER, XEMS_FRESH_AUTH_METADATA, XEMS_MODULE_OPTIONS, XEM
 export { XemsModuleOptions } from './xems.options';
 export { XemsCookieOptions, type ResolvedCookieOptions } from './options/cookie.options';
 export { XemsBindingOptions } from './options/binding.options';
+export { XemsDeviceBoundOptions, type XemsDeviceAlgorithm } from './options/device-bound.options';
+export { RequireDeviceBound, XEMS_REQUIRE_DEVICE_BOUND } from './device-bound/require-device-bound.decorator';
+export { DbscEndpoints } from './device-bound/dbsc.endpoints';
+export { DeviceSessions } from './device-bound/device-sessions';
 export { XemsCsrfOptions } from './options/csrf.options';
 export { XemsSidecarOptions } from './options/sidecar.options';
 export { XemsReauthenticationOptions } from './options/reauthentication.options';
@@ -17,6 +21,7 @@ export { XEMS_DEFAULTS, type XemsDefaults } from './xems.option-defaults';
 export { parseDuration, type XemsDuration } from './duration.util';
 export {
   XemsConfigError,
+  XemsDeviceProofError,
   XemsError,
   XemsOverloadedError,
   XemsProtocolError,
@@ -32,7 +37,7 @@ export {
   isSidecarUnavailable,
   serviceUnavailable,
 } from './xems.errors';
-export type { XemsVaultErrorKind } from './xems.errors';
+export type { XemsDeviceProofCode, XemsVaultErrorKind } from './xems.errors';
 export { XemsService } from './xems.service';
 export { requestClient } from './platform/express-platform';
 export type { XemsClientInfo, XemsHttpRequest, XemsHttpResponse, XemsPlatformName } from './platform/http-platform';

@@ -69,7 +69,14 @@ describe('RequestSessions', () => {
     const session = at(2, { data: { secret: 1 }, expiresAt: 9, rotated: true, rememberMe: true });
     requestSessions.attach(req, res, session);
     assert.equal(requestSessions.peek(req), session);
-    assert.deepEqual(requestSessions.describe(req), { id: 'sid-1', sandbox: 's', expiresAt: 9, rotated: true, rememberMe: true });
+    assert.deepEqual(requestSessions.describe(req), {
+      id: 'sid-1',
+      sandbox: 's',
+      expiresAt: 9,
+      rotated: true,
+      rememberMe: true,
+      deviceBound: false,
+    });
     assert.equal(peekRequestState(req)?.issued, true, 'no presented token: issued in this request');
   });
 

@@ -52,6 +52,7 @@ export function describeRequestSession(req: XemsHttpRequest): XemsSessionContext
     rotated: session.rotated,
     rememberMe: session.rememberMe,
     ...(session.auth && { authenticatedAt: session.auth.authenticatedAt, authMethods: session.auth.methods }),
+    deviceBound: session.deviceBound === true,
   };
 }
 

@@ -56,7 +56,14 @@ describe('@Session()', () => {
 
   it('@SessionContext() gives id, sandbox, expiry, rotated and remember-me, never the token or data', () => {
     const ctx = withSession({ secret: 1 });
-    assert.deepEqual(selectSessionContext(undefined, ctx), { id: 'i', sandbox: 's', expiresAt: 0, rotated: false, rememberMe: false });
+    assert.deepEqual(selectSessionContext(undefined, ctx), {
+      id: 'i',
+      sandbox: 's',
+      expiresAt: 0,
+      rotated: false,
+      rememberMe: false,
+      deviceBound: false,
+    });
     const { req, res } = fakeHttp();
     assert.equal(selectSessionContext(undefined, httpContext(req, res)), undefined);
   });

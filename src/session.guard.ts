@@ -1,6 +1,7 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type FreshAuthRequirement, isFreshEnough, stepUpChallenge } from './auth-freshness';
+import { XEMS_REQUIRE_DEVICE_BOUND } from './device-bound/require-device-bound.decorator';
 import { isGraphqlContext } from './graphql/graphql-context';
 import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
 import { isBindingOn } from './options/binding.options';
@@ -74,11 +75,27 @@ export class SessionGuard implements CanActivate {
     return this.checkFreshAuth(session, context);
   }
 
-  /** @RequireFreshAuth: the session's last authentication must be recent enough (and by its methods). */
+  /**
+   * The route's demands on a resolved session: @RequireDeviceBound() (a device-bound session),
+   * then @RequireFreshAuth (a recent enough authentication, by its methods).
+   */
   protected checkFreshAuth(session: XemsResolvedSession, context: ExecutionContext): boolean {
+    if (session.deviceBound !== true && this.requiresDeviceBound(context)) return this.onNotDeviceBound(context);
     const requirement = this.getFreshAuthRequirement(context);
     if (!requirement || isFreshEnough(session.auth, requirement, Date.now())) return true;
     return this.onStaleAuthentication(requirement, context);
+  }
+
+  /** @RequireDeviceBound() on the handler or its controller. */
+  protected requiresDeviceBound(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(XEMS_REQUIRE_DEVICE_BOUND, [context.getHandler(), context.getClass()]) === true
+    );
+  }
+
+  /** A route that requires a device-bound session, reached with another session: 403 (the session is kept). */
+  protected onNotDeviceBound(_context: ExecutionContext): never {
+    throw new ForbiddenException('This route requires a device-bound session (DBSC)');
   }
 
   /** @RequireFreshAuth() of the handler, else of the controller (its default age: the module's freshAuthMaxAge). */

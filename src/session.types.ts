@@ -28,6 +28,8 @@ export interface XemsResolvedSession<T = unknown> {
   csrfToken?: string;
   /** When and how its user last authenticated (link, reauthenticated); undefined when never recorded. */
   auth?: XemsAuthentication;
+  /** Bound to a device key (DBSC, the `deviceBound` option); absent = false. */
+  deviceBound?: boolean;
 }
 
 /**
@@ -118,6 +120,8 @@ export interface XemsSessionInfo {
   authenticatedAt?: number;
   /** How (the methods recorded with authenticatedAt). */
   authMethods?: XemsAuthMethod[];
+  /** Bound to a device key (DBSC): a copied cookie stops working within `deviceBound.lifetime`. */
+  deviceBound: boolean;
 }
 
 /** The request's session as the module sees it (no token, no data): `getSessionContext(req)`. */
@@ -134,4 +138,6 @@ export interface XemsSessionContext {
   authenticatedAt?: number;
   /** How (the methods recorded with authenticatedAt). */
   authMethods?: XemsAuthMethod[];
+  /** Bound to a device key (DBSC, the `deviceBound` option). */
+  deviceBound: boolean;
 }

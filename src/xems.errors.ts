@@ -97,6 +97,29 @@ export class XemsProtocolError extends XemsError {}
 /** A value, key, sandbox name or TTL was refused (by the module or by the sidecar). */
 export class XemsValidationError extends XemsError {}
 
+/** Why the sidecar refused a device-bound session operation (DBSC): the wire names, docs/protocol.md. */
+export type XemsDeviceProofCode = 'DEVICE_PROOF_OVERDUE' | 'DEVICE_PROOF_REFUSED' | 'DEVICE_NOT_BOUND' | 'DEVICE_ALREADY_BOUND';
+
+const DEVICE_HINTS: Record<XemsDeviceProofCode, string> = {
+  DEVICE_PROOF_OVERDUE: 'The browser must refresh the bound cookie (DBSC) first; a copied cookie stays refused.',
+  DEVICE_PROOF_REFUSED: 'The proof did not verify (another key, a used or expired challenge, a malformed JWS): ask for a new challenge.',
+  DEVICE_NOT_BOUND: 'Register the device first (Secure-Session-Registration on the login response).',
+  DEVICE_ALREADY_BOUND: 'A session binds one device once; log in again to bind another.',
+};
+
+/** A device-bound session operation was refused by the sidecar's rule (never a crash; nothing changed). */
+export class XemsDeviceProofError extends XemsError {
+  declare readonly code: XemsDeviceProofCode;
+
+  constructor(code: XemsDeviceProofCode, detail: string) {
+    super(code, `Device-bound session refused: ${detail}`, DEVICE_HINTS[code]);
+  }
+
+  static isCode(name: string): name is XemsDeviceProofCode {
+    return Object.hasOwn(DEVICE_HINTS, name);
+  }
+}
+
 /**
  * A login was refused because the user already has `maxSessionsPerUser` live sessions and
  * `onLimit` is `'reject'`. Catch it to tell the user to log out elsewhere first.

@@ -49,7 +49,18 @@ export type XemsSessionEvent =
    * With the Redis store: another instance ended this session (its own events$ reported it
    * there, with its details). This instance closes the WebSockets it holds for it.
    */
-  | { type: 'session.ended'; sandbox: string; sessionId: string; reason: XemsEndedReason };
+  | { type: 'session.ended'; sandbox: string; sessionId: string; reason: XemsEndedReason }
+  /** deviceBound: the browser registered its device key with the session (DBSC). */
+  | { type: 'session.device-registered'; sandbox: string; sessionId: string }
+  /** deviceBound: the browser proved possession of the device key again; the proof deadline moved. */
+  | { type: 'session.device-refreshed'; sandbox: string; sessionId: string }
+  /**
+   * deviceBound: a registration or refresh was refused. `reason`: DEVICE_PROOF_REFUSED (another
+   * key, a used or expired challenge, a malformed proof), DEVICE_NOT_BOUND, DEVICE_ALREADY_BOUND,
+   * NO_PROOF, NO_SESSION or ENDED (the session is over: the browser is told to stop).
+   * `sessionId`: the session identifier the browser named, when it named one.
+   */
+  | { type: 'session.device-refused'; sandbox: string; sessionId?: string; reason: string };
 
 /** Why another instance ended a session (`session.ended`). */
 export type XemsEndedReason = XemsRevokeReason | 'reused' | 'expired' | 'regenerated';

@@ -6,6 +6,7 @@ import type { XemsStoreOptions } from './store/store.options';
 import { XEMS_LIMITS } from './xems.defaults';
 import { XemsBindingOptions } from './options/binding.options';
 import { XemsCookieOptions } from './options/cookie.options';
+import { XemsDeviceBoundOptions } from './options/device-bound.options';
 import { HEADER_NAME, XemsCsrfOptions } from './options/csrf.options';
 import { NestedOptions, OptionBoolean, OptionDuration, OptionInt, OptionOneOf, OptionString, describeValue } from './options/option-rules';
 import { NO_DEFAULT } from './options/resolved';
@@ -70,6 +71,13 @@ export class XemsModuleOptions {
   /** Bind sessions to the client's address and/or user agent. Default: off. */
   @NestedOptions(() => XemsBindingOptions)
   binding?: XemsBindingOptions = new XemsBindingOptions();
+
+  /**
+   * Device-bound sessions (W3C DBSC): `{}` turns them on with the defaults (README, "Device-bound
+   * sessions"). Default `false`.
+   */
+  @NestedOptions(() => XemsDeviceBoundOptions, { alsoAccepts: [false] })
+  deviceBound?: XemsDeviceBoundOptions | false = false;
 
   /** CsrfGuard's header, body field and allowed origins. */
   @NestedOptions(() => XemsCsrfOptions)

@@ -1,6 +1,9 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CsrfGuard } from './csrf.guard';
+import { DbscEndpoints } from './device-bound/dbsc.endpoints';
+import { DbscMount } from './device-bound/dbsc.mount';
+import { DeviceSessions } from './device-bound/device-sessions';
 import { type ResolvedXemsOptions, resolveXemsOptions } from './xems.resolved-options';
 import type { XemsModuleOptions } from './xems.options';
 import { HttpPlatformHost } from './platform/platform-host';
@@ -71,6 +74,9 @@ export const XEMS_PROVIDERS: Provider[] = [
   SessionLedger,
   XemsSessions,
   RequestSessions,
+  DeviceSessions,
+  DbscEndpoints,
+  DbscMount,
   XemsService,
   SessionGuard,
   CsrfGuard,
@@ -94,5 +100,15 @@ export function createStandaloneService(options: ResolvedXemsOptions): XemsServi
   const sessions = new XemsSessions(options, api, events, ledger);
   const platforms = new HttpPlatformHost(); // no Nest app: plain Node requests
   const requestSessions = new RequestSessions(options, transport, ledger, sessions, platforms);
-  return new XemsService(options, events, sidecar, api, sessions, requestSessions, transport, platforms);
+  return new XemsService(
+    options,
+    events,
+    sidecar,
+    api,
+    sessions,
+    requestSessions,
+    transport,
+    platforms,
+    new DeviceSessions(options, api, events),
+  );
 }

@@ -17,6 +17,7 @@ describe('resolveXemsOptions', () => {
       maxSessionsPerUser: 0,
       onLimit: 'evict-oldest',
       binding: { ip: 'off', userAgent: false, onMismatch: 'revoke' },
+      deviceBound: false,
       csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
       expressHelpers: false,
       passport: false,

@@ -2,6 +2,7 @@ import { resolvePersistence, type ResolvedPersistence } from './persistence/pers
 import { resolveStore, type ResolvedStore } from './store/store.options';
 import { TtlCap } from './ttl-cap';
 import { XemsConfigError } from './xems.errors';
+import { checkDeviceBound } from './options/device-bound.options';
 import { checkCookie } from './options/cookie.options';
 import { resolveCsrf } from './options/csrf.options';
 import { resolveTelemetry } from './options/telemetry.options';
@@ -45,6 +46,7 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
   const options = validateOptions(XemsModuleOptions, given);
   const { hardwareBinding, persistence, store, ...resolved } = resolvedOptions(XemsModuleOptions, options);
   if (resolved.cookie) checkCookie(resolved.cookie);
+  if (resolved.deviceBound) checkDeviceBound(resolved.deviceBound, resolved.cookie ? resolved.cookie.name : undefined);
   if (resolved.cookie === false && resolved.header === false) {
     throw new XemsConfigError(
       'cookie',

@@ -1,3 +1,4 @@
+import { DeviceSessions } from './device-bound/device-sessions';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '@nestjs/common';
@@ -64,6 +65,7 @@ function service(options: XemsModuleOptions = {}, replies: Parameters<typeof fak
     new RequestSessions(resolved, transport, ledger, sessions, platforms),
     transport,
     platforms,
+    new DeviceSessions(resolved, api, events),
   );
   return { xems, calls, seen };
 }
@@ -188,6 +190,7 @@ describe('XemsService', () => {
       rememberMe: false,
       authenticatedAt: ext.auth.authAt,
       authMethods: ['pwd', 'webauthn'],
+      deviceBound: false,
     });
     flushHeaders(res);
     assert.match(setCookies(res)[0], new RegExp(`^xems_token=${tokenOf(0, 7)};`));

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { type XemsAuthMethod, authMethodBits, authenticatedNow } from './auth-methods';
 import type { XemsDuration } from './duration.util';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
+import { DeviceSessions } from './device-bound/device-sessions';
 import type { XemsHttpRequest, XemsHttpResponse } from './platform/http-platform';
 import { HttpPlatformHost } from './platform/platform-host';
 import { RequestSessions, peekRequestState } from './request-session';
@@ -63,6 +64,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     private readonly requestSessions: RequestSessions,
     private readonly transport: TokenTransport,
     private readonly platforms: HttpPlatformHost,
+    private readonly devices: DeviceSessions,
   ) {
     this.events$ = events.events$;
     this.storeContext = {
@@ -201,6 +203,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       auth: authenticatedNow(methods),
     });
     this.requestSessions.attach(req, res, session);
+    await this.devices.offer(this.platforms.platform.nodeResponse(res, 'XemsService.link()'), sandbox, session.token);
     return session.token;
   }
 

@@ -16,6 +16,7 @@ import {
   SidecarApi,
 } from './sidecar/sidecar-api';
 import { XEMS_LIMITS } from './xems.defaults';
+import { XemsDeviceProofError } from './xems.errors';
 import { XemsEvents } from './xems.events';
 import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
 import { decodeJson } from './xems.validation';
@@ -83,8 +84,11 @@ export class XemsSessions {
     if (lookup.client && isBindingOn(binding)) {
       ext.binding = { onMismatch: binding.onMismatch, ip: lookup.client.ip, userAgent: lookup.client.userAgent };
     }
-    const result = await this.api.sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext);
-    if (result.status === 'not_found') return null;
+    const result = await this.api
+      .sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext)
+      .catch(deviceOverdue);
+    // not_found, or (deviceBound) past the proof deadline: refused, the session kept for its device.
+    if (result === null || result.status === 'not_found') return null;
     if (result.status === 'reused') {
       this.logger.warn(`Token reuse detected in sandbox ${sandbox}: session ${result.sessionId} revoked`);
       this.ended(sandbox, result.sessionId);
@@ -119,6 +123,7 @@ export class XemsSessions {
     };
     if (result.csrfToken) session.csrfToken = result.csrfToken;
     if (auth) session.auth = auth;
+    if ((result.flags & SessionFlags.DEVICE_BOUND) !== 0) session.deviceBound = true;
     this.ledger.learn(session);
     return session;
   }
@@ -237,6 +242,7 @@ export class XemsSessions {
       sliding: (result.flags & SessionFlags.IDLE) !== 0,
       csrfToken: result.csrfToken,
       ...(result.authAt > 0 && { auth: authenticationOf(result) }),
+      deviceBound: (result.flags & SessionFlags.DEVICE_BOUND) !== 0,
     };
   }
 
@@ -272,6 +278,7 @@ export class XemsSessions {
           userAgent: meta.userAgent,
           device: meta.device,
           ...(auth && { authenticatedAt: auth.authenticatedAt, authMethods: auth.methods }),
+          deviceBound: s.deviceBound === 1,
         };
       })
       .sort((a, b) => b.createdAt - a.createdAt);
@@ -307,6 +314,7 @@ function peeked<T>(sandbox: string, found: PeekedSession): XemsPeekedSession<T> 
     expiresAt: found.expiresAt,
     rememberMe: (found.sessionFlags & SessionFlags.REMEMBER) !== 0,
     sliding: (found.sessionFlags & SessionFlags.IDLE) !== 0,
+    deviceBound: (found.sessionFlags & SessionFlags.DEVICE_BOUND) !== 0,
   };
 }
 
@@ -324,4 +332,10 @@ function parseMeta(bytes: Buffer): DeviceMeta {
   } catch {
     return {};
   }
+}
+
+/** A bound session past its proof deadline resolves to nothing (401); other errors stay errors. */
+function deviceOverdue(error: unknown): null {
+  if (error instanceof XemsDeviceProofError && error.code === 'DEVICE_PROOF_OVERDUE') return null;
+  throw error;
 }

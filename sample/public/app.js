@@ -104,7 +104,7 @@ function renderDevices(devices) {
   for (const d of devices) {
     const row = document.createElement('tr');
     row.dataset.sessionId = d.id;
-    const cells = [deviceName(d.userAgent), d.ip || '', time(d.createdAt), time(d.lastSeenAt)];
+    const cells = [deviceName(d.userAgent) + (d.deviceBound ? ' (device-bound)' : ''), d.ip || '', time(d.createdAt), time(d.lastSeenAt)];
     cells.forEach((text, i) => {
       const td = document.createElement('td');
       td.textContent = text;

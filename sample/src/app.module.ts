@@ -15,6 +15,8 @@ export function sampleXemsOptions(config: SampleConfig, metrics?: SampleMetrics)
   const options: XemsModuleOptions = { ttl: '1h' };
   if (metrics) options.telemetry = { meterProvider: metrics.meterProvider };
   if (config.insecureCookies) options.cookie = { secure: false };
+  // HTTPS: device-bound sessions (DBSC) on, with their defaults (a 10-minute bound cookie).
+  if (config.tls) options.deviceBound = {};
   if (config.persist) {
     // The vault is bound to this machine (hardwareBinding defaults to true with persistence).
     options.persistence = { enabled: true, secret: config.secret, path: config.persistPath };

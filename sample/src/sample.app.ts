@@ -1,7 +1,7 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
@@ -18,8 +18,10 @@ export function publicDir(): string {
 
 /** Builds the sample application (not listening yet). Start-up errors are thrown, not exited on. */
 export async function createSampleApp(config: SampleConfig, logger?: LoggerService | LogLevel[] | false): Promise<NestExpressApplication> {
+  const httpsOptions = config.tls && { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     abortOnError: false,
+    ...(httpsOptions ? { httpsOptions } : {}),
     ...(logger === undefined ? {} : { logger }),
   });
   app.disable('x-powered-by');
@@ -32,5 +34,5 @@ export async function createSampleApp(config: SampleConfig, logger?: LoggerServi
 export async function listenSampleApp(app: NestExpressApplication, config: SampleConfig): Promise<string> {
   await app.listen(config.port, config.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return `http://${config.host}:${port}`;
+  return `${config.tls ? 'https' : 'http'}://${config.host}:${port}`;
 }

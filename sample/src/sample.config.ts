@@ -17,6 +17,11 @@ export interface SampleConfig {
    * It exists only for a demo reached over plain HTTP on another host name; never in production.
    */
   insecureCookies: boolean;
+  /**
+   * XEMS_TLS_KEY and XEMS_TLS_CERT (PEM files): serve HTTPS and turn device-bound sessions
+   * (DBSC) on; browsers act on DBSC only over TLS they trust (README, "HTTPS and device binding").
+   */
+  tls?: { key: string; cert: string };
 }
 
 export const DEFAULT_PORT = 3000;
@@ -46,5 +51,15 @@ export function readSampleConfig(argv: readonly string[] = process.argv.slice(2)
     persistPath: env.XEMS_PERSIST_PATH || join(process.cwd(), 'sample', '.data', 'vault'),
     secret: env.XEMS_SECRET || undefined,
     insecureCookies: flag(env.XEMS_INSECURE_COOKIES),
+    tls: tlsFiles(env),
   };
+}
+
+/** XEMS_TLS_KEY and XEMS_TLS_CERT: both (HTTPS with device binding) or neither. */
+function tlsFiles(env: NodeJS.ProcessEnv): SampleConfig['tls'] {
+  const key = env.XEMS_TLS_KEY || undefined;
+  const cert = env.XEMS_TLS_CERT || undefined;
+  if (!key && !cert) return undefined;
+  if (!key || !cert) throw new Error('Set both XEMS_TLS_KEY and XEMS_TLS_CERT (PEM files) for HTTPS, or neither.');
+  return { key, cert };
 }

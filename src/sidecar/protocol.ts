@@ -4,6 +4,7 @@ import {
   XemsProtocolError,
   XemsSessionLimitError,
   XemsSidecarError,
+  XemsDeviceProofError,
   XemsTimeoutError,
   XemsUnavailableError,
   XemsValidationError,
@@ -54,6 +55,7 @@ export function sidecarError(op: number, reader: BodyReader, timeoutMs = 0): Xem
   if (name === 'STORE_WRONG_SECRET') return new XemsConfigError('persistence.secret', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same persistence.secret, or use another store.keyPrefix.');
   if (name === 'STORE_WRONG_IDENTITY') return new XemsConfigError('hardwareBinding', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same hardwareBinding { id }, or use another store.keyPrefix.');
   if (name === 'LIMIT_REACHED') return new XemsSessionLimitError(message);
+  if (XemsDeviceProofError.isCode(name)) return new XemsDeviceProofError(name, message);
   const vaultKind = XemsVaultError.kindOf(name);
   if (vaultKind === 'write-failed') return new XemsVaultError(vaultKind, `${opName(op)} failed: ${message}`);
   if (vaultKind) return new XemsVaultError(vaultKind, `The xems vault cannot be opened: ${message}`);

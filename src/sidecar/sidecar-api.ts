@@ -14,6 +14,9 @@ import {
   SessionFlags,
   Status,
   decodeClearReply,
+  decodeDeviceChallengeReply,
+  decodeDeviceRefreshReply,
+  decodeDeviceRegisterReply,
   decodeKVDelReply,
   decodeKVGetReply,
   decodeKVHasReply,
@@ -38,6 +41,9 @@ import {
   decodeSUpdateReply,
   decodeStatsReply,
   encodeClearRequest,
+  encodeDeviceChallengeRequest,
+  encodeDeviceRefreshRequest,
+  encodeDeviceRegisterRequest,
   encodeKVDelRequest,
   encodeKVGetRequest,
   encodeKVHasRequest,
@@ -151,6 +157,8 @@ export interface ListedSession {
   meta: Buffer;
   authAt: number;
   authMethods: number;
+  /** 1 when the session is bound to a device (DBSC). */
+  deviceBound: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -393,6 +401,38 @@ export class SidecarApi {
     const r = okOrNull(Op.S_PEEK_ID, await this.call(Op.S_PEEK_ID, frame(Op.S_PEEK_ID, 96, encodeSPeekIDRequest, { sandbox, sessionId })));
     return r && decodeSPeekIDReply(r);
   }
+
+  /** A new DBSC challenge for the session of `token` (registration or refresh); null when the token is dead. */
+  async deviceChallenge(sandbox: string, token: string, graceMs: number): Promise<{ challenge: string; sessionId: string; bound: boolean } | null> {
+    const w = frame(Op.DEVICE_CHALLENGE, 96, encodeDeviceChallengeRequest, { sandbox, token, graceMs });
+    const r = okOrNull(Op.DEVICE_CHALLENGE, await this.call(Op.DEVICE_CHALLENGE, w));
+    if (!r) return null;
+    const { challenge, sessionId, deviceBound } = decodeDeviceChallengeReply(r);
+    return { challenge, sessionId, bound: deviceBound === 1 };
+  }
+
+  /**
+   * Verifies a registration proof (compact JWS) and binds its key to the session of `token`.
+   * Null when the token is dead; XemsDeviceProofError when the proof is refused.
+   */
+  async deviceRegister(sandbox: string, token: string, graceMs: number, proof: string, algs: number, lifetimeMs: number): Promise<DeviceProofResult | null> {
+    const w = frame(Op.DEVICE_REGISTER, 128 + proof.length, encodeDeviceRegisterRequest, { sandbox, token, graceMs, proof, algs, lifetimeMs });
+    const r = okOrNull(Op.DEVICE_REGISTER, await this.call(Op.DEVICE_REGISTER, w));
+    return r && decodeDeviceRegisterReply(r);
+  }
+
+  /** Verifies a refresh proof with the session's key and moves its proof deadline; as deviceRegister. */
+  async deviceRefresh(sandbox: string, token: string, graceMs: number, proof: string, lifetimeMs: number): Promise<DeviceProofResult | null> {
+    const w = frame(Op.DEVICE_REFRESH, 128 + proof.length, encodeDeviceRefreshRequest, { sandbox, token, graceMs, proof, lifetimeMs });
+    const r = okOrNull(Op.DEVICE_REFRESH, await this.call(Op.DEVICE_REFRESH, w));
+    return r && decodeDeviceRefreshReply(r);
+  }
+}
+
+/** A verified device proof: the session and its new proof deadline (Unix ms). */
+export interface DeviceProofResult {
+  sessionId: string;
+  deadline: number;
 }
 
 /** What S_PEEK and S_PEEK_ID answer. */

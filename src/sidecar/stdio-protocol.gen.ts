@@ -82,6 +82,9 @@ export const Op = {
   S_PEEK_ID: 0x29,
   S_REVOKE_SANDBOX: 0x2c,
   S_REVOKE_OTHERS: 0x2d,
+  DEVICE_CHALLENGE: 0x30,
+  DEVICE_REGISTER: 0x31,
+  DEVICE_REFRESH: 0x32,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
@@ -121,6 +124,10 @@ export const ErrorCode = {
   UNAVAILABLE: 30,
   STORE_WRONG_SECRET: 31,
   STORE_WRONG_IDENTITY: 32,
+  DEVICE_PROOF_OVERDUE: 50,
+  DEVICE_PROOF_REFUSED: 51,
+  DEVICE_NOT_BOUND: 52,
+  DEVICE_ALREADY_BOUND: 53,
 } as const;
 
 /** Kinds of sidecar-initiated frames (id 0). */
@@ -172,6 +179,13 @@ export const OnMismatch = {
 export const SessionFlags = {
   REMEMBER: 1,
   IDLE: 2,
+  DEVICE_BOUND: 4,
+} as const;
+
+/** Values of deviceAlgs. */
+export const DeviceAlgs = {
+  ES256: 1,
+  RS256: 2,
 } as const;
 
 /** Values of mismatchBits. */
@@ -242,6 +256,9 @@ export const OP_NAMES: Readonly<Record<number, string>> = {
   0x29: 'S_PEEK_ID',
   0x2c: 'S_REVOKE_SANDBOX',
   0x2d: 'S_REVOKE_OTHERS',
+  0x30: 'DEVICE_CHALLENGE',
+  0x31: 'DEVICE_REGISTER',
+  0x32: 'DEVICE_REFRESH',
 };
 
 /** Error names by code. */
@@ -268,6 +285,10 @@ export const ERROR_NAMES: Readonly<Record<number, string>> = {
   30: 'UNAVAILABLE',
   31: 'STORE_WRONG_SECRET',
   32: 'STORE_WRONG_IDENTITY',
+  50: 'DEVICE_PROOF_OVERDUE',
+  51: 'DEVICE_PROOF_REFUSED',
+  52: 'DEVICE_NOT_BOUND',
+  53: 'DEVICE_ALREADY_BOUND',
 };
 
 export interface ErrorReply {
@@ -728,12 +749,12 @@ export function encodeSListRequest(w: FieldWriter, req: SListRequest): void {
 }
 
 export interface SListReply {
-  sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number }>;
+  sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number; deviceBound: number }>;
 }
 
 export function decodeSListReply(r: FieldReader): SListReply {
-  const sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number }> = [];
-  for (let n = r.u32(); n > 0; n--) sessions.push({ sessionId: r.str(), createdAt: r.i64(), lastSeenAt: r.i64(), expiresAt: r.i64(), meta: r.bytes(), authAt: r.i64(), authMethods: r.u32() });
+  const sessions: Array<{ sessionId: string; createdAt: number; lastSeenAt: number; expiresAt: number; meta: Buffer; authAt: number; authMethods: number; deviceBound: number }> = [];
+  for (let n = r.u32(); n > 0; n--) sessions.push({ sessionId: r.str(), createdAt: r.i64(), lastSeenAt: r.i64(), expiresAt: r.i64(), meta: r.bytes(), authAt: r.i64(), authMethods: r.u32(), deviceBound: r.u8() });
   r.end();
   return { sessions };
 }
@@ -918,4 +939,88 @@ export function decodeSRevokeOthersReply(r: FieldReader): SRevokeOthersReply {
   for (let n = r.u32(); n > 0; n--) revoked.push(r.str());
   r.end();
   return { revoked };
+}
+
+export interface DeviceChallengeRequest {
+  sandbox: string;
+  token: string;
+  graceMs: number;
+}
+
+export function encodeDeviceChallengeRequest(w: FieldWriter, req: DeviceChallengeRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+  w.u64(req.graceMs);
+}
+
+export interface DeviceChallengeReply {
+  challenge: string;
+  sessionId: string;
+  deviceBound: number;
+}
+
+export function decodeDeviceChallengeReply(r: FieldReader): DeviceChallengeReply {
+  const challenge = r.str();
+  const sessionId = r.str();
+  const deviceBound = r.u8();
+  r.end();
+  return { challenge, sessionId, deviceBound };
+}
+
+export interface DeviceRegisterRequest {
+  sandbox: string;
+  token: string;
+  graceMs: number;
+  proof: string;
+  algs: number;
+  lifetimeMs: number;
+}
+
+export function encodeDeviceRegisterRequest(w: FieldWriter, req: DeviceRegisterRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+  w.u64(req.graceMs);
+  w.str(req.proof, 'proof');
+  w.u8(req.algs);
+  w.u64(req.lifetimeMs);
+}
+
+export interface DeviceRegisterReply {
+  sessionId: string;
+  deadline: number;
+}
+
+export function decodeDeviceRegisterReply(r: FieldReader): DeviceRegisterReply {
+  const sessionId = r.str();
+  const deadline = r.i64();
+  r.end();
+  return { sessionId, deadline };
+}
+
+export interface DeviceRefreshRequest {
+  sandbox: string;
+  token: string;
+  graceMs: number;
+  proof: string;
+  lifetimeMs: number;
+}
+
+export function encodeDeviceRefreshRequest(w: FieldWriter, req: DeviceRefreshRequest): void {
+  w.str(req.sandbox, 'sandbox');
+  w.str(req.token, 'token');
+  w.u64(req.graceMs);
+  w.str(req.proof, 'proof');
+  w.u64(req.lifetimeMs);
+}
+
+export interface DeviceRefreshReply {
+  sessionId: string;
+  deadline: number;
+}
+
+export function decodeDeviceRefreshReply(r: FieldReader): DeviceRefreshReply {
+  const sessionId = r.str();
+  const deadline = r.i64();
+  r.end();
+  return { sessionId, deadline };
 }

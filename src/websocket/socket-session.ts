@@ -30,5 +30,12 @@ export function socketSessionOf(client: object): XemsPeekedSession | undefined {
 export function describeSocketSession(client: object): XemsSessionContext | undefined {
   const session = socketSessionOf(client);
   if (!session) return undefined;
-  return { id: session.id, sandbox: session.sandbox, expiresAt: session.expiresAt, rotated: false, rememberMe: session.rememberMe };
+  return {
+    id: session.id,
+    sandbox: session.sandbox,
+    expiresAt: session.expiresAt,
+    rotated: false,
+    rememberMe: session.rememberMe,
+    deviceBound: session.deviceBound === true,
+  };
 }

@@ -10,6 +10,7 @@ import (
 const (
 	KindKV      byte = 'K'
 	KindSession byte = 'S'
+	KindDevice  byte = 'D' // a session's device part (DBSC), sealed apart from its data
 )
 
 // NonceSize and Overhead describe a sealed record: nonce || ciphertext || tag.

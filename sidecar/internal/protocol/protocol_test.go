@@ -171,6 +171,13 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 			return string(r.Sandbox) == "sb" && string(r.Token) == "t" && r.GraceMs == 2000
 		}, 0},
 		{req(22, OpSPeekID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
+		{req(21, OpDeviceChallenge, str("sb"), str("t"), u64(2000)), func(r *Request) bool { return string(r.Token) == "t" && r.GraceMs == 2000 }, 0},
+		{req(22, OpDeviceRegister, str("sb"), str("t"), u64(2000), str("jws"), u8(3), u64(600_000)), func(r *Request) bool {
+			return string(r.Proof) == "jws" && r.Algs == 3 && r.LifetimeMs == 600_000
+		}, 0},
+		{req(23, OpDeviceRefresh, str("sb"), str("t"), u64(1), str("jws"), u64(5000)), func(r *Request) bool {
+			return string(r.Proof) == "jws" && r.GraceMs == 1 && r.LifetimeMs == 5000
+		}, 0},
 	}
 	seen := map[Op]bool{}
 	for _, c := range cases {

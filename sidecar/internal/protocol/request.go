@@ -73,6 +73,11 @@ type Request struct {
 	// the authentication record, Unix ms and AuthMethod* bits.
 	AuthAt      int64
 	AuthMethods uint32
+
+	// DEVICE_REGISTER, DEVICE_REFRESH (device binding, DBSC)
+	Proof      []byte // str: the compact JWS of Secure-Session-Response
+	Algs       uint8  // DEVICE_REGISTER: the offered algorithms (DeviceAlg* bits)
+	LifetimeMs uint64 // the bound-cookie lifetime: the new deadline is now + LifetimeMs
 }
 
 // PeekHeader returns the id and op of a payload of at least 5 bytes.

@@ -38,30 +38,33 @@ const (
 
 // Operation codes.
 const (
-	OpConfigure      Op = 0x01
-	OpPing           Op = 0x02
-	OpShutdown       Op = 0x03
-	OpStats          Op = 0x04
-	OpKVSet          Op = 0x10
-	OpKVGet          Op = 0x11
-	OpKVDel          Op = 0x12
-	OpKVHas          Op = 0x13
-	OpKVTTL          Op = 0x14
-	OpKVTouch        Op = 0x15
-	OpKVScan         Op = 0x16
-	OpClear          Op = 0x17
-	OpSCreate        Op = 0x20
-	OpSResolve       Op = 0x21
-	OpSUpdate        Op = 0x22
-	OpSRevoke        Op = 0x23
-	OpSList          Op = 0x24
-	OpSRevokeAll     Op = 0x25
-	OpSRevokeID      Op = 0x26
-	OpSRegen         Op = 0x27
-	OpSPeek          Op = 0x28
-	OpSPeekID        Op = 0x29
-	OpSRevokeSandbox Op = 0x2c
-	OpSRevokeOthers  Op = 0x2d
+	OpConfigure       Op = 0x01
+	OpPing            Op = 0x02
+	OpShutdown        Op = 0x03
+	OpStats           Op = 0x04
+	OpKVSet           Op = 0x10
+	OpKVGet           Op = 0x11
+	OpKVDel           Op = 0x12
+	OpKVHas           Op = 0x13
+	OpKVTTL           Op = 0x14
+	OpKVTouch         Op = 0x15
+	OpKVScan          Op = 0x16
+	OpClear           Op = 0x17
+	OpSCreate         Op = 0x20
+	OpSResolve        Op = 0x21
+	OpSUpdate         Op = 0x22
+	OpSRevoke         Op = 0x23
+	OpSList           Op = 0x24
+	OpSRevokeAll      Op = 0x25
+	OpSRevokeID       Op = 0x26
+	OpSRegen          Op = 0x27
+	OpSPeek           Op = 0x28
+	OpSPeekID         Op = 0x29
+	OpSRevokeSandbox  Op = 0x2c
+	OpSRevokeOthers   Op = 0x2d
+	OpDeviceChallenge Op = 0x30
+	OpDeviceRegister  Op = 0x31
+	OpDeviceRefresh   Op = 0x32
 )
 
 // Reply statuses.
@@ -116,8 +119,15 @@ const (
 
 // Values of sessionFlags.
 const (
-	SessionFlagRemember = 1
-	SessionFlagIdle     = 2
+	SessionFlagRemember    = 1
+	SessionFlagIdle        = 2
+	SessionFlagDeviceBound = 4
+)
+
+// Values of deviceAlgs.
+const (
+	DeviceAlgEs256 = 1
+	DeviceAlgRs256 = 2
 )
 
 // Values of mismatchBits.
@@ -167,10 +177,11 @@ const (
 	resolveFlagsKnown = FlagRotate | FlagCheckBinding | FlagWantCSRF
 	createFlagsKnown  = CreateRemember
 	regenFlagsKnown   = RegenKeepData
+	deviceAlgsKnown   = DeviceAlgEs256 | DeviceAlgRs256
 )
 
 // allOps lists the operations in table order.
-var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSPeek, OpSPeekID, OpSRevokeSandbox, OpSRevokeOthers}
+var allOps = []Op{OpConfigure, OpPing, OpShutdown, OpStats, OpKVSet, OpKVGet, OpKVDel, OpKVHas, OpKVTTL, OpKVTouch, OpKVScan, OpClear, OpSCreate, OpSResolve, OpSUpdate, OpSRevoke, OpSList, OpSRevokeAll, OpSRevokeID, OpSRegen, OpSPeek, OpSPeekID, OpSRevokeSandbox, OpSRevokeOthers, OpDeviceChallenge, OpDeviceRegister, OpDeviceRefresh}
 
 // opName returns the protocol name of an op, "" for an op not in the table.
 func opName(o Op) string {
@@ -223,6 +234,12 @@ func opName(o Op) string {
 		return "S_REVOKE_SANDBOX"
 	case OpSRevokeOthers:
 		return "S_REVOKE_OTHERS"
+	case OpDeviceChallenge:
+		return "DEVICE_CHALLENGE"
+	case OpDeviceRegister:
+		return "DEVICE_REGISTER"
+	case OpDeviceRefresh:
+		return "DEVICE_REFRESH"
 	}
 	return ""
 }
@@ -334,10 +351,23 @@ func decodeBody(d *Decoder, req *Request) {
 			req.AuthAt = d.I64("authAt")
 			req.AuthMethods = d.U32("authMethods")
 		}
-	case OpSPeek:
+	case OpSPeek, OpDeviceChallenge:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
 		req.GraceMs = d.U64("graceMs")
+	case OpDeviceRegister:
+		req.Sandbox = d.Str("sandbox")
+		req.Token = d.Str("token")
+		req.GraceMs = d.U64("graceMs")
+		req.Proof = d.Str("proof")
+		req.Algs = d.U8("algs")
+		req.LifetimeMs = d.U64("lifetimeMs")
+	case OpDeviceRefresh:
+		req.Sandbox = d.Str("sandbox")
+		req.Token = d.Str("token")
+		req.GraceMs = d.U64("graceMs")
+		req.Proof = d.Str("proof")
+		req.LifetimeMs = d.U64("lifetimeMs")
 	case OpPing, OpShutdown, OpStats:
 	}
 }
@@ -352,6 +382,9 @@ func checkFlagBits(req *Request) error {
 	}
 	if req.Op == OpSRegen && req.Flags&^regenFlagsKnown != 0 {
 		return xerr.New(xerr.BadRequest, "S_REGENERATE: flags has unknown bits 0x%02x", req.Flags&^regenFlagsKnown)
+	}
+	if req.Op == OpDeviceRegister && req.Algs&^deviceAlgsKnown != 0 {
+		return xerr.New(xerr.BadRequest, "DEVICE_REGISTER: algs has unknown bits 0x%02x", req.Algs&^deviceAlgsKnown)
 	}
 	return nil
 }
@@ -449,10 +482,23 @@ func AppendRequest(b []byte, req *Request) []byte {
 			b = AppendI64(b, req.AuthAt)
 			b = AppendU32(b, req.AuthMethods)
 		}
-	case OpSPeek:
+	case OpSPeek, OpDeviceChallenge:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.Token)
 		b = AppendU64(b, req.GraceMs)
+	case OpDeviceRegister:
+		b = AppendStrBytes(b, req.Sandbox)
+		b = AppendStrBytes(b, req.Token)
+		b = AppendU64(b, req.GraceMs)
+		b = AppendStrBytes(b, req.Proof)
+		b = append(b, req.Algs)
+		b = AppendU64(b, req.LifetimeMs)
+	case OpDeviceRefresh:
+		b = AppendStrBytes(b, req.Sandbox)
+		b = AppendStrBytes(b, req.Token)
+		b = AppendU64(b, req.GraceMs)
+		b = AppendStrBytes(b, req.Proof)
+		b = AppendU64(b, req.LifetimeMs)
 	}
 	return b
 }
@@ -521,6 +567,7 @@ func CheckReply(op Op, status Status, body []byte) error {
 				d.Bytes("meta")
 				d.I64("authAt")
 				d.U32("authMethods")
+				d.U8("deviceBound")
 			}
 		case OpSRevokeAll, OpSRevokeOthers:
 			for n := d.U32("nRevoked"); n > 0 && d.field == ""; n-- {
@@ -542,12 +589,19 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.U8("sessionFlags")
 		case OpSRevokeSandbox:
 			d.U64("revoked")
+		case OpDeviceChallenge:
+			d.Str("challenge")
+			d.Str("sessionId")
+			d.U8("deviceBound")
+		case OpDeviceRegister, OpDeviceRefresh:
+			d.Str("sessionId")
+			d.I64("deadline")
 		default:
 			return fmt.Errorf("%s cannot answer OK", op)
 		}
 	case StatusNotFound:
 		switch op {
-		case OpKVGet, OpKVTTL, OpKVTouch, OpSResolve, OpSUpdate, OpSRegen, OpSPeek, OpSPeekID:
+		case OpKVGet, OpKVTTL, OpKVTouch, OpSResolve, OpSUpdate, OpSRegen, OpSPeek, OpSPeekID, OpDeviceChallenge, OpDeviceRegister, OpDeviceRefresh:
 		default:
 			return fmt.Errorf("%s cannot answer NOT_FOUND", op)
 		}

@@ -3,7 +3,8 @@ package redisstore
 import "github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 
 // The authentication record (session.Auth) of a session with session.FlagAuth is an optional
-// part at the very end of its sealed header (field h), after the history: at i64, methods u32.
+// part of its sealed header (field h) right after the history (before the optional device part,
+// device.go): at i64, methods u32.
 // A header without the flag (every header written before it existed) ends with the history,
 // as before, and reads as a session without one.
 
@@ -22,15 +23,15 @@ func encodeAuth(st *session.State, b []byte) {
 	}
 }
 
-// decodeAuth reads the authentication part from the rest of the header, which must be exactly
-// that part.
-func decodeAuth(st *session.State, rest []byte) bool {
+// decodeAuth reads the authentication part at the start of the rest of the header and returns
+// what follows it (the optional device part, device.go).
+func decodeAuth(st *session.State, rest []byte) ([]byte, bool) {
 	if st.Flags&session.FlagAuth == 0 {
-		return len(rest) == 0
+		return rest, true
 	}
-	if len(rest) != session.AuthSize {
-		return false
+	if len(rest) < session.AuthSize {
+		return nil, false
 	}
-	st.Auth, _ = session.DecodeAuth(rest)
-	return true
+	st.Auth, _ = session.DecodeAuth(rest[:session.AuthSize])
+	return rest[session.AuthSize:], true
 }

@@ -10,7 +10,8 @@ import (
 // version u8, flags u8 (session.Flag*), gen u32, verifier [16], created i64, issued i64,
 // presented i64 (0: not yet), prevPresented i64, absolute expiry i64, idleMs u32, then [16]
 // user, [16] address hash, [16] user-agent hash as the flags say, then u8 n and n x u32: the
-// history (session.State.Older), then the authentication record with session.FlagAuth (auth.go). Version 1 (written before first presentations were kept) is
+// history (session.State.Older), then the authentication record with session.FlagAuth (auth.go), then the optional
+// device part (device.go; absent in headers written before it, which load as they are). Version 1 (written before first presentations were kept) is
 // read too: it has no presented and prevPresented, its own flag bits, and its history holds
 // issue times (session.State.FromIssueTimes); the next write of the header is version 2.
 const (
@@ -33,7 +34,7 @@ func opt(st *session.State, f uint8) *key {
 }
 
 func headerSize(st *session.State) int {
-	n := headerFixed + 1 + 4*len(st.Older) + authSize(st)
+	n := headerFixed + 1 + 4*len(st.Older) + authSize(st) + devicePartSize(st)
 	for _, f := range optional {
 		if st.Flags&f != 0 {
 			n += 16
@@ -67,6 +68,7 @@ func encodeHeader(st *session.State, b []byte) {
 		o += 4
 	}
 	encodeAuth(st, b[o:])
+	encodeDevicePart(st, b[o+authSize(st):])
 }
 
 func decodeHeader(b []byte) (st session.State, ok bool) {
@@ -84,7 +86,7 @@ func decodeHeader(b []byte) (st session.State, ok bool) {
 			*t = int64(binary.LittleEndian.Uint64(b[o:]))
 			o += 8
 		}
-		return st, decodeTail(&st, b, o, session.MaxOlder)
+		return st, decodeTail(&st, b, o, session.MaxOlder, true)
 	case 1:
 		if len(b) < v1Fixed+1 {
 			return st, false
@@ -93,7 +95,7 @@ func decodeHeader(b []byte) (st session.State, ok bool) {
 		st.Created = int64(binary.LittleEndian.Uint64(b[22:]))
 		st.Issued = int64(binary.LittleEndian.Uint64(b[30:]))
 		st.AbsExp = int64(binary.LittleEndian.Uint64(b[38:]))
-		if !decodeTail(&st, b, 46, session.HistoryCap-1) {
+		if !decodeTail(&st, b, 46, session.HistoryCap-1, false) {
 			return st, false
 		}
 		st.FromIssueTimes(st.Older)
@@ -102,9 +104,9 @@ func decodeHeader(b []byte) (st session.State, ok bool) {
 	return st, false
 }
 
-// decodeTail reads gen and verifier, and from o on idleMs, the optional parts and the history
-// (at most max entries).
-func decodeTail(st *session.State, b []byte, o, max int) bool {
+// decodeTail reads gen and verifier, and from o on idleMs, the optional parts, the history
+// (at most max entries) and, if withDevice, the optional device part at the end.
+func decodeTail(st *session.State, b []byte, o, max int, withDevice bool) bool {
 	st.Gen = binary.LittleEndian.Uint32(b[2:])
 	copy(st.Verifier[:], b[6:22])
 	st.IdleMs = binary.LittleEndian.Uint32(b[o:])
@@ -131,7 +133,14 @@ func decodeTail(st *session.State, b []byte, o, max int) bool {
 		st.Older[i] = binary.LittleEndian.Uint32(b[o:])
 		o += 4
 	}
-	return decodeAuth(st, b[o:])
+	rest, ok := decodeAuth(st, b[o:])
+	if !ok {
+		return false
+	}
+	if !withDevice {
+		return len(rest) == 0
+	}
+	return decodeDevicePart(st, rest)
 }
 
 // v1Flags maps the flag bits of a version 1 header to session.Flag*.

@@ -119,6 +119,11 @@ func (x *sess) classify(t *crypto.Token, graceMs uint64) session.Verdict {
 // last seen = x.now and the resulting expiry, and the new sealed data ("" = unchanged). retry:
 // the session changed since it was read; gone: it no longer exists.
 func (s *Store) commit(ctx context.Context, dl session.Deadline, x *sess, st *session.State, data string) (retry, gone bool, err error) {
+	return s.commitSeen(ctx, dl, x, st, data, x.now)
+}
+
+// commitSeen is commit with the last-seen time to write (x.lastSeen: not a use of the session).
+func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st *session.State, data string, seen int64) (retry, gone bool, err error) {
 	newH := ""
 	if st != nil {
 		if newH, err = sealHeader(x.sb.keys, &x.k, st); err != nil {
@@ -127,11 +132,11 @@ func (s *Store) commit(ctx context.Context, dl session.Deadline, x *sess, st *se
 	} else {
 		st = &x.st
 	}
-	l, err := sealTime(x.sb.keys, &x.k, x.now)
+	l, err := sealTime(x.sb.keys, &x.k, seen)
 	if err != nil {
 		return false, false, err
 	}
-	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, ms(st.ExpiresAt(x.now)), data, ms(x.now), ms(int64(dl))).Int64()
+	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, ms(st.ExpiresAt(seen)), data, ms(x.now), ms(int64(dl))).Int64()
 	if err != nil {
 		return false, false, err
 	}
@@ -190,6 +195,8 @@ func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t
 	switch {
 	case out.Status == session.NotFound:
 		return false, nil
+	case out.Status == session.DeviceOverdue:
+		return false, session.ErrDeviceOverdue() // nothing changes: the owner refreshes
 	case out.Remove:
 		// A session that must end ends whatever changed meanwhile: no compare.
 		if _, err := s.remove(ctx, x, dl); err != nil {

@@ -102,7 +102,8 @@ func (s *Store) SessionList(sandbox, userID []byte) ([]session.SessionInfo, erro
 					return err
 				}
 			}
-			out = append(out, session.SessionInfo{SessionID: k, CreatedAt: st.Created, LastSeenAt: seen, ExpiresAt: st.ExpiresAt(seen), Meta: meta, Auth: st.Auth})
+			out = append(out, session.SessionInfo{SessionID: k, CreatedAt: st.Created, LastSeenAt: seen, ExpiresAt: st.ExpiresAt(seen), Meta: meta, Auth: st.Auth,
+				Device: st.Bound()})
 		}
 		return nil
 	})

@@ -84,6 +84,8 @@ func (s *Server) run(req *protocol.Request) ([]byte, error) {
 		return s.sessionRevokeSandbox(req)
 	case protocol.OpSRevokeOthers:
 		return s.sessionRevokeOthers(req)
+	case protocol.OpDeviceChallenge, protocol.OpDeviceRegister, protocol.OpDeviceRefresh:
+		return s.device(req)
 	}
 	return nil, xerr.New(xerr.UnknownOp, "unknown op 0x%02x", uint8(req.Op))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/dbsc/dbsctest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
 	. "github.com/nestjs-xems/nestjs-xems/sidecar/internal/wiretest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -17,7 +18,8 @@ func TestOperationsOverTheWire(t *testing.T) {
 	h := start(t, `{"maxValueSize":2048}`)
 	sb := Str("app")
 	var token, sessionID string
-	var rotated, csrf, regen string
+	var rotated, csrf, regen, challenge string
+	device := dbsctest.New()
 	steps := []struct {
 		name   string
 		op     protocol.Op
@@ -141,6 +143,35 @@ func TestOperationsOverTheWire(t *testing.T) {
 			func(t *testing.T, d *protocol.Decoder) { wantPeek(t, d, sessionID, `{"n":2}`) }},
 		{"S_PEEK_ID unknown", protocol.OpSPeekID, func() [][]byte { return [][]byte{sb, Str("nope")} }, protocol.StatusNotFound, nil},
 		{"S_UPDATE grace 0", protocol.OpSUpdate, func() [][]byte { return [][]byte{sb, Str(token), BytesS(`{}`), U64(0)} }, protocol.StatusNotFound, nil},
+		{"DEVICE_CHALLENGE", protocol.OpDeviceChallenge, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				if challenge = string(d.Str("challenge")); len(challenge) != 22 {
+					t.Fatalf("challenge %q", challenge)
+				}
+				if id := d.Str("sid"); string(id) != sessionID {
+					t.Fatal("wrong session id")
+				}
+				wantU8(t, d, 0) // not bound yet
+			}},
+		{"DEVICE_REGISTER", protocol.OpDeviceRegister, func() [][]byte {
+			return [][]byte{sb, Str(rotated), U64(2000), Str(string(device.Registration(challenge))), U8(1), U64(600_000)}
+		}, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				d.Str("sid")
+				if dl := d.I64("deadline"); dl < time.Now().UnixMilli()+590_000 {
+					t.Fatalf("deadline %d", dl)
+				}
+			}},
+		{"DEVICE_REFRESH replayed challenge", protocol.OpDeviceRefresh, func() [][]byte {
+			return [][]byte{sb, Str(rotated), U64(2000), Str(string(device.Refresh(challenge))), U64(600_000)}
+		}, protocol.StatusError,
+			func(t *testing.T, d *protocol.Decoder) {
+				if c := d.U16("code"); xerr.Code(c) != xerr.DeviceProofRefused {
+					t.Fatalf("code %d", c)
+				}
+				d.Str("message")
+			}},
+		{"DEVICE_CHALLENGE bad token", protocol.OpDeviceChallenge, func() [][]byte { return [][]byte{sb, Str("x"), U64(2000)} }, protocol.StatusNotFound, nil},
 		{"S_LIST", protocol.OpSList, func() [][]byte { return [][]byte{sb, Str("alice")} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) {
 				if n := d.U32("n"); n != 1 {
@@ -158,6 +189,7 @@ func TestOperationsOverTheWire(t *testing.T) {
 				}
 				d.I64("authAt")
 				d.U32("authMethods")
+				wantU8(t, d, 1) // device-bound
 			}},
 		{"S_RESOLVE malformed", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(""), U8(0), U64(0), U64(0)} }, protocol.StatusNotFound, nil},
 		{"S_REVOKE_ALL", protocol.OpSRevokeAll, func() [][]byte { return [][]byte{sb, Str("alice"), Str(rotated)} }, protocol.StatusOK,
@@ -178,7 +210,7 @@ func TestOperationsOverTheWire(t *testing.T) {
 				newID := string(d.Str("sid"))
 				d.I64("exp")
 				newCSRF := string(d.Str("csrf"))
-				wantU8(t, d, 0)
+				wantU8(t, d, 4) // DEVICE_BOUND: a regeneration keeps the device binding
 				if old := d.Str("old"); string(old) != sessionID {
 					t.Fatal("the old session id is not reported")
 				}

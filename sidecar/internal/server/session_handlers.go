@@ -164,7 +164,7 @@ func (s *Server) sessionList(req *protocol.Request) ([]byte, error) {
 	}
 	size := 4
 	for _, it := range list {
-		size += 2 + crypto.IDLength + 24 + 4 + len(it.Meta) + session.AuthSize
+		size += 2 + crypto.IDLength + 24 + 4 + len(it.Meta) + session.AuthSize + 1
 	}
 	b := protocol.AppendU32(ok(req.ID, size), uint32(len(list)))
 	for _, it := range list {
@@ -174,6 +174,7 @@ func (s *Server) sessionList(req *protocol.Request) ([]byte, error) {
 		b = protocol.AppendI64(b, it.ExpiresAt)
 		b = protocol.AppendBytes(b, it.Meta)
 		b = appendAuth(b, it.Auth)
+		b = protocol.AppendU8(b, boolByte(it.Device))
 	}
 	return done(b), nil
 }

@@ -33,6 +33,9 @@ type Backend interface {
 	// SessionRevokeOthers ends every other session of the user of a token's session (the
 	// token must be one SessionRevoke accepts); the ids revoked.
 	SessionRevokeOthers(dl Deadline, sandbox, token []byte) ([]crypto.Digest, error)
+	// DeviceUpdate applies a device-binding rule (device_ops.go) to the session of a token it
+	// accepts (with graceMs) and keeps the device part it leaves; NotFound for other tokens.
+	DeviceUpdate(dl Deadline, sandbox, token []byte, graceMs uint64, rule DeviceRule) (DeviceResult, error)
 	Stats() Stats
 	Peeker
 }

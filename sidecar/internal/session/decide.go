@@ -21,7 +21,9 @@ type Outcome struct {
 //     ends the session (REUSED);
 //  2. the binding, if asked to check it, before anything changes: a mismatch revokes (the
 //     session ends), rejects (nothing changes) or is only reported, as OnMismatch says;
-//  3. the current token's first presentation is recorded, and it rotates if the options say
+//  3. a device-bound session past its proof deadline is refused (DeviceOverdue), changing
+//     nothing: the owner's browser refreshes the proof and comes back (device.go);
+//  4. the current token's first presentation is recorded, and it rotates if the options say
 //     so and it is old enough (MinRotateMs); an Unclaimed or InGrace token is answered with
 //     the current token and changes nothing (only the current token ever rotates, so
 //     concurrent requests with one token get one successor).
@@ -46,6 +48,9 @@ func Decide(keys *crypto.SandboxKeys, st *State, t *crypto.Token, o *ResolveOpti
 			}
 			out.Mismatch = m
 		}
+	}
+	if st.deviceOverdue(now) {
+		return Outcome{Status: DeviceOverdue}
 	}
 	if v == Current {
 		out.Changed = st.present(now)

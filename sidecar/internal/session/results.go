@@ -17,6 +17,9 @@ const (
 	NotFound          // absent, expired, malformed or not verifying: indistinguishable to clients
 	Reused            // a superseded token presented when it can only be a copy: the session was revoked
 	Mismatched        // the client does not match the session's binding (revoke or reject action)
+	// DeviceOverdue: a device-bound session past its proof deadline (replied as the error
+	// DEVICE_PROOF_OVERDUE; nothing changed).
+	DeviceOverdue
 )
 
 // CreateResult is what S_CREATE replies.
@@ -73,6 +76,7 @@ type SessionInfo struct {
 	ExpiresAt  int64
 	Meta       []byte
 	Auth       Auth // the authentication record (zero when the session has none)
+	Device     bool // bound to a device (DBSC)
 }
 
 // SandboxStats are the record counts and sealed bytes of one sandbox.

@@ -27,6 +27,7 @@ type State struct {
 	BoundIP crypto.Digest // FlagBindIP: the keyed hash of the bound address
 	BoundUA crypto.Digest // FlagBindUA: the keyed hash of the bound user agent
 	Auth    Auth          // FlagAuth: when and how the user last authenticated (auth.go)
+	Device  *Device       // device binding (DBSC, device.go); nil: none asked for
 }
 
 // Flags of a session (State.Flags): fixed when it is created, kept by a regeneration.
@@ -90,6 +91,9 @@ func (st *State) ReplyFlags() uint8 {
 	}
 	if st.IdleMs > 0 {
 		f |= SessionFlagIdle
+	}
+	if st.Bound() {
+		f |= SessionFlagDeviceBound
 	}
 	return f
 }

@@ -199,6 +199,9 @@ func (sh *shard) compact() {
 	if len(sh.hist) == 0 {
 		sh.hist = make(map[key][]uint32)
 	}
+	if len(sh.dev) == 0 {
+		sh.dev = make(map[key][]byte)
+	}
 	live := len(sh.kv) + len(sh.sess)
 	if sh.stale > shrinkFloor && sh.stale > live || cap(sh.exp) >= shrinkFloor && len(sh.exp) < cap(sh.exp)/4 {
 		sh.rebuildHeap()

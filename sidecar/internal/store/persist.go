@@ -54,6 +54,7 @@ type change struct {
 	had  bool
 	rec  []byte   // the record's bytes (common header included) before the change
 	hist []uint32 // its rotation history, for a session that has one
+	dev  []byte   // its sealed device part, for a device-bound session
 }
 
 func (sh *shard) index(kind uint8) map[key]uint64 {
@@ -75,6 +76,9 @@ func (sb *sandbox) track(sh *shard, kind uint8, k *key) *change {
 		c.rec = bytes.Clone(sh.mem.rec(l))
 		if kind == kindSess && sessRec(c.rec).flags()&flagHist != 0 {
 			c.hist = slices.Clone(sh.hist[*k])
+		}
+		if kind == kindSess && sessRec(c.rec).flags()&flagDevice != 0 {
+			c.dev = sh.dev[*k] // never changed in place: replaced whole
 		}
 	}
 	return c
@@ -159,6 +163,9 @@ func (c *change) undo() {
 		}
 		if len(c.hist) > 0 {
 			sh.hist[c.k] = c.hist
+		}
+		if c.dev != nil {
+			sh.dev[c.k] = c.dev
 		}
 	}
 	sh.notePeaks()

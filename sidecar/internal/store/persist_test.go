@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
+	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/dbsc/dbsctest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/storetest"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/xerr"
@@ -158,10 +159,11 @@ func TestJournalReplayEqualsState(t *testing.T) {
 	sbs := [][]byte{[]byte("sessions"), []byte("otp")}
 	pick := func() []byte { return sbs[rng.IntN(len(sbs))] }
 	users := []string{"", "alice", "bob"}
+	device := dbsctest.New()
 	for i := 0; i < 4000; i++ {
 		sb := pick()
 		name := []byte(fmt.Sprintf("k%d", rng.IntN(60)))
-		switch op := rng.IntN(18); op {
+		switch op := rng.IntN(19); op {
 		case 0, 1:
 			s.KVSet(noDL, sb, name, []byte(fmt.Sprintf("v%d", i)), uint64(1+rng.IntN(60_000)))
 		case 2:
@@ -229,6 +231,16 @@ func TestJournalReplayEqualsState(t *testing.T) {
 			if rng.IntN(20) == 0 {
 				s.Clear(noDL, sb)
 			}
+		case 18: // device binding: a challenge, then a registration or a refresh answering it
+			if len(tokens) > 0 {
+				tok := tokens[rng.IntN(len(tokens))]
+				r, _ := storetest.DeviceOp(s, sb, tok, session.ChallengeRule())
+				if r.Status == session.OK && !r.Bound {
+					storetest.DeviceOp(s, sb, tok, session.RegisterRule(device.Registration(r.Challenge), 1, 20_000))
+				} else if r.Status == session.OK {
+					storetest.DeviceOp(s, sb, tok, session.RefreshRule(device.Refresh(r.Challenge), 20_000))
+				}
+			}
 		}
 	}
 	got := replay(t, c, j.entries)
@@ -253,6 +265,11 @@ func TestJournalReplayEqualsState(t *testing.T) {
 		b, _ := got.SessionList(sbs[0], []byte(u))
 		if len(a) != len(b) {
 			t.Fatalf("user %s: %d sessions listed vs %d after replay", u, len(a), len(b))
+		}
+		for i := range a {
+			if a[i].Device != b[i].Device {
+				t.Fatalf("user %s: device binding differs after replay", u)
+			}
 		}
 	}
 }
@@ -280,6 +297,14 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 		tok = append([]byte(nil), res.Token[:]...)
 	}
 	other, _ := storetest.SessionCreate(s, sb, []byte("other"), 600_000, 0, []byte("alice"), nil)
+	// The first session is device-bound with a challenge outstanding; the other has one too.
+	device := dbsctest.New()
+	ch := storetest.MustChallenge(t, s, sb, tok)
+	if _, err := storetest.DeviceOp(s, sb, tok, session.RegisterRule(device.Registration(ch), 1, 600_000)); err != nil {
+		t.Fatal(err)
+	}
+	ch = storetest.MustChallenge(t, s, sb, tok)
+	chOther := storetest.MustChallenge(t, s, sb, other.Token[:])
 	before := dump(t, s, false)
 	beforeStats := s.Stats()
 	j.setFail(true)
@@ -313,6 +338,18 @@ func TestFailedJournalUndoesEveryMutation(t *testing.T) {
 		},
 		"S_REVOKE_OTHERS":  func() error { _, err := s.SessionRevokeOthers(noDL, sb, other.Token[:]); return err },
 		"S_REVOKE_SANDBOX": func() error { _, err := s.SessionRevokeSandbox(noDL, sb); return err },
+		"DEVICE_CHALLENGE": func() error {
+			_, err := storetest.DeviceOp(s, sb, tok, session.ChallengeRule())
+			return err
+		},
+		"DEVICE_REFRESH": func() error {
+			_, err := storetest.DeviceOp(s, sb, tok, session.RefreshRule(device.Refresh(ch), 600_000))
+			return err
+		},
+		"DEVICE_REGISTER": func() error {
+			_, err := storetest.DeviceOp(s, sb, other.Token[:], session.RegisterRule(device.Registration(chOther), 1, 600_000))
+			return err
+		},
 	}
 	for name, op := range ops {
 		c.Advance(5)

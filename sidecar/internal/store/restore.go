@@ -36,7 +36,11 @@ func (sh *shard) appendBlob(dst []byte, kind uint8, k *key, l uint64) []byte {
 	for _, h := range hist {
 		dst = binary.LittleEndian.AppendUint32(dst, h)
 	}
-	return append(dst, blobLayout|byte(len(hist)))
+	var last byte
+	if kind == kindSess && sessRec(r).flags()&flagDevice != 0 {
+		dst, last = appendDevicePart(dst, sh.dev[*k]), blobDevice
+	}
+	return append(dst, blobLayout|last|byte(len(hist)))
 }
 
 // splitBlob checks a blob's structure and splits it into record body and history; legacy:
@@ -47,7 +51,15 @@ func splitBlob(kind uint8, blob []byte) (body []byte, hist []uint32, legacy, ok 
 	}
 	last := blob[len(blob)-1]
 	legacy = last&blobLayout == 0
-	n, max, gap := int(last&^blobLayout), session.MaxOlder, 0
+	if !legacy && last&blobDevice != 0 {
+		// The device part sits before the last byte; RestorePut reads it (devicePart).
+		rest, _, ok := splitDevicePart(blob[:len(blob)-1])
+		if !ok || kind != kindSess {
+			return nil, nil, false, false
+		}
+		blob = append(rest[:len(rest):len(rest)], last&^blobDevice)
+	}
+	n, max, gap := int(last&^(blobLayout|blobDevice)), session.MaxOlder, 0
 	if legacy {
 		max, gap = session.HistoryCap, legacyGap // the issue times of up to 32 generations
 	}
@@ -125,6 +137,11 @@ func (s *Store) RestorePut(sandbox []byte, kind uint8, k *[16]byte, blob []byte)
 	}
 	sr.setFlag(flagHist, false)
 	sh.setHistory(&key, sr, hist)
+	sr.setFlag(flagDevice, false)
+	if dev, ok := devicePart(blob); ok {
+		sh.dev[key] = dev
+		sr.setFlag(flagDevice, true)
+	}
 	sb.link(sh, &key, l)
 	return false, nil
 }

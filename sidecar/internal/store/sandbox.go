@@ -53,6 +53,7 @@ type shard struct {
 	kv    map[key]uint64
 	sess  map[key]uint64
 	hist  map[key][]uint32 // issue times of older generations of fast-rotating sessions (rare)
+	dev   map[key][]byte   // sealed device parts of device-bound sessions (device.go)
 	exp   expHeap
 	stale int   // heap entries that no longer match a record (deleted or rescheduled)
 	bytes int64 // sealed bytes held
@@ -66,6 +67,7 @@ func (sh *shard) init() {
 	sh.kv = make(map[key]uint64)
 	sh.sess = make(map[key]uint64)
 	sh.hist = make(map[key][]uint32)
+	sh.dev = make(map[key][]byte)
 	sh.exp = nil
 	sh.stale, sh.bytes, sh.kvPeak, sh.sessPeak = 0, 0, 0, 0
 }
@@ -89,6 +91,9 @@ func (sb *sandbox) removeSession(sh *shard, k *key, l uint64) {
 	}
 	if r.flags()&flagHist != 0 {
 		delete(sh.hist, *k)
+	}
+	if r.flags()&flagDevice != 0 {
+		delete(sh.dev, *k)
 	}
 	delete(sh.sess, *k)
 	sh.mem.release(l)

@@ -85,6 +85,12 @@ func (sb *sandbox) insertSession(sh *shard, k *key, st *session.State, lastSeen 
 		sh.mem.release(l)
 		return nil, err
 	}
+	if st.Device != nil {
+		if err := sh.setDevice(sb.keys, k, r, st.Device); err != nil {
+			sh.mem.release(l)
+			return nil, err
+		}
+	}
 	sb.link(sh, k, l)
 	if err := c.commit(); err != nil {
 		return nil, err

@@ -56,6 +56,12 @@ func (s *Store) locate(sandbox, token []byte, f *found) (ok bool, err error) {
 		hist = f.sh.hist[f.k]
 	}
 	r.state(&f.st, hist)
+	if r.flags()&flagDevice != 0 {
+		if err := f.sh.readDevice(f.sb.keys, &f.k, &f.st); err != nil {
+			f.release()
+			return false, err
+		}
+	}
 	return true, nil
 }
 
@@ -81,6 +87,8 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 	switch {
 	case out.Status == session.NotFound:
 		return res, nil
+	case out.Status == session.DeviceOverdue:
+		return res, session.ErrDeviceOverdue() // nothing changes: the owner refreshes
 	case out.Status == session.Mismatched && !out.Remove:
 		s.m.Applied(f.sb.name, &f.k, &out, o.OnMismatch) // a rejection changes nothing
 		return session.ResolveResult{Status: session.Mismatched, SessionID: f.k, Mismatch: out.Mismatch}, nil

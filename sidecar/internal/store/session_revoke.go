@@ -118,7 +118,8 @@ func (s *Store) sessionInfo(sb *sandbox, k, u *key) (session.SessionInfo, bool, 
 	}
 	clear(data)
 	meta, auth := splitAuth(r.flags(), meta)
-	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta, Auth: auth}, true, nil
+	return session.SessionInfo{SessionID: *k, CreatedAt: r.created(), LastSeenAt: r.lastSeen(), ExpiresAt: r.expiresAt(), Meta: meta, Auth: auth,
+		Device: sh.deviceBound(sb.keys, k, r)}, true, nil
 }
 
 // SessionRevokeAll revokes every session of a user except the one `except` names: a token of

@@ -4,7 +4,7 @@ import "testing"
 
 // All is every scenario, by name. A scenario is a function of an Each, in the file of its
 // topic: errors.go, kv.go, resolve.go, rotation.go, theft.go, update.go, revoke.go,
-// binding.go, limits.go, regenerate.go, deadline.go, peek.go, auth.go.
+// binding.go, limits.go, regenerate.go, deadline.go, peek.go, auth.go, device.go.
 var All = []struct {
 	Name string
 	Run  func(t *testing.T, each Each)
@@ -40,6 +40,9 @@ var All = []struct {
 	{"AuthRecord", AuthRecord},
 	{"RevokeSandboxAndOthers", RevokeSandboxAndOthers},
 	{"RevokeSandboxMany", RevokeSandboxMany},
+	{"DeviceBinding", DeviceBinding},
+	{"DeviceTheft", DeviceTheft},
+	{"DeviceOpsAreNotActivity", DeviceOpsAreNotActivity},
 }
 
 // RunAll runs every scenario as a subtest of t.

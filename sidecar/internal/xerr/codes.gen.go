@@ -26,6 +26,10 @@ const (
 	Unavailable        Code = 30
 	StoreWrongSecret   Code = 31
 	StoreWrongIdentity Code = 32
+	DeviceProofOverdue Code = 50
+	DeviceProofRefused Code = 51
+	DeviceNotBound     Code = 52
+	DeviceAlreadyBound Code = 53
 )
 
 // name returns the protocol name of a code, "" for an unknown one.
@@ -75,6 +79,14 @@ func (c Code) name() string {
 		return "STORE_WRONG_SECRET"
 	case StoreWrongIdentity:
 		return "STORE_WRONG_IDENTITY"
+	case DeviceProofOverdue:
+		return "DEVICE_PROOF_OVERDUE"
+	case DeviceProofRefused:
+		return "DEVICE_PROOF_REFUSED"
+	case DeviceNotBound:
+		return "DEVICE_NOT_BOUND"
+	case DeviceAlreadyBound:
+		return "DEVICE_ALREADY_BOUND"
 	}
 	return ""
 }
