@@ -66,6 +66,7 @@ describe('SessionGuard in a WebSocket context (canActivateSocket)', () => {
       expiresAt: 1,
       rotated: false,
       rememberMe: false,
+      deviceBound: false,
     });
   });
 
