@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { type KeyObject, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Controller, Get, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import request from 'supertest';
 import { RequireDeviceBound, SessionGuard, XemsModule, type XemsModuleOptions, XemsService, type XemsEvent } from '../src';
+import { PLATFORMS, type TestPlatform, createPlatformApp } from './support/platforms';
 import { standaloneRedis } from './support/redis-servers';
 import { cookieToken, setCookieLine } from './support/xems-test-app';
 
@@ -50,13 +49,13 @@ interface DeviceApp {
   close(): Promise<void>;
 }
 
-async function deviceApp(extra: XemsModuleOptions = {}): Promise<DeviceApp> {
+async function deviceApp(extra: XemsModuleOptions = {}, platform: TestPlatform = 'express'): Promise<DeviceApp> {
   @Module({
     imports: [XemsModule.forRoot({ deviceBound: { lifetime: LIFETIME_MS }, ...extra })],
     controllers: [DeviceController],
   })
   class DeviceAppModule {}
-  const app = await NestFactory.create<NestExpressApplication>(DeviceAppModule, { logger: false });
+  const app = await createPlatformApp(DeviceAppModule, platform, { logger: false });
   const xems = app.get(XemsService);
   const events: XemsEvent[] = [];
   const sub = xems.events$.subscribe((e) => events.push(e));
@@ -134,11 +133,11 @@ async function me(t: DeviceApp, token: string, status: number): Promise<{ token:
   return { token: cookieToken(res) ?? token, body: res.body as Record<string, unknown> };
 }
 
-function scenarios(name: string, extra: () => XemsModuleOptions): void {
-  describe(`device-bound sessions (${name})`, () => {
+function scenarios(name: string, extra: () => XemsModuleOptions, platform: TestPlatform): void {
+  describe(`device-bound sessions (${name}, ${platform})`, () => {
     let t: DeviceApp;
     before(async () => {
-      t = await deviceApp(extra());
+      t = await deviceApp(extra(), platform);
     });
     after(async () => t.close());
 
@@ -271,7 +270,7 @@ function scenarios(name: string, extra: () => XemsModuleOptions): void {
   });
 }
 
-scenarios('memory store', () => ({}));
+for (const platform of PLATFORMS) scenarios('memory store', () => ({}), platform);
 
 describe('redis', () => {
   let redis: Awaited<ReturnType<typeof standaloneRedis>>;
@@ -279,9 +278,15 @@ describe('redis', () => {
     redis = await standaloneRedis();
   });
   after(async () => redis.stop());
-  scenarios('Redis store', () => ({
-    store: { type: 'redis', url: redis.url, keyPrefix: `dbsc${process.pid}:` },
-    persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
-    hardwareBinding: { id: 'dbsc-e2e' },
-  }));
+  for (const platform of PLATFORMS) {
+    scenarios(
+      'Redis store',
+      () => ({
+        store: { type: 'redis', url: redis.url, keyPrefix: `dbsc${process.pid}${platform}:` },
+        persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
+        hardwareBinding: { id: 'dbsc-e2e' },
+      }),
+      platform,
+    );
+  }
 });

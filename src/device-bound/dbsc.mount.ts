@@ -6,11 +6,24 @@ import { XEMS_RESOLVED_OPTIONS } from '../xems.internal-constants';
 import type { ResolvedXemsOptions } from '../xems.resolved-options';
 import { DbscEndpoints } from './dbsc.endpoints';
 
+/** What the mount uses of Fastify's request and reply (the Node objects under them). */
+interface FastifyHookParts {
+  raw: IncomingMessage;
+}
+interface FastifyHookReply {
+  raw: ServerResponse;
+  hijack(): void;
+}
+interface FastifyHooks {
+  addHook(name: 'onRequest', hook: (request: FastifyHookParts, reply: FastifyHookReply) => Promise<unknown>): unknown;
+}
+
 /**
  * Mounts the DBSC endpoints (deviceBound on) on the application's HTTP server when the module
- * starts: an Express middleware that serves the two paths and passes everything else on. Nest
- * has registered its routes by then, so the endpoints sit behind them and before the 404
- * handler. Other platforms get a clear start-up error rather than endpoints that never answer.
+ * starts, ahead of the app's routes and body parsing (the endpoints read headers only):
+ * on Express a middleware that serves the two paths and passes everything else on; on Fastify
+ * an onRequest hook that takes over (hijacks) the reply of those two paths. Another HTTP
+ * adapter gets a clear start-up error rather than endpoints that never answer.
  */
 @Injectable()
 export class DbscMount implements OnModuleInit {
@@ -23,15 +36,28 @@ export class DbscMount implements OnModuleInit {
   onModuleInit(): void {
     if (!this.options.deviceBound) return;
     const adapter = this.adapterHost?.httpAdapter;
-    if (!adapter || adapter.getType() !== 'express') {
-      throw new XemsConfigError(
-        'deviceBound',
-        `needs an Express HTTP application to mount its endpoints (found: ${adapter ? adapter.getType() : 'no HTTP adapter'})`,
-        'Use @nestjs/platform-express, or turn deviceBound off.',
-      );
-    }
-    adapter.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const type = adapter?.getType();
+    if (adapter && type === 'express') return this.mountOnExpress(adapter);
+    if (adapter && type === 'fastify') return this.mountOnFastify(adapter.getInstance<FastifyHooks>());
+    throw new XemsConfigError(
+      'deviceBound',
+      `needs an Express or Fastify HTTP application to mount its endpoints (found: ${type ?? 'no HTTP adapter'})`,
+      'Use @nestjs/platform-express or @nestjs/platform-fastify, or turn deviceBound off.',
+    );
+  }
+
+  protected mountOnExpress(adapter: {
+    use(handler: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): unknown;
+  }): void {
+    adapter.use((req, res, next) => {
       if (!this.endpoints.handle(req, res)) next();
+    });
+  }
+
+  protected mountOnFastify(fastify: FastifyHooks): void {
+    fastify.addHook('onRequest', async (request, reply) => {
+      // Fastify's reply is left alone once hijacked: the endpoint writes the Node response.
+      if (this.endpoints.handle(request.raw, reply.raw)) reply.hijack();
     });
   }
 }
