@@ -25,7 +25,7 @@ describe('WebSockets with the Redis store, two instances', () => {
   for (const platform of WS_PLATFORMS) {
     it(`${platform}: logout on instance A disconnects the socket on instance B within 1 s; B's messages work until then`, async () => {
       const options: XemsModuleOptions = {
-        store: { type: 'redis', url: redis.url, keyPrefix: `ws-${platform}:` },
+        store: { type: 'redis', url: redis.url, keyPrefix: `ws-${platform}-${randomBytes(4).toString('hex')}:` },
         persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
         hardwareBinding: { id: 'ws-e2e' },
       };

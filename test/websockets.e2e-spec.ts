@@ -137,6 +137,21 @@ for (const platform of WS_PLATFORMS) {
       await c.closed;
     });
 
+    it('revokeAll ends every socket of the sandbox with reason admin; HTTP of those sessions is 401', async () => {
+      const tokens = [await login(t, { user: 'all-a' }), await login(t, { user: 'all-b' })];
+      const held = tokens.map((cookie) => connect({ cookie }));
+      for (const s of held) {
+        await s.opened();
+        await s.ask('whoami');
+      }
+      assert.ok((await t.xems.revokeAll()) >= 2);
+      for (const s of held) {
+        assert.deepEqual((await s.waitFor((e) => e.event === 'xems:session-ended')).data, { reason: 'admin' });
+        await s.closed;
+      }
+      for (const token of tokens) assert.equal((await me(t, token)).status, 401);
+    });
+
     it('a message of a session that ended without an event is refused and the socket closed', async () => {
       const token = await login(t, { user: 'quiet' });
       const s = connect({ cookie: token });

@@ -36,13 +36,14 @@ describe('SessionMetrics', () => {
       for (const reason of ['revoked', 'admin', 'credential-change', 'device', 'admin']) {
         m.count(ev({ type: 'session.revoked', sandbox: 'a', sessionId: 's', reason }));
       }
+      m.count(ev({ type: 'sessions.revoked-all', sandbox: 'a', count: 3, reason: 'admin' }));
       m.count(ev({ type: 'session.device-refreshed', sandbox: 'a', sessionId: 's' }));
       m.count(ev({ type: 'session.device-registered', sandbox: 'a', sessionId: 's' }));
       m.count(ev({ type: 'sidecar.restarted', pid: 1, buildVersion: 'x', attempt: 1, downtimeMs: 5 }));
       m.count(ev({ type: 'sidecar.unavailable', reason: 'it exited', willRestart: true }));
     });
     const revoked = (reason: string) => got[`${XEMS_METRICS.revocations} {"xems.sandbox":"a","xems.revoke.reason":"${reason}"}`];
-    assert.deepEqual(['revoked', 'admin', 'credential-change', 'device'].map(revoked), [1, 2, 1, 1]);
+    assert.deepEqual(['revoked', 'admin', 'credential-change', 'device'].map(revoked), [1, 5, 1, 1]); // admin: 2 + revokeAll's 3
     assert.equal(got[`${XEMS_METRICS.deviceRefreshes} {"xems.sandbox":"a"}`], 1);
     assert.equal(got[`${XEMS_METRICS.events} {"xems.sandbox":"a","xems.event.type":"session.device-registered"}`], 1);
     assert.equal(got[`${XEMS_METRICS.sidecarRestarts} {}`], 1);

@@ -103,6 +103,12 @@ export class SessionMetrics {
       this.restarts.add(1);
       return;
     }
+    if (event.type === 'sessions.revoked-all') {
+      // revokeAll(): one event for every session of the sandbox it ended.
+      this.revocations.add(event.count, this.attributes.with(event.sandbox, XEMS_ATTRIBUTES.revokeReason, event.reason));
+      this.events.add(1, this.attributes.with(event.sandbox, XEMS_ATTRIBUTES.eventType, event.type));
+      return;
+    }
     if (!('sessionId' in event)) return;
     const sandbox = event.sandbox;
     const type: string = event.type;

@@ -20,42 +20,10 @@ func (s *Store) SessionRevokeSandbox(dl session.Deadline, sandbox []byte) (uint6
 	if err != nil {
 		return 0, err
 	}
-	var removed uint64
-	err = s.do(func(ctx context.Context) error {
-		if err := scriptDeadline.Run(ctx, s.rdb, nil, ms(int64(dl))).Err(); err != nil {
-			return err
-		}
-		nodes, err := s.masters(ctx)
-		if err != nil {
-			return err
-		}
-		base := len(s.prefix) + len(sb.label)
-		// Session and index keys are the bucketed ones: <prefix><label>:{bb}:s:… and :{bb}:u:….
-		pattern := s.prefix + sb.label + ":{*"
-		for _, node := range nodes {
-			var cursor uint64
-			for {
-				keys, after, err := node.Scan(ctx, cursor, pattern, 1000).Result()
-				if err != nil {
-					return err
-				}
-				keep := keys[:0]
-				for _, k := range keys {
-					if len(k) > base+7 && (k[base+5:base+8] == ":s:" || k[base+5:base+8] == ":u:") {
-						keep = append(keep, k)
-					}
-				}
-				n, err := unlinkCounting(ctx, node, keep, base)
-				if err != nil {
-					return err
-				}
-				removed += n
-				if cursor = after; cursor == 0 {
-					break
-				}
-			}
-		}
-		return nil
+	base := len(s.prefix) + len(sb.label)
+	// Session and index keys are the bucketed ones: <prefix><label>:{bb}:s:… and :{bb}:u:….
+	removed, err := s.unlinkMatching(dl, sb, s.prefix+sb.label+":{*", func(k string) bool {
+		return len(k) > base+7 && (k[base+5:base+8] == ":s:" || k[base+5:base+8] == ":u:")
 	})
 	if err != nil {
 		return 0, err

@@ -250,8 +250,17 @@ func (s *Store) Clear(dl session.Deadline, sandbox []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.unlinkMatching(dl, sb, s.prefix+sb.label+":*", func(string) bool { return true })
+}
+
+// unlinkMatching is CLEAR's and S_REVOKE_SANDBOX's walk: after the deadline check (once, by
+// Redis's clock: a walk is not one atomic step, and one that has begun runs to the end), it
+// visits every master (a cluster's too) with SCAN over pattern in batches of 1000 keys and
+// unlinks the keys of each batch that keep accepts in one pipeline, so no script runs long. It
+// returns how many records and sessions it removed.
+func (s *Store) unlinkMatching(dl session.Deadline, sb *sandbox, pattern string, keep func(string) bool) (uint64, error) {
 	var removed uint64
-	err = s.do(func(ctx context.Context) error {
+	err := s.do(func(ctx context.Context) error {
 		if err := scriptDeadline.Run(ctx, s.rdb, nil, ms(int64(dl))).Err(); err != nil {
 			return err
 		}
@@ -259,7 +268,6 @@ func (s *Store) Clear(dl session.Deadline, sandbox []byte) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		pattern := s.prefix + sb.label + ":*"
 		for _, node := range nodes {
 			var cursor uint64
 			for {
@@ -267,7 +275,13 @@ func (s *Store) Clear(dl session.Deadline, sandbox []byte) (uint64, error) {
 				if err != nil {
 					return err
 				}
-				n, err := unlinkCounting(ctx, node, keys, len(s.prefix)+len(sb.label))
+				kept := keys[:0]
+				for _, k := range keys {
+					if keep(k) {
+						kept = append(kept, k)
+					}
+				}
+				n, err := unlinkCounting(ctx, node, kept, len(s.prefix)+len(sb.label))
 				if err != nil {
 					return err
 				}

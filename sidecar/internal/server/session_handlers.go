@@ -185,12 +185,7 @@ func (s *Server) sessionRevokeAll(req *protocol.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.announceEnded(req.Sandbox, protocol.EndedRevoked, ids...)
-	b := protocol.AppendU32(ok(req.ID, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
-	for i := range ids {
-		b = appendID(b, &ids[i])
-	}
-	return done(b), nil
+	return s.revokedReply(req, ids), nil
 }
 
 // sessionRevokeID answers S_REVOKE_ID: whether the session existed.
@@ -243,12 +238,7 @@ func (s *Server) sessionRevokeOthers(req *protocol.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.announceEnded(req.Sandbox, protocol.EndedRevoked, ids...)
-	b := protocol.AppendU32(ok(req.ID, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
-	for i := range ids {
-		b = appendID(b, &ids[i])
-	}
-	return done(b), nil
+	return s.revokedReply(req, ids), nil
 }
 
 // createAuth is the authentication record S_CREATE's extension carries (authAt 0: none).
@@ -263,4 +253,15 @@ func createAuth(req *protocol.Request) *session.Auth {
 // authMethods u32.
 func appendAuth(b []byte, a session.Auth) []byte {
 	return protocol.AppendU32(protocol.AppendI64(b, a.At), a.Methods)
+}
+
+// revokedReply announces the sessions a revocation ended (other instances close their
+// WebSockets) and answers their ids: u32 n, n x str sessionId.
+func (s *Server) revokedReply(req *protocol.Request, ids []crypto.Digest) []byte {
+	s.announceEnded(req.Sandbox, protocol.EndedRevoked, ids...)
+	b := protocol.AppendU32(ok(req.ID, 4+len(ids)*(2+crypto.IDLength)), uint32(len(ids)))
+	for i := range ids {
+		b = appendID(b, &ids[i])
+	}
+	return done(b)
 }
