@@ -4,6 +4,7 @@
  * (RESULTS.quick.md for --quick) and prints a short table. Exits non-zero when an app did not
  * answer correctly; speed never fails the run.
  */
+import { f0, f2 } from './report/format';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -270,7 +271,7 @@ async function main(): Promise<number> {
         report.runs.push(rec);
         const r = rec.result;
         log(
-          `run ${run}/${timing.runs} ${s.key.padEnd(22)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  errors ${r.errors}` +
+          `run ${run}/${timing.runs} ${s.key.padEnd(22)} ${f0(r.rps ?? NaN).padStart(6)} req/s  p50 ${f2(r.latencyMs.p50 ?? NaN)} ms  p99 ${f2(r.latencyMs.p99 ?? NaN)} ms  errors ${r.errors}` +
             (rec.problems.length ? `  PROBLEM: ${rec.problems.join('; ')}` : ''),
         );
       }
