@@ -51,7 +51,7 @@ func DeviceBinding(t *testing.T, each Each) {
 		wantCode(t, "registration without a challenge", err, xerr.DeviceProofRefused)
 
 		ch := MustChallenge(t, s, sbA, tok)
-		_, err = DeviceOp(s, sbA, tok, session.RegisterRule(dev.Registration(ch[:21]+"A"), es256Only, deviceLifetime))
+		_, err = DeviceOp(s, sbA, tok, session.RegisterRule(dev.Registration(otherChallenge(ch)), es256Only, deviceLifetime))
 		wantCode(t, "registration for another challenge", err, xerr.DeviceProofRefused)
 		_, err = DeviceOp(s, sbA, tok, session.RegisterRule(dev.Registration(ch), 2 /* RS256 only */, deviceLifetime))
 		wantCode(t, "registration with an algorithm not offered", err, xerr.DeviceProofRefused)
@@ -184,4 +184,15 @@ func DeviceOpsAreNotActivity(t *testing.T, each Each) {
 			t.Fatalf("the idle timeout was slid by a device operation: %+v", r)
 		}
 	})
+}
+
+// otherChallenge is a well-formed challenge that differs from ch in one character. (Changing
+// the last character is not enough: 22 base64url characters of 16 bytes end in one of only
+// four characters, so ch[:21]+"A" equals ch one time in four.)
+func otherChallenge(ch string) string {
+	c := byte('A')
+	if ch[10] == 'A' {
+		c = 'B'
+	}
+	return ch[:10] + string(c) + ch[11:]
 }
