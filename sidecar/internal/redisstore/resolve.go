@@ -210,19 +210,21 @@ func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t
 		s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch) // a rejection changes nothing
 		return false, nil
 	}
-	var changed *session.State
-	if out.Changed {
-		changed = &st
-	}
-	retry, gone, err := s.commit(ctx, dl, x, changed, "")
-	if err != nil || retry {
-		return retry, err
-	}
-	if gone {
-		return false, nil
+	seen := x.now
+	if out.MustWrite(&st, x.lastSeen, x.now) {
+		var changed *session.State
+		if out.Changed {
+			changed = &st
+		}
+		retry, gone, err := s.commit(ctx, dl, x, changed, "")
+		if err != nil || retry || gone {
+			return retry, err
+		}
+	} else {
+		seen = x.lastSeen // nothing to write: the session stays as read (session/touch.go)
 	}
 	s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch)
-	*res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: st.ExpiresAt(x.now), SessionID: x.k,
+	*res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: st.ExpiresAt(seen), SessionID: x.k,
 		Flags: st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF, Auth: st.Auth}
 	if o.WantCSRF {
 		res.CSRF = x.sb.keys.CSRFToken(&t.SID)

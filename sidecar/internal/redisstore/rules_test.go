@@ -48,9 +48,9 @@ func (l *commandLog) take() string {
 	return out
 }
 
-// TestResolveRoundTrips: a resolve is one read and one script, whatever it decides (a rotation,
-// a first presentation, an unclaimed or in-grace predecessor): the write path stays a single
-// script call.
+// TestResolveRoundTrips: a resolve is one read, plus one script when its outcome changes the
+// session (a rotation, a first presentation); a resolve that changes nothing (an unclaimed or
+// in-grace predecessor, within the touch interval) is the read alone.
 func TestResolveRoundTrips(t *testing.T) {
 	clock := newFakeClock()
 	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, fmt.Sprintf("rt%d:", prefixSeq.Add(1)), clock)
@@ -62,13 +62,13 @@ func TestResolveRoundTrips(t *testing.T) {
 	s.rdb.AddHook(log)
 	g1 := resolve(t, s, sbA, c.Token[:], true, 2000)
 	steps := []struct {
-		name string
-		do   func() session.ResolveResult
+		name, want string
+		do         func() session.ResolveResult
 	}{
-		{"unclaimed predecessor", func() session.ResolveResult { return resolve(t, s, sbA, c.Token[:], true, 2000) }},
-		{"first presentation without rotation", func() session.ResolveResult { return resolve(t, s, sbA, g1.Token[:], false, 2000) }},
-		{"predecessor in grace", func() session.ResolveResult { return resolve(t, s, sbA, c.Token[:], true, 2000) }},
-		{"rotation", func() session.ResolveResult { return resolve(t, s, sbA, g1.Token[:], true, 2000) }},
+		{"unclaimed predecessor", "hmget", func() session.ResolveResult { return resolve(t, s, sbA, c.Token[:], true, 2000) }},
+		{"first presentation without rotation", "hmget evalsha", func() session.ResolveResult { return resolve(t, s, sbA, g1.Token[:], false, 2000) }},
+		{"predecessor in grace", "hmget", func() session.ResolveResult { return resolve(t, s, sbA, c.Token[:], true, 2000) }},
+		{"rotation", "hmget evalsha", func() session.ResolveResult { return resolve(t, s, sbA, g1.Token[:], true, 2000) }},
 	}
 	if got := log.take(); got != "hmget evalsha" {
 		t.Fatalf("rotation: %q", got)
@@ -77,9 +77,69 @@ func TestResolveRoundTrips(t *testing.T) {
 		if r := st.do(); r.Status != session.OK {
 			t.Fatalf("%s: %v", st.name, r.Status)
 		}
-		if got := log.take(); got != "hmget evalsha" {
-			t.Fatalf("%s: commands %q, want one read and one script", st.name, got)
+		if got := log.take(); got != st.want {
+			t.Fatalf("%s: commands %q, want %q", st.name, got, st.want)
 		}
+	}
+}
+
+// TestResolveTouchInterval: a resolve that changes nothing writes the last-seen time only once
+// the stored one is the touch interval old (1 % of a 10 s idle timeout: 100 ms), so a refresh
+// costs one HMGET; the expiry it reports is the stored one, and the idle timeout still ends the
+// session, within the interval of its exact time.
+func TestResolveTouchInterval(t *testing.T) {
+	clock := newFakeClock()
+	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, fmt.Sprintf("ti%d:", prefixSeq.Add(1)), clock)
+	if err := s.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := createWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 600_000, IdleMs: 10_000, UserID: []byte("u")})
+	created := clock.NowMs()
+	g1 := resolve(t, s, sbA, c.Token[:], false, 2000) // first presentation: written
+	log := &commandLog{}
+	s.rdb.AddHook(log)
+	lastSeen := func() int64 {
+		l, err := s.SessionList(sbA, []byte("u"))
+		if err != nil || len(l) != 1 {
+			t.Fatalf("list: %v %v", l, err)
+		}
+		log.take()
+		return l[0].LastSeenAt
+	}
+	for _, st := range []struct {
+		advance int64
+		want    string
+		seen    int64 // after created
+		expires int64 // after created
+	}{
+		{0, "hmget", 0, 10_000},
+		{60, "hmget", 0, 10_000},
+		{39, "hmget", 0, 10_000},
+		{1, "hmget evalsha", 100, 10_100},
+		{99, "hmget", 100, 10_100},
+		{1_000, "hmget evalsha", 1_199, 11_199},
+	} {
+		clock.Advance(st.advance)
+		r := resolve(t, s, sbA, g1.Token[:], false, 2000)
+		if got := log.take(); r.Status != session.OK || got != st.want {
+			t.Fatalf("at +%d: %v, commands %q, want %q", clock.NowMs()-created, r.Status, got, st.want)
+		}
+		if r.ExpiresAt != created+st.expires {
+			t.Fatalf("at +%d: expiresAt +%d, want +%d", clock.NowMs()-created, r.ExpiresAt-created, st.expires)
+		}
+		if got := lastSeen(); got != created+st.seen {
+			t.Fatalf("at +%d: last seen +%d, want +%d", clock.NowMs()-created, got-created, st.seen)
+		}
+	}
+	// The last write was at +1199 and the use at +1298 wrote nothing: the session expires at
+	// +11199, 99 ms (less than the interval) before the exact rule's +11298.
+	clock.Advance(99)
+	if r := resolve(t, s, sbA, g1.Token[:], false, 2000); r.Status != session.OK || log.take() != "hmget" {
+		t.Fatalf("a use within the interval: %v", r.Status)
+	}
+	clock.Advance(10_000 - 99)
+	if r := resolve(t, s, sbA, g1.Token[:], false, 2000); r.Status != session.NotFound {
+		t.Fatalf("the session outlived its idle timeout: %v", r.Status)
 	}
 }
 

@@ -39,6 +39,28 @@ func IdleTimeoutNeverPastAbsolute(t *testing.T, each Each) {
 	})
 }
 
+// IdleExpiryWithinTouchInterval: a backend may skip writing the last-seen time of a resolve
+// that changes nothing while the stored one is less than the touch interval old
+// (session.State.TouchIntervalMs, 100 ms for a 10 s idle timeout), so after a use at U the
+// session is alive until at least U + idle - interval, and gone at U + idle, in every backend.
+func IdleExpiryWithinTouchInterval(t *testing.T, each Each) {
+	each(t, func(t *testing.T, e *Env, s Backend, clock *FakeClock) {
+		c := CreateWith(t, s, sbA, "d", session.CreateOptions{TTLMs: 60_000, IdleMs: 10_000})
+		clock.Advance(99)
+		if r := ResolveWith(t, s, sbA, c.Token[:], session.ResolveOptions{}); r.Status != session.OK {
+			t.Fatalf("use: %v", r.Status)
+		}
+		clock.Advance(10_000 - 100)
+		if r, err := s.SessionPeek(sbA, c.Token[:], 0, nil); err != nil || r.Status != session.OK {
+			t.Fatalf("expired before use + idle - interval: %v %v", r.Status, err)
+		}
+		clock.Advance(100)
+		if r := ResolveWith(t, s, sbA, c.Token[:], session.ResolveOptions{}); r.Status != session.NotFound {
+			t.Fatalf("alive at use + idle: %v", r.Status)
+		}
+	})
+}
+
 func MaxSessionsPerUser(t *testing.T, each Each) {
 	each(t, func(t *testing.T, e *Env, s Backend, clock *FakeClock) {
 		user := []byte("max")

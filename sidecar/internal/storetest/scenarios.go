@@ -33,6 +33,7 @@ var All = []struct {
 	{"BindingModesAndActions", BindingModesAndActions},
 	{"CSRFTokenAndFlags", CSRFTokenAndFlags},
 	{"IdleTimeoutNeverPastAbsolute", IdleTimeoutNeverPastAbsolute},
+	{"IdleExpiryWithinTouchInterval", IdleExpiryWithinTouchInterval},
 	{"MaxSessionsPerUser", MaxSessionsPerUser},
 	{"MaxSessionsConcurrentLogins", MaxSessionsConcurrentLogins},
 	{"Regenerate", Regenerate},
