@@ -93,6 +93,7 @@ func (s *Store) SessionCreate(dl session.Deadline, sandbox, data []byte, o sessi
 			}
 		}
 	}
+	s.recent.put(keys[0], fields.h, fields.l) // its first resolve is one call (recent.go)
 	res.ExpiresAt = st.ExpiresAt(now)
 	t.AppendEncoded(res.Token[:0])
 	res.SessionID = k

@@ -89,6 +89,8 @@ func (s *Store) regenerateOnce(ctx context.Context, dl session.Deadline, x *sess
 	case n == -2:
 		return false, xerr.New(xerr.Internal, "session id collision, retry")
 	}
+	s.recent.drop(x.key)
+	s.recent.put(keys[1], f.h, f.l)
 	*res = session.RegenerateResult{Status: session.OK, SessionID: k, ExpiresAt: st.ExpiresAt(x.now),
 		CSRF: sb.keys.CSRFToken(&t.SID), Flags: st.ReplyFlags(), OldID: x.k, Auth: st.Auth}
 	t.AppendEncoded(res.Token[:0])

@@ -31,7 +31,7 @@ func (x *sess) expiresAt() int64 { return x.st.ExpiresAt(x.lastSeen) }
 // read loads the session stored under k. found is false when it is absent, or expired (then
 // it is removed, like a read in the memory store removes an expired record).
 func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMeta bool) (*sess, bool, error) {
-	x := &sess{sb: sb, k: *k, key: s.sessKey(sb, k)}
+	key := s.sessKey(sb, k)
 	fields := []string{"h", "l"}
 	if withData {
 		fields = append(fields, "d")
@@ -39,27 +39,36 @@ func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMet
 	if withMeta {
 		fields = append(fields, "m")
 	}
-	vals, err := s.rdb.HMGet(ctx, x.key, fields...).Result()
+	vals, err := s.rdb.HMGet(ctx, key, fields...).Result()
 	if err != nil {
 		return nil, false, err
 	}
 	rawH, _ := vals[0].(string)
 	rawL, _ := vals[1].(string)
-	if rawH == "" || rawL == "" {
-		return nil, false, nil
-	}
-	x.rawH = rawH
-	if x.st, err = openHeader(sb.keys, k, rawH); err != nil {
-		return nil, false, err
-	}
-	if x.lastSeen, err = openTime(sb.keys, k, rawL); err != nil {
-		return nil, false, err
-	}
+	x := &sess{sb: sb, k: *k, key: key}
 	if withData {
 		x.data, _ = vals[2].(string)
 	}
 	if withMeta {
 		x.meta, _ = vals[len(vals)-1].(string)
+	}
+	return s.loaded(ctx, x, rawH, rawL)
+}
+
+// loaded opens the header and last-seen fields read for x; found is false when the session is
+// absent (empty fields) or expired (then it is removed). A live session is remembered (recent.go).
+func (s *Store) loaded(ctx context.Context, x *sess, rawH, rawL string) (*sess, bool, error) {
+	if rawH == "" || rawL == "" {
+		s.recent.drop(x.key)
+		return nil, false, nil
+	}
+	var err error
+	x.rawH = rawH
+	if x.st, err = openHeader(x.sb.keys, &x.k, rawH); err != nil {
+		return nil, false, err
+	}
+	if x.lastSeen, err = openTime(x.sb.keys, &x.k, rawL); err != nil {
+		return nil, false, err
 	}
 	x.now = s.clock.NowMs()
 	if x.expiresAt() <= x.now {
@@ -69,10 +78,11 @@ func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMet
 		}
 		s.m.Expired.Add(1)
 		if s.expiredCB != nil {
-			s.expiredCB(sb.name, k)
+			s.expiredCB(x.sb.name, &x.k)
 		}
 		return nil, false, nil
 	}
+	s.recent.put(x.key, rawH, rawL)
 	return x, true, nil
 }
 
@@ -83,6 +93,7 @@ func (s *Store) remove(ctx context.Context, x *sess, dl session.Deadline) (bool,
 	if x.st.Flags&session.FlagUser != 0 {
 		keys = append(keys, s.userKey(x.sb, &x.st.User))
 	}
+	s.recent.drop(x.key)
 	n, err := scriptDelete.Run(ctx, s.rdb, keys, crypto.EncodeID(&x.k), ms(int64(dl))).Int64()
 	return n == 1, err
 }
@@ -140,6 +151,7 @@ func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st
 	if err != nil {
 		return false, false, err
 	}
+	s.remember(x, n == 1, newH, l)
 	return n == -1, n == 0, nil
 }
 
@@ -147,7 +159,9 @@ func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st
 // read from Redis and committed with a compare-and-set on the sealed header: of N concurrent
 // resolves of one token, on any number of sidecars, exactly one rotates; the others find
 // their token's successor unpresented (or in grace) and get the same successor. It appends
-// the session data to dst. One read and one script on the write path.
+// the session data to dst. A resolve that changes something is one script call when this
+// Store's copy of the header is current (resolveRecent), else one read and one script; one
+// that changes nothing is the read alone (session.Outcome.MustWrite).
 func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o session.ResolveOptions, dst []byte) (session.ResolveResult, error) {
 	res := session.ResolveResult{Status: session.NotFound}
 	if err := o.Check(); err != nil {
@@ -161,8 +175,13 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 	err = s.do(func(ctx context.Context) error {
 		for attempt := 0; attempt < maxAttempts; attempt++ {
 			res = session.ResolveResult{Status: session.NotFound}
-			x, t, ok, err := s.locate(ctx, sb, token, true, false)
-			if !ok || err != nil {
+			t, valid := crypto.ParseToken(token)
+			if !valid {
+				return nil
+			}
+			done, x, err := s.resolveFirst(ctx, dl, sb, &t, &o, attempt == 0, &res, &data)
+			if done || err != nil {
+				t.Wipe()
 				return err
 			}
 			retry, err := s.resolveOnce(ctx, dl, x, &t, &o, &res)
@@ -186,6 +205,28 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 	}
 	res.Out, res.Data = out, out[len(dst):]
 	return res, nil
+}
+
+// resolveFirst answers the resolve of t from the cached header when it can (resolveRecent,
+// on the first attempt while the cache is in use); otherwise it returns the session to decide
+// on: as the cached attempt's script found it, or read now. done: answered (res, data set),
+// or the session does not exist.
+func (s *Store) resolveFirst(ctx context.Context, dl session.Deadline, sb *sandbox, t *crypto.Token, o *session.ResolveOptions,
+	tryCache bool, res *session.ResolveResult, data *string) (done bool, x *sess, err error) {
+	k := sb.keys.SIDKey(&t.SID)
+	key := s.sessKey(sb, &k)
+	cached, had := s.recent.get(key)
+	if tryCache && had && s.recent.use() {
+		if done, x, err = s.resolveRecent(ctx, dl, sb, &k, key, cached, t, o, res, data); done || err != nil {
+			return true, nil, err
+		}
+		if x != nil {
+			return false, x, nil
+		}
+	}
+	x, found, err := s.read(ctx, sb, &k, true, false)
+	s.recent.sample(found && had && cached.h == x.rawH)
+	return !found || err != nil, x, err
 }
 
 // resolveOnce decides on x and commits the outcome; retry when x changed meanwhile.
@@ -223,12 +264,18 @@ func (s *Store) resolveOnce(ctx context.Context, dl session.Deadline, x *sess, t
 	} else {
 		seen = x.lastSeen // nothing to write: the session stays as read (session/touch.go)
 	}
-	s.m.Applied(x.sb.name, &x.k, &out, o.OnMismatch)
+	s.answer(x, &st, &out, t, o, seen, res)
+	return false, nil
+}
+
+// answer is the OK reply of a resolve applied on x: st the state after it, seen the last-seen
+// time stored.
+func (s *Store) answer(x *sess, st *session.State, out *session.Outcome, t *crypto.Token, o *session.ResolveOptions, seen int64, res *session.ResolveResult) {
+	s.m.Applied(x.sb.name, &x.k, out, o.OnMismatch)
 	*res = session.ResolveResult{Status: session.OK, Rotated: out.Rotated, ExpiresAt: st.ExpiresAt(seen), SessionID: x.k,
 		Flags: st.ReplyFlags(), Mismatch: out.Mismatch, HasCSRF: o.WantCSRF, Auth: st.Auth}
 	if o.WantCSRF {
 		res.CSRF = x.sb.keys.CSRFToken(&t.SID)
 	}
 	t.AppendEncoded(res.Token[:0])
-	return false, nil
 }

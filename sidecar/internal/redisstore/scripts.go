@@ -100,15 +100,39 @@ return out
 // (” = unchanged), the new last-seen blob, the expiry (moved only later), the new data
 // (” = unchanged), now, deadline. Returns 1 done, 0 the session is gone, -1 it changed
 // meanwhile.
-var scriptCommit = redis.NewScript(luaDeadline + luaExtend + `
+var scriptCommit = redis.NewScript(luaDeadline + luaExtend + luaFields + `
 local cur = redis.call('HGET', KEYS[1], 'h')
 if not cur then return 0 end
 if cur ~= ARGV[1] then return -1 end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'h', ARGV[2]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'd', ARGV[5]) end
-redis.call('HSET', KEYS[1], 'l', ARGV[3])
+redis.call('HSET', KEYS[1], unpack(fields(ARGV[2], ARGV[3], ARGV[5])))
 extend(KEYS[1], ARGV[4], ARGV[6])
 return 1
+`)
+
+// luaFields: the arguments of the one HSET that writes a session's new last seen l, and its new
+// header h and data d unless they are ” (unchanged).
+const luaFields = `
+local function fields(h, l, d)
+  local f = {'l', l}
+  if h ~= '' then f[3] = 'h'; f[4] = h end
+  if d ~= '' then f[#f + 1] = 'd'; f[#f + 1] = d end
+  return f
+end
+`
+
+// sessResolve: the compare-and-set of a resolve decided on the session's header as this
+// sidecar last read or wrote it (recent.go), and the read, in one call. KEYS[1] the session.
+// ARGV: the header decided on, the new header (” = unchanged), the new last-seen blob, the
+// expiry (moved only later), now, deadline. Returns {1, d} done (d the current sealed data),
+// {0} the session is gone, {-1, h, l, d} it is not at that header (nothing written: the caller
+// decides again on these fields).
+var scriptResolve = redis.NewScript(luaDeadline + luaExtend + luaFields + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 'l', 'd')
+if not cur[1] then return {0} end
+if cur[1] ~= ARGV[1] then return {-1, cur[1], cur[2] or '', cur[3] or ''} end
+redis.call('HSET', KEYS[1], unpack(fields(ARGV[2], ARGV[3], '')))
+extend(KEYS[1], ARGV[4], ARGV[5])
+return {1, cur[3] or ''}
 `)
 
 // sessDelete: KEYS[1] the session, KEYS[2] the user's index (absent without a user); ARGV[1]
@@ -211,5 +235,5 @@ return 1
 `)
 
 // allScripts are loaded on every master when the store starts (EVALSHA then needs no retry).
-var allScripts = []*redis.Script{scriptCreate, scriptCommit, scriptDelete, scriptList, scriptRevokeAll,
+var allScripts = []*redis.Script{scriptCreate, scriptCommit, scriptResolve, scriptDelete, scriptList, scriptRevokeAll,
 	scriptRegenerate, scriptKVSet, scriptKVGet, scriptKVTouch, scriptKVDel, scriptDeadline}
