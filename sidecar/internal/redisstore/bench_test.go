@@ -3,8 +3,10 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,33 +34,58 @@ func BenchmarkResolveRefresh(b *testing.B) {
 	benchResolve(b, session.ResolveOptions{GraceMs: 2000}, false)
 }
 
+// BenchmarkResolveRotateParallel: rotating resolves of 16 sessions at once, one per goroutine
+// (the sidecar's workers under load).
+func BenchmarkResolveRotateParallel(b *testing.B) {
+	benchResolveN(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, 16)
+}
+
 func benchResolve(b *testing.B, o session.ResolveOptions, follow bool) {
+	benchResolveN(b, o, follow, 1)
+}
+
+func benchResolveN(b *testing.B, o session.ResolveOptions, follow bool, parallel int) {
 	url := standaloneURL(b)
 	s := newRedisStore(b, ConnConfig{URL: url}, randomSecret(), nil, fmt.Sprintf("bench%d:", prefixSeq.Add(1)), session.NewSystemClock())
 	if err := s.Check(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	c, err := s.SessionCreate(noDL, sbA, []byte(`{"user":"u1","roles":["a","b"]}`), session.CreateOptions{TTLMs: 3_600_000, IdleMs: 1_800_000})
-	if err != nil {
-		b.Fatal(err)
+	dl := session.Deadline(time.Now().UnixMilli() + 600_000) // a deadline, as every request has
+	procs := runtime.GOMAXPROCS(0)
+	perProc := max(1, parallel/procs)
+	goroutines := perProc * procs
+	tokens := make(chan []byte, goroutines)
+	for i := 0; i < goroutines; i++ {
+		c, err := s.SessionCreate(noDL, sbA, []byte(`{"user":"u1","roles":["a","b"]}`), session.CreateOptions{TTLMs: 3_600_000, IdleMs: 1_800_000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens <- c.Token[:]
 	}
-	tok := c.Token
 	po, _ := redis.ParseURL(url)
 	rc := redis.NewClient(po)
 	defer rc.Close()
 	before := commandStats(b, rc)
-	buf := make([]byte, 0, 256)
+	cpu0 := processCPU()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r, err := s.SessionResolve(noDL, sbA, tok[:], o, buf[:0])
-		if err != nil || r.Status != session.OK {
-			b.Fatalf("resolve %d: %v %v", i, r.Status, err)
+	if parallel == 1 {
+		tok := <-tokens
+		buf := make([]byte, 0, 256)
+		for i := 0; i < b.N; i++ {
+			r, err := s.SessionResolve(dl, sbA, tok, o, buf[:0])
+			if err != nil || r.Status != session.OK {
+				b.Fatalf("resolve: %v %v", r.Status, err)
+			}
+			if follow {
+				tok = r.Token[:]
+			}
 		}
-		if follow {
-			tok = r.Token
-		}
+	} else {
+		b.SetParallelism(perProc)
+		b.RunParallel(func(pb *testing.PB) { resolveLoop(b, s, dl, <-tokens, o, follow, pb) })
 	}
 	b.StopTimer()
+	cpu := processCPU() - cpu0
 	after := commandStats(b, rc)
 	n := float64(b.N)
 	var calls float64
@@ -81,6 +108,31 @@ func benchResolve(b *testing.B, o session.ResolveOptions, follow bool) {
 	b.ReportMetric(delta("evalsha", 0)/n, "evalsha/op")
 	b.ReportMetric((delta("evalsha", 1)+delta("hmget", 1))/n, "redis-usec/op")
 	b.ReportMetric(delta("cpu", 0)/n, "redis-cpu-usec/op")
+	b.ReportMetric(float64(cpu.Microseconds())/n, "client-cpu-usec/op")
+}
+
+// processCPU is this process's CPU time (user + system): the store's side of each resolve
+// (sealing, go-redis, the goroutine wake-ups), what the sidecar spends on it.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func resolveLoop(b *testing.B, s *Store, dl session.Deadline, tok []byte, o session.ResolveOptions, follow bool, pb *testing.PB) {
+	buf := make([]byte, 0, 256)
+	for pb.Next() {
+		r, err := s.SessionResolve(dl, sbA, tok, o, buf[:0])
+		if err != nil || r.Status != session.OK {
+			b.Errorf("resolve: %v %v", r.Status, err)
+			return
+		}
+		if follow {
+			tok = r.Token[:]
+		}
+	}
 }
 
 // commandStats reads INFO commandstats: calls and usec per command name.

@@ -147,12 +147,22 @@ func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st
 	if err != nil {
 		return false, false, err
 	}
-	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, ms(st.ExpiresAt(seen)), data, ms(x.now), ms(int64(dl))).Int64()
+	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, slidTo(st, seen), data, ms(x.now), ms(int64(dl))).Int64()
 	if err != nil {
 		return false, false, err
 	}
 	s.remember(x, n == 1, newH, l)
 	return n == -1, n == 0, nil
+}
+
+// slidTo is the expiry argument of a commit that sets last seen to seen: its idle deadline, or
+// "" (unchanged) for a session without an idle timeout, whose key already expires at its
+// absolute expiry (set by create and regenerate, never moved).
+func slidTo(st *session.State, seen int64) string {
+	if st.IdleMs == 0 {
+		return ""
+	}
+	return ms(st.ExpiresAt(seen))
 }
 
 // SessionResolve looks a token up and applies session.Decide's outcome, taken on the state

@@ -82,6 +82,11 @@ func TestResolveRoundTrips(t *testing.T) {
 			t.Fatalf("%s: commands %q, want %q", st.name, got, st.want)
 		}
 	}
+	// Without an idle timeout the writes leave the key's expiry alone: the absolute one.
+	sb, _ := s.sandboxFor(sbA)
+	if exp, err := s.rdb.PExpireTime(context.Background(), s.sessKey(sb, &c.SessionID)).Result(); err != nil || exp.Milliseconds() != c.ExpiresAt {
+		t.Fatalf("key expiry %v %v, want the absolute expiry %d", exp, err, c.ExpiresAt)
+	}
 }
 
 // TestResolveTouchInterval: a resolve that changes nothing writes the last-seen time only once
@@ -99,13 +104,20 @@ func TestResolveTouchInterval(t *testing.T) {
 	g1 := resolve(t, s, sbA, c.Token[:], false, 2000) // first presentation: written
 	log := &commandLog{}
 	s.rdb.AddHook(log)
-	lastSeen := func() int64 {
+	sb, _ := s.sandboxFor(sbA)
+	sessKey := s.sessKey(sb, &c.SessionID)
+	// lastSeen is the stored last-seen time and the key's expiry in Redis.
+	lastSeen := func() (int64, int64) {
 		l, err := s.SessionList(sbA, []byte("u"))
 		if err != nil || len(l) != 1 {
 			t.Fatalf("list: %v %v", l, err)
 		}
+		exp, err := s.rdb.PExpireTime(context.Background(), sessKey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
 		log.take()
-		return l[0].LastSeenAt
+		return l[0].LastSeenAt, exp.Milliseconds()
 	}
 	for _, st := range []struct {
 		advance int64
@@ -128,8 +140,8 @@ func TestResolveTouchInterval(t *testing.T) {
 		if r.ExpiresAt != created+st.expires {
 			t.Fatalf("at +%d: expiresAt +%d, want +%d", clock.NowMs()-created, r.ExpiresAt-created, st.expires)
 		}
-		if got := lastSeen(); got != created+st.seen {
-			t.Fatalf("at +%d: last seen +%d, want +%d", clock.NowMs()-created, got-created, st.seen)
+		if got, exp := lastSeen(); got != created+st.seen || exp != created+st.expires {
+			t.Fatalf("at +%d: last seen +%d, key expiry +%d, want +%d, +%d", clock.NowMs()-created, got-created, exp-created, st.seen, st.expires)
 		}
 	}
 	// The last write was at +1199 and the use at +1298 wrote nothing: the session expires at

@@ -43,9 +43,18 @@ end
 const deadlineReply = "XEMS_DEADLINE_EXCEEDED"
 
 // extend moves a key's expiry to `at` if that is later than its current one (a key without
-// expiry, PTTL -1, gets it). Shared by the scripts below.
+// expiry, PTTL -1, gets it); `at` = ” leaves it (a session without idle timeout: its expiry is
+// its absolute one, set when it was written). Shared by the scripts below. On Redis 7 and
+// later (redis.REDIS_VERSION_NUM, nil before) one PEXPIREAT ... GT does it whenever it moves
+// the expiry; every redis.call costs the server a few microseconds.
 const luaExtend = `
 local function extend(key, at, now)
+  if at == '' then return end
+  if (redis.REDIS_VERSION_NUM or 0) >= 0x070000 then
+    if redis.call('PEXPIREAT', key, at, 'GT') == 1 or redis.call('PTTL', key) ~= -1 then return end
+    redis.call('PEXPIREAT', key, at)
+    return
+  end
   local t = redis.call('PTTL', key)
   if t < 0 or tonumber(now) + t < tonumber(at) then
     redis.call('PEXPIREAT', key, at)
@@ -97,7 +106,7 @@ return out
 
 // sessCommit: the compare-and-set of every change to a live session (rotation, last seen,
 // idle sliding, data update). KEYS[1] the session. ARGV: the header read, the new header
-// (” = unchanged), the new last-seen blob, the expiry (moved only later), the new data
+// (” = unchanged), the new last-seen blob, the expiry (moved only later; ” = unchanged), the new data
 // (” = unchanged), now, deadline. Returns 1 done, 0 the session is gone, -1 it changed
 // meanwhile.
 var scriptCommit = redis.NewScript(luaDeadline + luaExtend + luaFields + `
@@ -123,7 +132,7 @@ end
 // sessResolve: the compare-and-set of a resolve decided on the session's header as this
 // sidecar last read or wrote it (recent.go), and the read, in one call. KEYS[1] the session.
 // ARGV: the header decided on, the new header (” = unchanged), the new last-seen blob, the
-// expiry (moved only later), now, deadline. Returns {1, d} done (d the current sealed data),
+// expiry (moved only later; ” = unchanged), now, deadline. Returns {1, d} done (d the current sealed data),
 // {0} the session is gone, {-1, h, l, d} it is not at that header (nothing written: the caller
 // decides again on these fields).
 var scriptResolve = redis.NewScript(luaDeadline + luaExtend + luaFields + `
