@@ -43,21 +43,28 @@ end
 const deadlineReply = "XEMS_DEADLINE_EXCEEDED"
 
 // extend moves a key's expiry to `at` if that is later than its current one (a key without
-// expiry, PTTL -1, gets it); `at` = ” leaves it (a session without idle timeout: its expiry is
-// its absolute one, set when it was written). Shared by the scripts below. On Redis 7 and
-// later (redis.REDIS_VERSION_NUM, nil before) one PEXPIREAT ... GT does it whenever it moves
-// the expiry; every redis.call costs the server a few microseconds.
+// expiry, PTTL -1, gets it). Shared by the scripts below.
 const luaExtend = `
 local function extend(key, at, now)
-  if at == '' then return end
-  if (redis.REDIS_VERSION_NUM or 0) >= 0x070000 then
-    if redis.call('PEXPIREAT', key, at, 'GT') == 1 or redis.call('PTTL', key) ~= -1 then return end
-    redis.call('PEXPIREAT', key, at)
-    return
-  end
   local t = redis.call('PTTL', key)
   if t < 0 or tonumber(now) + t < tonumber(at) then
     redis.call('PEXPIREAT', key, at)
+  end
+end
+`
+
+// slide is extend for a session key, which always has an expiry (create and regenerate set it
+// and nothing removes it): `at` = ” leaves it (a session without idle timeout: its key already
+// expires at its absolute expiry); on Redis 7 and later (redis.REDIS_VERSION_NUM, nil before)
+// one PEXPIREAT ... GT moves it only later, in one call instead of two (every redis.call costs
+// the server a few microseconds).
+const luaSlide = luaExtend + `
+local function slide(key, at, now)
+  if at == '' then return end
+  if (redis.REDIS_VERSION_NUM or 0) >= 0x070000 then
+    redis.call('PEXPIREAT', key, at, 'GT')
+  else
+    extend(key, at, now)
   end
 end
 `
@@ -109,12 +116,12 @@ return out
 // (” = unchanged), the new last-seen blob, the expiry (moved only later; ” = unchanged), the new data
 // (” = unchanged), now, deadline. Returns 1 done, 0 the session is gone, -1 it changed
 // meanwhile.
-var scriptCommit = redis.NewScript(luaDeadline + luaExtend + luaFields + `
+var scriptCommit = redis.NewScript(luaDeadline + luaSlide + luaFields + `
 local cur = redis.call('HGET', KEYS[1], 'h')
 if not cur then return 0 end
 if cur ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], unpack(fields(ARGV[2], ARGV[3], ARGV[5])))
-extend(KEYS[1], ARGV[4], ARGV[6])
+slide(KEYS[1], ARGV[4], ARGV[6])
 return 1
 `)
 
@@ -135,12 +142,12 @@ end
 // expiry (moved only later; ” = unchanged), now, deadline. Returns {1, d} done (d the current sealed data),
 // {0} the session is gone, {-1, h, l, d} it is not at that header (nothing written: the caller
 // decides again on these fields).
-var scriptResolve = redis.NewScript(luaDeadline + luaExtend + luaFields + `
+var scriptResolve = redis.NewScript(luaDeadline + luaSlide + luaFields + `
 local cur = redis.call('HMGET', KEYS[1], 'h', 'l', 'd')
 if not cur[1] then return {0} end
 if cur[1] ~= ARGV[1] then return {-1, cur[1], cur[2] or '', cur[3] or ''} end
 redis.call('HSET', KEYS[1], unpack(fields(ARGV[2], ARGV[3], '')))
-extend(KEYS[1], ARGV[4], ARGV[5])
+slide(KEYS[1], ARGV[4], ARGV[5])
 return {1, cur[3] or ''}
 `)
 
