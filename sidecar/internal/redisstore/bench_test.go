@@ -44,12 +44,29 @@ func benchResolve(b *testing.B, o session.ResolveOptions, follow bool) {
 	benchResolveN(b, o, follow, 1)
 }
 
+// BenchmarkResolveRotateTwoInstances: two Stores on one Redis take turns rotating one
+// session (two app instances behind a round-robin balancer, bench app 6): each finds its
+// cached header stale, so after the first window it reads first.
+func BenchmarkResolveRotateTwoInstances(b *testing.B) {
+	benchResolveOn(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, 1, 2)
+}
+
 func benchResolveN(b *testing.B, o session.ResolveOptions, follow bool, parallel int) {
+	benchResolveOn(b, o, follow, parallel, 1)
+}
+
+// benchResolveOn runs the resolves over `instances` Stores sharing one Redis, taking turns.
+func benchResolveOn(b *testing.B, o session.ResolveOptions, follow bool, parallel, instances int) {
 	url := standaloneURL(b)
-	s := newRedisStore(b, ConnConfig{URL: url}, randomSecret(), nil, fmt.Sprintf("bench%d:", prefixSeq.Add(1)), session.NewSystemClock())
-	if err := s.Check(context.Background()); err != nil {
-		b.Fatal(err)
+	secret, prefix := randomSecret(), fmt.Sprintf("bench%d:", prefixSeq.Add(1))
+	stores := make([]*Store, instances)
+	for i := range stores {
+		stores[i] = newRedisStore(b, ConnConfig{URL: url}, secret, nil, prefix, session.NewSystemClock())
+		if err := stores[i].Check(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
+	s := stores[0]
 	dl := session.Deadline(time.Now().UnixMilli() + 600_000) // a deadline, as every request has
 	procs := runtime.GOMAXPROCS(0)
 	perProc := max(1, parallel/procs)
@@ -72,7 +89,7 @@ func benchResolveN(b *testing.B, o session.ResolveOptions, follow bool, parallel
 		tok := <-tokens
 		buf := make([]byte, 0, 256)
 		for i := 0; i < b.N; i++ {
-			r, err := s.SessionResolve(dl, sbA, tok, o, buf[:0])
+			r, err := stores[i%instances].SessionResolve(dl, sbA, tok, o, buf[:0])
 			if err != nil || r.Status != session.OK {
 				b.Fatalf("resolve: %v %v", r.Status, err)
 			}
