@@ -113,12 +113,24 @@ func TestOutageAndRecovery(t *testing.T) {
 }
 
 func TestHungServer(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) { testHungServer(t, pipelined) })
+	}
+}
+
+// testHungServer: with pipelined, every resolve's commands go through the auto-pipeliner
+// (pipeline.go), whose batch is stuck on the stopped server: each caller still gives up at its
+// own timeout.
+func testHungServer(t *testing.T, pipelined bool) {
 	srv, err := redistest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
 	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 200 * time.Millisecond}, randomSecret(), nil, "hang:", nil)
+	if pipelined {
+		s.pipe.min = 0
+	}
 	res := mustCreate(t, s, sbA, "d", 60_000, 0, "")
 	srv.Cmd.Process.Signal(syscall.SIGSTOP)
 	defer srv.Cmd.Process.Signal(syscall.SIGCONT)
