@@ -55,6 +55,15 @@ func TestRedisExpiresKeysItself(t *testing.T) {
 }
 
 func TestOutageAndRecovery(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) { testOutageAndRecovery(t, pipelined) })
+	}
+}
+
+// testOutageAndRecovery: with pipelined, the resolves go through the auto-pipeliner
+// (pipeline.go): a killed server is UNAVAILABLE there too, and after the restart (which loses
+// the loaded scripts) the first script call falls back to the plain client on NOSCRIPT.
+func testOutageAndRecovery(t *testing.T, pipelined bool) {
 	srv, err := redistest.Start("--appendonly", "yes", "--appendfsync", "always")
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +77,9 @@ func TestOutageAndRecovery(t *testing.T) {
 	res := mustCreate(t, setup, sbA, "survives", 60_000, 0, "u")
 	tok := resolve(t, setup, sbA, res.Token[:], true, 2000).Token
 	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 300 * time.Millisecond}, secret, nil, "out:", nil)
+	if pipelined {
+		s.pipe.min = 0
+	}
 
 	srv.Kill()
 	var worst time.Duration
@@ -109,6 +121,9 @@ func TestOutageAndRecovery(t *testing.T) {
 	}
 	if r.Status != session.OK || string(r.Data) != "survives" || r.Token != tok {
 		t.Fatalf("after the restart: %+v", r)
+	}
+	if r, err := storetest.SessionResolve(s, sbA, tok[:], true, 2000, 0, nil); err != nil || !r.Rotated {
+		t.Fatalf("a rotation after the restart (scripts reloaded): %+v %v", r, err)
 	}
 }
 
