@@ -118,6 +118,15 @@ test('each issue-18 bar misses just past its limit', () => {
   }
 });
 
+test('a miss that two decimals would round onto the limit shows four', () => {
+  const r = atTheLimits();
+  r.summaries.find((x) => x.spec.key === 'xems-redis:/me')!.median.rps = 599.6;
+  const b = byName(bars(r), 'req/s: app 6');
+  assert.equal(verdict(b), 'MISS');
+  assert.equal(b.measured, '600 req/s vs 400 req/s = 1.4990x');
+  assert.equal(byName(bars(atTheLimits()), 'req/s: app 6').measured, '600 req/s vs 400 req/s = 1.50x');
+});
+
 test('a bar whose apps or floor were not measured says so instead of passing or failing', () => {
   const bs = bars(report([summary('bare:/me', { rps: 1000, p99: 20 })]));
   for (const b of bs) {
