@@ -46,7 +46,7 @@ const log = (msg: string): void => console.log(`[bench] ${msg}`);
 const USAGE = `npm run bench [-- options]      (in bench/; builds the library and the sidecar first)
   --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
   --only a,b           only these apps (bare, redis, memory, xems, xems-norotate, xems-redis, redis-2)
-                       or scenarios (xems:/me, 'xems-redis:/me sticky' = app 6s)
+                       or scenarios (xems:/me; 6s = 'xems-redis:/me sticky')
   --skip-http | --skip-micro | --skip-memory | --skip-vault
   --runs N --duration S --warmup S   override the run count and durations
   --memory-entries N   sessions held in the memory comparison and loaded from the vault
@@ -235,7 +235,9 @@ async function main(): Promise<number> {
   if (values['memory-entries']) timing.memoryEntries = positiveInteger('--memory-entries', values['memory-entries']);
   if (values['vault-reloads']) timing.vaultReloads = positiveInteger('--vault-reloads', values['vault-reloads']);
   const only = values.only?.split(',').map((x) => x.trim());
-  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.app) || only.includes(s.key));
+  const scenarios = SCENARIOS.filter(
+    (s) => !only || only.includes(s.app) || only.includes(s.key) || (s.sticky === true && only.includes('6s')),
+  );
   const startedAt = new Date();
   const machineBefore = machineInfo();
 
