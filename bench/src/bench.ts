@@ -46,7 +46,7 @@ const log = (msg: string): void => console.log(`[bench] ${msg}`);
 const USAGE = `npm run bench [-- options]      (in bench/; builds the library and the sidecar first)
   --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
   --only a,b           only these apps (bare, redis, memory, xems, xems-norotate, xems-redis, redis-2)
-                       or scenarios (xems:/me)
+                       or scenarios (xems:/me; 6s = 'xems-redis:/me sticky')
   --skip-http | --skip-micro | --skip-memory | --skip-vault
   --runs N --duration S --warmup S   override the run count and durations
   --memory-entries N   sessions held in the memory comparison and loaded from the vault
@@ -155,6 +155,7 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     durationMs: timing.durationMs,
     serverPids: servers,
     storePids: stores,
+    ...issue18Load(s, app, redis),
   };
   const out = await runJob(
     `load client (${s.key})`,
@@ -178,6 +179,11 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     if (p.child.exitCode !== null) record.problems.push(`${p.name} exited (${p.child.exitCode}):\n${p.tail()}`);
   }
   return record;
+}
+
+/** Issue 18: redis-server's counters over the window (apps on Redis) and sticky users (app 6s). */
+function issue18Load(s: ScenarioSpec, app: RunningApp, redis: RedisInstance): Pick<LoadJob, 'redisPort' | 'sticky'> {
+  return { redisPort: app.spec.usesRedis ? redis.port : undefined, sticky: s.sticky === true };
 }
 
 /** Scenario order for run `run`: rotated by one each run so that no app always goes first. */
@@ -229,7 +235,9 @@ async function main(): Promise<number> {
   if (values['memory-entries']) timing.memoryEntries = positiveInteger('--memory-entries', values['memory-entries']);
   if (values['vault-reloads']) timing.vaultReloads = positiveInteger('--vault-reloads', values['vault-reloads']);
   const only = values.only?.split(',').map((x) => x.trim());
-  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.app) || only.includes(s.key));
+  const scenarios = SCENARIOS.filter(
+    (s) => !only || only.includes(s.app) || only.includes(s.key) || (s.sticky === true && only.includes('6s')),
+  );
   const startedAt = new Date();
   const machineBefore = machineInfo();
 
@@ -345,7 +353,7 @@ async function main(): Promise<number> {
     : join(BENCH_ROOT, quick ? 'RESULTS.quick.md' : values.profile ? 'RESULTS.profile.md' : 'RESULTS.md');
   writeFileSync(file, renderMarkdown(report));
   console.log(`\n${renderTable(report)}\n`);
-  log(`wrote ${file}`);
+  log(`wrote ${file} (its section "For the README" holds the lines to paste into the README)`);
   if (report.problems.length) {
     console.error(`[bench] FAILED: ${report.problems.length} correctness problem(s):\n  ${report.problems.join('\n  ')}`);
     return 1;

@@ -11,6 +11,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { finishAsChild } from '../infra/child-result';
 import { cpuMicros, machineCpuMicros } from '../infra/proc';
+import { diffRedisCounters, redisCounterReader, type RedisCounters } from '../infra/redis-stats';
 import { CookieJar } from './cookie-jar';
 import { percentiles, Samples, type Percentiles } from './stats';
 
@@ -28,6 +29,10 @@ export interface LoadJob {
   /** Processes whose CPU time is measured over the window: the app's processes and its stores. */
   serverPids: number[];
   storePids: number[];
+  /** The redis-server the app uses: its INFO counters are read at the start and end of the window. */
+  redisPort?: number;
+  /** Each user keeps to one instance (a sticky balancer) instead of alternating them. */
+  sticky?: boolean;
 }
 
 export interface LoadResult {
@@ -49,6 +54,8 @@ export interface LoadResult {
   clientCpuUs: number;
   machineBusyUs: number;
   machineTotalUs: number;
+  /** What redis-server counted over the window (INFO commandstats and stats), when redisPort was given. */
+  redis?: RedisCounters;
 }
 
 interface Answer {
@@ -96,6 +103,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let measuring = false;
   let stopping = false;
   const at = { server: [] as number[], store: [] as number[], client: process.cpuUsage(), machine: machineCpuMicros() };
+  const counters = job.redisPort ? await redisCounterReader(job.redisPort) : undefined;
+  let countersAtStart: Promise<RedisCounters> | undefined;
 
   const windowTimer = setTimeout(() => {
     measuring = true;
@@ -104,7 +113,9 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     at.store = cpuEach(job.storePids);
     at.client = process.cpuUsage();
     at.machine = machineCpuMicros();
+    countersAtStart = counters?.read();
   }, job.warmupMs);
+  let countersAtEnd: Promise<RedisCounters> | undefined;
   const end = new Promise<{ server: number; store: number[]; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
     (resolve) =>
       setTimeout(() => {
@@ -112,6 +123,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         windowEnd = performance.now();
         const client = process.cpuUsage(at.client);
         const machine = machineCpuMicros();
+        countersAtEnd = counters?.read();
         resolve({
           server: sum(cpuEach(job.serverPids)) - sum(at.server),
           store: cpuEach(job.storePids).map((us, k) => us - (at.store[k] ?? 0)),
@@ -130,8 +142,9 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     const jar = new CookieJar();
     const expect = job.expect.replace('{i}', String(i));
     // Users start on different instances; then each request goes to the next one.
+    // Sticky: user i keeps to instance i mod n.
     let turn = i;
-    const nextPort = (): number => job.ports[turn++ % job.ports.length];
+    const nextPort = job.sticky ? (): number => job.ports[i % job.ports.length] : (): number => job.ports[turn++ % job.ports.length];
     const login = async (): Promise<boolean> => {
       logins++;
       try {
@@ -187,6 +200,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpu = await end;
   clearTimeout(windowTimer);
   await Promise.all(users);
+  const redis = countersAtStart && countersAtEnd ? diffRedisCounters(await countersAtStart, await countersAtEnd) : undefined;
+  counters?.close();
 
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const p = percentiles(latencies.values());
@@ -206,6 +221,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     clientCpuUs: cpu.client.user + cpu.client.system,
     machineBusyUs: cpu.machine.busy,
     machineTotalUs: cpu.machine.total,
+    redis,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Diagnostic, not part of `npm run bench`: the floor of the Node <-> sidecar path without the
- * library. Speaks docs/protocol.md directly with the cheapest client we could write (frames
+ * The floor of the Node <-> sidecar path without the library: `startRawFloor` is the micro-
+ * benchmark's `raw-floor PING` case (issue 18 measures the library against it in the same run),
+ * and the CLI below is a diagnostic. Speaks docs/protocol.md directly with the cheapest client we could write (frames
  * written once per event-loop turn, no timers, no JSON), so the micro-benchmark's numbers can be
  * split into "the sidecar and the pipe" and "the library's client". The op codes and field
  * layouts are the generated ones (stdio-protocol.gen.ts from scripts/protocol-table.js), read
@@ -169,18 +170,64 @@ class RawClient {
   }
 }
 
-async function main(): Promise<void> {
-  const binary = process.argv[2] ?? `${__dirname}/../../../sidecar/bin/${process.platform}-${process.arch}/xems-sidecar`;
-  const durationMs = Number(process.argv[3] ?? 3000);
-  const mode = process.argv[4] === 'get' || process.argv[4] === 'ping' ? process.argv[4] : 'rotate';
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** Spawns the sidecar, waits for its hello and configures it (defaults, memory store). */
+async function connect(binary: string): Promise<{ child: ReturnType<typeof spawn>; client: RawClient }> {
+  if (RequestHeader.SIZE !== 13) throw new Error('raw-floor writes a 13-byte request header (u32 id, u8 op, i64 deadline)');
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const client = new RawClient(child);
-  await client.hello;
-  if (RequestHeader.SIZE !== 13) throw new Error('raw-floor writes a 13-byte request header (u32 id, u8 op, i64 deadline)');
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.hello,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${binary} sent no hello within ${HELLO_TIMEOUT_MS} ms`)), HELLO_TIMEOUT_MS);
+        child.once('error', reject);
+        child.once('exit', (code) => reject(new Error(`${binary} exited (${code}) before its hello`)));
+      }),
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   const cfg = await client.call(Op.CONFIGURE, (w) =>
     wire.encodeConfigureRequest(w, { protocolVersion: PROTOCOL_VERSION, clientVersion: '', configJson: Buffer.from('{}'), secrets: [] }),
   );
   if (cfg.status !== Status.OK) throw new Error(`CONFIGURE failed: ${cfg.status}`);
+  return { child, client };
+}
+
+/** A sidecar of its own driven by the cheapest client: PING, which the sidecar answers without work. */
+export interface RawFloor {
+  pid: number;
+  /** One PING; true when the sidecar answered OK. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function startRawFloor(binary: string): Promise<RawFloor> {
+  const { child, client } = await connect(binary);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid!,
+    ping: async () => (await client.call(Op.PING)).status === Status.OK,
+    close: async () => {
+      child.stdin!.end();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const binary = process.argv[2] ?? `${__dirname}/../../../sidecar/bin/${process.platform}-${process.arch}/xems-sidecar`;
+  const durationMs = Number(process.argv[3] ?? 3000);
+  const mode = process.argv[4] === 'get' || process.argv[4] === 'ping' ? process.argv[4] : 'rotate';
+  const { child, client } = await connect(binary);
 
   const data = Buffer.from(JSON.stringify({ d: 'x'.repeat(VALUE_BYTES - 8) }));
   for (const depth of MICRO_DEPTHS) {
@@ -247,7 +294,9 @@ async function main(): Promise<void> {
   child.stdin!.end();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,19 +1,23 @@
 /**
  * Sidecar micro-benchmark from Node: `node build/micro/sidecar-micro.js '{"redisPort":..,"timing":..}'`.
  * XemsService `from(sandbox).get` and `resolveSession(token, { rotate: true })` against ioredis
- * GET on the same machine in the same run, at 1, 16 and 256 calls in flight. Prints one JSON
- * MicroResult line.
+ * GET on the same machine in the same run, at 1, 16 and 256 calls in flight, and the floor of
+ * the pipe (issue 18): the cheapest client's PING to a sidecar of its own (same binary) at 16 in
+ * flight, in the same rounds. Prints one JSON MicroResult line.
  */
+import { readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
-import { MICRO_DEPTHS, VALUE_BYTES, type Timing } from '../config';
+import { FLOOR_DEPTH, MICRO_DEPTHS, VALUE_BYTES, type Timing } from '../config';
 import { finishAsChild } from '../infra/child-result';
 import { cpuMicros } from '../infra/proc';
 import { median, percentiles, Samples } from '../load/stats';
+import { startRawFloor, type RawFloor } from './raw-floor';
 import { startXems, type XemsServiceApi } from './xems-context';
 
-export type MicroOp = 'xems get' | 'xems resolve+rotate' | 'ioredis GET';
-export const MICRO_OPS: readonly MicroOp[] = ['xems get', 'xems resolve+rotate', 'ioredis GET'];
+export type MicroOp = 'xems get' | 'xems resolve+rotate' | 'ioredis GET' | 'raw-floor PING';
+export const MICRO_OPS: readonly MicroOp[] = ['xems get', 'xems resolve+rotate', 'ioredis GET', 'raw-floor PING'];
+const measuredAt = (op: MicroOp, depth: number): boolean => op !== 'raw-floor PING' || depth === FLOOR_DEPTH;
 
 export interface MicroRound {
   ops: number;
@@ -88,7 +92,7 @@ async function measure(op: Operation, depth: number, warmupMs: number, durationM
   };
 }
 
-async function prepare(xems: XemsServiceApi, redis: Redis, maxDepth: number): Promise<Record<MicroOp, Operation>> {
+async function prepare(xems: XemsServiceApi, redis: Redis, floor: RawFloor, maxDepth: number): Promise<Record<MicroOp, Operation>> {
   const kv = xems.from(SANDBOX);
   const keys = Array.from({ length: maxDepth }, (_, w) => `key:${w}`);
   for (const k of keys) {
@@ -108,6 +112,7 @@ async function prepare(xems: XemsServiceApi, redis: Redis, maxDepth: number): Pr
       return (r.data as { w: number }).w === w;
     },
     'ioredis GET': async (w) => (await redis.get(keys[w])) === REDIS_VALUE,
+    'raw-floor PING': () => floor.ping(),
   };
 }
 
@@ -117,16 +122,20 @@ export async function runMicro(redisPort: number, timing: Timing): Promise<Micro
   const redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
   await redis.connect();
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  // The floor's sidecar is the very binary the library started.
+  const floor = await startRawFloor(readlinkSync(`/proc/${sidecarPid}/exe`));
+  const pidOf = (op: MicroOp): number => (op === 'ioredis GET' ? redisPid : op === 'raw-floor PING' ? floor.pid : sidecarPid);
   try {
-    const ops = await prepare(xems, redis, Math.max(...MICRO_DEPTHS));
+    const ops = await prepare(xems, redis, floor, Math.max(...MICRO_DEPTHS));
     const cases: MicroCase[] = [];
-    for (const depth of MICRO_DEPTHS) for (const op of MICRO_OPS) cases.push({ op, depth, rounds: [], median: undefined as never });
+    for (const depth of MICRO_DEPTHS)
+      for (const op of MICRO_OPS) if (measuredAt(op, depth)) cases.push({ op, depth, rounds: [], median: undefined as never });
     // One pass over every operation first, so that the first case measured is not also the one
     // that pays for JIT compilation.
-    for (const op of MICRO_OPS) await measure(ops[op], 16, 0, timing.microWarmupMs, op === 'ioredis GET' ? redisPid : sidecarPid);
+    for (const op of MICRO_OPS) await measure(ops[op], 16, 0, timing.microWarmupMs, pidOf(op));
     for (let round = 0; round < timing.microRounds; round++) {
       for (const c of cases) {
-        const storePid = c.op === 'ioredis GET' ? redisPid : sidecarPid;
+        const storePid = pidOf(c.op);
         try {
           c.rounds.push(await measure(ops[c.op], c.depth, timing.microWarmupMs, timing.microDurationMs, storePid));
         } catch (err) {
@@ -148,6 +157,7 @@ export async function runMicro(redisPort: number, timing: Timing): Promise<Micro
     return { valueBytes: VALUE_BYTES, cases, problems };
   } finally {
     redis.disconnect();
+    await floor.close();
     await close();
   }
 }

@@ -1,6 +1,7 @@
 /** The short summary the bench prints when it finishes. */
 import { bars, sharedRatio, verdict } from './bars';
 import { f0, f1, f2, mib, ratio, scenarioLabel, seconds } from './format';
+import { redisCostLine, redisCosts } from './redis-cost';
 import { find, type BenchReport } from './summary';
 
 export function renderTable(report: BenchReport): string {
@@ -43,10 +44,13 @@ export function renderTable(report: BenchReport): string {
     lines.push('');
   }
   for (const b of bars(report)) lines.push(`${verdict(b).padEnd(12)} ${b.name.replace(/`/g, '')}: ${b.measured} (target ${b.target})`);
-  if (find(report, 'xems-redis:/me') || find(report, 'redis-2:/me-rotate')) {
+  if (find(report, 'xems-redis:/me sticky')) {
     lines.push(
-      `${'(no bar)'.padEnd(12)} app 6 /me (xems on Redis, 2 instances) req/s vs app 7 /me-rotate (connect-redis, 2 instances): ${sharedRatio(report)}`,
+      `${'(no bar)'.padEnd(12)} app 6s /me (xems on Redis, 2 instances, sticky users) req/s vs app 7 /me-rotate: ${sharedRatio(report, 'xems-redis:/me sticky')}`,
     );
   }
+  const costs = redisCosts(report);
+  if (costs.length) lines.push('');
+  for (const c of costs) lines.push(`redis: ${scenarioLabel(c.summary.spec).replace(/`/g, '')}: ${redisCostLine(c)}`);
   return lines.join('\n');
 }

@@ -15,5 +15,5 @@ export function table(header: string[], rows: string[][]): string {
 
 export function scenarioLabel(s: ScenarioSpec): string {
   const app = APPS.find((a) => a.id === s.app)!;
-  return `${app.no} ${app.title} \`${s.path}\``;
+  return s.sticky ? `${app.no}s ${app.title}, sticky users \`${s.path}\`` : `${app.no} ${app.title} \`${s.path}\``;
 }

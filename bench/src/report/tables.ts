@@ -1,5 +1,6 @@
 /** The tables and notes of RESULTS.md, one per measurement. */
 import type { MemoryResult } from '../micro/memory';
+import { FLOOR_DEPTH } from '../config';
 import type { MicroCase, MicroResult } from '../micro/sidecar-micro';
 import type { VaultLoadResult } from '../micro/vault-load';
 import { f0, f1, f2, mib, ratio, scenarioLabel, seconds, table } from './format';
@@ -93,8 +94,24 @@ export function rawRunsTable(report: BenchReport): string {
 
 export function microTables(micro: MicroResult): string {
   const get = (op: MicroCase['op'], d: number): number => micro.cases.find((c) => c.op === op && c.depth === d)?.median.opsPerSec ?? NaN;
+  const floor = micro.cases.find((c) => c.op === 'raw-floor PING')?.median;
+  const vsFloor = (c: MicroCase): string[] =>
+    floor && c.depth === FLOOR_DEPTH
+      ? [ratio(c.median.opsPerSec, floor.opsPerSec), ratio(c.median.nodeCpuUsPerOp, floor.nodeCpuUsPerOp)]
+      : ['-', '-'];
   const med = table(
-    ['operation', 'in flight', 'ops/s', 'p50 µs', 'p99 µs', 'Node CPU µs/op', 'store CPU µs/op', 'vs ioredis GET (same depth)'],
+    [
+      'operation',
+      'in flight',
+      'ops/s',
+      'p50 µs',
+      'p99 µs',
+      'Node CPU µs/op',
+      'store CPU µs/op',
+      'vs ioredis GET (same depth)',
+      `ops/s vs raw-floor PING (${FLOOR_DEPTH})`,
+      `Node CPU vs raw-floor PING (${FLOOR_DEPTH})`,
+    ],
     micro.cases.map((c) => [
       c.op,
       String(c.depth),
@@ -104,6 +121,7 @@ export function microTables(micro: MicroResult): string {
       f2(c.median.nodeCpuUsPerOp),
       f2(c.median.storeCpuUsPerOp),
       ratio(c.median.opsPerSec, get('ioredis GET', c.depth)),
+      ...vsFloor(c),
     ]),
   );
   const raw = table(
@@ -180,7 +198,7 @@ export function vaultTables(vault: VaultLoadResult, mem: MemoryResult | undefine
 }
 
 /** Issue 8: app 6 `/me` (xems on Redis, 2 instances) beside app 7 (connect-redis, 2 instances). */
-const SHARED_KEYS = ['xems-redis:/me', 'redis-2:/me-rotate', 'redis-2:/me'] as const;
+const SHARED_KEYS = ['xems-redis:/me', 'xems-redis:/me sticky', 'redis-2:/me-rotate', 'redis-2:/me'] as const;
 
 export function sharedRedisTable(report: BenchReport): string | undefined {
   const rows = SHARED_KEYS.map((k) => find(report, k)).filter((x): x is ScenarioSummary => x !== undefined);
