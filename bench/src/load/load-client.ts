@@ -10,6 +10,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { finishAsChild } from '../infra/child-result';
+import { callsDelta, commandCallsOf } from '../infra/cluster';
 import { cpuMicros, machineCpuMicros } from '../infra/proc';
 import { CookieJar } from './cookie-jar';
 import { percentiles, Samples, type Percentiles } from './stats';
@@ -28,6 +29,8 @@ export interface LoadJob {
   /** Processes whose CPU time is measured over the window: the app's processes and its stores. */
   serverPids: number[];
   storePids: number[];
+  /** Redis servers whose INFO commandstats is read at the window's start and end (optional). */
+  redisPorts?: number[];
 }
 
 export interface LoadResult {
@@ -49,6 +52,8 @@ export interface LoadResult {
   clientCpuUs: number;
   machineBusyUs: number;
   machineTotalUs: number;
+  /** Commands redisPorts ran in the measured window, per command name (when redisPorts is given). */
+  redisCommands?: Record<string, number>;
 }
 
 interface Answer {
@@ -96,6 +101,11 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let measuring = false;
   let stopping = false;
   const at = { server: [] as number[], store: [] as number[], client: process.cpuUsage(), machine: machineCpuMicros() };
+  // Command counts are read asynchronously at both ends of the window (a few ms of skew).
+  const commandsAt: Array<Promise<Record<string, number>>> = [];
+  const readCommands = (): void => {
+    if (job.redisPorts?.length) commandsAt.push(commandCallsOf(job.redisPorts));
+  };
 
   const windowTimer = setTimeout(() => {
     measuring = true;
@@ -104,6 +114,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     at.store = cpuEach(job.storePids);
     at.client = process.cpuUsage();
     at.machine = machineCpuMicros();
+    readCommands();
   }, job.warmupMs);
   const end = new Promise<{ server: number; store: number[]; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
     (resolve) =>
@@ -112,6 +123,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         windowEnd = performance.now();
         const client = process.cpuUsage(at.client);
         const machine = machineCpuMicros();
+        readCommands();
         resolve({
           server: sum(cpuEach(job.serverPids)) - sum(at.server),
           store: cpuEach(job.storePids).map((us, k) => us - (at.store[k] ?? 0)),
@@ -187,6 +199,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpu = await end;
   clearTimeout(windowTimer);
   await Promise.all(users);
+  const [commandsBefore, commandsAfter] = await Promise.all(commandsAt);
 
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const p = percentiles(latencies.values());
@@ -206,6 +219,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     clientCpuUs: cpu.client.user + cpu.client.system,
     machineBusyUs: cpu.machine.busy,
     machineTotalUs: cpu.machine.total,
+    redisCommands: commandsAfter ? callsDelta(commandsBefore, commandsAfter) : undefined,
   };
 }
 
