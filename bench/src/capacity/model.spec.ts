@@ -1,4 +1,4 @@
-/** `cd bench && npx tsc -p . && node --test build/capacity/model.spec.js` */
+/** `cd bench && npm test` (compiles the bench, then runs this file with node:test). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GIB, imbalanceOf, plan, sessionsPerGiB, spreadOf, type CapacityInputs, type Demand } from './model';
