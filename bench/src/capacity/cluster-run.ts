@@ -14,6 +14,7 @@ import { childPids } from '../infra/proc';
 import { freePort } from '../infra/ports';
 import { startRedis } from '../infra/redis';
 import type { LoadJob, LoadResult } from '../load/load-client';
+import { loginBurst, type LoginBurst } from './login-burst';
 import type { CapacityJob, CapacityResult } from './redis-capacity';
 
 const CLUSTER_CONNECTIONS = 4 * CONNECTIONS;
@@ -35,6 +36,8 @@ export interface ClusterRun {
   load: LoadResult;
   /** The two sidecars' CPU over the load window. */
   sidecarCpuUs: number;
+  /** A burst of HTTP logins after the load run. */
+  logins: LoginBurst;
   problems: string[];
 }
 
@@ -153,10 +156,14 @@ async function clusterCheck(env: CapacityEnv): Promise<ClusterRun> {
           cpuUs: load.storeCpuUsEach[sidecars.length + k] ?? NaN,
         });
       }
+      // Logins through the apps (no user: the bench app's link carries none), after the keys were read.
+      const logins = await loginBurst(app.ports, masterPorts, masterPids, Math.max(100, Math.min(2000, Math.floor(env.entries / 10))));
+      if (logins.failed) problems.push(`cluster: ${logins.failed} of ${logins.logins} logins failed`);
       return {
         filled: env.entries,
         masters,
         load,
+        logins,
         sidecarCpuUs: load.storeCpuUsEach.slice(0, sidecars.length).reduce((a, b) => a + b, 0),
         problems,
       };
@@ -181,6 +188,11 @@ export async function runCapacitySection(env: CapacityEnv, withCluster: boolean)
   if (withCluster) {
     cluster = await clusterCheck(env);
     problems.push(...cluster.problems);
+    const n = cluster.load.ok + cluster.load.errors || 1;
+    env.log(
+      `cluster: keys per master ${cluster.masters.map((m) => m.filledKeys).join(' / ')}, ` +
+        `Redis CPU per request ${cluster.masters.map((m) => (m.cpuUs / n).toFixed(1)).join(' + ')} µs, ${cluster.load.rps.toFixed(0)} req/s`,
+    );
   }
   return { entries: env.entries, inputs, cluster, problems };
 }

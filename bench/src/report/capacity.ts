@@ -82,6 +82,12 @@ function inputsTable(report: BenchReport, cap: CapacityReport): string[] {
   out.push(
     `| Redis CPU µs per resolve+rotate from the library (16 in flight) | ${f1(phaseCpu(i.resolveRotate))} | | ${int(i.resolveRotate?.ops ?? NaN)} calls |`,
   );
+  if (c?.logins) {
+    const l = c.logins;
+    out.push(
+      `| Redis CPU µs per login over HTTP (no user), 3-master cluster (sum) | ${f1(l.redisCpuUs.reduce((a, b) => a + b, 0) / l.logins)} | | ${int(l.logins)} \`POST /login\` to app 6 on the cluster, 16 in flight; commands: ${perOp(l.commands, l.logins)} |`,
+    );
+  }
   out.push(
     `| Redis CPU µs per login (session created, no user) | ${f1(phaseCpu(i.withoutUser))} | | ${int(cap.entries)} createSession calls |`,
   );
