@@ -151,7 +151,7 @@ export function renderCapacity(report: BenchReport, cap: CapacityReport): string
   const out = [
     '## Capacity model inputs',
     '',
-    `The inputs of [docs/scaling.md](../docs/scaling.md), measured in this run (\`--only cluster\` runs this section alone). Redis sessions: a fresh redis-server, ${int(cap.entries)} sessions of 256-byte data created through xems (Redis store, 1 h TTL) without a user, then ${int(cap.entries)} more each with its own user, so each also carries a user index of one entry (the most index per session there is; users with several sessions share one index). Logins: those createSession calls (16 in flight), which is what \`link\` does for a login. used_memory is read 1 s after each batch.`,
+    `The inputs of [docs/scaling.md](../docs/scaling.md), measured in this run (\`--only cluster\` runs this section alone). Redis sessions: a fresh redis-server, ${int(cap.entries)} sessions of 256-byte data created through xems (Redis store, 1 h TTL) without a user, then ${int(cap.entries)} more each with its own user, so each also carries a user index of one entry (the most index per session there is; users with several sessions share one index). Logins: those createSession calls (512 in flight without a user, 16 with one), which is what \`link\` does for a login; the cluster run adds logins over HTTP. used_memory is read 1 s after each batch.`,
     '',
     ...inputsTable(report, cap),
   ];
