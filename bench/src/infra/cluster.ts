@@ -5,7 +5,7 @@
  * tests' cluster. Also the readers of each node's INFO (keys, memory, command counts).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -61,8 +61,10 @@ export async function startRedisCluster(bin: string): Promise<RedisClusterInstan
   };
   try {
     for (let n = 1; n <= MASTERS; n++) nodes.push(await startNode(bin, n, dirs));
+    // redis-cli ships beside redis-server (Debian's redis-tools); else whichever is on PATH.
+    const beside = join(bin, '..', 'redis-cli');
     await clusterCreate(
-      join(bin, '..', 'redis-cli'),
+      existsSync(beside) ? beside : 'redis-cli',
       nodes.map((n) => n.port),
     );
     const deadline = Date.now() + READY_TIMEOUT_MS;
