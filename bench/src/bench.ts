@@ -27,6 +27,8 @@ import { libraryPath } from './infra/library';
 import { childPids, rssBytes } from './infra/proc';
 import { freePort } from './infra/ports';
 import { ensureRedisServer, redisVersion, startRedis, type RedisInstance } from './infra/redis';
+import { capacityWanted, runCapacitySection, type CapacityReport } from './capacity/cluster-run';
+import { renderCapacity } from './report/capacity';
 import type { LoadJob, LoadResult } from './load/load-client';
 import type { MemoryResult } from './micro/memory';
 import type { MicroResult } from './micro/sidecar-micro';
@@ -47,7 +49,10 @@ const USAGE = `npm run bench [-- options]      (in bench/; builds the library an
   --quick              1 run of 3 s per app and endpoint, short micro and memory checks (CI smoke run)
   --only a,b           only these apps (bare, redis, memory, xems, xems-norotate, xems-redis, redis-2)
                        or scenarios (xems:/me; 6s = 'xems-redis:/me sticky')
-  --skip-http | --skip-micro | --skip-memory | --skip-vault
+  --skip-http | --skip-micro | --skip-memory | --skip-vault | --skip-cluster
+  --only cluster       the capacity section alone: Redis inputs and the 3-master cluster run
+  --capacity-entries N sessions created through xems for the capacity inputs and the cluster
+                       fill (default 100000, 5000 with --quick)
   --runs N --duration S --warmup S   override the run count and durations
   --memory-entries N   sessions held in the memory comparison and loaded from the vault
                        (default 1000000, 20000 with --quick)
@@ -156,6 +161,7 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     serverPids: servers,
     storePids: stores,
     ...issue18Load(s, app, redis),
+    redisPorts: app.spec.usesRedis ? [redis.port] : undefined,
   };
   const out = await runJob(
     `load client (${s.key})`,
@@ -201,6 +207,8 @@ async function main(): Promise<number> {
       'skip-micro': { type: 'boolean', default: false },
       'skip-memory': { type: 'boolean', default: false },
       'skip-vault': { type: 'boolean', default: false },
+      'skip-cluster': { type: 'boolean', default: false },
+      'capacity-entries': { type: 'string' },
       'memory-entries': { type: 'string' },
       'vault-reloads': { type: 'string' },
       out: { type: 'string' },
@@ -245,7 +253,8 @@ async function main(): Promise<number> {
     scenarios.some((s) => APPS.find((a) => a.id === s.app)?.usesSidecar) ||
     !values['skip-micro'] ||
     !values['skip-memory'] ||
-    !values['skip-vault'];
+    !values['skip-vault'] ||
+    capacityWanted(values['skip-cluster'], only);
   if (needsXems) checkPrerequisites();
   const redisBin = ensureRedisServer(log);
   const hello = needsXems ? await sidecarHello(sidecarBinary()) : { protocol: 0, build: 'not used' };
@@ -337,6 +346,14 @@ async function main(): Promise<number> {
     report.problems.push(...report.vault.problems);
   }
 
+  let capacity: CapacityReport | undefined;
+  if (capacityWanted(values['skip-cluster'], only)) {
+    const entries = values['capacity-entries'] ? positiveInteger('--capacity-entries', values['capacity-entries']) : quick ? 5000 : 100_000;
+    const libEnv = { ...process.env, XEMS_BENCH_LIB: libraryPath() };
+    capacity = await runCapacitySection({ build: BUILD, redisBin, timing, entries, libEnv, log }, true);
+    report.problems.push(...capacity.problems);
+  }
+
   for (const rec of report.runs) for (const p of rec.problems) report.problems.push(`run ${rec.run} ${rec.scenario}: ${p}`);
   report.finishedAt = new Date().toISOString();
   report.machineAfter = machineInfo();
@@ -351,7 +368,7 @@ async function main(): Promise<number> {
   const file = values.out
     ? resolve(values.out)
     : join(BENCH_ROOT, quick ? 'RESULTS.quick.md' : values.profile ? 'RESULTS.profile.md' : 'RESULTS.md');
-  writeFileSync(file, renderMarkdown(report));
+  writeFileSync(file, renderMarkdown(report) + (capacity ? `\n${renderCapacity(report, capacity)}` : ''));
   console.log(`\n${renderTable(report)}\n`);
   log(`wrote ${file} (its section "For the README" holds the lines to paste into the README)`);
   if (report.problems.length) {

@@ -16,7 +16,7 @@ interface Built {
 
 const LOGGER = ['error', 'warn'] as const;
 
-async function build(id: AppId, redisPort: number | undefined): Promise<Built> {
+async function build(id: AppId, redisPort: number | undefined, cluster: string[] | undefined): Promise<Built> {
   const noop = async (): Promise<void> => {};
   switch (id) {
     case 'bare': {
@@ -36,14 +36,17 @@ async function build(id: AppId, redisPort: number | undefined): Promise<Built> {
       return { app: await createXemsApp(id === 'xems' ? {} : { autoRotation: false }, [...LOGGER]), close: noop };
     }
     case 'xems-redis': {
-      if (!redisPort) throw new Error('the xems-redis app needs --redis-port');
+      if (!redisPort && !cluster) throw new Error('the xems-redis app needs --redis-port or --redis-cluster');
       const secret = process.env[XEMS_REDIS_SECRET_ENV];
       if (!secret) throw new Error(`the xems-redis app needs its shared secret in ${XEMS_REDIS_SECRET_ENV}`);
       // Read once, then gone from this process's environment (the sidecar's is a whitelist anyway).
       delete process.env[XEMS_REDIS_SECRET_ENV];
       const { createXemsApp } = await import('./xems.app');
       const options = {
-        store: { type: 'redis' as const, url: `redis://127.0.0.1:${redisPort}`, keyPrefix: XEMS_REDIS_KEY_PREFIX },
+        // --redis-cluster (the capacity check): the same app on a Redis Cluster's masters.
+        store: cluster
+          ? { type: 'redis' as const, cluster, keyPrefix: XEMS_REDIS_KEY_PREFIX }
+          : { type: 'redis' as const, url: `redis://127.0.0.1:${redisPort}`, keyPrefix: XEMS_REDIS_KEY_PREFIX },
         persistence: { secret },
         hardwareBinding: { id: XEMS_REDIS_IDENTITY },
       };
@@ -56,12 +59,13 @@ async function build(id: AppId, redisPort: number | undefined): Promise<Built> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { app: { type: 'string' }, port: { type: 'string' }, 'redis-port': { type: 'string' } },
+    options: { app: { type: 'string' }, port: { type: 'string' }, 'redis-port': { type: 'string' }, 'redis-cluster': { type: 'string' } },
   });
   const id = values.app as AppId;
   const port = Number(values.port);
   const redisPort = values['redis-port'] ? Number(values['redis-port']) : undefined;
-  const { app, close } = await build(id, redisPort);
+  const cluster = values['redis-cluster'] ? values['redis-cluster'].split(',') : undefined;
+  const { app, close } = await build(id, redisPort, cluster);
   await app.listen(port, '127.0.0.1');
   process.stdout.write('READY\n');
 

@@ -10,6 +10,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { finishAsChild } from '../infra/child-result';
+import { callsDelta, commandCallsOf } from '../infra/cluster';
 import { cpuMicros, machineCpuMicros } from '../infra/proc';
 import { diffRedisCounters, redisCounterReader, type RedisCounters } from '../infra/redis-stats';
 import { CookieJar } from './cookie-jar';
@@ -33,6 +34,8 @@ export interface LoadJob {
   redisPort?: number;
   /** Each user keeps to one instance (a sticky balancer) instead of alternating them. */
   sticky?: boolean;
+  /** Redis servers whose INFO commandstats is read at the window's start and end (optional). */
+  redisPorts?: number[];
 }
 
 export interface LoadResult {
@@ -56,6 +59,8 @@ export interface LoadResult {
   machineTotalUs: number;
   /** What redis-server counted over the window (INFO commandstats and stats), when redisPort was given. */
   redis?: RedisCounters;
+  /** Commands redisPorts ran in the measured window, per command name (when redisPorts is given). */
+  redisCommands?: Record<string, number>;
 }
 
 interface Answer {
@@ -105,6 +110,11 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const at = { server: [] as number[], store: [] as number[], client: process.cpuUsage(), machine: machineCpuMicros() };
   const counters = job.redisPort ? await redisCounterReader(job.redisPort) : undefined;
   let countersAtStart: Promise<RedisCounters> | undefined;
+  // Command counts are read asynchronously at both ends of the window (a few ms of skew).
+  const commandsAt: Array<Promise<Record<string, number>>> = [];
+  const readCommands = (): void => {
+    if (job.redisPorts?.length) commandsAt.push(commandCallsOf(job.redisPorts));
+  };
 
   const windowTimer = setTimeout(() => {
     measuring = true;
@@ -114,6 +124,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     at.client = process.cpuUsage();
     at.machine = machineCpuMicros();
     countersAtStart = counters?.read();
+    readCommands();
   }, job.warmupMs);
   let countersAtEnd: Promise<RedisCounters> | undefined;
   const end = new Promise<{ server: number; store: number[]; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
@@ -124,6 +135,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         const client = process.cpuUsage(at.client);
         const machine = machineCpuMicros();
         countersAtEnd = counters?.read();
+        readCommands();
         resolve({
           server: sum(cpuEach(job.serverPids)) - sum(at.server),
           store: cpuEach(job.storePids).map((us, k) => us - (at.store[k] ?? 0)),
@@ -202,6 +214,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   await Promise.all(users);
   const redis = countersAtStart && countersAtEnd ? diffRedisCounters(await countersAtStart, await countersAtEnd) : undefined;
   counters?.close();
+  const [commandsBefore, commandsAfter] = await Promise.all(commandsAt);
 
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const p = percentiles(latencies.values());
@@ -222,6 +235,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     machineBusyUs: cpu.machine.busy,
     machineTotalUs: cpu.machine.total,
     redis,
+    redisCommands: commandsAfter ? callsDelta(commandsBefore, commandsAfter) : undefined,
   };
 }
 
