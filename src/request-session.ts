@@ -195,7 +195,8 @@ export class RequestSessions {
     if (state.hooked) return;
     state.hooked = true;
     this.transport.arm(req, res, state);
-    res.once('close', () => {
+    // on(), not once(): 'close' comes once, and once() wraps every request's listener.
+    res.on('close', () => {
       if (state.entry) this.ledger.leave(state.entry);
       state.entry = undefined;
     });
