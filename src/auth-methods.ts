@@ -12,6 +12,9 @@ export type XemsAuthMethod = Lowercase<keyof typeof AuthMethods>;
 /** Every method name the module knows. */
 export const XEMS_AUTH_METHODS = Object.keys(AuthMethods).map((k) => k.toLowerCase()) as XemsAuthMethod[];
 
+/** The bit of each name of XEMS_AUTH_METHODS, same order (read on every resolve: no per-call name lookups). */
+const METHOD_BITS: readonly number[] = Object.values(AuthMethods);
+
 /** When and how the user of a session last authenticated (link, then each reauthenticated). */
 export interface XemsAuthentication {
   /** Unix milliseconds of the login or of the last reauthentication. */
@@ -37,7 +40,9 @@ export function authMethodBits(methods: unknown, caller: string): number {
 
 /** The names of the method bits, in the table's order. */
 export function authMethodNames(bits: number): XemsAuthMethod[] {
-  return XEMS_AUTH_METHODS.filter((m) => (bits & AuthMethods[m.toUpperCase() as keyof typeof AuthMethods]) !== 0);
+  const names: XemsAuthMethod[] = [];
+  for (let i = 0; i < METHOD_BITS.length; i++) if ((bits & METHOD_BITS[i]) !== 0) names.push(XEMS_AUTH_METHODS[i]);
+  return names;
 }
 
 /** The authentication record a sidecar reply carries, or undefined when the session has none. */

@@ -61,6 +61,27 @@ describe('RequestSessions', () => {
     assert.equal(peekRequestState(req)?.issued, false);
   });
 
+  it('keeps the state beside the request, not on it, and a second copy of the package sees it', () => {
+    const { requestSessions } = setup();
+    const { req, res } = fakeHttp({ cookie: `xems_token=${P}` });
+    const keys = Reflect.ownKeys(req).length;
+    requestSessions.attach(req, res, at(2), presented);
+    assert.equal(Reflect.ownKeys(req).length, keys, 'no property added to the request (slow on Express requests)');
+    // A second copy of the module (another copy of the package in node_modules) agrees.
+    const path = require.resolve('./request-session');
+    const cached = require.cache[path];
+    delete require.cache[path];
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module, on purpose
+      const copy = require('./request-session') as typeof import('./request-session');
+      assert.notEqual(copy.peekRequestState, peekRequestState, 'a separate copy');
+      assert.equal(copy.requestSessionOf(req)?.token, tokenOf(2));
+    } finally {
+      require.cache[path] = cached;
+    }
+    assert.equal(requestSessionOf(fakeHttp().req), undefined);
+  });
+
   it('peeks at and describes the request session (no token, no data in the description)', () => {
     const { requestSessions } = setup();
     const { req, res } = fakeHttp();

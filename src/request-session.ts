@@ -28,12 +28,18 @@ export interface XemsRequestState extends TokenWriteState {
 }
 
 /**
- * The module's state of a request, if the module has touched it. It is kept on the request
- * object the platform hands to guards, decorators and handlers (Express's request, Fastify's
- * FastifyRequest), under a symbol.
+ * The module's state of each request it touched, by the request object the platform hands to
+ * guards, decorators and handlers (Express's request, Fastify's FastifyRequest). A WeakMap, not
+ * a property of the request: adding a property to Express's request (whose prototype Express
+ * replaced) costs 3-7 µs per request, a WeakMap 0.3-0.9 µs (bench/FINDINGS.md). One map per
+ * process, found through a global symbol, so two copies of the package still agree.
  */
+const requestStates: WeakMap<object, XemsRequestState> = ((globalThis as unknown as Record<symbol, unknown>)[XEMS_REQUEST_STATE] ??=
+  new WeakMap<object, XemsRequestState>()) as WeakMap<object, XemsRequestState>;
+
+/** The module's state of a request, if the module has touched it. */
 export function peekRequestState(req: XemsHttpRequest): XemsRequestState | undefined {
-  return (req as unknown as Record<symbol, XemsRequestState | undefined>)[XEMS_REQUEST_STATE];
+  return requestStates.get(req);
 }
 
 /** The session a request holds (attached by SessionGuard, link or regenerate), or undefined. */
@@ -186,8 +192,9 @@ export class RequestSessions {
 
   /** The state of a request, created on first use. */
   private state(req: XemsHttpRequest): XemsRequestState {
-    const holder = req as unknown as Record<symbol, XemsRequestState | undefined>;
-    return (holder[XEMS_REQUEST_STATE] ??= { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false });
+    let state = requestStates.get(req);
+    if (!state) requestStates.set(req, (state = { issued: false, cleared: false, hooked: false, attachedAt: 0, vouched: false }));
+    return state;
   }
 
   /** Installs the response hooks once: the token write before the headers, the ledger exit at close. */
@@ -195,7 +202,8 @@ export class RequestSessions {
     if (state.hooked) return;
     state.hooked = true;
     this.transport.arm(req, res, state);
-    res.once('close', () => {
+    // on(), not once(): 'close' comes once, and once() wraps every request's listener.
+    res.on('close', () => {
       if (state.entry) this.ledger.leave(state.entry);
       state.entry = undefined;
     });

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { fakeSession, tokenOf } from '../test/support/http-fakes';
 import { SessionLedger, tokenGeneration } from './session-ledger';
 import { TOKEN_PATTERN } from './xems.internal-constants';
@@ -13,6 +14,17 @@ describe('SessionLedger', () => {
     assert.equal(tokenGeneration(tokenOf(7)), 7);
     assert.equal(tokenGeneration(tokenOf(0xfffffffe)), 0xfffffffe);
     assert.equal(tokenGeneration('not a token'), -1);
+  });
+
+  it('reads the generation from the characters as a decoded buffer would, for any bytes around it', () => {
+    for (let i = 0; i < 500; i++) {
+      const raw = randomBytes(52);
+      const token = raw.toString('base64url');
+      assert.equal(tokenGeneration(token), raw.readUInt32BE(16), token);
+    }
+    // Not base64url where the generation sits: read the way Buffer.from reads it, never a made-up number.
+    const odd = tokenOf(7).slice(0, 22) + '.' + tokenOf(7).slice(23);
+    assert.equal(tokenGeneration(odd), -1);
   });
 
   it('keeps the newest token of a session while its requests are in flight, by generation, whatever order the replies came in', () => {

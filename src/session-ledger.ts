@@ -9,8 +9,37 @@ export const LATE_RESPONSE_MS = 1;
 
 /** The generation a token carries (`sid(16) || gen(u32 big-endian) || secret(32)`, docs/sidecar-internals.md "Tokens"); -1 if unreadable. */
 export function tokenGeneration(token: string): number {
+  // Read from the characters that carry bytes 15..20 (two 3-byte groups): no buffer per call.
+  if (token.length === TOKEN_CHARS) {
+    const high = base64urlGroup(token, 20);
+    const low = base64urlGroup(token, 24);
+    if (high >= 0 && low >= 0) return (high & 0xffff) * 0x10000 + (low >>> 8);
+  }
   const raw = Buffer.from(token, 'base64url');
   return raw.length === 52 ? raw.readUInt32BE(16) : -1;
+}
+
+/** Characters of a 52-byte token in base64url (no padding). */
+const TOKEN_CHARS = 70;
+
+/** The value of each base64url character by char code, -1 for anything else. */
+const BASE64URL_VALUES = ((): Int8Array => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const values = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+})();
+
+/** The 3 bytes (24 bits) the 4 characters at `at` encode, or -1 if one is not base64url. */
+function base64urlGroup(s: string, at: number): number {
+  let group = 0;
+  for (let i = at; i < at + 4; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? BASE64URL_VALUES[c] : -1;
+    if (v < 0) return -1;
+    group = (group << 6) | v;
+  }
+  return group;
 }
 
 /** One session with requests in flight in this process. */

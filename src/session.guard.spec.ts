@@ -213,6 +213,38 @@ describe('SessionGuard', () => {
     assert.throws(() => XemsSandbox('bad name'), /not a valid sandbox name/);
   });
 
+  it("reads a route's decorators once per handler and controller, an inherited handler per controller", async () => {
+    const { make, calls } = fakeGuard({}, async () => live(T1));
+    let reads = 0;
+    class CountingReflector extends Reflector {
+      override getAllAndOverride<T>(...args: Parameters<Reflector['getAllAndOverride']>): T {
+        reads++;
+        return super.getAllAndOverride(...args) as T;
+      }
+    }
+    const guard = make(
+      class extends SessionGuard {
+        constructor(...args: ConstructorParameters<typeof SessionGuard>) {
+          super(args[0], args[1], args[2], args[3], new CountingReflector());
+        }
+      },
+    );
+    class Base {
+      me() {}
+    }
+    @XemsSandbox('child')
+    class Child extends Base {}
+    for (const cls of [Base, Child, Base, Child, Base]) {
+      const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+      assert.equal(await guard.canActivate(httpContext(req, res, Base.prototype.me, cls as never)), true);
+    }
+    assert.deepEqual(
+      calls.map((c) => c.sandbox),
+      ['xems.session', 'child', 'xems.session', 'child', 'xems.session'],
+    );
+    assert.equal(reads, 2 * 3, 'three decorators read for each of the two routes, then remembered');
+  });
+
   it('lets a subclass override getToken, getSandbox and onUnauthorized', async () => {
     const { make, calls } = fakeGuard({}, async () => null);
     const reasons: XemsUnauthorizedReason[] = [];

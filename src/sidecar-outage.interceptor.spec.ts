@@ -38,8 +38,8 @@ function seeingContext(seen: { store?: unknown }) {
 }
 
 describe('SidecarOutageInterceptor', () => {
-  it('runs the handler of a request with a session with the request in the async context', async () => {
-    const { interceptor, requestSessions } = setup();
+  it('runs the handler of a request with a session with the request in the async context (requestContext on)', async () => {
+    const { interceptor, requestSessions } = setup({ requestContext: true });
     const { req, res } = guarded(requestSessions);
     const seen: { store?: unknown } = {};
     assert.equal(await lastValueFrom(interceptor.intercept(httpContext(req, res), seeingContext(seen))), 'ok');
@@ -48,7 +48,7 @@ describe('SidecarOutageInterceptor', () => {
   });
 
   it('costs no async context for a request without a session', async () => {
-    const { interceptor } = setup();
+    const { interceptor } = setup({ requestContext: true });
     const { req, res } = fakeHttp();
     const seen: { store?: unknown } = { store: 'unset' };
     assert.equal(await lastValueFrom(interceptor.intercept(httpContext(req, res), seeingContext(seen))), 'ok');
@@ -56,7 +56,6 @@ describe('SidecarOutageInterceptor', () => {
   });
 
   it('leaves the async context alone with requestContext off', async () => {
-    assert.equal(resolveXemsOptions({}).requestContext, true, 'on by default');
     const { interceptor, requestSessions } = setup({ requestContext: false });
     const { req, res } = guarded(requestSessions);
     let seen: unknown = 'unset';
@@ -167,7 +166,7 @@ describe('SidecarOutageInterceptor', () => {
   });
 
   it('leaves non-HTTP contexts alone', async () => {
-    const { interceptor } = setup();
+    const { interceptor } = setup({ requestContext: true });
     const { req, res } = fakeHttp();
     let seen: unknown = 'unset';
     const out = interceptor.intercept(

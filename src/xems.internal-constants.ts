@@ -2,10 +2,10 @@
 export const XEMS_RESOLVED_OPTIONS = Symbol('XEMS_RESOLVED_OPTIONS');
 
 /**
- * Property of the request object holding the module's per-request state. Symbol.for so two
- * copies of the package in one process still agree.
+ * Where the WeakMap of the module's per-request state lives (on globalThis: request-session.ts).
+ * Symbol.for so two copies of the package in one process still agree.
  */
-export const XEMS_REQUEST_STATE = Symbol.for('nestjs-xems.request-state');
+export const XEMS_REQUEST_STATE = Symbol.for('nestjs-xems.request-states');
 
 /** Shape of a sidecar token: 52 bytes in base64url without padding (docs/protocol.md). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{70}$/;

@@ -98,14 +98,17 @@ export class XemsModuleOptions {
   /**
    * Track the request being handled in an AsyncLocalStorage, so `listSessions(userId)` marks the
    * caller's session `current` and `updateSession(token)` keeps @Session() in step without being
-   * given the request. Default `true`. Only requests that carry a session pay for it. `false`
-   * saves its cost (on Node 20 the first AsyncLocalStorage.run turns on promise hooks for the
-   * whole process). Passing `current: req` (or the request) works either way.
+   * given the request. `'auto'` (default): on where AsyncLocalStorage is cheap (Node 24+, or
+   * Node 22 with `--experimental-async-context-frame`: AsyncContextFrame), off where it is built
+   * on async hooks (Node 20 and 22), whose first run() turns on promise hooks that every promise
+   * of the process then pays for. `true`: on everywhere; `false`: off. Only requests that carry
+   * a session are tracked. Passing `current: req` (or the request) works either way.
    */
-  @OptionBoolean(
-    'Use true to track the current request with AsyncLocalStorage (listSessions marks it current without being given the request).',
+  @OptionOneOf(
+    ['auto', true, false],
+    "Use 'auto' (on where AsyncLocalStorage is cheap: Node 24+), true (track the current request on every Node version) or false (off).",
   )
-  requestContext?: boolean = true;
+  requestContext?: 'auto' | boolean = 'auto';
 
   /** Encrypted persistence: sessions and values survive restarts (see the README, "Persistence"). */
   @NestedOptions(() => XemsPersistenceOptions)

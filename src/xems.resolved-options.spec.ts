@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { refusesOptions as refuses } from '../test/support/config-errors';
 import { resolveXemsOptions } from './xems.resolved-options';
+import { asyncContextIsCheap } from './xems.context';
 
 describe('resolveXemsOptions', () => {
   it('applies every default', () => {
@@ -21,7 +22,7 @@ describe('resolveXemsOptions', () => {
       csrf: { header: 'x-csrf-token', field: '_csrf', origins: undefined },
       expressHelpers: false,
       passport: false,
-      requestContext: true,
+      requestContext: asyncContextIsCheap(),
       persistence: { enabled: false, path: undefined },
       store: { type: 'memory' },
       sidecar: {
@@ -146,9 +147,23 @@ describe('resolveXemsOptions', () => {
     refuses({ sandbox: 42 }, 'sandbox');
   });
 
-  it('refuses a non-boolean requestContext', () => {
-    refuses({ requestContext: 'yes' }, 'requestContext', /true or false/);
+  it("refuses a requestContext other than 'auto', true or false; 'auto' follows the cost of AsyncLocalStorage here", () => {
+    refuses({ requestContext: 'yes' }, 'requestContext', /'auto'.*true.*false/);
     assert.equal(resolveXemsOptions({ requestContext: false }).requestContext, false);
+    assert.equal(resolveXemsOptions({ requestContext: true }).requestContext, true);
+    assert.equal(resolveXemsOptions({ requestContext: 'auto' }).requestContext, asyncContextIsCheap());
+    assert.equal(resolveXemsOptions({}).requestContext, asyncContextIsCheap(), "'auto' by default");
+  });
+
+  it('AsyncLocalStorage counts as cheap on AsyncContextFrame only: Node 24+, or 22-23 with its flag', () => {
+    assert.equal(asyncContextIsCheap('20.19.0', []), false);
+    assert.equal(asyncContextIsCheap('22.12.0', []), false);
+    assert.equal(asyncContextIsCheap('22.12.0', ['--experimental-async-context-frame']), true);
+    assert.equal(asyncContextIsCheap('20.19.0', ['--experimental-async-context-frame']), false);
+    assert.equal(asyncContextIsCheap('24.0.0', []), true);
+    assert.equal(asyncContextIsCheap('26.1.0', ['--no-async-context-frame']), false);
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 22) assert.equal(asyncContextIsCheap(), false, 'this process: hooks-based');
   });
 
   it('refuses bad sidecar options', () => {

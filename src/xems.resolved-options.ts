@@ -8,6 +8,7 @@ import { resolveCsrf } from './options/csrf.options';
 import { resolveTelemetry } from './options/telemetry.options';
 import { type ResolvedPassportOptions, resolvePassport } from './options/passport.options';
 import { resolveReauthentication } from './options/reauthentication.options';
+import { asyncContextIsCheap } from './xems.context';
 import { XemsModuleOptions } from './xems.options';
 import { resolvedOptions, validateOptions } from './options/options-validation';
 import type { Resolved } from './options/resolved';
@@ -20,8 +21,10 @@ import type { Resolved } from './options/resolved';
  */
 export type ResolvedXemsOptions = Omit<
   Resolved<XemsModuleOptions>,
-  'persistence' | 'store' | 'hardwareBinding' | 'passport' | 'reauthentication'
+  'persistence' | 'store' | 'hardwareBinding' | 'passport' | 'reauthentication' | 'requestContext'
 > & {
+  /** Whether the request context is tracked ('auto' decided for this process: asyncContextIsCheap()). */
+  requestContext: boolean;
   passport: ResolvedPassportOptions | false;
   persistence: ResolvedPersistence;
   store: ResolvedStore;
@@ -66,6 +69,7 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     csrf: resolveCsrf(resolved.csrf),
     telemetry: resolveTelemetry(resolved.telemetry),
     passport: resolvePassport(resolved.passport),
+    requestContext: resolved.requestContext === 'auto' ? asyncContextIsCheap() : resolved.requestContext,
     persistence: resolvePersistence(persistence, hardwareBinding, sharedStore, hooks.readMachineId),
     store: resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout),
   };

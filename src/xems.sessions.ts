@@ -11,6 +11,7 @@ import {
   MismatchBits,
   type PeekedSession,
   type ResolveExt,
+  type ResolveResult,
   SessionFlags,
   type SidecarAuth,
   SidecarApi,
@@ -84,9 +85,13 @@ export class XemsSessions {
     if (lookup.client && isBindingOn(binding)) {
       ext.binding = { onMismatch: binding.onMismatch, ip: lookup.client.ip, userAgent: lookup.client.userAgent };
     }
-    const result = await this.api
-      .sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext)
-      .catch(deviceOverdue);
+    let result: ResolveResult | null;
+    try {
+      result = await this.api.sResolve(sandbox, token, lookup.rotate, lookup.graceMs, lookup.minRotateIntervalMs, ext);
+    } catch (error) {
+      // Not .catch(): one promise less on every guarded request.
+      result = deviceOverdue(error);
+    }
     // not_found, or (deviceBound) past the proof deadline: refused, the session kept for its device.
     if (result === null || result.status === 'not_found') return null;
     if (result.status === 'reused') {

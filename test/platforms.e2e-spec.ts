@@ -28,7 +28,8 @@ for (const platform of PLATFORMS) {
     let proxied: FeaturesApp;
     before(async () => {
       plain = await createTestApp({}, platform);
-      proxied = await createFeaturesApp({}, platform);
+      // /me/devices finds the caller's session through the request context (on by default on Node 24+ only).
+      proxied = await createFeaturesApp({ requestContext: true }, platform);
     });
     after(async () => {
       await Promise.all([plain?.close(), proxied?.close()]);

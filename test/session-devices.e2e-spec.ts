@@ -37,7 +37,8 @@ for (const platform of PLATFORMS) {
   describe(`devices: two clients, listing and revocation (${platform})`, () => {
     let t: FeaturesApp;
     before(async () => {
-      t = await createFeaturesApp({}, platform);
+      // requestContext on whatever the Node version ('auto' turns it on only on Node 24+).
+      t = await createFeaturesApp({ requestContext: true }, platform);
     });
     after(async () => {
       await t.close();

@@ -102,7 +102,7 @@ describe('CsrfGuard in a resolver', () => {
 });
 
 describe('SidecarOutageInterceptor around a resolver', () => {
-  const resolved = resolveXemsOptions({});
+  const resolved = resolveXemsOptions({ requestContext: true });
   const requestSessions = fakeRequestSessions(resolved);
   const interceptor = new SidecarOutageInterceptor(resolved, requestSessions, {} as XemsService);
   const failing = { handle: () => throwError(() => new XemsTimeoutError('GET', 2000)) };

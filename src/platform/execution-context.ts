@@ -22,10 +22,10 @@ export interface XemsCallParts {
 export function callPartsOf(context: ExecutionContext, what: string): XemsCallParts {
   const type = context.getType<string>();
   switch (type) {
-    case 'http': {
-      const http = context.switchToHttp();
-      return { req: http.getRequest<XemsHttpRequest>(), res: http.getResponse<XemsHttpResponse>() };
-    }
+    case 'http':
+      // An HTTP handler's arguments are (request, response, next); read by index, because
+      // switchToHttp() allocates three closures on every call.
+      return { req: context.getArgByIndex<XemsHttpRequest>(0), res: context.getArgByIndex<XemsHttpResponse>(1) };
     case 'graphql':
       return { req: graphqlRequest(context), res: graphqlResponse(context) };
     default:

@@ -280,7 +280,7 @@ export class SidecarApi {
     return decodeSCreateReply(ok(Op.S_CREATE, await this.call(Op.S_CREATE, w)));
   }
 
-  async sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext: ResolveExt = {}): Promise<ResolveResult> {
+  sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext: ResolveExt = {}): Promise<ResolveResult> {
     const binding = ext.binding;
     const flags = (rotate ? ResolveFlags.ROTATE : 0) | (binding ? ResolveFlags.CHECK_BINDING : 0) | (ext.wantCsrf ? ResolveFlags.WANT_CSRF : 0);
     const w = frame(Op.S_RESOLVE, 112 + (binding ? 8 + binding.ip.length + binding.userAgent.length * 3 : 0), encodeSResolveRequest, {
@@ -291,31 +291,8 @@ export class SidecarApi {
       minRotateIntervalMs,
       binding: binding && { onMismatch: ON_MISMATCH[binding.onMismatch], ip: binding.ip, userAgent: binding.userAgent },
     });
-    const reply = await this.call(Op.S_RESOLVE, w);
-    switch (reply.status) {
-      case Status.NOT_FOUND:
-        reply.body.end();
-        return { status: 'not_found' };
-      case Status.REUSED:
-        return { status: 'reused', sessionId: decodeSResolveReusedReply(reply.body).sessionId };
-      case Status.MISMATCH: {
-        const m = decodeSResolveMismatchReply(reply.body);
-        return { status: 'mismatch', sessionId: m.sessionId, mismatch: m.mismatch, revoked: m.revoked === 1 };
-      }
-    }
-    const r = decodeSResolveReply(ok(Op.S_RESOLVE, reply));
-    return {
-      status: 'ok',
-      token: r.token,
-      rotated: r.rotated === 1,
-      expiresAt: r.expiresAt,
-      sessionId: r.sessionId,
-      data: r.data,
-      flags: r.sessionFlags,
-      mismatch: r.mismatch,
-      csrfToken: r.csrfToken,
-      auth: { authAt: r.authAt, authMethods: r.authMethods },
-    };
+    // On every guarded request: one then() instead of an async function and its await.
+    return this.call(Op.S_RESOLVE, w).then(resolveResultOf);
   }
 
   /** The session's expiry, or null when the token is dead (or superseded graceMs or more ago). */
@@ -441,4 +418,32 @@ export interface PeekedSession {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+}
+
+/** The outcome of an S_RESOLVE reply. */
+function resolveResultOf(reply: SidecarReply): ResolveResult {
+  switch (reply.status) {
+    case Status.NOT_FOUND:
+      reply.body.end();
+      return { status: 'not_found' };
+    case Status.REUSED:
+      return { status: 'reused', sessionId: decodeSResolveReusedReply(reply.body).sessionId };
+    case Status.MISMATCH: {
+      const m = decodeSResolveMismatchReply(reply.body);
+      return { status: 'mismatch', sessionId: m.sessionId, mismatch: m.mismatch, revoked: m.revoked === 1 };
+    }
+  }
+  const r = decodeSResolveReply(ok(Op.S_RESOLVE, reply));
+  return {
+    status: 'ok',
+    token: r.token,
+    rotated: r.rotated === 1,
+    expiresAt: r.expiresAt,
+    sessionId: r.sessionId,
+    data: r.data,
+    flags: r.sessionFlags,
+    mismatch: r.mismatch,
+    csrfToken: r.csrfToken,
+    auth: { authAt: r.authAt, authMethods: r.authMethods },
+  };
 }

@@ -53,7 +53,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
    * synchronously (every SidecarApi method encodes and sends before its first await); the flag
    * is cleared right after either way, so a later call is never skipped by mistake.
    */
-  private async session<T>(op: number, start: () => Promise<T>, ids: (result: T) => [string | undefined, string?]): Promise<T> {
+  private session<T>(op: number, start: () => Promise<T>, ids: (result: T) => [string | undefined, string?]): Promise<T> {
     const span = this.telemetry.start(op);
     const startedAt = performance.now();
     this.observedByCaller = true;
@@ -63,15 +63,18 @@ export class InstrumentedSidecarApi extends SidecarApi {
     } finally {
       this.observedByCaller = false;
     }
-    try {
-      const result = await pending;
-      const [sessionId, previousId] = ids(result);
-      this.telemetry.end(op, span, startedAt, undefined, sessionId, previousId);
-      return result;
-    } catch (err) {
-      this.telemetry.end(op, span, startedAt, err);
-      throw err;
-    }
+    // One then() (not an async function and its await): this wraps every guarded request's resolve.
+    return pending.then(
+      (result) => {
+        const [sessionId, previousId] = ids(result);
+        this.telemetry.end(op, span, startedAt, undefined, sessionId, previousId);
+        return result;
+      },
+      (err: unknown) => {
+        this.telemetry.end(op, span, startedAt, err);
+        throw err;
+      },
+    );
   }
 
   override sCreate(...args: Parameters<SidecarApi['sCreate']>): Promise<CreatedSession> {

@@ -10,8 +10,9 @@ export class DevicesController {
   constructor(private readonly xems: XemsService) {}
 
   @Get('devices')
-  async list(@Session() session: ActiveSession) {
-    const devices = await this.xems.listSessions(session.userId);
+  async list(@Session() session: ActiveSession, @Req() req: Request) {
+    // The request marks the caller's session current on every Node version (requestContext 'auto' does it on Node 24+ only).
+    const devices = await this.xems.listSessions(session.userId, { current: req });
     devices.sort((a, b) => Number(b.current) - Number(a.current) || b.lastSeenAt - a.lastSeenAt);
     return { devices };
   }
@@ -20,7 +21,7 @@ export class DevicesController {
   @Delete('devices/:id')
   @HttpCode(200)
   async revoke(@Session() session: ActiveSession, @Param('id') id: string, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    const device = (await this.xems.listSessions(session.userId)).find((d) => d.id === id);
+    const device = (await this.xems.listSessions(session.userId, { current: req })).find((d) => d.id === id);
     if (!device) throw new NotFoundException('No such device among your sessions');
     if (device.current) await this.xems.unlink(req, res);
     else await this.xems.revokeSessionById(id);
