@@ -4,7 +4,7 @@ import type { XemsHttpRequest } from './platform/http-platform';
 /**
  * The request being handled, set by SidecarOutageInterceptor around the handler of a request
  * that holds a session when the `requestContext` option is on, so XemsService methods called
- * without a request (listSessions) know the current session. Its default, `'auto'`, turns it
+ * without a request (listSessions) know the current session. With `'auto'` it is turned
  * on only where it is cheap (asyncContextIsCheap).
  */
 export const xemsRequestContext = new AsyncLocalStorage<XemsHttpRequest>();

@@ -98,17 +98,18 @@ export class XemsModuleOptions {
   /**
    * Track the request being handled in an AsyncLocalStorage, so `listSessions(userId)` marks the
    * caller's session `current` and `updateSession(token)` keeps @Session() in step without being
-   * given the request. `'auto'` (default): on where AsyncLocalStorage is cheap (Node 24+, or
-   * Node 22 with `--experimental-async-context-frame`: AsyncContextFrame), off where it is built
-   * on async hooks (Node 20 and 22), whose first run() turns on promise hooks that every promise
-   * of the process then pays for. `true`: on everywhere; `false`: off. Only requests that carry
+   * given the request. `true` (default): on, on every Node version, so the behaviour never
+   * depends on the Node that runs the app. `'auto'`: on only where AsyncLocalStorage is cheap
+   * (Node 24+, or Node 22 with `--experimental-async-context-frame`: AsyncContextFrame), off where
+   * it is built on async hooks (Node 20 and 22), whose first run() turns on promise hooks that
+   * every promise of the process then pays for. `false`: off. Only requests that carry
    * a session are tracked. Passing `current: req` (or the request) works either way.
    */
   @OptionOneOf(
     ['auto', true, false],
-    "Use 'auto' (on where AsyncLocalStorage is cheap: Node 24+), true (track the current request on every Node version) or false (off).",
+    "Use true (track the current request on every Node version), 'auto' (only where AsyncLocalStorage is cheap: Node 24+) or false (off).",
   )
-  requestContext?: 'auto' | boolean = 'auto';
+  requestContext?: 'auto' | boolean = true;
 
   /** Encrypted persistence: sessions and values survive restarts (see the README, "Persistence"). */
   @NestedOptions(() => XemsPersistenceOptions)
