@@ -54,16 +54,9 @@ func TestRedisExpiresKeysItself(t *testing.T) {
 	_ = short
 }
 
+// TestOutageAndRecovery: a killed server is UNAVAILABLE, and after the restart (which loses
+// the loaded scripts) the first script call loads them again.
 func TestOutageAndRecovery(t *testing.T) {
-	for _, pipelined := range []bool{false, true} {
-		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) { testOutageAndRecovery(t, pipelined) })
-	}
-}
-
-// testOutageAndRecovery: with pipelined, the resolves go through the auto-pipeliner
-// (pipeline.go): a killed server is UNAVAILABLE there too, and after the restart (which loses
-// the loaded scripts) the first script call falls back to the plain client on NOSCRIPT.
-func testOutageAndRecovery(t *testing.T, pipelined bool) {
 	srv, err := redistest.Start("--appendonly", "yes", "--appendfsync", "always")
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +70,6 @@ func testOutageAndRecovery(t *testing.T, pipelined bool) {
 	res := mustCreate(t, setup, sbA, "survives", 60_000, 0, "u")
 	tok := resolve(t, setup, sbA, res.Token[:], true, 2000).Token
 	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 300 * time.Millisecond}, secret, nil, "out:", nil)
-	if pipelined {
-		s.pipe.min = 0
-	}
 
 	srv.Kill()
 	var worst time.Duration
@@ -127,25 +117,14 @@ func testOutageAndRecovery(t *testing.T, pipelined bool) {
 	}
 }
 
+// TestHungServer: a stopped server: each caller gives up at its own timeout.
 func TestHungServer(t *testing.T) {
-	for _, pipelined := range []bool{false, true} {
-		t.Run(fmt.Sprint("pipelined=", pipelined), func(t *testing.T) { testHungServer(t, pipelined) })
-	}
-}
-
-// testHungServer: with pipelined, every resolve's commands go through the auto-pipeliner
-// (pipeline.go), whose batch is stuck on the stopped server: each caller still gives up at its
-// own timeout.
-func testHungServer(t *testing.T, pipelined bool) {
 	srv, err := redistest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
 	s := newRedisStore(t, ConnConfig{URL: srv.URL(), Timeout: 200 * time.Millisecond}, randomSecret(), nil, "hang:", nil)
-	if pipelined {
-		s.pipe.min = 0
-	}
 	res := mustCreate(t, s, sbA, "d", 60_000, 0, "")
 	srv.Cmd.Process.Signal(syscall.SIGSTOP)
 	defer srv.Cmd.Process.Signal(syscall.SIGCONT)

@@ -67,7 +67,6 @@ type Store struct {
 	sandboxes *session.Sandboxes[sandbox]
 	bus       *endedBus // ended.go
 	recent    *recent   // recent.go
-	pipe      *pipeline // pipeline.go
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -112,7 +111,7 @@ func New(o Options) (*Store, error) {
 	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
 		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
-		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent(), pipe: newPipeline(rdb)}, nil
+		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent()}, nil
 }
 
 // Close closes the connections and wipes the keys.

@@ -39,7 +39,7 @@ func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMet
 	if withMeta {
 		fields = append(fields, "m")
 	}
-	vals, err := s.hmget(ctx, key, fields...)
+	vals, err := s.rdb.HMGet(ctx, key, fields...).Result()
 	if err != nil {
 		return nil, false, err
 	}
@@ -147,7 +147,7 @@ func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st
 	if err != nil {
 		return false, false, err
 	}
-	n, err := s.runScript(ctx, scriptCommit, []string{x.key}, x.rawH, newH, l, slidTo(st, seen), data, ms(x.now), ms(int64(dl))).Int64()
+	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, slidTo(st, seen), data, ms(x.now), ms(int64(dl))).Int64()
 	if err != nil {
 		return false, false, err
 	}
@@ -182,7 +182,6 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 		return res, err
 	}
 	var data string
-	s.pipe.enter()
 	err = s.do(func(ctx context.Context) error {
 		for attempt := 0; attempt < maxAttempts; attempt++ {
 			res = session.ResolveResult{Status: session.NotFound}
@@ -204,7 +203,6 @@ func (s *Store) SessionResolve(dl session.Deadline, sandbox, token []byte, o ses
 		}
 		return xerr.New(xerr.Internal, "the session kept changing during the resolve; retry")
 	})
-	s.pipe.leave()
 	if err != nil {
 		return session.ResolveResult{Status: session.NotFound}, err
 	}
