@@ -161,7 +161,6 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
     serverPids: servers,
     storePids: stores,
     ...issue18Load(s, app, redis),
-    redisPorts: app.spec.usesRedis ? [redis.port] : undefined,
   };
   const out = await runJob(
     `load client (${s.key})`,
@@ -188,8 +187,8 @@ async function runScenario(s: ScenarioSpec, app: RunningApp, redis: RedisInstanc
 }
 
 /** Issue 18: redis-server's counters over the window (apps on Redis) and sticky users (app 6s). */
-function issue18Load(s: ScenarioSpec, app: RunningApp, redis: RedisInstance): Pick<LoadJob, 'redisPort' | 'sticky'> {
-  return { redisPort: app.spec.usesRedis ? redis.port : undefined, sticky: s.sticky === true };
+function issue18Load(s: ScenarioSpec, app: RunningApp, redis: RedisInstance): Pick<LoadJob, 'redisPorts' | 'sticky'> {
+  return { redisPorts: app.spec.usesRedis ? [redis.port] : undefined, sticky: s.sticky === true };
 }
 
 /** Scenario order for run `run`: rotated by one each run so that no app always goes first. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { start, stop, type Managed } from './children';
 import { freePort } from './ports';
+import { callsOf, parseRedisCounters } from './redis-stats';
 
 export interface ClusterNode {
   port: number;
@@ -104,17 +105,9 @@ export async function usedMemory(port: number): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await nodeInfo(port, 'memory'))?.[1] ?? NaN);
 }
 
-/** Commands the harness itself sends to read the counters; left out of every count. */
-const HARNESS_COMMANDS = new Set(['info', 'dbsize', 'cluster', 'config', 'client', 'command', 'hello', 'ping', 'select', 'auth']);
-
-/** INFO commandstats as command -> calls, without the harness's own commands. */
+/** INFO commandstats as command -> calls, without the harness's own commands (redis-stats.ts). */
 export async function commandCalls(port: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const m of (await nodeInfo(port, 'commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    const name = m[1].split('|')[0];
-    if (!HARNESS_COMMANDS.has(name)) out[name] = (out[name] ?? 0) + Number(m[2]);
-  }
-  return out;
+  return callsOf(parseRedisCounters(await nodeInfo(port, 'commandstats')));
 }
 
 /** Sums command counts over several nodes. */

@@ -48,12 +48,47 @@ export function diffRedisCounters(before: RedisCounters, after: RedisCounters, o
   };
 }
 
-/** A connection that sends nothing but INFO (no ready check, no client name), for the load client. */
-export async function redisCounterReader(port: number): Promise<{ read(): Promise<RedisCounters>; close(): void }> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 });
-  await client.connect();
+/** The counters of several servers (a cluster's masters) added up. */
+export function sumRedisCounters(all: RedisCounters[]): RedisCounters {
+  const commands: Record<string, CommandCount> = {};
+  for (const c of all) {
+    for (const [name, n] of Object.entries(c.commands)) {
+      const s = (commands[name] ??= { calls: 0, usec: 0 });
+      s.calls += n.calls;
+      s.usec += n.usec;
+    }
+  }
+  const total = (f: (c: RedisCounters) => number): number => all.reduce((a, c) => a + f(c), 0);
+  return { commands, reads: total((c) => c.reads), commandsProcessed: total((c) => c.commandsProcessed) };
+}
+
+/** Commands the harness itself sends (reading counters, cluster and connection set-up); left out of calls per command. */
+const HARNESS_COMMANDS = new Set(['info', 'dbsize', 'cluster', 'config', 'client', 'command', 'hello', 'ping', 'select', 'auth']);
+
+/** Calls per command name (subcommands folded into their command), without the harness's own. */
+export function callsOf(c: RedisCounters): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(c.commands)) {
+    const base = name.split('|')[0];
+    if (!HARNESS_COMMANDS.has(base)) out[base] = (out[base] ?? 0) + n.calls;
+  }
+  return out;
+}
+
+/**
+ * One connection per server that sends nothing but INFO (no ready check, no client name), for
+ * the load client: read() gives the servers' counters added up; diff with `ownInfo` = ports.
+ */
+export async function redisCounterReader(ports: number[]): Promise<{ read(): Promise<RedisCounters>; close(): void }> {
+  const clients = ports.map(
+    (port) => new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 }),
+  );
+  await Promise.all(clients.map((c) => c.connect()));
   return {
-    read: async () => parseRedisCounters(String(await client.call('INFO', 'commandstats', 'stats'))),
-    close: () => client.disconnect(),
+    read: async () =>
+      sumRedisCounters(
+        await Promise.all(clients.map(async (c) => parseRedisCounters(String(await c.call('INFO', 'commandstats', 'stats'))))),
+      ),
+    close: () => clients.forEach((c) => c.disconnect()),
   };
 }

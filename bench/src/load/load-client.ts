@@ -10,7 +10,6 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { finishAsChild } from '../infra/child-result';
-import { callsDelta, commandCallsOf } from '../infra/cluster';
 import { cpuMicros, machineCpuMicros } from '../infra/proc';
 import { diffRedisCounters, redisCounterReader, type RedisCounters } from '../infra/redis-stats';
 import { CookieJar } from './cookie-jar';
@@ -30,12 +29,10 @@ export interface LoadJob {
   /** Processes whose CPU time is measured over the window: the app's processes and its stores. */
   serverPids: number[];
   storePids: number[];
-  /** The redis-server the app uses: its INFO counters are read at the start and end of the window. */
-  redisPort?: number;
+  /** The redis-servers the app uses (a cluster's masters): their INFO counters are read at the start and end of the window, added up. */
+  redisPorts?: number[];
   /** Each user keeps to one instance (a sticky balancer) instead of alternating them. */
   sticky?: boolean;
-  /** Redis servers whose INFO commandstats is read at the window's start and end (optional). */
-  redisPorts?: number[];
 }
 
 export interface LoadResult {
@@ -57,10 +54,8 @@ export interface LoadResult {
   clientCpuUs: number;
   machineBusyUs: number;
   machineTotalUs: number;
-  /** What redis-server counted over the window (INFO commandstats and stats), when redisPort was given. */
+  /** What the redis-servers counted over the window (INFO commandstats and stats), when redisPorts was given. */
   redis?: RedisCounters;
-  /** Commands redisPorts ran in the measured window, per command name (when redisPorts is given). */
-  redisCommands?: Record<string, number>;
 }
 
 interface Answer {
@@ -108,14 +103,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let measuring = false;
   let stopping = false;
   const at = { server: [] as number[], store: [] as number[], client: process.cpuUsage(), machine: machineCpuMicros() };
-  const counters = job.redisPort ? await redisCounterReader(job.redisPort) : undefined;
+  const counters = job.redisPorts?.length ? await redisCounterReader(job.redisPorts) : undefined;
   let countersAtStart: Promise<RedisCounters> | undefined;
-  // Command counts are read asynchronously at both ends of the window (a few ms of skew).
-  const commandsAt: Array<Promise<Record<string, number>>> = [];
-  const readCommands = (): void => {
-    if (job.redisPorts?.length) commandsAt.push(commandCallsOf(job.redisPorts));
-  };
-
   const windowTimer = setTimeout(() => {
     measuring = true;
     windowStart = performance.now();
@@ -124,7 +113,6 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     at.client = process.cpuUsage();
     at.machine = machineCpuMicros();
     countersAtStart = counters?.read();
-    readCommands();
   }, job.warmupMs);
   let countersAtEnd: Promise<RedisCounters> | undefined;
   const end = new Promise<{ server: number; store: number[]; client: NodeJS.CpuUsage; machine: { busy: number; total: number } }>(
@@ -135,7 +123,6 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
         const client = process.cpuUsage(at.client);
         const machine = machineCpuMicros();
         countersAtEnd = counters?.read();
-        readCommands();
         resolve({
           server: sum(cpuEach(job.serverPids)) - sum(at.server),
           store: cpuEach(job.storePids).map((us, k) => us - (at.store[k] ?? 0)),
@@ -212,9 +199,9 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const cpu = await end;
   clearTimeout(windowTimer);
   await Promise.all(users);
-  const redis = countersAtStart && countersAtEnd ? diffRedisCounters(await countersAtStart, await countersAtEnd) : undefined;
+  const redis =
+    countersAtStart && countersAtEnd ? diffRedisCounters(await countersAtStart, await countersAtEnd, job.redisPorts?.length) : undefined;
   counters?.close();
-  const [commandsBefore, commandsAfter] = await Promise.all(commandsAt);
 
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const p = percentiles(latencies.values());
@@ -235,7 +222,6 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     machineBusyUs: cpu.machine.busy,
     machineTotalUs: cpu.machine.total,
     redis,
-    redisCommands: commandsAfter ? callsDelta(commandsBefore, commandsAfter) : undefined,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { CapacityReport } from '../capacity/cluster-run';
 import { imbalanceOf, plan, sessionsPerGiB, spreadOf, type CapacityInputs } from '../capacity/model';
+import { callsOf } from '../infra/redis-stats';
 import type { RedisPhase } from '../capacity/redis-capacity';
 import { f0, f1, f2 } from './format';
 import { find, type BenchReport } from './summary';
@@ -69,7 +70,7 @@ function inputsTable(report: BenchReport, cap: CapacityReport): string[] {
     );
   }
   const http = find(report, 'xems-redis:/me');
-  const httpCmds = http?.runs.map((r) => r.result).filter((r) => r.redisCommands);
+  const httpCmds = http?.runs.map((r) => r.result).filter((r) => r.redis);
   out.push(
     `| Redis CPU µs per guarded request (rotating /me), HTTP app 6 | ${f1(http?.median.redisCpuUsPerReq ?? NaN)} | | redis-server CPU over the window / requests (section "Two instances sharing Redis") |`,
   );
@@ -97,14 +98,13 @@ function inputsTable(report: BenchReport, cap: CapacityReport): string[] {
   if (httpCmds?.length) {
     const r = httpCmds[httpCmds.length - 1];
     out.push(
-      `| Redis commands per guarded request, HTTP app 6 | ${f2(sum(r.redisCommands) / (r.ok + r.errors || 1))} | | ${perOp(r.redisCommands, r.ok + r.errors)} (last run) |`,
+      `| Redis commands per guarded request, HTTP app 6 | ${f2(sum(callsOf(r.redis!)) / (r.ok + r.errors || 1))} | | ${perOp(callsOf(r.redis!), r.ok + r.errors)} (last run) |`,
     );
   }
   if (c) {
     const n = c.load.ok + c.load.errors || 1;
-    out.push(
-      `| Redis commands per guarded request, cluster | ${f2(sum(c.load.redisCommands) / n)} | | ${perOp(c.load.redisCommands, n)} |`,
-    );
+    const calls = c.load.redis && callsOf(c.load.redis);
+    out.push(`| Redis commands per guarded request, cluster | ${f2(sum(calls) / n)} | | ${perOp(calls, n)} |`);
   }
   out.push(
     `| Redis commands per resolve+rotate (library) | ${f2(sum(i.resolveRotate?.commands) / (i.resolveRotate?.ops || 1))} | | ${perOp(i.resolveRotate?.commands, i.resolveRotate?.ops ?? 0)} |`,
