@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { XemsEvent } from '../src';
 import { TokenCookieJar } from './support/cookie-jar';
-import { RotationRoutesController } from './support/held-requests';
+import { RotationRoutesController, heldRequests } from './support/held-requests';
 import { STORE_KINDS, type StoreUnderTest, storeUnderTest } from './support/store-cases';
 import { PLATFORMS, TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 
@@ -11,6 +11,9 @@ import { PLATFORMS, TestApp, cookieToken, createTestApp, sleep } from './support
 // the same browser must not write an older token back into the cookie jar. The jar applies
 // Set-Cookie in arrival order; the slow responses arrive last. After every interleaving the
 // jar holds a working token (or, after a kill on purpose, none), with no theft alarm.
+// A slow page is a request held in its handler (after its guard rotated the token) until the
+// test releases it: the arrival order is the test's, not a race between timers on a loaded
+// machine.
 
 /** Well past the default grace period (2 s): an old token in the jar would now be reuse. */
 const PAST_GRACE_MS = 2300;
@@ -24,6 +27,19 @@ async function quickOnes(jar: TokenCookieJar, n: number, label: string): Promise
     await sleep(40);
   }
   return tokens;
+}
+
+/**
+ * Waits until the held request `name` is in its handler (its guard has run and rotated the
+ * token), runs `during`, then lets the held request answer, also when `during` fails.
+ */
+async function whileHeld<T>(name: string, during: () => Promise<T>): Promise<T> {
+  try {
+    await heldRequests.entered(name);
+    return await during();
+  } finally {
+    heldRequests.release(name);
+  }
 }
 
 for (const platform of PLATFORMS)
@@ -48,9 +64,9 @@ for (const platform of PLATFORMS)
         const login = await request(t.server).post('/login').send({ user: 'late' });
         assert.equal(login.status, 200);
         const jar = new TokenCookieJar(t.server, cookieToken(login)!);
-        const slow = jar.get('/me/slow?ms=1500', 'slow');
-        await sleep(150); // the slow request's guard has run (and rotated the token)
-        const quickTokens = await quickOnes(jar, 5, 'quick');
+        const name = `${platform}-${kind}-slow`;
+        const slow = jar.get(`/rot/held/${name}`, 'slow');
+        const quickTokens = await whileHeld(name, () => quickOnes(jar, 5, 'quick'));
         const slowRes = await slow;
         assert.equal(slowRes.status, 200);
         assert.equal(jar.arrivals.at(-1), 'slow', `the slow response arrived last: ${jar.arrivals.join(', ')}`);
@@ -66,13 +82,15 @@ for (const platform of PLATFORMS)
 
       it('two slow pages overlapping each other and quick ones, the earlier slow one arriving last: the jar ends with a working token', async () => {
         const jar = await TokenCookieJar.login(t.server, `two-slow-${kind}`);
-        const first = jar.get('/me/slow?ms=1800', 'slow 1');
-        await sleep(150);
-        await quickOnes(jar, 2, 'quick a');
-        const second = jar.get('/me/slow?ms=600', 'slow 2');
-        await sleep(150);
-        const quickTokens = await quickOnes(jar, 3, 'quick b');
-        assert.equal((await second).status, 200);
+        const [name1, name2] = [`${platform}-${kind}-two-slow-1`, `${platform}-${kind}-two-slow-2`];
+        const first = jar.get(`/rot/held/${name1}`, 'slow 1');
+        const quickTokens = await whileHeld(name1, async () => {
+          await quickOnes(jar, 2, 'quick a');
+          const second = jar.get(`/rot/held/${name2}`, 'slow 2');
+          const tokens = await whileHeld(name2, () => quickOnes(jar, 3, 'quick b'));
+          assert.equal((await second).status, 200);
+          return tokens;
+        });
         assert.equal((await first).status, 200);
         assert.equal(jar.arrivals.at(-1), 'slow 1', `the first slow response arrived last: ${jar.arrivals.join(', ')}`);
         assert.equal(jar.token, quickTokens.at(-1), 'the jar holds the newest token');
@@ -84,11 +102,14 @@ for (const platform of PLATFORMS)
 
       it('a slow page overlapping a logout of the same jar: its late response brings no token back', async () => {
         const jar = await TokenCookieJar.login(t.server, `slow-logout-${kind}`);
-        const slow = jar.get('/me/slow?ms=1200', 'slow');
-        await sleep(150);
-        await quickOnes(jar, 1, 'quick');
-        const held = jar.token;
-        assert.equal((await jar.post('/me/logout', 'logout')).status, 200);
+        const name = `${platform}-${kind}-slow-logout`;
+        const slow = jar.get(`/rot/held/${name}`, 'slow');
+        const held = await whileHeld(name, async () => {
+          await quickOnes(jar, 1, 'quick');
+          const token = jar.token;
+          assert.equal((await jar.post('/me/logout', 'logout')).status, 200);
+          return token;
+        });
         const slowRes = await slow;
         assert.equal(slowRes.status, 200);
         assert.ok(!cookieToken(slowRes), `the slow response after the logout set no token: ${cookieToken(slowRes)}`);
@@ -99,12 +120,14 @@ for (const platform of PLATFORMS)
 
       it('a slow page overlapping a regenerate of the same jar: its late response keeps the new identity in the jar', async () => {
         const jar = await TokenCookieJar.login(t.server, `slow-regen-${kind}`);
-        const slow = jar.get('/me/slow?ms=1200', 'slow');
-        await sleep(150);
-        assert.equal((await jar.post('/rot/regenerate', 'regenerate')).status, 200);
-        const regenerated = jar.token;
-        await quickOnes(jar, 2, 'quick');
-        const newest = jar.token;
+        const name = `${platform}-${kind}-slow-regen`;
+        const slow = jar.get(`/rot/held/${name}`, 'slow');
+        const [regenerated, newest] = await whileHeld(name, async () => {
+          assert.equal((await jar.post('/rot/regenerate', 'regenerate')).status, 200);
+          const token = jar.token;
+          await quickOnes(jar, 2, 'quick');
+          return [token, jar.token];
+        });
         const slowRes = await slow;
         assert.equal(slowRes.status, 200);
         assert.ok(!cookieToken(slowRes), 'the slow response of the old identity set no token');
