@@ -24,7 +24,9 @@ for (const platform of PLATFORMS) {
   describe(`idle timeout (sliding) and absolute ttl (${platform})`, () => {
     let t: FeaturesApp;
     before(async () => {
-      t = await createFeaturesApp({ idleTimeout: 700, ttl: '3s' }, platform);
+      // The idle timeout leaves 800 ms for each request between two 400 ms pauses (a loaded
+      // machine); the absolute ttl is far enough that a 401 below comes from idleness alone.
+      t = await createFeaturesApp({ idleTimeout: 1200, ttl: '6s' }, platform);
     });
     after(async () => {
       await t.close();
@@ -38,7 +40,7 @@ for (const platform of PLATFORMS) {
         assert.equal(r.status, 200, `use ${i}`);
         token = r.token;
       }
-      await sleep(900);
+      await sleep(1500);
       assert.equal((await use(t, token)).status, 401, 'idle for longer than idleTimeout');
     });
 
@@ -59,7 +61,7 @@ for (const platform of PLATFORMS) {
 
     it('idleTimeout per link() overrides the module option (false: none)', async () => {
       const { token } = await login(t, { user: 'idle3', idleTimeout: false });
-      await sleep(1000);
+      await sleep(1500);
       assert.equal((await use(t, token)).status, 200, 'no idle timeout for this session');
     });
   });

@@ -127,7 +127,9 @@ describe('fresh authentication (memory store)', () => {
 describe('the reauthentication ceiling', () => {
   let t: StepUpApp;
   before(async () => {
-    t = await createStepUpApp({ reauthentication: { maxAge: '1500ms' } });
+    // 3 s: room for the requests between the pauses below on a loaded machine (B reauthenticates
+    // 1.5 s before its ceiling, and is used 1.2 s before the new one).
+    t = await createStepUpApp({ reauthentication: { maxAge: '3s' } });
   });
   after(async () => {
     await t.close();
@@ -137,12 +139,12 @@ describe('the reauthentication ceiling', () => {
     const a = await login(t, 'ceiling-a');
     const b = await login(t, 'ceiling-b');
     let tokenB = (await use(t, b.token)).token;
-    await sleep(800);
+    await sleep(1500);
     const reauth = await post(t, tokenB, '/me/reauthenticate', {});
     tokenB = cookieToken(reauth)!;
-    await sleep(900);
-    assert.equal((await use(t, a.token)).status, 401, '1.7 s after the login');
-    assert.equal((await use(t, tokenB)).status, 200, '0.9 s after the reauthentication');
+    await sleep(1800);
+    assert.equal((await use(t, a.token)).status, 401, '3.3 s after the login');
+    assert.equal((await use(t, tokenB)).status, 200, '1.8 s after the reauthentication');
     const ended = t.events.filter((e) => e.type === 'session.revoked' && e.reason === 'reauthentication');
     assert.equal(ended.length, 1);
     assert.equal((await use(t, a.token)).status, 401, 'stays ended');
