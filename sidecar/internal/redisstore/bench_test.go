@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
@@ -58,7 +57,7 @@ func benchResolveN(b *testing.B, o session.ResolveOptions, follow bool, parallel
 // benchResolveOn runs the resolves over `instances` Stores sharing one Redis, taking turns.
 func benchResolveOn(b *testing.B, o session.ResolveOptions, follow bool, parallel, instances int) {
 	url := standaloneURL(b)
-	secret, prefix := randomSecret(), fmt.Sprintf("bench%d:", prefixSeq.Add(1))
+	secret, prefix := randomSecret(), testPrefix("bench")
 	stores := make([]*Store, instances)
 	for i := range stores {
 		stores[i] = newRedisStore(b, ConnConfig{URL: url}, secret, nil, prefix, session.NewSystemClock())

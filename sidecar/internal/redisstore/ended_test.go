@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/protocol"
@@ -28,7 +31,7 @@ func TestEndedAnnouncements(t *testing.T) {
 		if _, err := b.sandboxFor(sbA); err != nil { // b opens the sandbox (a socket's handshake does)
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond) // the subscriptions are in place
+		waitSubscribers(t, e.urls, a.endedChannel(), 2) // a message published before is lost
 		cases := []struct {
 			name    string
 			sandbox []byte
@@ -68,4 +71,32 @@ func TestEndedAnnouncements(t *testing.T) {
 			}
 		}
 	})
+}
+
+// waitSubscribers waits (bounded) until channel has n subscribers over the servers at urls
+// (PUBSUB NUMSUB counts a node's own subscribers; a cluster's PUBLISH reaches every node):
+// pub/sub keeps nothing for a subscription that is not in place yet.
+func waitSubscribers(t *testing.T, urls []string, channel string, n int64) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var total int64
+		for _, addr := range addrsOf(urls) {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			counts, err := c.PubSubNumSub(ctx, channel).Result()
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += counts[channel]
+		}
+		if total >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscribers on %s after 10 s", total, n, channel)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -59,6 +60,17 @@ func (e *env) shared() *storetest.Env {
 
 var prefixSeq atomic.Int64
 
+// runTag sets this test process's key prefixes apart from those of other processes and earlier
+// runs on the same server (XEMS_TEST_REDIS_URL): a prefix's key check refuses another secret.
+var runTag = func() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+// testPrefix is a key prefix of its own for one test's store: kind, the run's tag, a sequence number.
+func testPrefix(kind string) string { return fmt.Sprintf("%s%s-%d:", kind, runTag, prefixSeq.Add(1)) }
+
 type backendKind struct {
 	name string
 	env  func(t testing.TB, clock session.Clock) *env
@@ -83,7 +95,7 @@ func redisKind(name string, cluster bool) backendKind {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := &env{name: name, clock: clock, redis: true, prefix: fmt.Sprintf("xt%d:", prefixSeq.Add(1))}
+		e := &env{name: name, clock: clock, redis: true, prefix: testPrefix("xt")}
 		conn := ConnConfig{Timeout: 2 * time.Second}
 		if cluster {
 			conn.Cluster = clusterURLs(t)

@@ -47,7 +47,7 @@ func TestDeriveKeys(t *testing.T) {
 
 func TestKeyCheck(t *testing.T) {
 	conn := ConnConfig{URL: standaloneURL(t)}
-	prefix := fmt.Sprintf("kc%d:", prefixSeq.Add(1))
+	prefix := testPrefix("kc")
 	secret := randomSecret()
 	first := newRedisStore(t, conn, secret, []byte("prod"), prefix, nil)
 	if err := first.Check(context.Background()); err != nil {
@@ -104,7 +104,7 @@ func TestKeyPrefixValidation(t *testing.T) {
 
 func TestKeyLayout(t *testing.T) {
 	urls := clusterURLs(t)
-	prefix := fmt.Sprintf("kl%d:", prefixSeq.Add(1))
+	prefix := testPrefix("kl")
 	s := newRedisStore(t, ConnConfig{Cluster: urls}, randomSecret(), nil, prefix, nil)
 	for i := 0; i < 5; i++ {
 		createWith(t, s, sbA, "d", session.CreateOptions{UserID: []byte("layout-user")})
@@ -167,7 +167,7 @@ func TestKeyLayout(t *testing.T) {
 
 func TestSessionsSpreadOverMasters(t *testing.T) {
 	urls := clusterURLs(t)
-	prefix := fmt.Sprintf("sp%d:", prefixSeq.Add(1))
+	prefix := testPrefix("sp")
 	s := newRedisStore(t, ConnConfig{Cluster: urls}, randomSecret(), nil, prefix, nil)
 	for i := 0; i < 60; i++ {
 		user := ""

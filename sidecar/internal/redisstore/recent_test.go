@@ -14,7 +14,7 @@ import (
 
 func twoStores(t *testing.T, clock session.Clock) (a, b *Store, la, lb *commandLog) {
 	t.Helper()
-	url, secret, prefix := standaloneURL(t), randomSecret(), fmt.Sprintf("rc%d:", prefixSeq.Add(1))
+	url, secret, prefix := standaloneURL(t), randomSecret(), testPrefix("rc")
 	a = newRedisStore(t, ConnConfig{URL: url}, secret, nil, prefix, clock)
 	b = newRedisStore(t, ConnConfig{URL: url}, secret, nil, prefix, clock)
 	la, lb = &commandLog{}, &commandLog{}

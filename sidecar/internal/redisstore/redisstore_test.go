@@ -55,7 +55,7 @@ func addrsOf(urls []string) []string {
 
 func TestEveryFieldIsSealed(t *testing.T) {
 	conn := ConnConfig{URL: standaloneURL(t)}
-	prefix := fmt.Sprintf("ts%d:", prefixSeq.Add(1))
+	prefix := testPrefix("ts")
 	s := newRedisStore(t, conn, randomSecret(), nil, prefix, nil)
 	rdb := redis.NewClient(&redis.Options{Addr: addrsOf([]string{conn.URL})[0]})
 	defer rdb.Close()

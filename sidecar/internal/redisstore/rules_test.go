@@ -54,7 +54,7 @@ func (l *commandLog) take() string {
 // interval) is one read.
 func TestResolveRoundTrips(t *testing.T) {
 	clock := newFakeClock()
-	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, fmt.Sprintf("rt%d:", prefixSeq.Add(1)), clock)
+	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, testPrefix("rt"), clock)
 	if err := s.Check(context.Background()); err != nil { // loads the scripts: no NOSCRIPT retry
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestResolveRoundTrips(t *testing.T) {
 // session, within the interval of its exact time.
 func TestResolveTouchInterval(t *testing.T) {
 	clock := newFakeClock()
-	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, fmt.Sprintf("ti%d:", prefixSeq.Add(1)), clock)
+	s := newRedisStore(t, ConnConfig{URL: standaloneURL(t)}, randomSecret(), nil, testPrefix("ti"), clock)
 	if err := s.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestResolveTouchInterval(t *testing.T) {
 // past, each one refuses and the keys are byte for byte what they were.
 func TestScriptsRefuseAPassedDeadline(t *testing.T) {
 	ctx := context.Background()
-	prefix := fmt.Sprintf("dl%d:", prefixSeq.Add(1))
+	prefix := testPrefix("dl")
 	url := standaloneURL(t)
 	s := newRedisStore(t, ConnConfig{URL: url}, randomSecret(), nil, prefix, newFakeClock())
 	c := createWith(t, s, sbA, "d", session.CreateOptions{UserID: []byte("u"), Meta: []byte("m")})
