@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { RequireDeviceBound, SessionGuard, XemsModule, type XemsModuleOptions, XemsService, type XemsEvent } from '../src';
 import { PLATFORMS, type TestPlatform, createPlatformApp } from './support/platforms';
-import { standaloneRedis } from './support/redis-servers';
+import { standaloneRedis, uniqueKeyPrefix } from './support/redis-servers';
 import { cookieToken, setCookieLine } from './support/xems-test-app';
 
 // Device-bound sessions (DBSC) end to end over HTTP, against the real sidecar (memory and
@@ -282,7 +282,7 @@ describe('redis', () => {
     scenarios(
       'Redis store',
       () => ({
-        store: { type: 'redis', url: redis.url, keyPrefix: `dbsc${process.pid}${platform}:` },
+        store: { type: 'redis', url: redis.url, keyPrefix: uniqueKeyPrefix(`dbsc-${platform}-`) },
         persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
         hardwareBinding: { id: 'dbsc-e2e' },
       }),

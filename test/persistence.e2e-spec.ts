@@ -134,7 +134,8 @@ function vaultHashes(dir: string): string {
     .join('\n');
 }
 
-function nextEvent(events: XemsEvent[], type: string, timeoutMs = 5000): Promise<XemsEvent> {
+// 15 s: the events waited for follow a sidecar restart (a process start and a vault reload) on a loaded machine.
+function nextEvent(events: XemsEvent[], type: string, timeoutMs = 15_000): Promise<XemsEvent> {
   const start = Date.now();
   const seen = events.length;
   return new Promise((resolve, reject) => {

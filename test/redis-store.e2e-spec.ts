@@ -7,7 +7,7 @@ import request from 'supertest';
 import { Test } from '@nestjs/testing';
 import { XemsConfigError, XemsModule, XemsModuleOptions, XemsStore, createStandaloneXems } from '../src';
 import { PLATFORMS, TestApp, type TestPlatform, cookieToken, createTestApp, sleep } from './support/xems-test-app';
-import { clusterRedis, dumpKeys, scanKeys, startRedis, standaloneRedis } from './support/redis-servers';
+import { clusterRedis, dumpKeys, scanKeys, startRedis, standaloneRedis, uniqueKeyPrefix } from './support/redis-servers';
 
 // Two NestJS apps (two sidecars) on one Redis, then on a 3-master Redis Cluster; a Redis
 // restart in the middle of traffic; and every key left in Redis read back for secrets.
@@ -128,7 +128,7 @@ function sharedStoreScenarios(name: string, store: () => XemsModuleOptions['stor
 describe('the Redis store', () => {
   let standalone: Awaited<ReturnType<typeof standaloneRedis>>;
   let cluster: Awaited<ReturnType<typeof clusterRedis>>;
-  const prefix = `e2e${process.pid}:`;
+  const prefix = uniqueKeyPrefix('e2e');
   before(async () => {
     standalone = await standaloneRedis();
     cluster = await clusterRedis();
@@ -232,12 +232,12 @@ for (const platform of PLATFORMS) {
   describe(`a sidecar crash with the Redis store (${platform})`, () => {
     it('loses nothing: the restarted sidecar serves the same sessions from Redis', async () => {
       const redis = await standaloneRedis();
-      const app = await createTestApp(options({ type: 'redis', url: redis.url, keyPrefix: `crash${process.pid}:` }), platform);
+      const app = await createTestApp(options({ type: 'redis', url: redis.url, keyPrefix: uniqueKeyPrefix('crash') }), platform);
       try {
         let token = await login(app, 'crash');
         const pid = app.xems.sidecar.pid!;
         process.kill(pid, 'SIGKILL');
-        const deadline = Date.now() + 5000;
+        const deadline = Date.now() + 15_000; // a process start on a loaded machine
         let res;
         do {
           await sleep(50);
@@ -272,8 +272,10 @@ for (const platform of PLATFORMS) {
         let killedAt = 0;
         let restartedAt = 0;
         let recovered = false;
-        // A bounded run: 400 sequential requests at most, one every 10 ms.
-        for (let i = 0; i < 400 && !recovered; i++) {
+        // A bounded run, one request every 10 ms, ending at the first 200 after the restart: 1500
+        // requests at most, so the store's breaker (open up to 2 s between probes) has at least
+        // 14 s after the restart to let a probe through, also on a loaded machine.
+        for (let i = 0; i < 1500 && !recovered; i++) {
           if (i === 20) {
             await redis.kill();
             killedAt = statuses.length;

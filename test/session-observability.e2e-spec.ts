@@ -57,7 +57,7 @@ for (const platform of PLATFORMS) {
     it('sidecar.unavailable and sidecar.restarted when the sidecar dies', async () => {
       const pid = t.xems.sidecar.pid!;
       process.kill(pid, 'SIGKILL');
-      await eventually(() => types(t).includes('sidecar.restarted'), 5000, 'sidecar.restarted');
+      await eventually(() => types(t).includes('sidecar.restarted'), 15_000, 'sidecar.restarted');
       const unavailable = t.events.find((e) => e.type === 'sidecar.unavailable');
       assert.ok(unavailable && unavailable.type === 'sidecar.unavailable' && unavailable.willRestart);
       const restarted = t.events.find((e) => e.type === 'sidecar.restarted');
@@ -242,7 +242,7 @@ for (const platform of PLATFORMS) {
         await eventually(() => t.events.some((e) => e.type === 'session.expired'), 4000, 'an expiry');
         await request(t.server).post('/me/logout').set('Cookie', `xems_token=${token}`);
         process.kill(t.xems.sidecar.pid!, 'SIGKILL');
-        await eventually(() => t.events.some((e) => e.type === 'sidecar.restarted'), 5000, 'the restart');
+        await eventually(() => t.events.some((e) => e.type === 'sidecar.restarted'), 15_000, 'the restart');
       } finally {
         await t.close();
       }

@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { XemsModuleOptions } from '../src';
 import { type StepUpApp, createStepUpApp } from './support/xems-step-up-app';
 import { cookieToken, sleep } from './support/xems-test-app';
-import { clusterRedis, standaloneRedis } from './support/redis-servers';
+import { clusterRedis, standaloneRedis, uniqueKeyPrefix } from './support/redis-servers';
 
 // Authentication time and method, @RequireFreshAuth, reauthenticated(), the reauthentication
 // ceiling, revokeAll() and onCredentialChange(), over HTTP against the real sidecar (memory
@@ -218,7 +218,7 @@ describe('with the Redis store', () => {
     await standalone?.stop();
     await cluster?.stop();
   });
-  const prefix = `stepup${process.pid}:`;
+  const prefix = uniqueKeyPrefix('stepup');
   adminScenarios('one Redis server', () => redisOptions({ type: 'redis', url: standalone.url, keyPrefix: prefix }));
   adminScenarios('a 3-master Redis Cluster', () => redisOptions({ type: 'redis', cluster: cluster.urls, keyPrefix: prefix }));
 });

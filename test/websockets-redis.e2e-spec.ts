@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { XemsModuleOptions } from '../src';
-import { standaloneRedis } from './support/redis-servers';
+import { standaloneRedis, uniqueKeyPrefix } from './support/redis-servers';
 import { cookieToken } from './support/xems-test-app';
 import { TestSocket, WS_PLATFORMS, type WsTestApp, closesWithin, createWsApp } from './support/ws-app';
 
@@ -25,7 +25,7 @@ describe('WebSockets with the Redis store, two instances', () => {
   for (const platform of WS_PLATFORMS) {
     it(`${platform}: logout on instance A disconnects the socket on instance B within 1 s; B's messages work until then`, async () => {
       const options: XemsModuleOptions = {
-        store: { type: 'redis', url: redis.url, keyPrefix: `ws-${platform}-${randomBytes(4).toString('hex')}:` },
+        store: { type: 'redis', url: redis.url, keyPrefix: uniqueKeyPrefix(`ws-${platform}-`) },
         persistence: { secret: `base64:${randomBytes(32).toString('base64')}` },
         hardwareBinding: { id: 'ws-e2e' },
       };

@@ -1,4 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -157,6 +158,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw err;
   }
   return { nodes, urls: nodes.map((n) => n.url), stop };
+}
+
+/**
+ * A key prefix of its own for a test on a shared server (CI's runs the suites on three Node
+ * versions one after the other, and pids repeat): a prefix's key check refuses another secret.
+ */
+export function uniqueKeyPrefix(name: string): string {
+  return `${name}${process.pid}-${randomBytes(4).toString('hex')}:`;
 }
 
 /** A standalone server for a test file: CI's (XEMS_TEST_REDIS_URL) or a new one. */
