@@ -34,9 +34,10 @@ describe('the sidecar client against the real sidecar', () => {
     const sessions: CreatedSession[] = await Promise.all(Array.from({ length: 20 }, () => api.sCreate('blocked', data, 600_000, 0, '')));
     const rotations = sessions.map((s) => api.sResolve('blocked', s.token, true, 2000, 0));
     // The frames go out in the check phase (the client's flush, queued first); then the loop is
-    // blocked for three timeouts while the sidecar answers. The timeout sweep (timers phase)
-    // runs before the poll phase that reads those answers.
-    await new Promise<void>((resolve) => setImmediate(() => (busyWait(3 * REQUEST_TIMEOUT_MS), resolve())));
+    // blocked for ten timeouts while the sidecar answers (2 s: time enough for it to answer on
+    // a loaded machine, where it may get little CPU). The timeout sweep (timers phase) runs
+    // before the poll phase that reads those answers.
+    await new Promise<void>((resolve) => setImmediate(() => (busyWait(10 * REQUEST_TIMEOUT_MS), resolve())));
     const results = await Promise.allSettled(rotations);
     const failed = results.filter((r) => r.status === 'rejected');
     assert.deepEqual(failed, [], 'no call timed out');
