@@ -168,7 +168,7 @@ describe('OpenTelemetry: metrics and spans from a scripted session sequence', { 
     const short = await login(t, { user: 'otel-d', ttl: '200ms' });
     keep(short);
     const shortId = short.body.context.id as string;
-    await eventually(() => t.events.some((e) => e.type === 'session.expired' && e.sessionId === shortId), 5000, 'session.expired');
+    await eventually(() => t.events.some((e) => e.type === 'session.expired' && e.sessionId === shortId), 10_000, 'session.expired');
   });
 
   after(async () => {
