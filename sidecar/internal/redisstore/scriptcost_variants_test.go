@@ -68,8 +68,17 @@ return 1
 	// costRetD: the inline resolve replying the data alone on success (no table).
 	costRetD = redis.NewScript(costResolveInline[:len(costResolveInline)-len("return {1, cur[3] or ''}\n")] + "return cur[3] or ''\n")
 	costOld  = redis.NewScript(costResolveBody)
-	// costLean5: the new scriptResolve without the now argument (used only before Redis 7).
-	costLean5 = redis.NewScript(costLeanSrc("ARGV[5]"))
+	// costCASHL: the compare on h and l (both as this Store last wrote them), no data in the
+	// reply: what a Store that kept the sealed data of its recent sessions would need (any write
+	// of a session writes a fresh l, so equal h and l mean equal d).
+	costCASHL = redis.NewScript(luaDeadline + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 'l')
+if not cur[1] then return 0 end
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[3] then return -1 end
+redis.call('HSET', KEYS[1], 'h', ARGV[2], 'l', ARGV[3])
+if ARGV[4] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[4], 'GT') end
+return 1
+`)
 	// costBare is the resolve script's calls without any Lua logic around them.
 	costBare = redis.NewScript(`
 redis.call('TIME')
@@ -80,7 +89,7 @@ return 1
 )
 
 func scriptCostVariants(b *testing.B, ctx context.Context, rc *redis.Client, blobs sessBlobs) []costVariant {
-	for _, sc := range []*redis.Script{scriptResolve, scriptCommit, costEmpty, costTime, costNoTime, costInline, costShebang, costCAS, costBare, costRetD, costOld, costLean5} {
+	for _, sc := range []*redis.Script{scriptResolve, scriptCommit, costEmpty, costTime, costNoTime, costInline, costShebang, costCAS, costBare, costRetD, costOld, costCASHL} {
 		if err := sc.Load(ctx, rc).Err(); err != nil {
 			b.Fatal(err)
 		}
@@ -97,6 +106,12 @@ func scriptCostVariants(b *testing.B, ctx context.Context, rc *redis.Client, blo
 	eval := func(sc *redis.Script, slide string) func(p redis.Pipeliner, k *costKeys) {
 		return func(p redis.Pipeliner, k *costKeys) { sc.EvalSha(ctx, p, []string{k.sess}, args(k, slide)...) }
 	}
+	// scriptResolve takes no now argument.
+	resolve := func(slide string) func(p redis.Pipeliner, k *costKeys) {
+		return func(p redis.Pipeliner, k *costKeys) {
+			scriptResolve.EvalSha(ctx, p, []string{k.sess}, k.blobs.h, k.blobs.h, k.blobs.l, slide, dl)
+		}
+	}
 	fcall := func(fn, slide string) func(p redis.Pipeliner, k *costKeys) {
 		return func(p redis.Pipeliner, k *costKeys) { p.FCall(ctx, fn, []string{k.sess}, args(k, slide)...) }
 	}
@@ -109,8 +124,8 @@ func scriptCostVariants(b *testing.B, ctx context.Context, rc *redis.Client, blo
 			func(p redis.Pipeliner, k *costKeys) { p.Set(ctx, k.next, k.blobs.plain, 24*time.Hour) },
 			func(p redis.Pipeliner, k *costKeys) { p.Del(ctx, k.cur) },
 		}},
-		{name: "resolve", steps: one(eval(scriptResolve, ""))},
-		{name: "resolve-idle", steps: one(eval(scriptResolve, idleAt))},
+		{name: "resolve", steps: one(resolve(""))},
+		{name: "resolve-idle", steps: one(resolve(idleAt))},
 		{name: "old", steps: one(eval(costOld, ""))},
 		{name: "old-idle", steps: one(eval(costOld, idleAt))},
 		{name: "old-resp2", resp2: true, steps: one(eval(costOld, ""))},
@@ -132,9 +147,7 @@ func scriptCostVariants(b *testing.B, ctx context.Context, rc *redis.Client, blo
 		{name: "bare-calls", steps: one(eval(costBare, ""))},
 		{name: "empty-noargs", steps: one(func(p redis.Pipeliner, k *costKeys) { costEmpty.EvalSha(ctx, p, nil) })},
 		{name: "old-inline-ret-d", steps: one(eval(costRetD, ""))},
-		{name: "resolve-no-now", steps: one(func(p redis.Pipeliner, k *costKeys) {
-			costLean5.EvalSha(ctx, p, []string{k.sess}, k.blobs.h, k.blobs.h, k.blobs.l, "", dl)
-		})},
+		{name: "cas-h-l", steps: one(eval(costCASHL, ""))},
 		{name: "cas-only", steps: one(eval(costCAS, ""))},
 		{name: "multi-cas+hget", steps: one(func(p redis.Pipeliner, k *costKeys) {
 			p.Do(ctx, "MULTI")
@@ -147,27 +160,4 @@ func scriptCostVariants(b *testing.B, ctx context.Context, rc *redis.Client, blo
 			p.HGet(ctx, k.sess, "d")
 		})},
 	}
-}
-
-func costLeanSrc(dl string) string {
-	return `
-local dl = tonumber(` + dl + `)
-if dl > 0 then
-  local t = redis.call('TIME')
-  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) >= dl then
-    return redis.error_reply('XEMS_DEADLINE_EXCEEDED')
-  end
-end
-local k = KEYS[1]
-local cur = redis.call('HMGET', k, 'h', 'd')
-if not cur[1] then return 0 end
-if cur[1] ~= ARGV[1] then return redis.call('HMGET', k, 'h', 'l', 'd') end
-if ARGV[2] ~= '' then
-  redis.call('HSET', k, 'h', ARGV[2], 'l', ARGV[3])
-else
-  redis.call('HSET', k, 'l', ARGV[3])
-end
-if ARGV[4] ~= '' then redis.call('PEXPIREAT', k, ARGV[4], 'GT') end
-return cur[2]
-`
 }

@@ -141,16 +141,20 @@ end
 // sessResolve: the compare-and-set of a resolve decided on the session's header as this
 // sidecar last read or wrote it (recent.go), and the read, in one call. KEYS[1] the session.
 // ARGV: the header decided on, the new header (” = unchanged), the new last-seen blob, the
-// expiry (moved only later; ” = unchanged), now, deadline. Replies by type (resolveReply):
-// the current sealed data d (a string) when done, 0 when the session is gone, {h, l, d} when
-// it is not at that header (nothing written: the caller decides again on these fields).
+// expiry (moved only later; ” = unchanged), deadline. Replies by type (resolveReply): the
+// current sealed data d (a string) when done, 0 when the session is gone, {h, l, d} when it is
+// not at that header (nothing written: the caller decides again on these fields).
 //
 // It is the script of every rotating request on a sticky instance, so it is written for the
-// server's CPU (BenchmarkScriptCost, bench/FINDINGS.md F): the success reply is the data alone,
-// not a table (Redis probes a table reply for err/ok/map/set/... fields: a {1, d} reply cost
-// the server about 1.5 µs more per call on Redis 7.0), the read takes only h and d (l only on
-// the rare mismatch, with a second HMGET), and the write is one inline HSET.
-var scriptResolve = redis.NewScript(luaDeadline + luaSlide + `
+// server's CPU (BenchmarkScriptCost, bench/FINDINGS.md F; together 11-17 % less redis-server
+// CPU per one-call request on Redis 7.0 than the script before): the success reply is the
+// data alone, not a table (Redis probes a table reply for err/ok/map/set/... fields), the read
+// takes only h and d (l only on the rare mismatch, with a second HMGET), the write is one
+// inline HSET, and no "now" argument is sent (every argument costs the server; before Redis 7,
+// which has no PEXPIREAT ... GT, the expiry compare takes Redis's own TIME instead).
+var scriptResolve = redis.NewScript(luaResolve)
+
+const luaResolve = luaDeadline + luaExtend + `
 local k = KEYS[1]
 local cur = redis.call('HMGET', k, 'h', 'd')
 if not cur[1] then return 0 end
@@ -160,9 +164,16 @@ if ARGV[2] ~= '' then
 else
   redis.call('HSET', k, 'l', ARGV[3])
 end
-slide(k, ARGV[4], ARGV[5])
+if ARGV[4] ~= '' then
+  if (redis.REDIS_VERSION_NUM or 0) >= 0x070000 then
+    redis.call('PEXPIREAT', k, ARGV[4], 'GT')
+  else
+    local t = redis.call('TIME')
+    extend(k, ARGV[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  end
+end
 return cur[2] or ''
-`)
+`
 
 // resolveReply reads scriptResolve's reply as a code and its string fields: 1 and {d} done, 0
 // and none gone, -1 and {h, l, d} not at that header. Any other reply is an error (logged as an

@@ -44,6 +44,18 @@ func TestResolveReplyShapes(t *testing.T) {
 // writes nothing and replies h, l, d; on a missing key it replies 0; with "" as the new header
 // it writes l alone.
 func TestResolveScript(t *testing.T) {
+	testResolveScript(t, scriptResolve)
+}
+
+// TestResolveScriptBeforeRedis7: the same on a server that reports a version before 7 (the
+// script's view of redis.REDIS_VERSION_NUM shadowed), where the expiry is moved with PTTL and
+// PEXPIREAT against Redis's own TIME instead of PEXPIREAT ... GT.
+func TestResolveScriptBeforeRedis7(t *testing.T) {
+	six := redis.NewScript("local redis = setmetatable({REDIS_VERSION_NUM = 0x060200}, {__index = redis})\n" + luaResolve)
+	testResolveScript(t, six)
+}
+
+func testResolveScript(t *testing.T, script *redis.Script) {
 	ctx := context.Background()
 	o, _ := redis.ParseURL(standaloneURL(t))
 	rc := redis.NewClient(o)
@@ -57,7 +69,7 @@ func TestResolveScript(t *testing.T) {
 	dl := ms(now + 60_000)
 	run := func(h, newH, l, slide string) (int64, []string) {
 		t.Helper()
-		reply, err := scriptResolve.Run(ctx, rc, []string{k}, h, newH, l, slide, ms(now), dl).Result()
+		reply, err := script.Run(ctx, rc, []string{k}, h, newH, l, slide, dl).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,6 +91,12 @@ func TestResolveScript(t *testing.T) {
 	}
 	if code, f := run("H1", "H3", "L3", ""); code != -1 || fmt.Sprint(f) != "[H2 L2 D1]" || fieldsNow() != "H2L2D1" {
 		t.Fatalf("at another header: %d %v, stored %s", code, f, fieldsNow())
+	}
+	if code, f := run("H2", "", "L4", ms(now+100_000)); code != 1 || f[0] != "D1" || fieldsNow() != "H2L4D1" {
+		t.Fatalf("header unchanged: %d %v, stored %s", code, f, fieldsNow())
+	}
+	if ttl, _ := rc.PTTL(ctx, k).Result(); ttl < 590*time.Second {
+		t.Fatalf("the expiry moved earlier: %v", ttl)
 	}
 	if code, f := run("H2", "", "L4", ms(now+900_000)); code != 1 || f[0] != "D1" || fieldsNow() != "H2L4D1" {
 		t.Fatalf("header unchanged: %d %v, stored %s", code, f, fieldsNow())
