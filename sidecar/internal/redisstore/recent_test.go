@@ -142,29 +142,3 @@ func TestRecentBounded(t *testing.T) {
 		t.Fatal("dropped entry found")
 	}
 }
-
-// TestResolveReplyShapes: a reply of scriptResolve that is not one of its three shapes is an
-// error (logged as an unexpected reply), never a panic or a misread field.
-func TestResolveReplyShapes(t *testing.T) {
-	for _, c := range []struct {
-		reply []any
-		code  int64
-		ok    bool
-	}{
-		{[]any{int64(1), "d"}, 1, true},
-		{[]any{int64(0)}, 0, true},
-		{[]any{int64(-1), "h", "l", "d"}, -1, true},
-		{nil, 0, false},
-		{[]any{"1", "d"}, 0, false},
-		{[]any{int64(1)}, 0, false},
-		{[]any{int64(1), int64(2)}, 0, false},
-		{[]any{int64(-1), "h", "l"}, 0, false},
-		{[]any{int64(2), "d"}, 0, false},
-		{[]any{int64(0), "x"}, 0, false},
-	} {
-		code, fields, err := resolveReply(c.reply)
-		if (err == nil) != c.ok || (c.ok && (code != c.code || len(fields) != len(c.reply)-1)) {
-			t.Errorf("%v: code %d fields %v err %v", c.reply, code, fields, err)
-		}
-	}
-}

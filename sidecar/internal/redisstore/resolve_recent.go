@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/crypto"
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
@@ -41,7 +40,7 @@ func (s *Store) resolveRecent(ctx context.Context, dl session.Deadline, sb *sand
 	if err != nil {
 		return false, nil, err
 	}
-	reply, err := scriptResolve.Run(ctx, s.rdb, []string{sessKey}, cached.h, newH, l, slidTo(&st, x.now), ms(x.now), ms(int64(dl))).Slice()
+	reply, err := scriptResolve.Run(ctx, s.rdb, []string{sessKey}, cached.h, newH, l, slidTo(&st, x.now), ms(int64(dl))).Result()
 	if err != nil {
 		return false, nil, err
 	}
@@ -63,26 +62,6 @@ func (s *Store) resolveRecent(ctx context.Context, dl session.Deadline, sb *sand
 	fresh := &sess{sb: sb, k: *k, key: sessKey, data: fields[2]}
 	fresh, found, err := s.loaded(ctx, fresh, fields[0], fields[1])
 	return !found || err != nil, fresh, err
-}
-
-// resolveReply checks the shape of scriptResolve's reply: its code and its string fields.
-func resolveReply(reply []any) (int64, []string, error) {
-	bad := fmt.Errorf("malformed resolve reply (%d elements)", len(reply))
-	if len(reply) == 0 {
-		return 0, nil, bad
-	}
-	code, ok := reply[0].(int64)
-	want := map[int64]int{1: 2, 0: 1, -1: 4}[code]
-	if !ok || want == 0 || len(reply) != want {
-		return 0, nil, bad
-	}
-	fields := make([]string, len(reply)-1)
-	for i, v := range reply[1:] {
-		if fields[i], ok = v.(string); !ok {
-			return 0, nil, bad
-		}
-	}
-	return code, fields, nil
 }
 
 // remember updates the cached fields of x after a commit: applied, its header is now newH

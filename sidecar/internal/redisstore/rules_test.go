@@ -192,6 +192,9 @@ func TestScriptsRefuseAPassedDeadline(t *testing.T) {
 		"commit": func(dl string) error {
 			return scriptCommit.Run(ctx, rc, []string{sess}, h, "", "l", "9999999999999", "", "1", dl).Err()
 		},
+		"resolve": func(dl string) error {
+			return scriptResolve.Run(ctx, rc, []string{sess}, h, "h2", "l", "9999999999999", dl).Err()
+		},
 		"delete": func(dl string) error { return scriptDelete.Run(ctx, rc, []string{sess, user}, id, dl).Err() },
 		"revokeAll": func(dl string) error {
 			return scriptRevokeAll.Run(ctx, rc, []string{user}, s.bucketPrefix(sb, u[0], "s"), "", dl).Err()
