@@ -8,7 +8,11 @@ import { XemsError, XemsValidationError } from './xems.errors';
 // The checks of what callers pass to XemsService at run time (not the module options): each
 // refusal is an XemsValidationError with a code and a hint, before anything reaches the sidecar.
 
+/** The sandbox name assertSandbox accepted last: an app passes the same few names on every call, and the RegExp is not free. */
+let lastValidSandbox: string | undefined;
+
 export function assertSandbox(sandbox: unknown): asserts sandbox is string {
+  if (sandbox === lastValidSandbox) return;
   if (typeof sandbox !== 'string' || !XEMS_LIMITS.sandboxPattern.test(sandbox)) {
     throw new XemsValidationError(
       'INVALID_SANDBOX',
@@ -16,6 +20,7 @@ export function assertSandbox(sandbox: unknown): asserts sandbox is string {
       'Use 1-64 characters from A-Z a-z 0-9 . _ : -',
     );
   }
+  lastValidSandbox = sandbox;
 }
 
 export function assertUserId(userId: unknown): asserts userId is string {
