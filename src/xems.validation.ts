@@ -86,7 +86,8 @@ export function encodeJson(value: unknown, what: string): Buffer {
 }
 
 export function decodeJson<T>(bytes: Buffer): T {
-  return JSON.parse(bytes.toString('utf8')) as T;
+  // toString() without arguments is UTF-8 by Node's shortest path (no encoding lookup).
+  return JSON.parse(bytes.toString()) as T;
 }
 
 /** A key of a sandbox store as bytes (non-empty, at most 1024 bytes). */

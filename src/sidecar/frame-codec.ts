@@ -197,8 +197,10 @@ export class BodyReader implements FieldReader {
 
   str(): string {
     const len = this.u16();
+    if (len === 0) return '';
     this.need(len, 'str');
-    const v = this.buf.toString('utf8', this.pos, this.pos + len);
+    // No encoding argument: UTF-8 without the lookup of an encoding by name (on every field of every reply).
+    const v = this.buf.toString(undefined, this.pos, this.pos + len);
     this.pos += len;
     return v;
   }
