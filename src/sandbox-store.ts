@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { XemsDuration } from './duration.util';
 import type { SidecarApi } from './sidecar/sidecar-api';
 import { type XemsSchemaOptions, assertSchema, checkSchema } from './typed-data';
-import { TOKEN_PATTERN } from './xems.internal-constants';
+import { isTokenShaped } from './token-shape';
 import { decodeJson, encodeJson, encodeKey } from './xems.validation';
 
 /** A key-value store bound to one sandbox: `xems.from('otp-pending')`. */
@@ -64,14 +64,14 @@ export class SandboxStore<V = unknown> implements XemsSandboxStore<V> {
   async get<T = V>(key: string): Promise<T | null> {
     const entry = await this.context.api.kvGet(this.sandbox, encodeKey(key));
     if (entry) return this.read<T>(decodeJson(entry.value), 'a value');
-    if (!TOKEN_PATTERN.test(key)) return null;
+    if (!isTokenShaped(key)) return null;
     const data = await this.context.sessionData(this.sandbox, key);
     return data === null ? null : this.read<T>(data, 'session data');
   }
 
   async del(key: string): Promise<boolean> {
     if (await this.context.api.kvDel(this.sandbox, encodeKey(key))) return true;
-    if (!TOKEN_PATTERN.test(key)) return false;
+    if (!isTokenShaped(key)) return false;
     return this.context.revokeSession(this.sandbox, key);
   }
 

@@ -27,7 +27,8 @@ import { xemsRequestContext } from './xems.context';
 import { XEMS_LIMITS } from './xems.defaults';
 import { XemsError, XemsValidationError } from './xems.errors';
 import { type XemsEvent, XemsEvents } from './xems.events';
-import { TOKEN_PATTERN, XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { isTokenShaped } from './token-shape';
 import { type SessionSpec, XemsSessions } from './xems.sessions';
 import { type XemsStats, readStats } from './xems.stats';
 import { assertHeadersNotSent, assertSandbox, assertUserId, decodeJson, durationMs, encodeJson, schemaOptions } from './xems.validation';
@@ -116,23 +117,29 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
    * unknown, expired, revoked, reused after its grace window (which revokes the session), or
    * presented by a client that does not match the session's binding (`client`).
    */
-  async resolveSession<T = unknown>(token: string, options: XemsResolveOptions = {}): Promise<XemsResolvedSession<T> | null> {
-    const sandbox = options.sandbox ?? this.options.sandbox;
-    if (sandbox !== this.options.sandbox) assertSandbox(sandbox); // the default was checked at start-up
-    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
-    const graceMs =
-      options.gracePeriod === undefined
-        ? this.options.gracePeriod
-        : durationMs(options.gracePeriod, 'gracePeriod', 0, XEMS_LIMITS.maxGraceMs);
-    const minRotateIntervalMs =
-      options.minRotateInterval === undefined ? 0 : durationMs(options.minRotateInterval, 'minRotateInterval', 0, XEMS_LIMITS.maxTtlMs);
-    return this.sessions.resolve<T>(sandbox, token, {
-      rotate: options.rotate === true,
-      graceMs,
-      minRotateIntervalMs,
-      csrf: options.csrf === true,
-      client: options.client,
-    });
+  resolveSession<T = unknown>(token: string, options: XemsResolveOptions = {}): Promise<XemsResolvedSession<T> | null> {
+    // Not async: an async function that returns the resolve's promise costs three microtask
+    // hops on every call; a bad argument still rejects (never throws).
+    try {
+      const sandbox = options.sandbox ?? this.options.sandbox;
+      if (sandbox !== this.options.sandbox) assertSandbox(sandbox); // the default was checked at start-up
+      if (!isTokenShaped(token)) return Promise.resolve(null);
+      const graceMs =
+        options.gracePeriod === undefined
+          ? this.options.gracePeriod
+          : durationMs(options.gracePeriod, 'gracePeriod', 0, XEMS_LIMITS.maxGraceMs);
+      const minRotateIntervalMs =
+        options.minRotateInterval === undefined ? 0 : durationMs(options.minRotateInterval, 'minRotateInterval', 0, XEMS_LIMITS.maxTtlMs);
+      return this.sessions.resolve<T>(sandbox, token, {
+        rotate: options.rotate === true,
+        graceMs,
+        minRotateIntervalMs,
+        csrf: options.csrf === true,
+        client: options.client,
+      });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /**
@@ -154,7 +161,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     const token = own ? own.token : (target as string);
     const sandbox = options.sandbox ?? own?.sandbox ?? this.options.sandbox;
     assertSandbox(sandbox);
-    if (!TOKEN_PATTERN.test(token)) return false;
+    if (!isTokenShaped(token)) return false;
     const expiresAt = await this.sessions.update(sandbox, token, bytes);
     if (expiresAt === null) return false;
     this.requestSessions.updated(req, sandbox, token, decodeJson(bytes), expiresAt);
@@ -165,7 +172,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
   async revokeSession(token: string, options: { sandbox?: string } = {}): Promise<boolean> {
     const sandbox = options.sandbox ?? this.options.sandbox;
     assertSandbox(sandbox);
-    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return false;
+    if (!isTokenShaped(token)) return false;
     return (await this.sessions.revoke(sandbox, token)) !== null;
   }
 
@@ -427,7 +434,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       return session && session.sandbox === sandbox ? session.id : undefined;
     }
     if (current !== undefined) {
-      if (!TOKEN_PATTERN.test(current)) return current;
+      if (!isTokenShaped(current)) return current;
       return (await this.resolveSession(current, { sandbox }))?.id;
     }
     const req = xemsRequestContext.getStore();

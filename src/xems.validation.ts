@@ -8,7 +8,11 @@ import { XemsError, XemsValidationError } from './xems.errors';
 // The checks of what callers pass to XemsService at run time (not the module options): each
 // refusal is an XemsValidationError with a code and a hint, before anything reaches the sidecar.
 
+/** The sandbox name assertSandbox accepted last: an app passes the same few names on every call, and the RegExp is not free. */
+let lastValidSandbox: string | undefined;
+
 export function assertSandbox(sandbox: unknown): asserts sandbox is string {
+  if (sandbox === lastValidSandbox) return;
   if (typeof sandbox !== 'string' || !XEMS_LIMITS.sandboxPattern.test(sandbox)) {
     throw new XemsValidationError(
       'INVALID_SANDBOX',
@@ -16,6 +20,7 @@ export function assertSandbox(sandbox: unknown): asserts sandbox is string {
       'Use 1-64 characters from A-Z a-z 0-9 . _ : -',
     );
   }
+  lastValidSandbox = sandbox;
 }
 
 export function assertUserId(userId: unknown): asserts userId is string {
@@ -81,7 +86,8 @@ export function encodeJson(value: unknown, what: string): Buffer {
 }
 
 export function decodeJson<T>(bytes: Buffer): T {
-  return JSON.parse(bytes.toString('utf8')) as T;
+  // toString() without arguments is UTF-8 by Node's shortest path (no encoding lookup).
+  return JSON.parse(bytes.toString()) as T;
 }
 
 /** A key of a sandbox store as bytes (non-empty, at most 1024 bytes). */

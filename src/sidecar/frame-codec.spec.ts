@@ -51,6 +51,22 @@ describe('RequestWriter', () => {
     assert.equal(f.readUInt16LE(17), 5);
     assert.throws(() => new RequestWriter(1).str('x'.repeat(65536), 'token'), XemsValidationError);
   });
+
+  it('writes every string as its UTF-8 bytes, ASCII or not, short or long, at any size hint', () => {
+    const strings = ['', 'a', 'bench.micro', 'x'.repeat(70), 'abc€', '€abc', 'ab\u007f', 'ab\u0080', 'y'.repeat(256), 'z'.repeat(257), 'q'.repeat(255) + 'é', '\ud83d\ude00'];
+    for (const hint of [0, 8, 512]) {
+      const w = new RequestWriter(1, hint);
+      for (const v of strings) w.str(v).u8(0xaa);
+      const body = w.finish().subarray(17);
+      const expected = Buffer.concat(strings.map((v) => {
+        const bytes = Buffer.from(v, 'utf8');
+        const len = Buffer.alloc(2);
+        len.writeUInt16LE(bytes.length);
+        return Buffer.concat([len, bytes, Buffer.from([0xaa])]);
+      }));
+      assert.deepEqual(body, expected, `size hint ${hint}`);
+    }
+  });
 });
 
 describe('BodyReader', () => {
@@ -79,7 +95,25 @@ describe('BodyReader', () => {
     r.u8();
     assert.throws(() => r.end(), /trailing/);
   });
+
+  it('reads a body that ends before its buffer does (a frame inside a chunk)', () => {
+    const chunk = Buffer.from([0xee, 2, 0, 0x68, 0x69, 7, 0xee, 0xee]);
+    const r = new BodyReader(chunk, 1, 6);
+    assert.equal(r.str(), 'hi');
+    assert.equal(r.u8(), 7);
+    r.end();
+    assert.throws(() => r.u8(), /truncated/, 'the bytes after the body are not part of it');
+    const short = new BodyReader(chunk, 1, 4);
+    assert.throws(() => short.str(), /truncated/);
+  });
 });
+
+/** The payloads `push` hands over, copied out of the chunk. */
+function payloads(d: FrameDecoder, chunk: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  d.push(chunk, (buf, start, end) => out.push(Buffer.from(buf.subarray(start, end))));
+  return out;
+}
 
 describe('FrameDecoder', () => {
   const a = frame(Buffer.from('first'));
@@ -88,7 +122,7 @@ describe('FrameDecoder', () => {
   const stream = Buffer.concat([a, b, c]);
 
   it('splits several frames in one chunk', () => {
-    const out = new FrameDecoder(1024).push(stream);
+    const out = payloads(new FrameDecoder(1024), stream);
     assert.deepEqual(out.map((p) => p.length), [5, 0, 300]);
     assert.equal(out[0].toString(), 'first');
   });
@@ -96,7 +130,7 @@ describe('FrameDecoder', () => {
   it('reassembles frames split at every possible byte boundary', () => {
     for (let cut = 1; cut < stream.length; cut++) {
       const d = new FrameDecoder(1024);
-      const out = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+      const out = [...payloads(d, stream.subarray(0, cut)), ...payloads(d, stream.subarray(cut))];
       assert.deepEqual(out.map((p) => p.length), [5, 0, 300], `cut at ${cut}`);
       assert.equal(d.buffered, 0);
     }
@@ -105,13 +139,13 @@ describe('FrameDecoder', () => {
   it('survives one byte at a time', () => {
     const d = new FrameDecoder(1024);
     const out: Buffer[] = [];
-    for (const byte of stream) out.push(...d.push(Buffer.from([byte])));
+    for (const byte of stream) out.push(...payloads(d, Buffer.from([byte])));
     assert.deepEqual(out.map((p) => p.length), [5, 0, 300]);
   });
 
   it('reports an incomplete frame as buffered bytes', () => {
     const d = new FrameDecoder(1024);
-    assert.deepEqual(d.push(a.subarray(0, 6)), []);
+    assert.deepEqual(payloads(d, a.subarray(0, 6)), []);
     assert.equal(d.buffered, 6);
   });
 
@@ -119,6 +153,6 @@ describe('FrameDecoder', () => {
     const d = new FrameDecoder(100);
     const header = Buffer.alloc(4);
     header.writeUInt32LE(101);
-    assert.throws(() => d.push(header), /101-byte frame/);
+    assert.throws(() => payloads(d, header), /101-byte frame/);
   });
 });

@@ -13,6 +13,8 @@ const LENGTH_SIZE = 4;
 /** Bytes before a request body: the frame length and the request header (id, op, deadline). */
 export const REQUEST_PREFIX_SIZE = LENGTH_SIZE + RequestHeader.SIZE;
 const MAX_STR_BYTES = Limits.maxStrBytes;
+/** Strings up to this many characters are tried as ASCII first (RequestWriter.str); longer ones are rare. */
+const ASCII_LOOP_MAX = 256;
 
 /**
  * Builds one request frame. The frame and request headers are reserved up front so the
@@ -73,6 +75,9 @@ export class RequestWriter implements FieldWriter {
   }
 
   str(v: string, field = 'string'): this {
+    // Tokens, ids and sandbox names are ASCII: copied by a loop, without measuring the string
+    // first or calling into C++ (on every request, that cost more than the rest of the frame).
+    if (v.length <= ASCII_LOOP_MAX && this.asciiStr(v)) return this;
     const len = Buffer.byteLength(v, 'utf8');
     if (len > MAX_STR_BYTES) {
       throw new XemsValidationError('BAD_REQUEST', `${field} is ${len} bytes long; the protocol allows ${MAX_STR_BYTES}`, `Shorten the ${field}.`);
@@ -82,6 +87,23 @@ export class RequestWriter implements FieldWriter {
     this.buf.write(v, this.pos + 2, len, 'utf8');
     this.pos += 2 + len;
     return this;
+  }
+
+  /** Writes `v` as a str if it is all ASCII (one byte per character); false, with nothing written, if not. */
+  private asciiStr(v: string): boolean {
+    const n = v.length;
+    this.ensure(2 + n);
+    const buf = this.buf;
+    const at = this.pos + 2;
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) return false; // the bytes copied so far are overwritten by the general path
+      buf[at + i] = c;
+    }
+    buf[this.pos] = n & 0xff;
+    buf[this.pos + 1] = n >>> 8;
+    this.pos = at + n;
+    return true;
   }
 
   bytes(v: Uint8Array): this {
@@ -121,15 +143,17 @@ export function stampRequestHeader(frame: Buffer, id: number, deadlineMs: number
 export class BodyReader implements FieldReader {
   private pos: number;
 
+  /** Reads `buf` from `offset` up to `end` (the body's end: a frame in a larger chunk). */
   constructor(
     private readonly buf: Buffer,
     offset = 0,
+    private readonly endAt = buf.length,
   ) {
     this.pos = offset;
   }
 
   private need(n: number, what: string): void {
-    if (this.pos + n > this.buf.length) {
+    if (this.pos + n > this.endAt) {
       throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar is truncated (reading ${what})`, MISMATCHED_SIDECAR_HINT);
     }
   }
@@ -173,8 +197,10 @@ export class BodyReader implements FieldReader {
 
   str(): string {
     const len = this.u16();
+    if (len === 0) return '';
     this.need(len, 'str');
-    const v = this.buf.toString('utf8', this.pos, this.pos + len);
+    // No encoding argument: UTF-8 without the lookup of an encoding by name (on every field of every reply).
+    const v = this.buf.toString(undefined, this.pos, this.pos + len);
     this.pos += len;
     return v;
   }
@@ -189,16 +215,20 @@ export class BodyReader implements FieldReader {
 
   /** Asserts the body has been read completely. */
   end(): void {
-    if (this.pos !== this.buf.length) {
-      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar has ${this.buf.length - this.pos} unexpected trailing bytes`, MISMATCHED_SIDECAR_HINT);
+    if (this.pos !== this.endAt) {
+      throw new XemsProtocolError('BAD_REPLY', `Reply from the xems sidecar has ${this.endAt - this.pos} unexpected trailing bytes`, MISMATCHED_SIDECAR_HINT);
     }
   }
 }
 
+/** Receives one complete frame payload: `buf` from `start` to `end` (a view into the chunk read). */
+export type PayloadHandler = (buf: Buffer, start: number, end: number) => void;
+
 /**
  * Splits a byte stream into frame payloads. Chunks may hold any number of frames or any
  * fraction of one; a frame longer than maxFrameSize is a protocol error (the stream cannot be
- * trusted past it).
+ * trusted past it). Payloads are handed over as offsets into the chunk, not as a Buffer each
+ * (a reply burst is one chunk of many frames, read on every call).
  */
 export class FrameDecoder {
   private pending: Buffer[] = [];
@@ -206,9 +236,11 @@ export class FrameDecoder {
 
   constructor(private readonly maxFrameSize: number) {}
 
-  /** Feeds a chunk and returns the complete payloads it finished, in order. */
-  push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * Feeds a chunk and hands each payload it completes to `onPayload`, in order. If the handler
+   * throws, the decoder is left unusable (its caller closes the stream).
+   */
+  push(chunk: Buffer, onPayload: PayloadHandler): void {
     let buf: Buffer;
     if (this.pendingBytes === 0) {
       buf = chunk;
@@ -225,7 +257,7 @@ export class FrameDecoder {
         throw new XemsProtocolError('FRAME_TOO_LARGE', `The xems sidecar sent a ${len}-byte frame; the limit is ${this.maxFrameSize}`, MISMATCHED_SIDECAR_HINT);
       }
       if (buf.length - pos - 4 < len) break;
-      out.push(buf.subarray(pos + 4, pos + 4 + len));
+      onPayload(buf, pos + 4, pos + 4 + len);
       pos += 4 + len;
     }
     if (pos < buf.length) {
@@ -234,7 +266,6 @@ export class FrameDecoder {
       this.pending.push(rest);
       this.pendingBytes = rest.length;
     }
-    return out;
   }
 
   /** Bytes of an incomplete frame still buffered (non-zero at EOF means a truncated frame). */

@@ -85,6 +85,7 @@ export class SidecarClient {
   private readonly flushWrites = (): void => this.writeQueued();
   private readonly sweep = (): void => this.sweepDeadlines();
   private readonly expireLate = (late: LateCalls): void => this.expire(late);
+  private readonly onPayload = (buf: Buffer, start: number, end: number): void => this.onFrame(buf, start, end);
 
   constructor(
     private readonly input: Writable,
@@ -262,22 +263,21 @@ export class SidecarClient {
 
   private onData(chunk: Buffer): void {
     if (this.closeReason) return;
-    let payloads: Buffer[];
     try {
-      payloads = this.decoder.push(chunk);
-      for (const payload of payloads) this.onFrame(payload);
+      this.decoder.push(chunk, this.onPayload);
     } catch (err) {
       this.close(err instanceof Error ? err : new XemsProtocolError('BAD_REPLY', String(err), 'Rebuild the sidecar.'));
     }
   }
 
-  private onFrame(payload: Buffer): void {
-    if (payload.length < ReplyHeader.SIZE) {
-      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${payload.length}-byte frame (minimum ${ReplyHeader.SIZE})`, MISMATCHED_SIDECAR_HINT);
+  /** One reply frame: `buf` from `start` to `end` (a view into the chunk read). */
+  private onFrame(buf: Buffer, start: number, end: number): void {
+    if (end - start < ReplyHeader.SIZE) {
+      throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${end - start}-byte frame (minimum ${ReplyHeader.SIZE})`, MISMATCHED_SIDECAR_HINT);
     }
-    const id = payload.readUInt32LE(ReplyHeader.ID);
-    const status = payload[ReplyHeader.STATUS];
-    const body = new BodyReader(payload, ReplyHeader.SIZE);
+    const id = buf.readUInt32LE(start + ReplyHeader.ID);
+    const status = buf[start + ReplyHeader.STATUS];
+    const body = new BodyReader(buf, start + ReplyHeader.SIZE, end);
     if (id === 0) return this.onSidecarFrame(status, body);
     if (!this.settleHello.done) {
       throw new XemsProtocolError('BAD_HANDSHAKE', 'The xems sidecar replied before sending HELLO', MISMATCHED_SIDECAR_HINT);

@@ -33,6 +33,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
       this.observedByCaller = false;
       return super.call(op, w);
     }
+    if (this.telemetry.idle) return super.call(op, w);
     const span = this.telemetry.start(op);
     return this.observe(op, span, performance.now(), super.call(op, w));
   }
@@ -54,6 +55,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
    * is cleared right after either way, so a later call is never skipped by mistake.
    */
   private session<T>(op: number, start: () => Promise<T>, ids: (result: T) => [string | undefined, string?]): Promise<T> {
+    if (this.telemetry.idle) return start();
     const span = this.telemetry.start(op);
     const startedAt = performance.now();
     this.observedByCaller = true;
@@ -78,6 +80,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   override sCreate(...args: Parameters<SidecarApi['sCreate']>): Promise<CreatedSession> {
+    if (this.telemetry.idle) return super.sCreate(...args);
     return this.session(
       Op.S_CREATE,
       () => super.sCreate(...args),
@@ -86,6 +89,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   override sResolve(...args: Parameters<SidecarApi['sResolve']>): Promise<ResolveResult> {
+    if (this.telemetry.idle) return super.sResolve(...args);
     return this.session(
       Op.S_RESOLVE,
       () => super.sResolve(...args),
@@ -94,6 +98,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   override sRevoke(...args: Parameters<SidecarApi['sRevoke']>): Promise<string | null> {
+    if (this.telemetry.idle) return super.sRevoke(...args);
     return this.session(
       Op.S_REVOKE,
       () => super.sRevoke(...args),
@@ -102,6 +107,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   override sRevokeId(...args: Parameters<SidecarApi['sRevokeId']>): Promise<boolean> {
+    if (this.telemetry.idle) return super.sRevokeId(...args);
     return this.session(
       Op.S_REVOKE_ID,
       () => super.sRevokeId(...args),
@@ -110,6 +116,7 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   override sRegenerate(...args: Parameters<SidecarApi['sRegenerate']>): Promise<RegeneratedSession | null> {
+    if (this.telemetry.idle) return super.sRegenerate(...args);
     return this.session(
       Op.S_REGENERATE,
       () => super.sRegenerate(...args),

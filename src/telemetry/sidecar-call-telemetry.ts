@@ -1,4 +1,4 @@
-import type { Attributes, Histogram, Meter, Span, SpanOptions, Tracer } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter, ProxyTracerProvider, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
 import { opName } from '../sidecar/protocol';
 import { XemsError } from '../xems.errors';
 import type { OtelApiModule } from './otel-api';
@@ -40,22 +40,49 @@ function errorType(err: unknown): string {
 export class SidecarCallTelemetry {
   private readonly ops: Array<OpTelemetry | undefined> = [];
   private readonly duration: Histogram | undefined;
+  /** Set while the tracer is the global proxy with no SDK behind it yet (tracerIdle). */
+  private waitingForSdk: { provider: ProxyTracerProvider; none: TracerProvider } | undefined;
 
   constructor(
     private readonly otel: OtelApiModule,
     private readonly tracer: Tracer | undefined,
     meter: Meter | undefined,
+    /** The provider `tracer` came from. */
+    tracerProvider?: TracerProvider,
   ) {
     this.duration = meter?.createHistogram(XEMS_METRICS.callDuration, {
       unit: 's',
       description: 'Duration of calls from this process to its xems sidecar, per operation.',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+    // The API's global provider hands out proxy tracers whose spans are no-ops until an SDK
+    // registers a provider, which may happen after start-up: until then each call only checks.
+    const Proxy = otel.ProxyTracerProvider as typeof ProxyTracerProvider | undefined;
+    if (tracer && Proxy && tracerProvider instanceof Proxy && tracer instanceof otel.ProxyTracer) {
+      this.waitingForSdk = { provider: tracerProvider, none: tracerProvider.getDelegate() };
+    }
+  }
+
+  /**
+   * True when a call has nothing to record: no histogram, and no tracer or one that would make a
+   * no-op span (the global proxy with no SDK registered yet). Such calls skip the observing.
+   */
+  get idle(): boolean {
+    return this.duration === undefined && (this.tracer === undefined || this.tracerIdle());
+  }
+
+  private tracerIdle(): boolean {
+    const waiting = this.waitingForSdk;
+    if (!waiting) return false;
+    if (waiting.provider.getDelegate() === waiting.none) return true;
+    this.waitingForSdk = undefined; // an SDK registered: its spans from now on
+    return false;
   }
 
   /** Starts the call's span (a child of the active context, e.g. the HTTP request's span). */
   start(op: number): Span | undefined {
-    return this.tracer?.startSpan(this.op(op).spanName, this.op(op).spanOptions);
+    if (!this.tracer || this.tracerIdle()) return undefined;
+    return this.tracer.startSpan(this.op(op).spanName, this.op(op).spanOptions);
   }
 
   /** Ends the call: its span (with the session ids and the error, if any) and its measurement. */

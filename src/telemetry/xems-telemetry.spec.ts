@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { metrics, trace } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BodyReader } from '../sidecar/frame-codec';
+import { Op, Status } from '../sidecar/protocol';
 import { SidecarApi } from '../sidecar/sidecar-api';
 import type { SidecarProcess } from '../sidecar/sidecar-process';
 import { XemsEvents } from '../xems.events';
@@ -52,5 +56,51 @@ describe('XemsTelemetry wiring', () => {
     const telemetry = new XemsTelemetry(resolveXemsOptions({ telemetry: { metrics: false } }), events, sidecar);
     assert.ok(telemetry.sidecarApi() instanceof InstrumentedSidecarApi);
     assert.equal(events.observed, false);
+  });
+
+  it("'auto' with the package but no SDK: nothing observed per call until an SDK registers a tracer provider", async () => {
+    let calls = 0;
+    const answering = {
+      state: 'running',
+      // PING answers OK, S_RESOLVE NOT_FOUND: both with an empty body.
+      request: (op: number) => (
+        calls++,
+        Promise.resolve({ status: op === Op.PING ? Status.OK : Status.NOT_FOUND, body: new BodyReader(Buffer.alloc(0)) })
+      ),
+    } as unknown as SidecarProcess;
+    const events = new XemsEvents();
+    const telemetry = new XemsTelemetry(resolveXemsOptions(), events, answering);
+    assert.equal(telemetry.active, true, 'the package is installed');
+    assert.equal(events.observed, false, "the API's no-op meter records nothing: no counters listen");
+    const api = telemetry.sidecarApi();
+    assert.ok(api instanceof InstrumentedSidecarApi);
+    await api.ping();
+
+    const exporter = new InMemorySpanExporter();
+    assert.ok(trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })));
+    try {
+      await api.ping();
+      await api.sResolve('s', 't'.repeat(70), true, 0, 0);
+      assert.equal(calls, 3);
+      assert.deepEqual(
+        exporter.getFinishedSpans().map((s) => s.name),
+        ['xems.Sidecar/PING', 'xems.Sidecar/S_RESOLVE'],
+        'an SDK registered after start-up gets the spans of the calls after it',
+      );
+    } finally {
+      trace.disable();
+    }
+  });
+
+  it('a meter from a registered global MeterProvider still counts the events', () => {
+    assert.ok(metrics.setGlobalMeterProvider(new MeterProvider()));
+    try {
+      const events = new XemsEvents();
+      new XemsTelemetry(resolveXemsOptions(), events, sidecar);
+      assert.equal(events.observed, true);
+      events.complete();
+    } finally {
+      metrics.disable();
+    }
   });
 });

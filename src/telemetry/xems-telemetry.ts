@@ -35,13 +35,18 @@ export class XemsTelemetry {
     const otel: OtelApiModule | undefined = loadOtelApi(telemetry.enabled, load);
     if (!otel) return;
     const version = packageVersion();
-    const meter: Meter | undefined = telemetry.metrics
+    const anyMeter: Meter | undefined = telemetry.metrics
       ? ((telemetry.meterProvider as MeterProvider | undefined) ?? otel.metrics.getMeterProvider()).getMeter(XEMS_METER_NAME, version)
       : undefined;
-    const tracer: Tracer | undefined = telemetry.tracing
-      ? ((telemetry.tracerProvider as TracerProvider | undefined) ?? otel.trace.getTracerProvider()).getTracer(XEMS_METER_NAME, version)
+    // The API's no-op meter (no SDK registered a MeterProvider before start-up) records nothing,
+    // now or later (the metrics API hands out no proxies): the same as metrics off, so nothing
+    // listens to the event stream and no measurement is made per call.
+    const meter = anyMeter && !isNoopMeter(otel, anyMeter) ? anyMeter : undefined;
+    const tracerProvider = telemetry.tracing
+      ? ((telemetry.tracerProvider as TracerProvider | undefined) ?? otel.trace.getTracerProvider())
       : undefined;
-    this.calls = new SidecarCallTelemetry(otel, tracer, meter);
+    const tracer: Tracer | undefined = tracerProvider?.getTracer(XEMS_METER_NAME, version);
+    this.calls = new SidecarCallTelemetry(otel, tracer, meter, tracerProvider);
     if (meter) {
       // Stats for the gauge go through a plain SidecarApi: a scrape makes no spans.
       const statsApi = new SidecarApi(sidecar);
@@ -68,4 +73,10 @@ export class XemsTelemetry {
   sidecarApi(): SidecarApi {
     return this.calls ? new InstrumentedSidecarApi(this.sidecar, this.calls) : new SidecarApi(this.sidecar);
   }
+}
+
+/** True for the API's own no-op meter (what the global MeterProvider gives before an SDK is registered). */
+function isNoopMeter(otel: OtelApiModule, meter: Meter): boolean {
+  const noop = otel.createNoopMeter();
+  return meter === noop || meter.constructor === noop.constructor;
 }

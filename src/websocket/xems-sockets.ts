@@ -6,7 +6,8 @@ import type { XemsPeekedSession, XemsSessionContext } from '../session.types';
 import { TokenTransport } from '../token-transport';
 import { XemsValidationError, isSidecarUnavailable } from '../xems.errors';
 import { type XemsEvent, type XemsRevokeReason, XemsEvents } from '../xems.events';
-import { TOKEN_PATTERN, XEMS_RESOLVED_OPTIONS } from '../xems.internal-constants';
+import { XEMS_RESOLVED_OPTIONS } from '../xems.internal-constants';
+import { isTokenShaped } from '../token-shape';
 import { XemsSessions } from '../xems.sessions';
 import {
   WS_CLOSE,
@@ -137,7 +138,7 @@ export class XemsSockets implements OnModuleDestroy {
    */
   private handshakeToken(client: object, req: IncomingMessage | undefined): { token: string } | { refused: XemsSocketRefusal } {
     const auth = authToken(client);
-    if (auth !== undefined) return typeof auth === 'string' && TOKEN_PATTERN.test(auth) ? { token: auth } : { refused: 'malformed' };
+    if (auth !== undefined) return isTokenShaped(auth) ? { token: auth } : { refused: 'malformed' };
     if (!req) return { refused: 'missing' };
     const found = this.transport.read(req);
     if (found.kind !== 'token') return { refused: found.kind === 'none' ? 'missing' : 'malformed' };

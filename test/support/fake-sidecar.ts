@@ -46,14 +46,15 @@ export class FakeSidecar {
 
   constructor() {
     this.stdin.on('data', (chunk: Buffer) => {
-      for (const payload of this.decoder.push(chunk)) {
+      this.decoder.push(chunk, (buf, start, end) => {
+        const payload = buf.subarray(start, end);
         this.requests.push({
           id: payload.readUInt32LE(RequestHeader.ID),
           op: payload[RequestHeader.OP],
           deadline: Number(payload.readBigInt64LE(RequestHeader.DEADLINE)),
           body: Buffer.from(payload.subarray(RequestHeader.SIZE)),
         });
-      }
+      });
       this.waiters = this.waiters.filter((w) => {
         if (this.requests.length < w.count) return true;
         w.resolve();
