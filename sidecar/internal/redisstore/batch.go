@@ -184,7 +184,11 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 	}
 	a = append(a, args...)
 	cmd := redis.NewCmd(ctx, a...)
-	if err := s.batch.forKey(ctx, keys[0]).process(ctx, cmd); err != nil {
+	first := "" // a script without keys (none on this path today) runs anywhere
+	if len(keys) > 0 {
+		first = keys[0]
+	}
+	if err := s.batch.forKey(ctx, first).process(ctx, cmd); err != nil {
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return sc.Eval(ctx, s.rdb, keys, args...)
 		}
