@@ -166,12 +166,15 @@ describe('Redis behind a slow link logs nobody out (the deadline travels to the 
       }
     }
     await noLateRotation(t, jars);
-    // Redis ran every held script, late, and each refused itself (XEMS_DEADLINE_EXCEEDED).
+    // Redis ran every held script, late, and each refused itself (XEMS_DEADLINE_EXCEEDED). A few
+    // more may refuse themselves: scripts the sidecar queued behind a held pipeline (batch.go)
+    // and wrote just after the release, past their deadline; they change nothing either.
     for (let attempt = 0; (await redisErrorReplies(redis.port)) - errorsBefore < held; attempt++) {
       assert.ok(attempt < 50, `Redis refused ${(await redisErrorReplies(redis.port)) - errorsBefore} of the ${held} late scripts`);
       await sleep(100);
     }
-    assert.equal((await redisErrorReplies(redis.port)) - errorsBefore, held, 'one refusal per late script');
+    const refused = (await redisErrorReplies(redis.port)) - errorsBefore;
+    assert.ok(refused >= held && refused <= held + USERS, `${refused} refusals for ${held} late scripts`);
     await everyoneComesBack(t, jars, events, revokedBefore);
   });
 });

@@ -25,10 +25,20 @@ interface Connection {
   /** Chunks waiting for the release, or null while traffic flows. */
   queue: Buffer[] | null;
   clientGone: boolean;
+  /** The last bytes the client sent: a command name split between two chunks is still seen, once. */
+  tail: string;
 }
 
-const SCRIPT_COMMAND = /\r\n(evalsha|eval)\r\n/i;
-const SCRIPT_COMMANDS = new RegExp(SCRIPT_COMMAND.source, 'gi');
+const SCRIPT_COMMANDS = /\r\n(evalsha|eval)\r\n/gi;
+/** One byte shorter than the longest SCRIPT_COMMANDS match: what a split match can leave in one chunk. */
+const TAIL = '\r\nevalsha\r\n'.length - 1;
+
+/** Script commands that end in `chunk` (one may begin in `tail`, the bytes sent before it). */
+function countScripts(tail: string, chunk: string): number {
+  let n = 0;
+  for (const m of (tail + chunk).matchAll(SCRIPT_COMMANDS)) if (m.index + m[0].length > tail.length) n++;
+  return n;
+}
 
 export async function startSlowLink(targetPort: number): Promise<SlowLink> {
   const connections = new Set<Connection>();
@@ -37,16 +47,19 @@ export async function startSlowLink(targetPort: number): Promise<SlowLink> {
 
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
-    const c: Connection = { client, upstream, queue: null, clientGone: false };
+    const c: Connection = { client, upstream, queue: null, clientGone: false, tail: '' };
     connections.add(c);
     client.on('data', (chunk: Buffer) => {
-      if (c.queue === null && (holding === 'everything' || (holding === 'scripts' && SCRIPT_COMMAND.test(chunk.toString('latin1'))))) {
+      const text = chunk.toString('latin1');
+      const scripts = countScripts(c.tail, text);
+      c.tail = (c.tail + text).slice(-TAIL);
+      if (c.queue === null && (holding === 'everything' || (holding === 'scripts' && scripts > 0))) {
         c.queue = [];
       }
       if (c.queue === null) upstream.write(chunk);
       else {
         c.queue.push(chunk);
-        heldScripts += chunk.toString('latin1').match(SCRIPT_COMMANDS)?.length ?? 0;
+        heldScripts += scripts;
       }
     });
     upstream.on('data', (chunk: Buffer) => {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,6 +40,23 @@ func BenchmarkResolveRotateParallel(b *testing.B) {
 	benchResolveN(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, 16)
 }
 
+// BenchmarkResolveBatching: rotating resolves, 1 and 16 in flight, with every command alone
+// (off) and with concurrent commands gathered into pipelines (on, batch.go).
+func BenchmarkResolveBatching(b *testing.B) {
+	for _, parallel := range []int{1, 16} {
+		for _, mode := range []string{"off", "on"} {
+			b.Run(fmt.Sprintf("%s/%d", mode, parallel), func(b *testing.B) {
+				benchBatching = mode == "on"
+				defer func() { benchBatching = true }()
+				benchResolveN(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, parallel)
+			})
+		}
+	}
+}
+
+// benchBatching: whether the benchmarks' Stores gather commands (batch.go).
+var benchBatching = true
+
 func benchResolve(b *testing.B, o session.ResolveOptions, follow bool) {
 	benchResolveN(b, o, follow, 1)
 }
@@ -61,6 +79,7 @@ func benchResolveOn(b *testing.B, o session.ResolveOptions, follow bool, paralle
 	stores := make([]*Store, instances)
 	for i := range stores {
 		stores[i] = newRedisStore(b, ConnConfig{URL: url}, secret, nil, prefix, session.NewSystemClock())
+		stores[i].batch.one.off = !benchBatching
 		if err := stores[i].Check(context.Background()); err != nil {
 			b.Fatal(err)
 		}

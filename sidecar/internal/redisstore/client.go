@@ -73,6 +73,8 @@ func connect(c ConnConfig) (client, bool, error) {
 		o.PoolSize = pool
 		o.DisableIdentity = true
 		o.MaintNotificationsConfig = noMaint
+		o.Protocol = 2 // RESP2: no push-notification peek before each reply (nothing here subscribes)
+		o.Dialer = freshDialer(redis.NewDialer(o))
 		return redis.NewClient(o), false, nil
 	case len(c.Cluster) > 0:
 		var first *redis.Options
@@ -93,7 +95,8 @@ func connect(c ConnConfig) (client, bool, error) {
 			Addrs: addrs, Username: first.Username, Password: first.Password, TLSConfig: first.TLSConfig,
 			DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolTimeout: timeout,
 			ContextTimeoutEnabled: true, MaxRetries: -1, DialerRetries: 1, PoolSize: pool,
-			DisableIdentity: true, FailingTimeoutSeconds: 1, MaintNotificationsConfig: noMaint,
+			DisableIdentity: true, FailingTimeoutSeconds: 1, MaintNotificationsConfig: noMaint, Protocol: 2,
+			Dialer: freshDialer(redis.NewDialer(&redis.Options{DialTimeout: timeout, TLSConfig: first.TLSConfig})),
 		}), true, nil
 	}
 	return nil, false, errors.New("give url (one server) or cluster (seed node URLs)")

@@ -67,6 +67,7 @@ type Store struct {
 	sandboxes *session.Sandboxes[sandbox]
 	bus       *endedBus // ended.go
 	recent    *recent   // recent.go
+	batch     *batchers // batch.go
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -111,7 +112,8 @@ func New(o Options) (*Store, error) {
 	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
 		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
-		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent()}, nil
+		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent(),
+		batch: newBatchers(rdb, o.Conn.Timeout)}, nil
 }
 
 // Close closes the connections and wipes the keys.

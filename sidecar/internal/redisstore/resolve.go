@@ -39,7 +39,7 @@ func (s *Store) read(ctx context.Context, sb *sandbox, k *key, withData, withMet
 	if withMeta {
 		fields = append(fields, "m")
 	}
-	vals, err := s.rdb.HMGet(ctx, key, fields...).Result()
+	vals, err := s.hmget(ctx, key, fields...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -147,7 +147,7 @@ func (s *Store) commitSeen(ctx context.Context, dl session.Deadline, x *sess, st
 	if err != nil {
 		return false, false, err
 	}
-	n, err := scriptCommit.Run(ctx, s.rdb, []string{x.key}, x.rawH, newH, l, slidTo(st, seen), data, ms(x.now), ms(int64(dl))).Int64()
+	n, err := s.runScript(ctx, scriptCommit, []string{x.key}, x.rawH, newH, l, slidTo(st, seen), data, ms(x.now), ms(int64(dl))).Int64()
 	if err != nil {
 		return false, false, err
 	}

@@ -40,7 +40,7 @@ func (s *Store) resolveRecent(ctx context.Context, dl session.Deadline, sb *sand
 	if err != nil {
 		return false, nil, err
 	}
-	reply, err := scriptResolve.Run(ctx, s.rdb, []string{sessKey}, cached.h, newH, l, slidTo(&st, x.now), ms(int64(dl))).Result()
+	reply, err := s.runScript(ctx, scriptResolve, []string{sessKey}, cached.h, newH, l, slidTo(&st, x.now), ms(int64(dl))).Result()
 	if err != nil {
 		return false, nil, err
 	}
