@@ -190,22 +190,6 @@ func runVariant(b *testing.B, ctx context.Context, c *redis.Client, v costVarian
 	}
 }
 
-func redisCPU(b *testing.B, rc *redis.Client) float64 {
-	info, err := rc.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		name, val, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if name == "used_cpu_sys" || name == "used_cpu_user" {
-			f, _ := strconv.ParseFloat(val, 64)
-			total += f * 1e6
-		}
-	}
-	return total
-}
-
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
