@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { XemsResolvedSession } from './session.types';
+import { TOKEN_CHARS } from './token-shape';
 
 /**
  * A response that leaves this long after its session's token was learned from the sidecar is
@@ -18,9 +19,6 @@ export function tokenGeneration(token: string): number {
   const raw = Buffer.from(token, 'base64url');
   return raw.length === 52 ? raw.readUInt32BE(16) : -1;
 }
-
-/** Characters of a 52-byte token in base64url (no padding). */
-const TOKEN_CHARS = 70;
 
 /** The value of each base64url character by char code, -1 for anything else. */
 const BASE64URL_VALUES = ((): Int8Array => {

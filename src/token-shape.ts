@@ -1,7 +1,7 @@
 import { TOKEN_PATTERN } from './xems.internal-constants';
 
 /** Characters of a token: 52 bytes in base64url without padding (TOKEN_PATTERN). */
-const TOKEN_CHARS = 70;
+export const TOKEN_CHARS = 70;
 
 /** 1 for each base64url character by char code (A-Z a-z 0-9 - _), 0 for anything else. */
 const BASE64URL = ((): Uint8Array => {

@@ -6,7 +6,8 @@ import type { ResolvedCookieOptions } from './options/cookie.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { LATE_RESPONSE_MS, type LedgerEntry } from './session-ledger';
 import type { XemsResolvedSession } from './session.types';
-import { TOKEN_PATTERN, XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { XEMS_RESOLVED_OPTIONS } from './xems.internal-constants';
+import { isTokenShaped } from './token-shape';
 
 /** How a token travels: the cookie (browsers) or the header (mobile and server clients). */
 export type XemsTokenVia = 'cookie' | 'header';
@@ -93,7 +94,7 @@ export class TokenTransport {
       const value = parseCookie(raw)[cookie.name];
       if (value !== undefined) {
         if (isDuplicated(raw, cookie.name)) return { kind: 'malformed', via: 'cookie', reason: 'duplicated cookie' };
-        if (!TOKEN_PATTERN.test(value)) return { kind: 'malformed', via: 'cookie', reason: 'malformed cookie' };
+        if (!isTokenShaped(value)) return { kind: 'malformed', via: 'cookie', reason: 'malformed cookie' };
         return { kind: 'token', token: value, via: 'cookie' };
       }
     }
@@ -103,7 +104,7 @@ export class TokenTransport {
       if (Array.isArray(value)) return { kind: 'malformed', via: 'header', reason: 'duplicated header' };
       if (typeof value === 'string' && value.trim() !== '') {
         const token = value.trim();
-        if (!TOKEN_PATTERN.test(token)) return { kind: 'malformed', via: 'header', reason: 'malformed header' };
+        if (!isTokenShaped(token)) return { kind: 'malformed', via: 'header', reason: 'malformed header' };
         return { kind: 'token', token, via: 'header' };
       }
     }
@@ -164,7 +165,7 @@ export class TokenTransport {
    * it is a browser-session cookie (no Max-Age, no Expires).
    */
   tokenCookie(cookie: ResolvedCookieOptions, token: string, expiresAt: number, options: { persistent: boolean; now?: number }): string {
-    if (!options.persistent && cookie === this.cookie && TOKEN_PATTERN.test(token)) {
+    if (!options.persistent && cookie === this.cookie && isTokenShaped(token)) {
       return `${cookie.name}=${token}${this.sessionCookieAttributes}`;
     }
     const maxAge = options.persistent ? Math.max(0, Math.floor((expiresAt - (options.now ?? Date.now())) / 1000)) : undefined;
