@@ -52,7 +52,7 @@ func main() {
 	}
 	debug.SetGCPercent(gcPercent)
 
-	srv := server.New(server.Options{In: os.Stdin, Out: os.Stdout, Logger: log, Level: level, BuildVersion: build, Version: version})
+	srv := server.New(server.Options{In: os.Stdin, Out: os.Stdout, Logger: log, Level: level, BuildVersion: build, Version: version, LimitProcs: true})
 
 	// The parent owns our lifecycle: Ctrl+C in a terminal reaches the whole process group, and
 	// the parent may still need us while it shuts down, so SIGINT is ignored (stdin EOF or

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -204,6 +205,10 @@ func (s *Server) configureRedis(id uint32, cfg config) []byte {
 	for i := workerCount(); i < redisWorkers; i++ {
 		go s.worker()
 	}
+	procs := runtime.GOMAXPROCS(0)
+	if s.limitProcs {
+		procs = limitRedisProcs()
+	}
 	s.configured.Store(true)
 	mode := "standalone"
 	if rs.Cluster() {
@@ -218,7 +223,7 @@ func (s *Server) configureRedis(id uint32, cfg config) []byte {
 		MaxScanLimit: session.MaxScanLimit, Store: info,
 	})
 	s.log.Info("configured", "maxFrameSize", cfg.MaxFrameSize, "maxValueSize", cfg.MaxValueSize, "store", "redis",
-		"mode", mode, "endpoints", info.Endpoints, "keyPrefix", rc.KeyPrefix, "reachable", reachable)
+		"mode", mode, "endpoints", info.Endpoints, "keyPrefix", rc.KeyPrefix, "reachable", reachable, "procs", procs)
 	b := protocol.BeginReply(nil, id, protocol.StatusOK)
 	b = protocol.AppendStrBytes(b, eff)
 	return protocol.FinishFrame(b, 0)

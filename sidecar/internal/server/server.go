@@ -50,18 +50,22 @@ type Options struct {
 	// a client of another version. "" or "dev" (an unstamped build) accepts any client.
 	Version string
 	Clock   session.Clock // nil: the system clock
+	// LimitProcs lets the Redis store lower GOMAXPROCS (procs.go). Only the binary sets it:
+	// GOMAXPROCS is the whole process's, and a test process hosts many servers.
+	LimitProcs bool
 }
 
 // Server is one protocol session over a pair of streams.
 type Server struct {
-	in      *bufio.Reader
-	out     io.Writer
-	log     *slog.Logger
-	level   *slog.LevelVar
-	build   string
-	version string
-	clock   session.Clock
-	started time.Time
+	in         *bufio.Reader
+	out        io.Writer
+	log        *slog.Logger
+	level      *slog.LevelVar
+	build      string
+	version    string
+	clock      session.Clock
+	started    time.Time
+	limitProcs bool // Options.LimitProcs
 
 	maxFrame uint32 // read loop only
 
@@ -118,7 +122,7 @@ func New(o Options) *Server {
 	return &Server{
 		in: bufio.NewReaderSize(o.In, 64<<10), out: o.Out, outBuf: bufio.NewWriterSize(o.Out, 64<<10),
 		log: o.Logger, level: o.Level,
-		build: o.BuildVersion, version: o.Version, clock: o.Clock, started: time.Now(),
+		build: o.BuildVersion, version: o.Version, clock: o.Clock, started: time.Now(), limitProcs: o.LimitProcs,
 		maxFrame:   protocol.DefaultMaxFrameSize,
 		work:       make(chan []byte, 1024),
 		replies:    make(chan []byte, 4096),
