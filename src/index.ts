@@ -78,7 +78,7 @@ export type { SidecarEvent } from './sidecar/sidecar-process';
 export { XemsTelemetryOptions, type XemsMeterProvider, type XemsTracerProvider } from './options/telemetry.options';
 export { XEMS_ATTRIBUTES, XEMS_METER_NAME, XEMS_METRICS } from './telemetry/telemetry-names';
 export { XemsGraphqlContextError } from './xems.errors';
-export { XEMS_GRAPHQL_CODES, XemsGraphqlUnavailableError } from './graphql/graphql-errors';
+export { XEMS_GRAPHQL_CODES, XemsGraphqlFreshAuthRequiredError, XemsGraphqlUnavailableError } from './graphql/graphql-errors';
 export { XemsSockets } from './websocket/xems-sockets';
 export type { XemsSessionEndReason, XemsSocketAuthOptions, XemsSocketRefusal } from './websocket/xems-sockets';
 export { XEMS_SESSION_ENDED_EVENT, XEMS_UNAUTHORIZED_EVENT } from './websocket/socket-platform';

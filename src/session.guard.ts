@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { type FreshAuthRequirement, isFreshEnough, stepUpChallenge } from './auth-freshness';
 import { XEMS_REQUIRE_DEVICE_BOUND } from './device-bound/require-device-bound.decorator';
 import { isGraphqlContext } from './graphql/graphql-context';
-import { XEMS_GRAPHQL_CODES, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
+import { XEMS_GRAPHQL_CODES, XemsGraphqlFreshAuthRequiredError, graphqlUnavailable, inGraphqlForm } from './graphql/graphql-errors';
 import { isBindingOn } from './options/binding.options';
 import type { ResolvedXemsOptions } from './xems.resolved-options';
 import { callPartsOf } from './platform/execution-context';
@@ -116,20 +116,23 @@ export class SessionGuard implements CanActivate {
 
   /**
    * Refuses with 401, the stable code XEMS_FRESH_AUTH_REQUIRED and the RFC 9470 challenge in
-   * WWW-Authenticate; the session stays (the response still carries its current token).
+   * WWW-Authenticate; the session stays (the response still carries its current token). In a
+   * resolver: a GraphQL error whose extensions.code is XEMS_FRESH_AUTH_REQUIRED (with maxAge
+   * and methods, as the HTTP body), never UNAUTHENTICATED, which clients take for a logout.
    */
   protected onStaleAuthentication(requirement: FreshAuthRequirement, context: ExecutionContext): never {
     const res = this.requestSessions.platform.nodeResponse(this.getResponse(context), 'SessionGuard');
     if (!res.headersSent) res.setHeader('WWW-Authenticate', stepUpChallenge(requirement));
-    const error = new UnauthorizedException({
+    const maxAge = Math.floor(requirement.maxAgeMs / 1000);
+    if (isGraphqlContext(context)) throw new XemsGraphqlFreshAuthRequiredError(maxAge, requirement.methods);
+    throw new UnauthorizedException({
       statusCode: 401,
       error: 'Unauthorized',
       code: 'XEMS_FRESH_AUTH_REQUIRED',
       message: 'This action needs a more recent authentication: reauthenticate, then retry',
-      maxAge: Math.floor(requirement.maxAgeMs / 1000),
+      maxAge,
       ...(requirement.methods.length > 0 && { methods: requirement.methods }),
     });
-    throw isGraphqlContext(context) ? inGraphqlForm(error, XEMS_GRAPHQL_CODES.unauthenticated) : error;
   }
 
   /**

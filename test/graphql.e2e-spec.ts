@@ -1,6 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GRAPHQL_DRIVERS, STACK_FRAME, type GraphqlTestApp, createGraphqlApp, errorCodes, gql } from './support/graphql-app';
+import {
+  GRAPHQL_DRIVERS,
+  GRAPHQL_DRIVER_NAMES as NAMES,
+  STACK_FRAME,
+  type GraphqlTestApp,
+  createGraphqlApp,
+  errorCodes,
+  gql,
+} from './support/graphql-app';
 import { cookieAttributes, cookieToken, setCookieLine } from './support/xems-test-app';
 import { eventually } from './support/xems-features-app';
 import { whileStopped } from './support/stalls';
@@ -18,8 +26,6 @@ async function login(t: GraphqlTestApp, user: string, sandbox?: string): Promise
   assert.ok(token, 'the login mutation set the session cookie');
   return { token, csrf: res.body.data.login.csrf, sessionId: res.body.data.login.sessionId };
 }
-
-const NAMES = { apollo: 'Apollo on Express', mercurius: 'Mercurius on Fastify' } as const;
 
 for (const driver of GRAPHQL_DRIVERS) {
   describe(`GraphQL: ${NAMES[driver]} (code first)`, () => {
@@ -196,28 +202,36 @@ for (const driver of GRAPHQL_DRIVERS) {
   });
 }
 
-describe('GraphQL: Apollo without `res` in the GraphQL context', () => {
-  let t: GraphqlTestApp;
-  before(async () => {
-    t = await createGraphqlApp('apollo', {}, { withContext: false });
-  });
-  after(async () => {
-    await t?.close();
-  });
+// The line each Apollo platform needs (README, GraphQL): the error names the one of the app's platform.
+const CONTEXT_LINES = [
+  ['apollo', 'context: ({ req, res }) => ({ req, res }),'],
+  ['apollo-fastify', 'context: (req, reply) => ({ req, reply }),'],
+] as const;
 
-  it('a guarded query answers with the exact line to add to GraphQLModule.forRoot, no TypeError, no stack, no rotation', async () => {
-    const token = await t.xems.createSession('xems.session', { user: 'hal' });
-    const res = await gql(t.server, ME, cookie(token));
-    assert.equal(res.body.data, null);
-    const [error] = res.body.errors as { message: string }[];
-    assert.ok(error.message.includes('context: ({ req, res }) => ({ req, res }),'), error.message);
-    assert.ok(error.message.includes('GraphQLModule.forRoot'), error.message);
-    assert.doesNotMatch(JSON.stringify(res.body), /TypeError|Cannot read properties/);
-    assert.doesNotMatch(JSON.stringify(res.body), STACK_FRAME);
-    const session = await t.xems.resolveSession(token, { rotate: false });
-    assert.equal(session?.token, token, 'the token was not rotated (its successor would have been lost)');
+for (const [driver, line] of CONTEXT_LINES) {
+  describe(`GraphQL: ${NAMES[driver]} without the response in the GraphQL context`, () => {
+    let t: GraphqlTestApp;
+    before(async () => {
+      t = await createGraphqlApp(driver, {}, { withContext: false });
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('a guarded query answers with the exact line to add to GraphQLModule.forRoot, no TypeError, no stack, no rotation', async () => {
+      const token = await t.xems.createSession('xems.session', { user: 'hal' });
+      const res = await gql(t.server, ME, cookie(token));
+      assert.equal(res.body.data, null);
+      const [error] = res.body.errors as { message: string }[];
+      assert.ok(error.message.includes(line), error.message);
+      assert.ok(error.message.includes('GraphQLModule.forRoot'), error.message);
+      assert.doesNotMatch(JSON.stringify(res.body), /TypeError|Cannot read properties/);
+      assert.doesNotMatch(JSON.stringify(res.body), STACK_FRAME);
+      const session = await t.xems.resolveSession(token, { rotate: false });
+      assert.equal(session?.token, token, 'the token was not rotated (its successor would have been lost)');
+    });
   });
-});
+}
 
 for (const driver of GRAPHQL_DRIVERS) {
   describe(`GraphQL: ${NAMES[driver]} during a sidecar outage`, () => {

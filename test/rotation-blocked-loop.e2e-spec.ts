@@ -7,12 +7,13 @@ import { Op } from '../src/sidecar/stdio-protocol.gen';
 import { TokenCookieJar } from './support/cookie-jar';
 import { busyWait } from './support/stalls';
 import { STORE_KINDS, type StoreUnderTest, storeUnderTest } from './support/store-cases';
-import { type TestApp, createTestApp, sleep } from './support/xems-test-app';
+import { PLATFORMS, type TestApp, createTestApp, sleep } from './support/xems-test-app';
 
 // Issue 12, "replies dropped after an event-loop block": the application's event loop is
 // blocked (a long synchronous task) for longer than requestTimeout while the sidecar answers
 // the guards' S_RESOLVE calls. The replies waiting in the pipe must settle those calls: the
 // rotations happened, so the clients must get them (200 with the new token), not a 503.
+// On Express and Fastify.
 
 const REQUEST_TIMEOUT_MS = 1500;
 const BLOCK_MS = 3 * REQUEST_TIMEOUT_MS;
@@ -43,54 +44,60 @@ function blockAfterResolves(sidecar: SidecarProcess, n: number, ms: number): Pro
   });
 }
 
-for (const kind of STORE_KINDS) {
-  describe(`a blocked event loop loses no rotation (real sidecar, ${kind} store)`, () => {
-    let store: StoreUnderTest;
-    let t: TestApp;
-    const events: XemsEvent[] = [];
-    before(async () => {
-      store = await storeUnderTest(kind);
-      t = await createTestApp({
-        ...store.options,
-        cookie: { secure: false },
-        gracePeriod: GRACE_MS,
-        sidecar: { requestTimeout: REQUEST_TIMEOUT_MS },
+for (const platform of PLATFORMS)
+  for (const kind of STORE_KINDS) {
+    describe(`a blocked event loop loses no rotation (real sidecar, ${kind} store, ${platform})`, () => {
+      let store: StoreUnderTest;
+      let t: TestApp;
+      const events: XemsEvent[] = [];
+      before(async () => {
+        store = await storeUnderTest(kind);
+        t = await createTestApp(
+          {
+            ...store.options,
+            cookie: { secure: false },
+            gracePeriod: GRACE_MS,
+            sidecar: { requestTimeout: REQUEST_TIMEOUT_MS },
+          },
+          platform,
+        );
+        t.xems.events$.subscribe((e) => events.push(e));
       });
-      t.xems.events$.subscribe((e) => events.push(e));
-    });
-    after(async () => {
-      await t?.close();
-      await store?.stop();
-    });
+      after(async () => {
+        await t?.close();
+        await store?.stop();
+      });
 
-    it(`${CLIENTS} requests whose replies arrive while the loop is blocked for 3 x requestTimeout: all 200 with the rotated token, then the clients keep working`, async () => {
-      const jars = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => TokenCookieJar.login(t.server, `blocked-${kind}-${i}`)));
-      const before = jars.map((j) => j.token);
-      const blocked = blockAfterResolves(t.xems.sidecar, CLIENTS, BLOCK_MS);
-      const started = performance.now();
-      const responses = await Promise.all(jars.map((jar) => jar.get('/me', 'during the block')));
-      await blocked;
-      assert.ok(performance.now() - started >= BLOCK_MS, 'the loop was blocked while the requests were under way');
-      assert.deepEqual(
-        responses.map((r) => r.status),
-        jars.map(() => 200),
-        'no 503 for rotations that happened',
-      );
-      for (const [i, jar] of jars.entries()) {
-        assert.equal(tokenGeneration(jar.token), tokenGeneration(before[i]) + 1, `client ${i} got its rotated token`);
-      }
+      it(`${CLIENTS} requests whose replies arrive while the loop is blocked for 3 x requestTimeout: all 200 with the rotated token, then the clients keep working`, async () => {
+        const jars = await Promise.all(
+          Array.from({ length: CLIENTS }, (_, i) => TokenCookieJar.login(t.server, `blocked-${kind}-${platform}-${i}`)),
+        );
+        const before = jars.map((j) => j.token);
+        const blocked = blockAfterResolves(t.xems.sidecar, CLIENTS, BLOCK_MS);
+        const started = performance.now();
+        const responses = await Promise.all(jars.map((jar) => jar.get('/me', 'during the block')));
+        await blocked;
+        assert.ok(performance.now() - started >= BLOCK_MS, 'the loop was blocked while the requests were under way');
+        assert.deepEqual(
+          responses.map((r) => r.status),
+          jars.map(() => 200),
+          'no 503 for rotations that happened',
+        );
+        for (const [i, jar] of jars.entries()) {
+          assert.equal(tokenGeneration(jar.token), tokenGeneration(before[i]) + 1, `client ${i} got its rotated token`);
+        }
 
-      await sleep(GRACE_MS + 700);
-      const after = await Promise.all(jars.map((jar) => jar.get('/me', 'after')));
-      assert.deepEqual(
-        after.map((r) => r.status),
-        jars.map(() => 200),
-        'every client keeps working',
-      );
-      assert.deepEqual(
-        events.filter((e) => e.type === 'session.reused'),
-        [],
-      );
+        await sleep(GRACE_MS + 700);
+        const after = await Promise.all(jars.map((jar) => jar.get('/me', 'after')));
+        assert.deepEqual(
+          after.map((r) => r.status),
+          jars.map(() => 200),
+          'every client keeps working',
+        );
+        assert.deepEqual(
+          events.filter((e) => e.type === 'session.reused'),
+          [],
+        );
+      });
     });
-  });
-}
+  }

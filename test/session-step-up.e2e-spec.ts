@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { XemsModuleOptions } from '../src';
 import { type StepUpApp, createStepUpApp } from './support/xems-step-up-app';
-import { cookieToken, sleep } from './support/xems-test-app';
+import { PLATFORMS, cookieToken, sleep } from './support/xems-test-app';
 import { clusterRedis, standaloneRedis, uniqueKeyPrefix } from './support/redis-servers';
 
 // Authentication time and method, @RequireFreshAuth, reauthenticated(), the reauthentication
 // ceiling, revokeAll() and onCredentialChange(), over HTTP against the real sidecar (memory
-// store, then Redis: one server and a 3-master cluster).
+// store, then Redis: one server and a 3-master cluster). @RequireFreshAuth on Express and
+// Fastify (on resolvers: test/graphql-step-up.e2e-spec.ts).
 
 async function login(t: StepUpApp, user: string, methods?: string[]) {
   const res = await request(t.server).post('/auth/login').send({ user, methods });
@@ -31,98 +32,99 @@ async function use(t: StepUpApp, token: string, path = '/me') {
   return { res, status: res.status, token: cookieToken(res) ?? token };
 }
 
-describe('fresh authentication (memory store)', () => {
-  let t: StepUpApp;
-  before(async () => {
-    t = await createStepUpApp({ freshAuthMaxAge: '3s' });
-  });
-  after(async () => {
-    await t.close();
-  });
+for (const platform of PLATFORMS)
+  describe(`fresh authentication (memory store, ${platform})`, () => {
+    let t: StepUpApp;
+    before(async () => {
+      t = await createStepUpApp({ freshAuthMaxAge: '3s' }, platform);
+    });
+    after(async () => {
+      await t.close();
+    });
 
-  it('link() records the time and methods: getSessionContext and listSessions show them', async () => {
-    const before = Date.now();
-    const { token, body } = await login(t, 'ctx', ['pwd', 'otp']);
-    assert.deepEqual(body.context.authMethods, ['pwd', 'otp']);
-    const at = body.context.authenticatedAt as number;
-    assert.ok(at >= before && at <= Date.now(), `authenticatedAt ${at}`);
-    const r = await use(t, token, '/me');
-    assert.equal(r.res.body.context.authenticatedAt, at);
-    const devices = await use(t, r.token, '/me/devices');
-    assert.equal(devices.status, 200);
-    assert.equal(devices.res.body.length, 1);
-    assert.equal(devices.res.body[0].authenticatedAt, at);
-    assert.deepEqual(devices.res.body[0].authMethods, ['pwd', 'otp']);
-  });
+    it('link() records the time and methods: getSessionContext and listSessions show them', async () => {
+      const before = Date.now();
+      const { token, body } = await login(t, 'ctx', ['pwd', 'otp']);
+      assert.deepEqual(body.context.authMethods, ['pwd', 'otp']);
+      const at = body.context.authenticatedAt as number;
+      assert.ok(at >= before && at <= Date.now(), `authenticatedAt ${at}`);
+      const r = await use(t, token, '/me');
+      assert.equal(r.res.body.context.authenticatedAt, at);
+      const devices = await use(t, r.token, '/me/devices');
+      assert.equal(devices.status, 200);
+      assert.equal(devices.res.body.length, 1);
+      assert.equal(devices.res.body[0].authenticatedAt, at);
+      assert.deepEqual(devices.res.body[0].authMethods, ['pwd', 'otp']);
+    });
 
-  it('@RequireFreshAuth(2s) passes after login, refuses with the RFC 9470 challenge after 2 s, passes again after reauthenticated; the old token dies', async () => {
-    let { token } = await login(t, 'fresh', ['pwd']);
-    let r = await use(t, token, '/me/sensitive');
-    assert.equal(r.status, 200, 'right after login');
-    token = r.token;
-    await sleep(2300);
-    r = await use(t, token, '/me/sensitive');
-    assert.equal(r.status, 401, 'after 2 s');
-    assert.equal(r.res.body.code, 'XEMS_FRESH_AUTH_REQUIRED');
-    assert.equal(r.res.body.maxAge, 2);
-    const challenge = String(r.res.headers['www-authenticate']);
-    assert.match(challenge, /^Bearer /);
-    assert.match(challenge, /error="insufficient_user_authentication"/);
-    assert.match(challenge, /max_age=2(,|$)/);
-    token = r.token;
-    r = await use(t, token, '/me');
-    assert.equal(r.status, 200, 'the refusal leaves the session alive');
-    token = r.token;
-    const reauth = await post(t, token, '/me/reauthenticate', { methods: ['pwd'] });
-    assert.equal(reauth.status, 200);
-    assert.equal(reauth.body.ok, true);
-    assert.notEqual(reauth.body.context.id, reauth.body.before, 'a new session id (fixation rule)');
-    assert.ok(reauth.body.context.authenticatedAt > Date.now() - 2000);
-    const renewed = cookieToken(reauth)!;
-    assert.ok(renewed && renewed !== token);
-    assert.equal((await use(t, renewed, '/me/sensitive')).status, 200, 'fresh again after reauthenticated');
-    assert.equal((await use(t, token, '/me')).status, 401, 'the token before the reauthentication is dead');
-  });
+    it('@RequireFreshAuth(2s) passes after login, refuses with the RFC 9470 challenge after 2 s, passes again after reauthenticated; the old token dies', async () => {
+      let { token } = await login(t, 'fresh', ['pwd']);
+      let r = await use(t, token, '/me/sensitive');
+      assert.equal(r.status, 200, 'right after login');
+      token = r.token;
+      await sleep(2300);
+      r = await use(t, token, '/me/sensitive');
+      assert.equal(r.status, 401, 'after 2 s');
+      assert.equal(r.res.body.code, 'XEMS_FRESH_AUTH_REQUIRED');
+      assert.equal(r.res.body.maxAge, 2);
+      const challenge = String(r.res.headers['www-authenticate']);
+      assert.match(challenge, /^Bearer /);
+      assert.match(challenge, /error="insufficient_user_authentication"/);
+      assert.match(challenge, /max_age=2(,|$)/);
+      token = r.token;
+      r = await use(t, token, '/me');
+      assert.equal(r.status, 200, 'the refusal leaves the session alive');
+      token = r.token;
+      const reauth = await post(t, token, '/me/reauthenticate', { methods: ['pwd'] });
+      assert.equal(reauth.status, 200);
+      assert.equal(reauth.body.ok, true);
+      assert.notEqual(reauth.body.context.id, reauth.body.before, 'a new session id (fixation rule)');
+      assert.ok(reauth.body.context.authenticatedAt > Date.now() - 2000);
+      const renewed = cookieToken(reauth)!;
+      assert.ok(renewed && renewed !== token);
+      assert.equal((await use(t, renewed, '/me/sensitive')).status, 200, 'fresh again after reauthenticated');
+      assert.equal((await use(t, token, '/me')).status, 401, 'the token before the reauthentication is dead');
+    });
 
-  it('SessionGuard on the controller and @RequireFreshAuth on the handler resolve (and rotate) the token once', async () => {
-    const { token } = await login(t, 'once');
-    const rotations = () => t.events.filter((e) => e.type === 'session.rotated').length;
-    const before = rotations();
-    const r = await use(t, token, '/me/sensitive');
-    assert.equal(r.status, 200);
-    assert.equal(rotations() - before, 1, 'one rotation for one request');
-    assert.equal((await use(t, r.token, '/me')).status, 200, 'the token the response carried is the live one');
-  });
+    it('SessionGuard on the controller and @RequireFreshAuth on the handler resolve (and rotate) the token once', async () => {
+      const { token } = await login(t, 'once');
+      const rotations = () => t.events.filter((e) => e.type === 'session.rotated').length;
+      const before = rotations();
+      const r = await use(t, token, '/me/sensitive');
+      assert.equal(r.status, 200);
+      assert.equal(rotations() - before, 1, 'one rotation for one request');
+      assert.equal((await use(t, r.token, '/me')).status, 200, 'the token the response carried is the live one');
+    });
 
-  it('a methods requirement refuses another method until the user reauthenticates with it', async () => {
-    const { token } = await login(t, 'methods', ['pwd']);
-    const r = await use(t, token, '/me/passkey-only');
-    assert.equal(r.status, 401);
-    assert.deepEqual(r.res.body.methods, ['webauthn']);
-    const reauth = await post(t, r.token, '/me/reauthenticate', { methods: ['webauthn'] });
-    assert.deepEqual(reauth.body.context.authMethods, ['webauthn']);
-    assert.equal((await use(t, cookieToken(reauth)!, '/me/passkey-only')).status, 200);
-  });
+    it('a methods requirement refuses another method until the user reauthenticates with it', async () => {
+      const { token } = await login(t, 'methods', ['pwd']);
+      const r = await use(t, token, '/me/passkey-only');
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.res.body.methods, ['webauthn']);
+      const reauth = await post(t, r.token, '/me/reauthenticate', { methods: ['webauthn'] });
+      assert.deepEqual(reauth.body.context.authMethods, ['webauthn']);
+      assert.equal((await use(t, cookieToken(reauth)!, '/me/passkey-only')).status, 200);
+    });
 
-  it('@RequireFreshAuth() alone guards the route itself, with the module default (3 s)', async () => {
-    assert.equal((await request(t.server).get('/alone')).status, 401, 'no session');
-    const { token } = await login(t, 'alone');
-    const r = await use(t, token, '/alone');
-    assert.equal(r.status, 200);
-    await sleep(3200);
-    const late = await use(t, r.token, '/alone');
-    assert.equal(late.status, 401);
-    assert.match(String(late.res.headers['www-authenticate']), /max_age=3(,|$)/);
-  });
+    it('@RequireFreshAuth() alone guards the route itself, with the module default (3 s)', async () => {
+      assert.equal((await request(t.server).get('/alone')).status, 401, 'no session');
+      const { token } = await login(t, 'alone');
+      const r = await use(t, token, '/alone');
+      assert.equal(r.status, 200);
+      await sleep(3200);
+      const late = await use(t, r.token, '/alone');
+      assert.equal(late.status, 401);
+      assert.match(String(late.res.headers['www-authenticate']), /max_age=3(,|$)/);
+    });
 
-  it('an unknown method is a 400 with a typed error, not a crash', async () => {
-    const res = await request(t.server)
-      .post('/auth/login')
-      .send({ user: 'bad', methods: ['password'] });
-    assert.equal(res.status, 400);
-    assert.equal(res.body.error, 'INVALID_AUTH_METHODS');
+    it('an unknown method is a 400 with a typed error, not a crash', async () => {
+      const res = await request(t.server)
+        .post('/auth/login')
+        .send({ user: 'bad', methods: ['password'] });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'INVALID_AUTH_METHODS');
+    });
   });
-});
 
 describe('the reauthentication ceiling', () => {
   let t: StepUpApp;

@@ -7,6 +7,8 @@ export const XEMS_GRAPHQL_CODES = {
   unauthenticated: 'UNAUTHENTICATED',
   forbidden: 'FORBIDDEN',
   unavailable: 'SERVICE_UNAVAILABLE',
+  /** @RequireFreshAuth refused: the session is alive, its authentication is too old (the HTTP body's code). */
+  freshAuthRequired: 'XEMS_FRESH_AUTH_REQUIRED',
 } as const;
 
 /**
@@ -49,4 +51,23 @@ export class XemsGraphqlUnavailableError extends IntrinsicException {
 export function graphqlUnavailable(res: ServerResponse | undefined): XemsGraphqlUnavailableError {
   if (res && typeof res.setHeader === 'function' && !res.headersSent) res.setHeader('Retry-After', String(XEMS_UNAVAILABLE_RETRY_AFTER_S));
   return new XemsGraphqlUnavailableError();
+}
+
+/**
+ * A resolver under @RequireFreshAuth reached by a session whose authentication is too old or
+ * lacks a method: `extensions` as the HTTP refusal's body (code XEMS_FRESH_AUTH_REQUIRED,
+ * maxAge in seconds, methods), so the page prompts for the password and calls the
+ * reauthentication mutation. Not UNAUTHENTICATED: the session is alive, and a client that
+ * logs out on UNAUTHENTICATED must not. Not an HttpException: Nest's Apollo driver rewrites
+ * the code of every 401 to UNAUTHENTICATED (Mercurius would send only what it is given).
+ */
+export class XemsGraphqlFreshAuthRequiredError extends IntrinsicException {
+  readonly extensions: { code: string; maxAge: number; methods?: string[] };
+  constructor(maxAgeS: number, methods: readonly string[]) {
+    super('This action needs a more recent authentication: reauthenticate, then retry');
+    this.extensions = { code: XEMS_GRAPHQL_CODES.freshAuthRequired, maxAge: maxAgeS, ...(methods.length > 0 && { methods: [...methods] }) };
+    // What a client may see (the one-line stack Apollo sends outside production): no class of the library.
+    this.name = 'FreshAuthRequired';
+    this.stack = `${this.name}: ${this.message}`;
+  }
 }

@@ -6,6 +6,7 @@ import { firstValueFrom, lastValueFrom, defer, of, throwError } from 'rxjs';
 import { resolverContext } from '../../test/support/graphql-fakes';
 import { fakeHttp, fakeRequestSessions, fakeSession, flushHeaders, setCookies } from '../../test/support/http-fakes';
 import { CsrfGuard } from '../csrf.guard';
+import { RequireFreshAuth } from '../require-fresh-auth.decorator';
 import { HttpPlatformHost } from '../platform/platform-host';
 import { RequestSessions } from '../request-session';
 import { SessionLedger } from '../session-ledger';
@@ -18,7 +19,7 @@ import { XemsGraphqlContextError, XemsTimeoutError } from '../xems.errors';
 import { resolveXemsOptions } from '../xems.resolved-options';
 import type { XemsService } from '../xems.service';
 import type { XemsSessions } from '../xems.sessions';
-import { XemsGraphqlUnavailableError } from './graphql-errors';
+import { XemsGraphqlFreshAuthRequiredError, XemsGraphqlUnavailableError } from './graphql-errors';
 
 const T1 = 'a'.repeat(70);
 const T2 = 'b'.repeat(70);
@@ -78,6 +79,44 @@ describe('SessionGuard in a resolver', () => {
       return true;
     });
     assert.equal(res.getHeader('retry-after'), '1');
+  });
+});
+
+describe('@RequireFreshAuth on a resolver', () => {
+  class StepUpResolver {
+    @RequireFreshAuth('5m', { methods: ['webauthn'] })
+    passkeyOnly() {}
+  }
+  const stale = { authenticatedAt: Date.now() - 3_600_000, methods: ['webauthn' as const] };
+
+  it('an old authentication: extensions.code XEMS_FRESH_AUTH_REQUIRED with maxAge and methods (not UNAUTHENTICATED), the challenge and the successor on the response', async () => {
+    const { guard } = guardWith(async () => fakeSession({ token: T2, auth: stale }));
+    const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+    const ctx = resolverContext({ req, res }, 'query', StepUpResolver.prototype.passkeyOnly, StepUpResolver);
+    await assert.rejects(guard.canActivate(ctx), (error: unknown) => {
+      assert.ok(error instanceof XemsGraphqlFreshAuthRequiredError);
+      assert.deepEqual(error.extensions, { code: 'XEMS_FRESH_AUTH_REQUIRED', maxAge: 300, methods: ['webauthn'] });
+      assert.equal(error.stack, `FreshAuthRequired: ${error.message}`, 'a one-line stack naming no class of the library');
+      return true;
+    });
+    assert.match(String(res.getHeader('www-authenticate')), /error="insufficient_user_authentication".*max_age=300/);
+    flushHeaders(res);
+    assert.match(setCookies(res)[0], new RegExp(`^xems_token=${T2};`), 'the session stays: the response carries its current token');
+  });
+
+  it('a recent authentication by another method is refused the same way; by the method it passes', async () => {
+    const recent = (methods: ('pwd' | 'webauthn')[]) => async () =>
+      fakeSession({ token: T2, auth: { authenticatedAt: Date.now(), methods } });
+    for (const [methods, passes] of [
+      [['pwd'], false],
+      [['pwd', 'webauthn'], true],
+    ] as const) {
+      const { guard } = guardWith(recent([...methods]));
+      const { req, res } = fakeHttp({ cookie: `xems_token=${T1}` });
+      const outcome = guard.canActivate(resolverContext({ req, res }, 'query', StepUpResolver.prototype.passkeyOnly, StepUpResolver));
+      if (passes) assert.equal(await outcome, true, String(methods));
+      else await assert.rejects(outcome, XemsGraphqlFreshAuthRequiredError, String(methods));
+    }
   });
 });
 

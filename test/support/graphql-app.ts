@@ -7,6 +7,7 @@ import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import request from 'supertest';
 import {
   CsrfGuard,
+  RequireFreshAuth,
   Session,
   SessionContext,
   SessionGuard,
@@ -14,17 +15,29 @@ import {
   type XemsModuleOptions,
   XemsSandbox,
   XemsService,
+  type XemsAuthMethod,
   type XemsSessionContext,
 } from '../../src';
 import { createPlatformApp } from './platforms';
 
-/** The GraphQL servers the suites run on: Apollo on Express, Mercurius on Fastify. */
-export type GraphqlDriver = 'apollo' | 'mercurius';
-export const GRAPHQL_DRIVERS: readonly GraphqlDriver[] = ['apollo', 'mercurius'];
+/**
+ * The GraphQL servers the suites run on: Apollo on Express, Apollo on Fastify
+ * (@as-integrations/fastify), Mercurius on Fastify.
+ */
+export type GraphqlDriver = 'apollo' | 'apollo-fastify' | 'mercurius';
+export const GRAPHQL_DRIVERS: readonly GraphqlDriver[] = ['apollo', 'apollo-fastify', 'mercurius'];
+
+/** What each suite calls a driver in its titles. */
+export const GRAPHQL_DRIVER_NAMES: Readonly<Record<GraphqlDriver, string>> = {
+  apollo: 'Apollo on Express',
+  'apollo-fastify': 'Apollo on Fastify',
+  mercurius: 'Mercurius on Fastify',
+};
 
 /**
- * The GraphQL context: Apollo's carries `req` and (with the context line) `res`, Express's
- * objects; Mercurius's carries `req` (FastifyRequest) and `reply` (FastifyReply).
+ * The GraphQL context: Apollo's on Express carries `req` and (with the context line) `res`,
+ * Express's objects; Apollo's on Fastify (with its context line) and Mercurius's carry `req`
+ * (FastifyRequest) and `reply` (FastifyReply).
  */
 type GqlContext = {
   req: Parameters<XemsService['link']>[0];
@@ -117,6 +130,34 @@ class MeResolver {
   }
 }
 
+/** Step-up: @RequireFreshAuth on resolvers, and the reauthentication after the prompt. */
+@Resolver()
+class StepUpResolver {
+  constructor(private readonly xems: XemsService) {}
+
+  /** Needs an authentication at most 2 s old (any method). */
+  @Query(() => String)
+  @RequireFreshAuth('2s')
+  recentUser(@Session('user') user: string): string {
+    return user;
+  }
+
+  /** Needs an authentication by passkey within the hour. */
+  @Query(() => String)
+  @RequireFreshAuth('1h', { methods: ['webauthn'] })
+  passkeyUser(@Session('user') user: string): string {
+    return user;
+  }
+
+  /** What the page calls once the user has typed the password (or used the passkey) again. */
+  @Mutation(() => Boolean)
+  @UseGuards(SessionGuard)
+  async reauthenticate(@Args('methods', { type: () => [String] }) methods: string[], @Context() ctx: GqlContext): Promise<boolean> {
+    const { req, res } = httpOf(ctx);
+    return (await this.xems.reauthenticated(req, res, { methods: methods as XemsAuthMethod[] })) !== null;
+  }
+}
+
 @Resolver()
 @XemsSandbox('admin')
 @UseGuards(SessionGuard)
@@ -134,10 +175,18 @@ export interface GraphqlTestApp {
   close(): Promise<void>;
 }
 
+/** Apollo's `context` line for its platform (the one README gives), or none. */
+function apolloContext(driver: GraphqlDriver, withContext: boolean): Pick<ApolloDriverConfig, 'context'> {
+  if (!withContext) return {};
+  if (driver === 'apollo-fastify') return { context: (req: GqlContext['req'], reply: GqlContext['reply']) => ({ req, reply }) };
+  return { context: ({ req, res }: GqlContext) => ({ req, res }) };
+}
+
 /**
  * A Nest app serving GraphQL, code first, with XemsModule and the real sidecar: Apollo on
- * Express or Mercurius on Fastify. `withContext: false` leaves out Apollo's `context` line (the
- * app a new user writes first). Apollo is told to send stacks, as it does outside production.
+ * Express or Fastify, or Mercurius on Fastify. `withContext: false` leaves out Apollo's
+ * `context` line (the app a new user writes first). Apollo is told to send stacks, as it does
+ * outside production.
  */
 export async function createGraphqlApp(
   driver: GraphqlDriver,
@@ -145,17 +194,12 @@ export async function createGraphqlApp(
   { withContext = true } = {},
 ): Promise<GraphqlTestApp> {
   const graphql: ApolloDriverConfig | MercuriusDriverConfig =
-    driver === 'apollo'
-      ? {
-          driver: ApolloDriver,
-          autoSchemaFile: true,
-          includeStacktraceInErrorResponses: true,
-          ...(withContext ? { context: ({ req, res }: GqlContext) => ({ req, res }) } : {}),
-        }
-      : { driver: MercuriusDriver, autoSchemaFile: true };
+    driver === 'mercurius'
+      ? { driver: MercuriusDriver, autoSchemaFile: true }
+      : { driver: ApolloDriver, autoSchemaFile: true, includeStacktraceInErrorResponses: true, ...apolloContext(driver, withContext) };
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true }), GraphQLModule.forRoot(graphql)],
-    providers: [AuthResolver, MeResolver, AdminResolver],
+    providers: [AuthResolver, MeResolver, StepUpResolver, AdminResolver],
   })
   class GraphqlTestModule {}
 

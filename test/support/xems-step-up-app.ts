@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import type { Request, Response } from 'express';
 import { Body, Controller, Get, HttpCode, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Subscription } from 'rxjs';
 import {
   RequireFreshAuth,
@@ -16,6 +14,7 @@ import {
   XemsService,
   XemsValidationError,
 } from '../../src';
+import { type TestPlatform, createPlatformApp } from './platforms';
 
 @Controller('auth')
 class StepUpAuthController {
@@ -103,15 +102,19 @@ export interface StepUpApp {
   close(): Promise<void>;
 }
 
-/** A real Nest app (Express) with XemsModule and the real sidecar, listening on 127.0.0.1. */
-export async function createStepUpApp(options: XemsModuleOptions = {}): Promise<StepUpApp> {
+/**
+ * A real Nest app on `platform` (Express by default) with XemsModule and the real sidecar,
+ * listening on 127.0.0.1. The handlers' `res` is typed as Express's; on Fastify it is the
+ * FastifyReply, which has the same `status()` and which link/reauthenticated take as well.
+ */
+export async function createStepUpApp(options: XemsModuleOptions = {}, platform: TestPlatform = 'express'): Promise<StepUpApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
     controllers: [StepUpAuthController, StepUpMeController, StepUpAloneController],
   })
   class StepUpAppModule {}
 
-  const app = await NestFactory.create<NestExpressApplication>(StepUpAppModule, { logger: false });
+  const app = await createPlatformApp(StepUpAppModule, platform, { logger: false });
   const xems = app.get(XemsService);
   const events: XemsEvent[] = [];
   const sub: Subscription = xems.events$.subscribe((e) => events.push(e));
