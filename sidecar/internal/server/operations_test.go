@@ -140,7 +140,9 @@ func TestOperationsOverTheWire(t *testing.T) {
 				wantPeek(t, d, sessionID, `{"n":2}`)
 				wantU8(t, d, 0) // mismatch
 			}},
-		{"S_PEEK binding", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000), U8(2), U8(1), Str("10.0.0.1"), Str("ua")} },
+		{"S_PEEK binding", protocol.OpSPeek, func() [][]byte {
+			return [][]byte{sb, Str(rotated), U64(2000), U8(2), U8(1), Str("10.0.0.1"), Str("ua")}
+		},
 			protocol.StatusOK, func(t *testing.T, d *protocol.Decoder) {
 				wantPeek(t, d, sessionID, `{"n":2}`)
 				wantU8(t, d, 0) // mismatch: the session is not bound
