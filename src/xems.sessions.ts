@@ -155,7 +155,8 @@ export class XemsSessions {
    */
   async peek<T = unknown>(sandbox: string, token: string, client?: XemsClientInfo): Promise<XemsPeekedSession<T> | XemsPeekRefusal | null> {
     const binding = this.options.binding;
-    const check = client && isBindingOn(binding) ? { onMismatch: binding.onMismatch, ip: client.ip, userAgent: client.userAgent } : undefined;
+    const check =
+      client && isBindingOn(binding) ? { onMismatch: binding.onMismatch, ip: client.ip, userAgent: client.userAgent } : undefined;
     let found;
     try {
       found = await this.api.sPeek(sandbox, token, this.options.gracePeriod, check);

@@ -39,7 +39,10 @@ async function rulesApp(platform: WsPlatform, options: XemsModuleOptions): Promi
 }
 
 async function login(t: WsTestApp, user: string, body: Record<string, unknown> = {}): Promise<{ token: string; offer: unknown }> {
-  const res = await request(t.server).post('/login').set('User-Agent', OWNER).send({ user, ...body });
+  const res = await request(t.server)
+    .post('/login')
+    .set('User-Agent', OWNER)
+    .send({ user, ...body });
   assert.equal(res.status, 200);
   return { token: cookieToken(res)!, offer: res.headers['secure-session-registration'] };
 }
@@ -67,7 +70,11 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
         return s;
       };
       before(async () => {
-        t = await rulesApp(platform, { ...store(`rules-${platform}-`), binding: { userAgent: true }, deviceBound: { lifetime: LIFETIME_MS } });
+        t = await rulesApp(platform, {
+          ...store(`rules-${platform}-`),
+          binding: { userAgent: true },
+          deviceBound: { lifetime: LIFETIME_MS },
+        });
       });
       after(async () => {
         for (const s of sockets) s.close();
@@ -105,7 +112,11 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
         assert.equal((await t.xems.listSessions('dev')).length, 1, 'the session is kept for its device');
 
         // The browser's DBSC refresh: a challenge, then a proof by the device key.
-        const ask = await request(t.server).post(REFRESH).set('User-Agent', OWNER).set('Cookie', `xems_token=${token}`).set('Sec-Secure-Session-Id', `"${id}"`);
+        const ask = await request(t.server)
+          .post(REFRESH)
+          .set('User-Agent', OWNER)
+          .set('Cookie', `xems_token=${token}`)
+          .set('Sec-Secure-Session-Id', `"${id}"`);
         assert.equal(ask.status, 403);
         const ok = await request(t.server)
           .post(REFRESH)
@@ -157,20 +168,25 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
         await t.close();
       });
 
-      it(onMismatch === 'log' ? 'accepts another User-Agent and emits binding.mismatch (log)' : 'refuses another User-Agent, the session kept', async () => {
-        const { token } = await login(t, onMismatch);
-        const s = new TestSocket(platform, t.port, { cookie: token, userAgent: THIEF });
-        sockets.push(s);
-        if (onMismatch === 'log') {
-          await s.opened();
-          assert.equal((await s.ask('whoami')).event, 'whoami');
-        } else {
-          assert.equal(await refusal(s), 'binding-mismatch');
-        }
-        const mismatch = t.events.find((e) => e.type === 'binding.mismatch');
-        assert.equal(mismatch?.type === 'binding.mismatch' && mismatch.action, onMismatch);
-        assert.equal(await me(t, token), 200, 'the owner keeps the session over HTTP');
-      });
+      it(
+        onMismatch === 'log'
+          ? 'accepts another User-Agent and emits binding.mismatch (log)'
+          : 'refuses another User-Agent, the session kept',
+        async () => {
+          const { token } = await login(t, onMismatch);
+          const s = new TestSocket(platform, t.port, { cookie: token, userAgent: THIEF });
+          sockets.push(s);
+          if (onMismatch === 'log') {
+            await s.opened();
+            assert.equal((await s.ask('whoami')).event, 'whoami');
+          } else {
+            assert.equal(await refusal(s), 'binding-mismatch');
+          }
+          const mismatch = t.events.find((e) => e.type === 'binding.mismatch');
+          assert.equal(mismatch?.type === 'binding.mismatch' && mismatch.action, onMismatch);
+          assert.equal(await me(t, token), 200, 'the owner keeps the session over HTTP');
+        },
+      );
     });
   }
 }

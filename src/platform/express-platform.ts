@@ -24,7 +24,11 @@ export function requestClient(req: IncomingMessage): XemsClientInfo {
 export function expressUpgradeClient(req: IncomingMessage, app: unknown): XemsClientInfo {
   const proto = (app as { request?: unknown } | null | undefined)?.request;
   if (typeof proto !== 'object' || proto === null) return requestClient(req);
-  const view = Object.create(proto, { headers: { value: req.headers }, socket: { value: req.socket }, connection: { value: req.socket } }) as IncomingMessage;
+  const view = Object.create(proto, {
+    headers: { value: req.headers },
+    socket: { value: req.socket },
+    connection: { value: req.socket },
+  }) as IncomingMessage;
   try {
     return requestClient(view);
   } catch {

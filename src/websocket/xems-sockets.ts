@@ -41,13 +41,7 @@ export type XemsSessionEndReason = XemsRevokeReason | 'reused' | 'expired' | 're
  * client that does not match the session's binding (the session is never revoked by it).
  */
 export type XemsSocketRefusal =
-  | 'missing'
-  | 'malformed'
-  | 'invalid'
-  | 'origin'
-  | 'unavailable'
-  | 'device-proof-overdue'
-  | 'binding-mismatch';
+  'missing' | 'malformed' | 'invalid' | 'origin' | 'unavailable' | 'device-proof-overdue' | 'binding-mismatch';
 
 export interface XemsSocketAuthOptions {
   /** The sandbox of the session; default: the module's. Must be the sandbox the gateway's SessionGuard checks (@XemsSandbox). */
