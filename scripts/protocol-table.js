@@ -165,6 +165,7 @@ const peekReply = [
   ['expiresAt', 'i64'],
   ['data', 'bytes'],
   ['sessionFlags', 'u8'],
+  ['deviceDeadline', 'i64'], // the proof deadline of a device-bound session (Unix ms; 0 = not bound)
 ];
 const sessionIds = (name) => ({ repeat: name, count: 'u32', fields: [['sessionId', 'str']] });
 

@@ -351,6 +351,7 @@ function peeked<T>(sandbox: string, found: PeekedSession): XemsPeekedSession<T> 
     rememberMe: (found.sessionFlags & SessionFlags.REMEMBER) !== 0,
     sliding: (found.sessionFlags & SessionFlags.IDLE) !== 0,
     deviceBound: (found.sessionFlags & SessionFlags.DEVICE_BOUND) !== 0,
+    ...(found.deviceDeadline > 0 && { deviceProofDeadline: found.deviceDeadline }),
   };
 }
 

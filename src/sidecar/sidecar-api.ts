@@ -432,6 +432,8 @@ export interface PeekedSession {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  /** The proof deadline of a device-bound session (Unix ms); 0 when it is not bound. */
+  deviceDeadline: number;
 }
 
 /** What S_PEEK answers: the session (with the MismatchBits of the 'log' action), or a binding refusal (never a revocation). */

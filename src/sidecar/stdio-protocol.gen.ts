@@ -882,6 +882,7 @@ export interface SPeekReply {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  deviceDeadline: number;
   mismatch: number;
 }
 
@@ -890,9 +891,10 @@ export function decodeSPeekReply(r: FieldReader): SPeekReply {
   const expiresAt = r.i64();
   const data = r.bytes();
   const sessionFlags = r.u8();
+  const deviceDeadline = r.i64();
   const mismatch = r.u8();
   r.end();
-  return { sessionId, expiresAt, data, sessionFlags, mismatch };
+  return { sessionId, expiresAt, data, sessionFlags, deviceDeadline, mismatch };
 }
 
 export interface SPeekMismatchReply {
@@ -922,6 +924,7 @@ export interface SPeekIDReply {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  deviceDeadline: number;
 }
 
 export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
@@ -929,8 +932,9 @@ export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
   const expiresAt = r.i64();
   const data = r.bytes();
   const sessionFlags = r.u8();
+  const deviceDeadline = r.i64();
   r.end();
-  return { sessionId, expiresAt, data, sessionFlags };
+  return { sessionId, expiresAt, data, sessionFlags, deviceDeadline };
 }
 
 export interface SRevokeSandboxRequest {

@@ -187,7 +187,7 @@ export class XemsSockets implements OnModuleDestroy {
     let held = this.bySession.get(k);
     if (!held) {
       this.bySession.set(k, (held = { sockets: new Set() }));
-      this.watchExpiry(k, session.sandbox, session.id, expiryDelay(session.expiresAt, Date.now()));
+      this.watchExpiry(k, session.sandbox, session.id, expiryDelay(checkAt(session), Date.now()));
     }
     held.sockets.add(client);
     onSocketGone(client, () => {
@@ -201,10 +201,12 @@ export class XemsSockets implements OnModuleDestroy {
   }
 
   /**
-   * One timer per held session, unref'd, due at its expiry: the memory store reports expiry
-   * (EXPIRED frames), but a Redis key that expires says nothing, so an idle socket would
-   * outlive its session. When due, the session is re-checked by id (its idle expiry may have
-   * slid meanwhile) and its sockets are closed if it is gone.
+   * One timer per held session, unref'd, due at its expiry or, for a device-bound session,
+   * its proof deadline if sooner: the memory store reports expiry (EXPIRED frames), but a
+   * Redis key that expires says nothing, and nothing reports a deadline passing, so an idle
+   * socket (a thief's, listening to broadcasts) would outlive either. When due, the session
+   * is re-checked by id (an idle expiry may have slid, a refresh moved the deadline) and its
+   * sockets are closed if it is gone (`expired`) or past its deadline (`device-proof-overdue`).
    */
   private watchExpiry(k: string, sandbox: string, sessionId: string, delayMs: number): void {
     const held = this.bySession.get(k);
@@ -223,7 +225,7 @@ export class XemsSockets implements OnModuleDestroy {
     }
     if (current === null) return this.ended(sandbox, sessionId, 'expired');
     if (current === 'device-proof-overdue') return this.ended(sandbox, sessionId, current);
-    this.watchExpiry(k, sandbox, sessionId, expiryDelay(current.expiresAt, Date.now()));
+    this.watchExpiry(k, sandbox, sessionId, expiryDelay(checkAt(current), Date.now()));
   }
 
   private onEvent(event: XemsEvent): void {
@@ -263,6 +265,12 @@ export class XemsSockets implements OnModuleDestroy {
       tellEnded(client, reason);
     }
   }
+}
+
+/** When a held session must be re-checked: its expiry, or its device proof deadline if sooner. */
+function checkAt(session: XemsPeekedSession): number {
+  const deadline = session.deviceProofDeadline;
+  return deadline !== undefined && deadline < session.expiresAt ? deadline : session.expiresAt;
 }
 
 /** The sockets holding one session, and the timer that re-checks it at its expiry. */

@@ -614,12 +614,14 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.I64("expiresAt")
 			d.Bytes("data")
 			d.U8("sessionFlags")
+			d.I64("deviceDeadline")
 			d.U8("mismatch")
 		case OpSPeekID:
 			d.Str("sessionId")
 			d.I64("expiresAt")
 			d.Bytes("data")
 			d.U8("sessionFlags")
+			d.I64("deviceDeadline")
 		case OpSRevokeSandbox:
 			d.U64("revoked")
 		case OpDeviceChallenge:

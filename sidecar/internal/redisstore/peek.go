@@ -56,5 +56,5 @@ func (s *Store) peek(sbName []byte, o *session.PeekOptions, dst []byte, find fun
 		return res, err
 	}
 	return session.PeekResult{Status: session.OK, SessionID: x.k, ExpiresAt: x.expiresAt(), Out: out, Data: out[len(dst):], Flags: x.st.ReplyFlags(),
-		Mismatch: decided.Mismatch}, nil
+		DeviceDeadline: x.st.DeviceDeadline(), Mismatch: decided.Mismatch}, nil
 }

@@ -404,4 +404,7 @@ func wantPeek(t *testing.T, d *protocol.Decoder, sessionID, data string) {
 		t.Fatalf("data %q", got)
 	}
 	wantU8(t, d, 0)
+	if dl := d.I64("deviceDeadline"); dl != 0 {
+		t.Fatalf("deviceDeadline %d for a session that is not bound", dl)
+	}
 }

@@ -228,11 +228,12 @@ func (s *Server) sessionPeek(req *protocol.Request) ([]byte, error) {
 	default:
 		return notFound(req.ID), nil
 	}
-	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+2), &res.SessionID)
+	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+1+8+1), &res.SessionID)
 	b = protocol.AppendI64(b, res.ExpiresAt)
 	b = protocol.AppendBytes(b, res.Data)
 	clear(res.Data)
 	b = protocol.AppendU8(b, res.Flags)
+	b = protocol.AppendI64(b, res.DeviceDeadline)
 	if byToken {
 		b = protocol.AppendU8(b, res.Mismatch)
 	}

@@ -16,6 +16,9 @@ type PeekResult struct {
 	Out       []byte // the caller's dst extended by the data (OK only)
 	Data      []byte // the data: the tail of Out
 	Flags     uint8  // SessionFlag* bits
+	// DeviceDeadline is the proof deadline of a device-bound session (0: not bound): a socket
+	// held open must be re-checked then, or a thief's idle socket would outlive it.
+	DeviceDeadline int64
 	// Mismatch: MismatchIP / MismatchAgent bits of a failed binding check (Mismatched, or OK
 	// with the log action).
 	Mismatch uint8

@@ -81,5 +81,6 @@ func (f *found) peek(dst []byte) (session.PeekResult, error) {
 	if err != nil {
 		return session.PeekResult{Status: session.NotFound}, err
 	}
-	return session.PeekResult{Status: session.OK, SessionID: f.k, ExpiresAt: r.expiresAt(), Out: out, Data: out[len(dst):], Flags: f.st.ReplyFlags()}, nil
+	return session.PeekResult{Status: session.OK, SessionID: f.k, ExpiresAt: r.expiresAt(), Out: out, Data: out[len(dst):], Flags: f.st.ReplyFlags(),
+		DeviceDeadline: f.st.DeviceDeadline()}, nil
 }

@@ -82,6 +82,7 @@ func PeekDevice(t *testing.T, each Each) {
 			return e.Open().SessionPeek(sbA, tok, session.PeekOptions{GraceMs: 2000}, nil)
 		}
 		byID := func() (session.PeekResult, error) { return e.Open().SessionPeekID(sbA, id, nil) }
+		deadline := clock.NowMs() + deviceLifetime
 		for _, step := range []struct {
 			advance int64
 			overdue bool
@@ -93,7 +94,7 @@ func PeekDevice(t *testing.T, each Each) {
 					wantCode(t, "peek by "+name+" at or past the deadline", err, xerr.DeviceProofOverdue)
 					continue
 				}
-				if err != nil || r.Status != session.OK || r.Flags&session.SessionFlagDeviceBound == 0 {
+				if err != nil || r.Status != session.OK || r.Flags&session.SessionFlagDeviceBound == 0 || r.DeviceDeadline != deadline {
 					t.Fatalf("peek by %s within the deadline: %+v %v", name, r, err)
 				}
 			}
@@ -106,7 +107,7 @@ func PeekDevice(t *testing.T, each Each) {
 			t.Fatal(err)
 		}
 		for name, peek := range map[string]func() (session.PeekResult, error){"token": byToken, "id": byID} {
-			if r, err := peek(); err != nil || r.Status != session.OK {
+			if r, err := peek(); err != nil || r.Status != session.OK || r.DeviceDeadline != clock.NowMs()+deviceLifetime {
 				t.Fatalf("peek by %s after the refresh: %+v %v", name, r, err)
 			}
 		}
