@@ -8,9 +8,9 @@ import { wsException } from './ws-exception';
 /**
  * SessionGuard on a gateway handler: the socket's session, found once at the handshake
  * (XemsSockets.authenticate), is checked by its public id: alive, not revoked and, when it is
- * device-bound, within its proof deadline (else the socket is closed: `device-proof-overdue`). No token is
- * presented, so nothing rotates and nothing can count as reuse however HTTP requests of the
- * same client rotate the cookie meanwhile. A message that arrives while the handshake is still
+ * device-bound, within its proof deadline (else the socket is closed: `device-proof-overdue`).
+ * No token is presented, so nothing rotates and nothing can count as reuse however HTTP
+ * requests of the same client rotate the cookie meanwhile. A message that arrives while the handshake is still
  * under way waits for it. Refusals reach the client as Nest's `exception` event: Unauthorized
  * (no session, another sandbox, or the session ended: the socket is then closed), Service
  * unavailable (the sidecar cannot answer).

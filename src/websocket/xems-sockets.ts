@@ -123,6 +123,7 @@ export class XemsSockets implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
+    for (const held of this.bySession.values()) clearTimeout(held.timer); // no check after the sidecar stops
   }
 
   private async handshake(
