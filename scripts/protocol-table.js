@@ -17,7 +17,7 @@
 //   { repeat: 'name', count: 'u16' | 'u32', fields, go: { slice, type } } count, then the fields n times
 
 /** Bumped on every change of a layout below (the client and the sidecar compare it in HELLO / CONFIGURE). */
-const version = 3;
+const version = 4;
 
 /** Frame headers (after the u32 length prefix of every frame). */
 const headers = {
@@ -113,6 +113,8 @@ const frameKinds = {
  */
 const flagSets = {
   resolveFlags: { go: 'Flag', known: true, values: { ROTATE: 1, CHECK_BINDING: 2, WANT_CSRF: 4 } },
+  // S_PEEK's flags: CHECK_BINDING is the same bit as S_RESOLVE's, followed by the same block.
+  peekFlags: { go: 'PeekFlag', known: true, values: { CHECK_BINDING: 2 } },
   createFlags: { go: 'Create', known: true, values: { REMEMBER: 1 } },
   regenFlags: { go: 'Regen', known: true, values: { KEEP_DATA: 1 } },
   // bits 0-1: the address mode (OFF, SUBNET, EXACT); bit 2: the user agent.
@@ -163,6 +165,7 @@ const peekReply = [
   ['expiresAt', 'i64'],
   ['data', 'bytes'],
   ['sessionFlags', 'u8'],
+  ['deviceDeadline', 'i64'], // the proof deadline of a device-bound session (Unix ms; 0 = not bound)
 ];
 const sessionIds = (name) => ({ repeat: name, count: 'u32', fields: [['sessionId', 'str']] });
 
@@ -361,7 +364,35 @@ const ops = {
     },
   },
   // WebSockets (issue 15): read-only checks, never a presentation, never reuse (docs/protocol.md).
-  S_PEEK: { code: 0x28, request: [sandbox, token, ['graceMs', 'u64']], reply: { OK: peekReply, NOT_FOUND: [] } },
+  // Both refuse a device-bound session past its proof deadline (ERROR DEVICE_PROOF_OVERDUE);
+  // S_PEEK checks the binding when asked, and a mismatch never revokes (MISMATCH, or OK with
+  // the mismatch bits for the log action).
+  S_PEEK: {
+    code: 0x28,
+    request: [
+      sandbox,
+      token,
+      ['graceMs', 'u64'],
+      ['flags', 'u8', { bits: 'peekFlags' }],
+      {
+        when: ['flags', 'CHECK_BINDING'],
+        name: 'binding',
+        fields: [
+          ['onMismatch', 'u8'],
+          ['ip', 'str'],
+          ['userAgent', 'str'],
+        ],
+      },
+    ],
+    reply: {
+      OK: [...peekReply, ['mismatch', 'u8']],
+      NOT_FOUND: [],
+      MISMATCH: [
+        ['sessionId', 'str'],
+        ['mismatch', 'u8'],
+      ],
+    },
+  },
   S_PEEK_ID: { code: 0x29, request: [sandbox, ['sessionId', 'str']], reply: { OK: peekReply, NOT_FOUND: [] } },
   // Ends every session of a sandbox (an administrator's "log everyone out"); KV records stay.
   S_REVOKE_SANDBOX: { code: 0x2c, request: [sandbox], reply: { OK: [['revoked', 'u64']] } },

@@ -36,7 +36,10 @@ export interface XemsResolvedSession<T = unknown> {
  * A live session as a read-only check found it (S_PEEK, S_PEEK_ID): what a WebSocket holds
  * after its handshake. No token: a socket holds its session by id and never presents one.
  */
-export type XemsPeekedSession<T = unknown> = Omit<XemsResolvedSession<T>, 'token' | 'rotated' | 'csrfToken'>;
+export type XemsPeekedSession<T = unknown> = Omit<XemsResolvedSession<T>, 'token' | 'rotated' | 'csrfToken'> & {
+  /** A device-bound session's proof deadline (Unix ms): its sockets are re-checked then. */
+  deviceProofDeadline?: number;
+};
 
 /** @deprecated The request's session has the shape of every resolved session: use XemsResolvedSession. */
 export type XemsActiveSession = XemsResolvedSession;

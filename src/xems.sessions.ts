@@ -36,6 +36,9 @@ export interface SessionLookup extends XemsRotationPolicy {
   client?: XemsClientInfo;
 }
 
+/** Why a read-only check (a WebSocket handshake) refused a session it found; the session is kept. */
+export type XemsPeekRefusal = 'device-proof-overdue' | 'binding-mismatch';
+
 /** A new session: lifetimes in milliseconds (already checked and capped), owner, device and client. */
 export interface SessionSpec {
   ttlMs: number;
@@ -144,17 +147,45 @@ export class XemsSessions {
   /**
    * The session of `token` without presenting it (a WebSocket handshake): the module's grace
    * window, no rotation, no idle slide; a token that would be reuse is null and ends nothing,
-   * so a socket can never revoke a session that HTTP requests keep rotating.
+   * so a socket can never revoke a session that HTTP requests keep rotating. The rules HTTP
+   * applies before anything changes apply too: a device-bound session past its proof
+   * deadline is refused, and with the `binding` option on, `client` is checked. A mismatch
+   * is refused with onMismatch 'revoke' and 'reject' alike (a socket never ends a session:
+   * the `binding.mismatch` event says 'reject'); 'log' accepts and reports it.
    */
-  async peek<T = unknown>(sandbox: string, token: string): Promise<XemsPeekedSession<T> | null> {
-    const found = await this.api.sPeek(sandbox, token, this.options.gracePeriod);
-    return found && peeked<T>(sandbox, found);
+  async peek<T = unknown>(sandbox: string, token: string, client?: XemsClientInfo): Promise<XemsPeekedSession<T> | XemsPeekRefusal | null> {
+    const binding = this.options.binding;
+    const check =
+      client && isBindingOn(binding) ? { onMismatch: binding.onMismatch, ip: client.ip, userAgent: client.userAgent } : undefined;
+    let found;
+    try {
+      found = await this.api.sPeek(sandbox, token, this.options.gracePeriod, check);
+    } catch (error) {
+      deviceOverdue(error); // rethrows any other error
+      return 'device-proof-overdue';
+    }
+    if (!found) return null;
+    if (found.status === 'mismatch') {
+      this.bindingMismatch(sandbox, found.sessionId, found.mismatch, 'reject');
+      return 'binding-mismatch';
+    }
+    if (found.mismatch !== 0) this.bindingMismatch(sandbox, found.sessionId, found.mismatch, 'log');
+    return peeked<T>(sandbox, found);
   }
 
-  /** The live session with this public id (a WebSocket's later messages), changed in nothing. */
-  async peekById<T = unknown>(sandbox: string, sessionId: string): Promise<XemsPeekedSession<T> | null> {
-    const found = await this.api.sPeekId(sandbox, sessionId);
-    return found && peeked<T>(sandbox, found);
+  /**
+   * The live session with this public id (a WebSocket's later messages), changed in nothing;
+   * 'device-proof-overdue' for a device-bound session past its proof deadline (kept).
+   */
+  async peekById<T = unknown>(sandbox: string, sessionId: string): Promise<XemsPeekedSession<T> | 'device-proof-overdue' | null> {
+    let found;
+    try {
+      found = await this.api.sPeekId(sandbox, sessionId);
+    } catch (error) {
+      deviceOverdue(error); // rethrows any other error
+      return 'device-proof-overdue';
+    }
+    return found ? peeked<T>(sandbox, found) : null;
   }
 
   /** Creates a session holding `data` (JSON bytes). */
@@ -320,6 +351,7 @@ function peeked<T>(sandbox: string, found: PeekedSession): XemsPeekedSession<T> 
     rememberMe: (found.sessionFlags & SessionFlags.REMEMBER) !== 0,
     sliding: (found.sessionFlags & SessionFlags.IDLE) !== 0,
     deviceBound: (found.sessionFlags & SessionFlags.DEVICE_BOUND) !== 0,
+    ...(found.deviceDeadline > 0 && { deviceProofDeadline: found.deviceDeadline }),
   };
 }
 

@@ -42,6 +42,14 @@ export const FASTIFY_PLATFORM: HttpPlatform = {
     };
   },
 
+  /**
+   * An upgrade request bypasses Fastify (the WebSocket servers listen on its Node server), and
+   * Fastify keeps its trustProxy function to itself: the socket's peer address.
+   */
+  upgradeClient(req: IncomingMessage): XemsClientInfo {
+    return { ip: req.socket?.remoteAddress ?? '', userAgent: userAgentOf(req.headers) };
+  },
+
   body: (req: XemsHttpRequest) => (isWrapped(req) ? req.body : undefined),
 
   /** Fastify over HTTP/2 (`http2: true`) answers with Http2ServerResponse, which this module does not write to. */

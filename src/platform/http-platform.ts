@@ -50,6 +50,12 @@ export interface HttpPlatform {
   nodeResponse(res: XemsHttpResponse, method: string): ServerResponse;
   /** The client's address (honouring the platform's trust-proxy setting) and user agent. */
   client(req: XemsHttpRequest): XemsClientInfo;
+  /**
+   * The client of a WebSocket upgrade request, which never passes the platform's request
+   * handling (no `req.ip`): as `client` would report it, honouring the same trust-proxy
+   * setting where the platform's instance (`server`) allows it, else the socket's peer.
+   */
+  upgradeClient(req: IncomingMessage, server: unknown): XemsClientInfo;
   /** The request's parsed body (CsrfGuard's body field), or undefined. */
   body(req: XemsHttpRequest): unknown;
   /** At start: refuses (XemsUnsupportedPlatformError) a set-up of the platform the module cannot serve. */

@@ -1,9 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import { Injectable, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { XemsUnsupportedPlatformError } from '../xems.errors';
 import { EXPRESS_PLATFORM } from './express-platform';
 import { FASTIFY_PLATFORM } from './fastify-platform';
-import type { HttpPlatform } from './http-platform';
+import type { HttpPlatform, XemsClientInfo } from './http-platform';
 
 /** Every supported platform, by the name its Nest adapter reports (`getType()`). */
 const PLATFORMS: Readonly<Record<string, HttpPlatform>> = { express: EXPRESS_PLATFORM, fastify: FASTIFY_PLATFORM };
@@ -29,6 +30,11 @@ export class HttpPlatformHost {
   /** The platform requests are read and answered with. */
   get platform(): HttpPlatform {
     return this.selected;
+  }
+
+  /** The client of a WebSocket upgrade request, as the platform reads it (HttpPlatform.upgradeClient). */
+  upgradeClient(req: IncomingMessage): XemsClientInfo {
+    return this.selected.upgradeClient(req, this.adapterHost?.httpAdapter?.getInstance());
   }
 
   /** Chooses the platform (XemsService.onModuleInit, before the sidecar starts): an unsupported adapter fails the start. */

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { fakeHttp, fakeRequestSessions } from '../../test/support/http-fakes';
@@ -93,6 +94,29 @@ describe('HTTP platforms', () => {
     // The raw request passed by mistake: the socket's peer (no socket here: ''), no body.
     assert.deepEqual(FASTIFY_PLATFORM.client(raw), { ip: '', userAgent: 'UA/2' });
     assert.equal(FASTIFY_PLATFORM.body(raw), undefined);
+  });
+});
+
+describe('the client of a WebSocket upgrade request (never seen by the platform: no req.ip)', () => {
+  const upgrade = () =>
+    ({
+      headers: { 'user-agent': 'UA/3', 'x-forwarded-for': '198.51.100.7' },
+      socket: { remoteAddress: '10.0.0.1' },
+    }) as unknown as IncomingMessage;
+
+  it("Express: its own req.ip getter, so the app's 'trust proxy' setting counts as for HTTP", () => {
+    const app = express();
+    assert.deepEqual(EXPRESS_PLATFORM.upgradeClient(upgrade(), app), { ip: '10.0.0.1', userAgent: 'UA/3' }, 'no trust proxy: the peer');
+    app.set('trust proxy', 1);
+    assert.deepEqual(EXPRESS_PLATFORM.upgradeClient(upgrade(), app), { ip: '198.51.100.7', userAgent: 'UA/3' }, 'behind one proxy');
+    assert.deepEqual(upgrade().headers['x-forwarded-for'], '198.51.100.7', 'the request itself is untouched');
+  });
+
+  it('no Express app (an application context), and Fastify: the socket peer', () => {
+    for (const server of [undefined, null, {}, { request: 'x' }]) {
+      assert.deepEqual(EXPRESS_PLATFORM.upgradeClient(upgrade(), server), { ip: '10.0.0.1', userAgent: 'UA/3' });
+    }
+    assert.deepEqual(FASTIFY_PLATFORM.upgradeClient(upgrade(), {}), { ip: '10.0.0.1', userAgent: 'UA/3' });
   });
 });
 

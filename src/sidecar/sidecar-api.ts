@@ -9,6 +9,7 @@ import {
   Op,
   OnLimit,
   OnMismatch,
+  PeekFlags,
   RegenFlags,
   ResolveFlags,
   SessionFlags,
@@ -28,6 +29,7 @@ import {
   decodeSCreateReply,
   decodeSListReply,
   decodeSPeekIDReply,
+  decodeSPeekMismatchReply,
   decodeSPeekReply,
   decodeSRegenerateReply,
   decodeSResolveMismatchReply,
@@ -366,11 +368,23 @@ export class SidecarApi {
 
   /**
    * The live session of a token S_RESOLVE would accept with graceMs, changed in nothing: no
-   * presentation, no rotation, no idle slide, never reuse (null for any other token).
+   * presentation, no rotation, no idle slide, never reuse (null for any other token). With
+   * `binding`, a client that does not match is refused (`mismatch`) whatever the action but
+   * 'log', and never revoked. A device-bound session past its proof deadline rejects with
+   * XemsDeviceProofError DEVICE_PROOF_OVERDUE, as S_RESOLVE does.
    */
-  async sPeek(sandbox: string, token: string, graceMs: number): Promise<PeekedSession | null> {
-    const r = okOrNull(Op.S_PEEK, await this.call(Op.S_PEEK, frame(Op.S_PEEK, 104, encodeSPeekRequest, { sandbox, token, graceMs })));
-    return r && decodeSPeekReply(r);
+  async sPeek(sandbox: string, token: string, graceMs: number, binding?: BindingCheck): Promise<PeekResult | null> {
+    const w = frame(Op.S_PEEK, 112 + (binding ? 8 + binding.ip.length + binding.userAgent.length * 3 : 0), encodeSPeekRequest, {
+      sandbox,
+      token,
+      graceMs,
+      flags: binding ? PeekFlags.CHECK_BINDING : 0,
+      binding: binding && { onMismatch: ON_MISMATCH[binding.onMismatch], ip: binding.ip, userAgent: binding.userAgent },
+    });
+    const reply = await this.call(Op.S_PEEK, w);
+    if (reply.status === Status.MISMATCH) return { status: 'mismatch', ...decodeSPeekMismatchReply(reply.body) };
+    const r = okOrNull(Op.S_PEEK, reply);
+    return r && { status: 'ok', ...decodeSPeekReply(r) };
   }
 
   /** The live session with this public id, changed in nothing (null when it has ended). */
@@ -418,7 +432,12 @@ export interface PeekedSession {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  /** The proof deadline of a device-bound session (Unix ms); 0 when it is not bound. */
+  deviceDeadline: number;
 }
+
+/** What S_PEEK answers: the session (with the MismatchBits of the 'log' action), or a binding refusal (never a revocation). */
+export type PeekResult = ({ status: 'ok'; mismatch: number } & PeekedSession) | { status: 'mismatch'; sessionId: string; mismatch: number };
 
 /** The outcome of an S_RESOLVE reply. */
 function resolveResultOf(reply: SidecarReply): ResolveResult {

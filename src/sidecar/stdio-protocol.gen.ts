@@ -25,7 +25,7 @@ export interface FieldReader {
 }
 
 /** The protocol version sent in HELLO and expected in CONFIGURE. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Request header: byte offsets in the payload (after the u32 length) and its size. */
 export const RequestHeader = {
@@ -142,6 +142,11 @@ export const ResolveFlags = {
   ROTATE: 1,
   CHECK_BINDING: 2,
   WANT_CSRF: 4,
+} as const;
+
+/** Values of peekFlags. */
+export const PeekFlags = {
+  CHECK_BINDING: 2,
 } as const;
 
 /** Values of createFlags. */
@@ -852,12 +857,24 @@ export interface SPeekRequest {
   sandbox: string;
   token: string;
   graceMs: number;
+  flags: number;
+  binding?: { onMismatch: number; ip: string; userAgent: string };
 }
 
 export function encodeSPeekRequest(w: FieldWriter, req: SPeekRequest): void {
   w.str(req.sandbox, 'sandbox');
   w.str(req.token, 'token');
   w.u64(req.graceMs);
+  w.u8(req.flags);
+  const binding = req.binding;
+  if ((req.flags & PeekFlags.CHECK_BINDING) !== 0 !== (binding !== undefined)) {
+    throw new TypeError('S_PEEK: binding must be given exactly when flags has CHECK_BINDING');
+  }
+  if (binding) {
+    w.u8(binding.onMismatch);
+    w.str(binding.ip, 'ip');
+    w.str(binding.userAgent, 'userAgent');
+  }
 }
 
 export interface SPeekReply {
@@ -865,6 +882,8 @@ export interface SPeekReply {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  deviceDeadline: number;
+  mismatch: number;
 }
 
 export function decodeSPeekReply(r: FieldReader): SPeekReply {
@@ -872,8 +891,22 @@ export function decodeSPeekReply(r: FieldReader): SPeekReply {
   const expiresAt = r.i64();
   const data = r.bytes();
   const sessionFlags = r.u8();
+  const deviceDeadline = r.i64();
+  const mismatch = r.u8();
   r.end();
-  return { sessionId, expiresAt, data, sessionFlags };
+  return { sessionId, expiresAt, data, sessionFlags, deviceDeadline, mismatch };
+}
+
+export interface SPeekMismatchReply {
+  sessionId: string;
+  mismatch: number;
+}
+
+export function decodeSPeekMismatchReply(r: FieldReader): SPeekMismatchReply {
+  const sessionId = r.str();
+  const mismatch = r.u8();
+  r.end();
+  return { sessionId, mismatch };
 }
 
 export interface SPeekIDRequest {
@@ -891,6 +924,7 @@ export interface SPeekIDReply {
   expiresAt: number;
   data: Buffer;
   sessionFlags: number;
+  deviceDeadline: number;
 }
 
 export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
@@ -898,8 +932,9 @@ export function decodeSPeekIDReply(r: FieldReader): SPeekIDReply {
   const expiresAt = r.i64();
   const data = r.bytes();
   const sessionFlags = r.u8();
+  const deviceDeadline = r.i64();
   r.end();
-  return { sessionId, expiresAt, data, sessionFlags };
+  return { sessionId, expiresAt, data, sessionFlags, deviceDeadline };
 }
 
 export interface SRevokeSandboxRequest {

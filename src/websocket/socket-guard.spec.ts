@@ -39,7 +39,7 @@ const session = (over: Partial<XemsPeekedSession> = {}): XemsPeekedSession => ({
   ...over,
 });
 
-function sessions(answer: XemsPeekedSession | null | Error): XemsSessions & { asked: string[] } {
+function sessions(answer: XemsPeekedSession | 'device-proof-overdue' | null | Error): XemsSessions & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -102,15 +102,20 @@ describe('SessionGuard in a WebSocket context (canActivateSocket)', () => {
     });
   }
 
-  it('a session gone by id: refused, then told and closed (4403)', async () => {
-    const client = new FakeWs();
-    socketStateOf(client).session = session();
-    await assert.rejects(canActivateSocket(wsContext(client), 'sb', sessions(null)), WsException);
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(client.sent, [{ event: 'xems:session-ended', data: { reason: 'ended' } }]);
-    assert.equal(client.closedWith, 4403);
-    assert.equal(selectSessionData(undefined, wsContext(client)), undefined);
-  });
+  for (const [answer, reason] of [
+    [null, 'ended'],
+    ['device-proof-overdue', 'device-proof-overdue'],
+  ] as const) {
+    it(`a session ${answer ?? 'gone'} by id: refused, then told (${reason}) and closed (4403)`, async () => {
+      const client = new FakeWs();
+      socketStateOf(client).session = session();
+      await assert.rejects(canActivateSocket(wsContext(client), 'sb', sessions(answer)), WsException);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(client.sent, [{ event: 'xems:session-ended', data: { reason } }]);
+      assert.equal(client.closedWith, 4403);
+      assert.equal(selectSessionData(undefined, wsContext(client)), undefined);
+    });
+  }
 
   it('waits for a handshake under way', async () => {
     const client = new FakeWs();

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import type { ResolvedXemsOptions } from '../xems.resolved-options';
 import type { XemsPeekedSession, XemsSessionContext } from '../session.types';
@@ -9,6 +9,9 @@ import { type XemsEvent, type XemsRevokeReason, XemsEvents } from '../xems.event
 import { XEMS_RESOLVED_OPTIONS } from '../xems.internal-constants';
 import { isTokenShaped } from '../token-shape';
 import { XemsSessions } from '../xems.sessions';
+import { isBindingOn } from '../options/binding.options';
+import type { XemsClientInfo } from '../platform/http-platform';
+import { HttpPlatformHost } from '../platform/platform-host';
 import {
   WS_CLOSE,
   XEMS_UNAUTHORIZED_EVENT,
@@ -21,16 +24,24 @@ import {
   upgradeRequest,
 } from './socket-platform';
 import { describeSocketSession, socketStateOf } from './socket-session';
+import { EXPIRY_RETRY_MS, expiryDelay } from './socket-expiry';
 
 /**
  * Why a socket's session ended (the `reason` of the `xems:session-ended` event): a revoke
- * reason (logout, revoke, eviction, binding), token reuse, expiry, regenerate, or `ended`
- * when a message found it gone without an event saying why.
+ * reason (logout, revoke, eviction, binding), token reuse, expiry, regenerate,
+ * `device-proof-overdue` (a device-bound session past its proof deadline: the session is
+ * kept, the client reconnects after the browser's refresh), or `ended` when a message found
+ * it gone without an event saying why.
  */
-export type XemsSessionEndReason = XemsRevokeReason | 'reused' | 'expired' | 'regenerated' | 'ended';
+export type XemsSessionEndReason = XemsRevokeReason | 'reused' | 'expired' | 'regenerated' | 'device-proof-overdue' | 'ended';
 
-/** Why a handshake was refused (the `reason` of the `xems:unauthorized` event). */
-export type XemsSocketRefusal = 'missing' | 'malformed' | 'invalid' | 'origin' | 'unavailable';
+/**
+ * Why a handshake was refused (the `reason` of the `xems:unauthorized` event):
+ * `device-proof-overdue` a device-bound session past its proof deadline, `binding-mismatch` a
+ * client that does not match the session's binding (the session is never revoked by it).
+ */
+export type XemsSocketRefusal =
+  'missing' | 'malformed' | 'invalid' | 'origin' | 'unavailable' | 'device-proof-overdue' | 'binding-mismatch';
 
 export interface XemsSocketAuthOptions {
   /** The sandbox of the session; default: the module's. Must be the sandbox the gateway's SessionGuard checks (@XemsSandbox). */
@@ -45,12 +56,16 @@ export interface XemsSocketAuthOptions {
  * session gets `xems:unauthorized` and is closed. The socket then holds the session by id;
  * SessionGuard checks it on every message. When the session ends (logout, revoke, expiry,
  * reuse, regenerate, binding) its sockets get `xems:session-ended` `{ reason }` and are closed.
+ * The handshake applies HTTP's rules that change nothing: the client binding (the `binding`
+ * option; a mismatch refuses, never revokes) and the device proof deadline (`deviceBound`).
+ * A session that expires without an event (Redis's own expiry) is noticed by a timer at its
+ * expiry, which re-checks it by id.
  */
 @Injectable()
 export class XemsSockets implements OnModuleDestroy {
   private readonly logger = new Logger('Xems');
-  /** The sockets holding each session, by sandbox and id. */
-  private readonly bySession = new Map<string, Set<object>>();
+  /** The sockets holding each session, by sandbox and id, and the timer at its expiry. */
+  private readonly bySession = new Map<string, HeldSession>();
   /** Subscribed to the event stream on the first handshake (no cost for apps without sockets). */
   private subscription?: Subscription;
 
@@ -59,6 +74,7 @@ export class XemsSockets implements OnModuleDestroy {
     private readonly sessions: XemsSessions,
     private readonly transport: TokenTransport,
     private readonly events: XemsEvents,
+    @Optional() private readonly platforms: HttpPlatformHost = new HttpPlatformHost(),
   ) {}
 
   /**
@@ -107,6 +123,7 @@ export class XemsSockets implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
+    for (const held of this.bySession.values()) clearTimeout(held.timer); // no check after the sidecar stops
   }
 
   private async handshake(
@@ -118,14 +135,15 @@ export class XemsSockets implements OnModuleDestroy {
     this.subscription ??= this.events.events$.subscribe((event) => this.onEvent(event));
     const found = this.handshakeToken(client, req);
     if ('refused' in found) return refuse(found.refused);
-    let session: XemsPeekedSession | null;
+    let session;
     try {
-      session = await this.sessions.peek(sandbox, found.token);
+      session = await this.sessions.peek(sandbox, found.token, this.bindingClient(req));
     } catch (error) {
       if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket handshake failed: ${(error as Error).message}`);
       return refuse('unavailable');
     }
     if (!session) return refuse('invalid');
+    if (typeof session === 'string') return refuse(session);
     socketStateOf(client).session = session;
     this.register(client, session);
     return session;
@@ -148,6 +166,17 @@ export class XemsSockets implements OnModuleDestroy {
     return { token: found.token };
   }
 
+  /**
+   * The client the binding check compares, when the `binding` option is on: the upgrade
+   * request's address and User-Agent as the HTTP platform reads them (Express: its `req.ip`
+   * with the app's 'trust proxy'; Fastify: the socket's peer). Without the request (not
+   * possible once a token was found) an empty client, which a bound session refuses.
+   */
+  private bindingClient(req: IncomingMessage | undefined): XemsClientInfo | undefined {
+    if (!isBindingOn(this.options.binding)) return undefined;
+    return req ? this.platforms.upgradeClient(req) : { ip: '', userAgent: '' };
+  }
+
   private refuse(client: object, reason: XemsSocketRefusal): null {
     sendEvent(client, XEMS_UNAUTHORIZED_EVENT, { reason });
     closeSocket(client, reason === 'unavailable' ? WS_CLOSE.unavailable : WS_CLOSE.unauthorized, 'unauthorized');
@@ -156,14 +185,48 @@ export class XemsSockets implements OnModuleDestroy {
 
   private register(client: object, session: XemsPeekedSession): void {
     const k = key(session.sandbox, session.id);
-    let set = this.bySession.get(k);
-    if (!set) this.bySession.set(k, (set = new Set()));
-    set.add(client);
+    let held = this.bySession.get(k);
+    if (!held) {
+      this.bySession.set(k, (held = { sockets: new Set() }));
+      this.watchExpiry(k, session.sandbox, session.id, expiryDelay(checkAt(session), Date.now()));
+    }
+    held.sockets.add(client);
     onSocketGone(client, () => {
       const current = this.bySession.get(k);
-      current?.delete(client);
-      if (current?.size === 0) this.bySession.delete(k);
+      current?.sockets.delete(client);
+      if (current?.sockets.size === 0) {
+        clearTimeout(current.timer);
+        this.bySession.delete(k);
+      }
     });
+  }
+
+  /**
+   * One timer per held session, unref'd, due at its expiry or, for a device-bound session,
+   * its proof deadline if sooner: the memory store reports expiry (EXPIRED frames), but a
+   * Redis key that expires says nothing, and nothing reports a deadline passing, so an idle
+   * socket (a thief's, listening to broadcasts) would outlive either. When due, the session
+   * is re-checked by id (an idle expiry may have slid, a refresh moved the deadline) and its
+   * sockets are closed if it is gone (`expired`) or past its deadline (`device-proof-overdue`).
+   */
+  private watchExpiry(k: string, sandbox: string, sessionId: string, delayMs: number): void {
+    const held = this.bySession.get(k);
+    if (!held) return;
+    clearTimeout(held.timer);
+    held.timer = setTimeout(() => void this.recheck(k, sandbox, sessionId), delayMs).unref();
+  }
+
+  private async recheck(k: string, sandbox: string, sessionId: string): Promise<void> {
+    let current;
+    try {
+      current = await this.sessions.peekById(sandbox, sessionId);
+    } catch (error) {
+      if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket session check failed: ${(error as Error).message}`);
+      return this.watchExpiry(k, sandbox, sessionId, EXPIRY_RETRY_MS);
+    }
+    if (current === null) return this.ended(sandbox, sessionId, 'expired');
+    if (current === 'device-proof-overdue') return this.ended(sandbox, sessionId, current);
+    this.watchExpiry(k, sandbox, sessionId, expiryDelay(checkAt(current), Date.now()));
   }
 
   private onEvent(event: XemsEvent): void {
@@ -194,14 +257,27 @@ export class XemsSockets implements OnModuleDestroy {
   /** Tells the session's sockets it ended, and closes them. */
   private ended(sandbox: string, sessionId: string, reason: XemsSessionEndReason): void {
     const k = key(sandbox, sessionId);
-    const sockets = this.bySession.get(k);
-    if (!sockets) return;
+    const held = this.bySession.get(k);
+    if (!held) return;
+    clearTimeout(held.timer);
     this.bySession.delete(k);
-    for (const client of sockets) {
+    for (const client of held.sockets) {
       socketStateOf(client).session = undefined;
       tellEnded(client, reason);
     }
   }
+}
+
+/** When a held session must be re-checked: its expiry, or its device proof deadline if sooner. */
+function checkAt(session: XemsPeekedSession): number {
+  const deadline = session.deviceProofDeadline;
+  return deadline !== undefined && deadline < session.expiresAt ? deadline : session.expiresAt;
+}
+
+/** The sockets holding one session, and the timer that re-checks it at its expiry. */
+interface HeldSession {
+  sockets: Set<object>;
+  timer?: NodeJS.Timeout;
 }
 
 function key(sandbox: string, sessionId: string): string {

@@ -114,7 +114,7 @@ export interface WsEvent {
 }
 
 /** How a test client presents its token at the handshake. */
-export type WsCredentials = { cookie?: string; header?: string; authToken?: string };
+export type WsCredentials = { cookie?: string; header?: string; authToken?: string; userAgent?: string; forwardedFor?: string };
 
 /** A test client over either platform, with the events it received and when it closed. */
 export class TestSocket {
@@ -131,6 +131,8 @@ export class TestSocket {
     const headers: Record<string, string> = {};
     if (creds.cookie) headers.cookie = `xems_token=${creds.cookie}`;
     if (creds.header) headers['x-xems-token'] = creds.header;
+    if (creds.userAgent) headers['user-agent'] = creds.userAgent;
+    if (creds.forwardedFor) headers['x-forwarded-for'] = creds.forwardedFor;
     if (platform === 'ws') {
       this.ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { headers });
       this.ws.on('message', (raw) => this.push(JSON.parse(String(raw)) as WsEvent));

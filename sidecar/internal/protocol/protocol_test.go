@@ -167,8 +167,11 @@ func TestDecodeRequestEveryOp(t *testing.T) {
 			return string(r.UserID) == "u" && string(r.Token) == "t"
 		}, 0},
 		{req(19, OpSRevokeID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
-		{req(21, OpSPeek, str("sb"), str("t"), u64(2000)), func(r *Request) bool {
-			return string(r.Sandbox) == "sb" && string(r.Token) == "t" && r.GraceMs == 2000
+		{req(21, OpSPeek, str("sb"), str("t"), u64(2000), u8(0)), func(r *Request) bool {
+			return string(r.Sandbox) == "sb" && string(r.Token) == "t" && r.GraceMs == 2000 && r.Flags == 0
+		}, 0},
+		{req(21, OpSPeek, str("sb"), str("t"), u64(2000), u8(2), u8(2), str("::1"), str("ua")), func(r *Request) bool {
+			return r.Flags == PeekFlagCheckBinding && r.OnMismatch == 2 && string(r.IP) == "::1" && string(r.UserAgent) == "ua"
 		}, 0},
 		{req(22, OpSPeekID, str("sb"), str("id")), func(r *Request) bool { return string(r.SessionID) == "id" }, 0},
 		{req(21, OpDeviceChallenge, str("sb"), str("t"), u64(2000)), func(r *Request) bool { return string(r.Token) == "t" && r.GraceMs == 2000 }, 0},

@@ -9,7 +9,7 @@ import (
 )
 
 // Version is the protocol version sent in HELLO and expected in CONFIGURE.
-const Version = 3
+const Version = 4
 
 // Header sizes and the request header's field offsets (in the payload, after the u32 length).
 // A request header is u32 id, u8 op, i64 deadline (Unix ms, 0 = none); a reply header u32 id,
@@ -89,6 +89,9 @@ const (
 	FlagCheckBinding = 2
 	FlagWantCSRF     = 4
 )
+
+// Values of peekFlags.
+const PeekFlagCheckBinding = 2
 
 // Values of createFlags.
 const CreateRemember = 1
@@ -175,6 +178,7 @@ const (
 // The known bits of the flag sets a request decoder checks.
 const (
 	resolveFlagsKnown = FlagRotate | FlagCheckBinding | FlagWantCSRF
+	peekFlagsKnown    = PeekFlagCheckBinding
 	createFlagsKnown  = CreateRemember
 	regenFlagsKnown   = RegenKeepData
 	deviceAlgsKnown   = DeviceAlgEs256 | DeviceAlgRs256
@@ -351,7 +355,17 @@ func decodeBody(d *Decoder, req *Request) {
 			req.AuthAt = d.I64("authAt")
 			req.AuthMethods = d.U32("authMethods")
 		}
-	case OpSPeek, OpDeviceChallenge:
+	case OpSPeek:
+		req.Sandbox = d.Str("sandbox")
+		req.Token = d.Str("token")
+		req.GraceMs = d.U64("graceMs")
+		req.Flags = d.U8("flags")
+		if req.Flags&PeekFlagCheckBinding != 0 {
+			req.OnMismatch = d.U8("onMismatch")
+			req.IP = d.Str("ip")
+			req.UserAgent = d.Str("userAgent")
+		}
+	case OpDeviceChallenge:
 		req.Sandbox = d.Str("sandbox")
 		req.Token = d.Str("token")
 		req.GraceMs = d.U64("graceMs")
@@ -382,6 +396,9 @@ func checkFlagBits(req *Request) error {
 	}
 	if req.Op == OpSRegen && req.Flags&^regenFlagsKnown != 0 {
 		return xerr.New(xerr.BadRequest, "S_REGENERATE: flags has unknown bits 0x%02x", req.Flags&^regenFlagsKnown)
+	}
+	if req.Op == OpSPeek && req.Flags&^peekFlagsKnown != 0 {
+		return xerr.New(xerr.BadRequest, "S_PEEK: flags has unknown bits 0x%02x", req.Flags&^peekFlagsKnown)
 	}
 	if req.Op == OpDeviceRegister && req.Algs&^deviceAlgsKnown != 0 {
 		return xerr.New(xerr.BadRequest, "DEVICE_REGISTER: algs has unknown bits 0x%02x", req.Algs&^deviceAlgsKnown)
@@ -482,7 +499,17 @@ func AppendRequest(b []byte, req *Request) []byte {
 			b = AppendI64(b, req.AuthAt)
 			b = AppendU32(b, req.AuthMethods)
 		}
-	case OpSPeek, OpDeviceChallenge:
+	case OpSPeek:
+		b = AppendStrBytes(b, req.Sandbox)
+		b = AppendStrBytes(b, req.Token)
+		b = AppendU64(b, req.GraceMs)
+		b = append(b, req.Flags)
+		if req.Flags&PeekFlagCheckBinding != 0 {
+			b = append(b, req.OnMismatch)
+			b = AppendStrBytes(b, req.IP)
+			b = AppendStrBytes(b, req.UserAgent)
+		}
+	case OpDeviceChallenge:
 		b = AppendStrBytes(b, req.Sandbox)
 		b = AppendStrBytes(b, req.Token)
 		b = AppendU64(b, req.GraceMs)
@@ -582,11 +609,19 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.Str("oldSessionId")
 			d.I64("authAt")
 			d.U32("authMethods")
-		case OpSPeek, OpSPeekID:
+		case OpSPeek:
 			d.Str("sessionId")
 			d.I64("expiresAt")
 			d.Bytes("data")
 			d.U8("sessionFlags")
+			d.I64("deviceDeadline")
+			d.U8("mismatch")
+		case OpSPeekID:
+			d.Str("sessionId")
+			d.I64("expiresAt")
+			d.Bytes("data")
+			d.U8("sessionFlags")
+			d.I64("deviceDeadline")
 		case OpSRevokeSandbox:
 			d.U64("revoked")
 		case OpDeviceChallenge:
@@ -618,6 +653,9 @@ func CheckReply(op Op, status Status, body []byte) error {
 			d.Str("sessionId")
 			d.U8("mismatch")
 			d.U8("revoked")
+		case OpSPeek:
+			d.Str("sessionId")
+			d.U8("mismatch")
 		default:
 			return fmt.Errorf("%s cannot answer MISMATCH", op)
 		}

@@ -135,10 +135,20 @@ func TestOperationsOverTheWire(t *testing.T) {
 		// The old token is answered until its successor is presented: present it, then the
 		// old token is outside a grace of 0.
 		{"S_RESOLVE current", protocol.OpSResolve, func() [][]byte { return [][]byte{sb, Str(rotated), U8(0), U64(2000), U64(0)} }, protocol.StatusOK, nil},
-		{"S_PEEK", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000)} }, protocol.StatusOK,
-			func(t *testing.T, d *protocol.Decoder) { wantPeek(t, d, sessionID, `{"n":2}`) }},
-		{"S_PEEK malformed", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str("x"), U64(2000)} }, protocol.StatusNotFound, nil},
-		{"S_PEEK grace too long", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(60_001)} }, protocol.StatusError, nil},
+		{"S_PEEK", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(2000), U8(0)} }, protocol.StatusOK,
+			func(t *testing.T, d *protocol.Decoder) {
+				wantPeek(t, d, sessionID, `{"n":2}`)
+				wantU8(t, d, 0) // mismatch
+			}},
+		{"S_PEEK binding", protocol.OpSPeek, func() [][]byte {
+			return [][]byte{sb, Str(rotated), U64(2000), U8(2), U8(1), Str("10.0.0.1"), Str("ua")}
+		},
+			protocol.StatusOK, func(t *testing.T, d *protocol.Decoder) {
+				wantPeek(t, d, sessionID, `{"n":2}`)
+				wantU8(t, d, 0) // mismatch: the session is not bound
+			}},
+		{"S_PEEK malformed", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str("x"), U64(2000), U8(0)} }, protocol.StatusNotFound, nil},
+		{"S_PEEK grace too long", protocol.OpSPeek, func() [][]byte { return [][]byte{sb, Str(rotated), U64(60_001), U8(0)} }, protocol.StatusError, nil},
 		{"S_PEEK_ID", protocol.OpSPeekID, func() [][]byte { return [][]byte{sb, Str(sessionID)} }, protocol.StatusOK,
 			func(t *testing.T, d *protocol.Decoder) { wantPeek(t, d, sessionID, `{"n":2}`) }},
 		{"S_PEEK_ID unknown", protocol.OpSPeekID, func() [][]byte { return [][]byte{sb, Str("nope")} }, protocol.StatusNotFound, nil},
@@ -357,6 +367,8 @@ func TestErrorCodesOverTheWire(t *testing.T) {
 		{"bad bind mode", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str(""), BytesS(""), U8(0), U32(0), U8(0), U8(3), Str(""), Str(""), U64(0), U32(0)}, xerr.BadRequest, "bindMode"},
 		{"bad onLimit", protocol.OpSCreate, [][]byte{sb, BytesS("d"), U64(1), U64(0), Str("u"), BytesS(""), U8(0), U32(1), U8(2), U8(0), Str(""), Str(""), U64(0), U32(0)}, xerr.BadRequest, "onLimit"},
 		{"bad onMismatch", protocol.OpSResolve, [][]byte{sb, Str("t"), U8(2), U64(0), U64(0), U8(3), Str(""), Str("")}, xerr.BadRequest, "onMismatch"},
+		{"unknown peek flags", protocol.OpSPeek, [][]byte{sb, Str("t"), U64(0), U8(1)}, xerr.BadRequest, "flags"},
+		{"bad peek onMismatch", protocol.OpSPeek, [][]byte{sb, Str("t"), U64(0), U8(2), U8(3), Str(""), Str("")}, xerr.BadRequest, "onMismatch"},
 		{"unknown regenerate flags", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(2), BytesS("")}, xerr.BadRequest, "flags"},
 		{"regenerate keepData with data", protocol.OpSRegen, [][]byte{sb, Str("t"), U64(0), U8(1), BytesS("x")}, xerr.BadRequest, "keepData"},
 		{"panic", protocol.Op(opTestPanic), nil, xerr.Internal, "internal error"},
@@ -392,4 +404,7 @@ func wantPeek(t *testing.T, d *protocol.Decoder, sessionID, data string) {
 		t.Fatalf("data %q", got)
 	}
 	wantU8(t, d, 0)
+	if dl := d.I64("deviceDeadline"); dl != 0 {
+		t.Fatalf("deviceDeadline %d for a session that is not bound", dl)
+	}
 }

@@ -205,22 +205,39 @@ func (s *Server) sessionRevokeID(req *protocol.Request) ([]byte, error) {
 func (s *Server) sessionPeek(req *protocol.Request) ([]byte, error) {
 	var res session.PeekResult
 	var err error
-	if req.Op == protocol.OpSPeek {
-		res, err = s.backend.SessionPeek(req.Sandbox, req.Token, req.GraceMs, nil)
+	byToken := req.Op == protocol.OpSPeek
+	if byToken {
+		res, err = s.backend.SessionPeek(req.Sandbox, req.Token, session.PeekOptions{
+			GraceMs:      req.GraceMs,
+			CheckBinding: req.Flags&protocol.PeekFlagCheckBinding != 0,
+			OnMismatch:   session.MismatchAction(req.OnMismatch),
+			IP:           req.IP,
+			UserAgent:    req.UserAgent,
+		}, nil)
 	} else {
 		res, err = s.backend.SessionPeekID(req.Sandbox, req.SessionID, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if res.Status != session.OK {
+	switch res.Status {
+	case session.OK:
+	case session.Mismatched: // S_PEEK only: nothing was revoked, whatever the action
+		r := protocol.BeginReply(protocol.GetBuf(9+2+crypto.IDLength+1), req.ID, protocol.StatusMismatch)
+		return done(protocol.AppendU8(appendID(r, &res.SessionID), res.Mismatch)), nil
+	default:
 		return notFound(req.ID), nil
 	}
-	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+1), &res.SessionID)
+	b := appendID(ok(req.ID, 2+crypto.IDLength+8+4+len(res.Data)+1+8+1), &res.SessionID)
 	b = protocol.AppendI64(b, res.ExpiresAt)
 	b = protocol.AppendBytes(b, res.Data)
 	clear(res.Data)
-	return done(protocol.AppendU8(b, res.Flags)), nil
+	b = protocol.AppendU8(b, res.Flags)
+	b = protocol.AppendI64(b, res.DeviceDeadline)
+	if byToken {
+		b = protocol.AppendU8(b, res.Mismatch)
+	}
+	return done(b), nil
 }
 
 // sessionRevokeSandbox answers S_REVOKE_SANDBOX with how many sessions it ended.

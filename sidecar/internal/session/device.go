@@ -34,6 +34,14 @@ type Device struct {
 // Bound reports whether the session holds a registered device key.
 func (st *State) Bound() bool { return st.Device != nil && len(st.Device.Key) > 0 }
 
+// DeviceDeadline is the proof deadline of a bound session, 0 for any other.
+func (st *State) DeviceDeadline() int64 {
+	if !st.Bound() {
+		return 0
+	}
+	return st.Device.Deadline
+}
+
 // deviceOverdue is the resolve-time check: a bound session past its proof deadline.
 func (st *State) deviceOverdue(now int64) bool { return st.Bound() && now >= st.Device.Deadline }
 

@@ -51,3 +51,17 @@ func (m *Metrics) Stats(sandboxes map[string]SandboxStats) Stats {
 		Expired: m.Expired.Load(), Revoked: m.Revoked.Load(), Evicted: m.Evicted.Load(),
 		BindingMismatches: m.Mismatches.Load()}
 }
+
+// Peeked counts and logs what PeekDecide found (a binding mismatch) and says whether it
+// refused the peek: then res is the whole answer (Mismatched, or the error
+// ErrDeviceOverdue); otherwise the backend answers the session with res.Mismatch set.
+func (m *Metrics) Peeked(sandbox string, id *crypto.Digest, out *Outcome, o *PeekOptions) (res PeekResult, refused bool, err error) {
+	m.Applied(sandbox, id, out, o.PeekAction()) // a peek's outcome never removes nor rotates
+	switch out.Status {
+	case DeviceOverdue:
+		return PeekResult{Status: NotFound}, true, ErrDeviceOverdue() // nothing changes: the owner refreshes
+	case Mismatched:
+		return PeekResult{Status: Mismatched, SessionID: *id, Mismatch: out.Mismatch}, true, nil
+	}
+	return PeekResult{Mismatch: out.Mismatch}, false, nil
+}

@@ -5,11 +5,12 @@ import (
 	"github.com/nestjs-xems/nestjs-xems/sidecar/internal/session"
 )
 
-// SessionPeek answers S_PEEK: the session of a token session.Classify accepts with graceMs,
-// read under the record's shard lock and changed in nothing (session.PeekResult).
-func (s *Store) SessionPeek(sandbox, token []byte, graceMs uint64, dst []byte) (session.PeekResult, error) {
+// SessionPeek answers S_PEEK: the session of a token session.Classify accepts with
+// o.GraceMs and session.PeekDecide lets through, read under the record's shard lock and
+// changed in nothing (session.PeekResult).
+func (s *Store) SessionPeek(sandbox, token []byte, o session.PeekOptions, dst []byte) (session.PeekResult, error) {
 	res := session.PeekResult{Status: session.NotFound}
-	if err := session.CheckGrace(graceMs); err != nil {
+	if err := o.Check(); err != nil {
 		return res, err
 	}
 	var f found
@@ -17,10 +18,10 @@ func (s *Store) SessionPeek(sandbox, token []byte, graceMs uint64, dst []byte) (
 		return res, err
 	}
 	defer f.release()
-	if !f.classify(graceMs).Accepted() {
+	if !f.classify(o.GraceMs).Accepted() {
 		return res, nil
 	}
-	return f.peek(dst)
+	return s.peekDecided(&f, &o, dst)
 }
 
 // SessionPeekID answers S_PEEK_ID: the live session with this public id, changed in nothing.
@@ -52,7 +53,25 @@ func (s *Store) SessionPeekID(sandbox, sessionID []byte, dst []byte) (session.Pe
 		hist = f.sh.hist[f.k]
 	}
 	r.state(&f.st, hist)
-	return f.peek(dst)
+	if r.flags()&flagDevice != 0 {
+		if err := f.sh.readDevice(f.sb.keys, &f.k, &f.st); err != nil {
+			return res, err
+		}
+	}
+	return s.peekDecided(&f, &session.PeekOptions{}, dst)
+}
+
+// peekDecided applies session.PeekDecide to a located live session and answers it.
+func (s *Store) peekDecided(f *found, o *session.PeekOptions, dst []byte) (session.PeekResult, error) {
+	out := session.PeekDecide(f.sb.keys, &f.st, o, f.now)
+	res, refused, err := s.m.Peeked(f.sb.name, &f.k, &out, o)
+	if refused {
+		return res, err
+	}
+	if res, err = f.peek(dst); err == nil {
+		res.Mismatch = out.Mismatch
+	}
+	return res, err
 }
 
 // peek is the reply for a located live session: its id, expiry, flags and data.
@@ -62,5 +81,6 @@ func (f *found) peek(dst []byte) (session.PeekResult, error) {
 	if err != nil {
 		return session.PeekResult{Status: session.NotFound}, err
 	}
-	return session.PeekResult{Status: session.OK, SessionID: f.k, ExpiresAt: r.expiresAt(), Out: out, Data: out[len(dst):], Flags: f.st.ReplyFlags()}, nil
+	return session.PeekResult{Status: session.OK, SessionID: f.k, ExpiresAt: r.expiresAt(), Out: out, Data: out[len(dst):], Flags: f.st.ReplyFlags(),
+		DeviceDeadline: f.st.DeviceDeadline()}, nil
 }

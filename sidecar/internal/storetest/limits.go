@@ -51,7 +51,7 @@ func IdleExpiryWithinTouchInterval(t *testing.T, each Each) {
 			t.Fatalf("use: %v", r.Status)
 		}
 		clock.Advance(10_000 - 100)
-		if r, err := s.SessionPeek(sbA, c.Token[:], 0, nil); err != nil || r.Status != session.OK {
+		if r, err := s.SessionPeek(sbA, c.Token[:], session.PeekOptions{}, nil); err != nil || r.Status != session.OK {
 			t.Fatalf("expired before use + idle - interval: %v %v", r.Status, err)
 		}
 		clock.Advance(100)

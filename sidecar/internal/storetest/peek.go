@@ -55,7 +55,7 @@ func Peek(t *testing.T, each Each) {
 		if r := peek(t, s, sbA, nil, id, 0); r.Status != session.OK {
 			t.Fatal("a peek of a stale token ended the session")
 		}
-		if _, err := s.SessionPeek(sbA, g1.Token[:], 60_001, nil); ErrCode(err) != xerr.BadRequest {
+		if _, err := s.SessionPeek(sbA, g1.Token[:], session.PeekOptions{GraceMs: 60_001}, nil); ErrCode(err) != xerr.BadRequest {
 			t.Fatalf("grace over the limit: %v", err)
 		}
 
@@ -96,7 +96,7 @@ func peek(t testing.TB, s Backend, sb, token, id []byte, graceMs uint64) session
 	var res session.PeekResult
 	var err error
 	if token != nil {
-		res, err = s.SessionPeek(sb, token, graceMs, nil)
+		res, err = s.SessionPeek(sb, token, session.PeekOptions{GraceMs: graceMs}, nil)
 	} else {
 		res, err = s.SessionPeekID(sb, id, nil)
 	}

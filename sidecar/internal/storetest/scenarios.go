@@ -38,6 +38,8 @@ var All = []struct {
 	{"MaxSessionsConcurrentLogins", MaxSessionsConcurrentLogins},
 	{"Regenerate", Regenerate},
 	{"Peek", Peek},
+	{"PeekBinding", PeekBinding},
+	{"PeekDevice", PeekDevice},
 	{"AuthRecord", AuthRecord},
 	{"RevokeSandboxAndOthers", RevokeSandboxAndOthers},
 	{"RevokeSandboxMany", RevokeSandboxMany},
