@@ -8,7 +8,7 @@ import {
   MISMATCHED_SIDECAR_HINT,
 } from '../xems.errors';
 import { BodyReader, FrameDecoder, stampRequestHeader } from './frame-codec';
-import { SidecarReply, opName, sidecarError } from './protocol';
+import { ReplyDecoder, SidecarReply, asReply, opName, sidecarError } from './protocol';
 import { FrameKind, PROTOCOL_VERSION, ReplyHeader, Status, decodeEndedFrame, decodeExpiredFrame, decodeHelloFrame } from './stdio-protocol.gen';
 
 export interface SidecarHello {
@@ -33,7 +33,9 @@ export interface SidecarClientOptions {
 
 interface PendingCall {
   op: number;
-  resolve(reply: SidecarReply): void;
+  /** Turns the reply into the call's result when it is read (ERROR replies never reach it). */
+  decode: ReplyDecoder<unknown>;
+  resolve(result: unknown): void;
   reject(error: Error): void;
   startedAt: number;
   /** performance.now() after which the call fails with XemsTimeoutError. */
@@ -86,6 +88,8 @@ export class SidecarClient {
   private readonly sweep = (): void => this.sweepDeadlines();
   private readonly expireLate = (late: LateCalls): void => this.expire(late);
   private readonly onPayload = (buf: Buffer, start: number, end: number): void => this.onFrame(buf, start, end);
+  /** performance.now() when the chunk being decoded was read: the arrival time of each of its replies. */
+  private readAt = 0;
 
   constructor(
     private readonly input: Writable,
@@ -118,20 +122,30 @@ export class SidecarClient {
 
   /**
    * Sends one request frame (built by RequestWriter) and resolves with its reply. ERROR replies
-   * reject with the matching XemsError; OK, NOT_FOUND and REUSED resolve. The frame carries
-   * the call's deadline (now + timeoutMs, wall clock): the sidecar refuses the request,
+   * reject with the matching XemsError; OK, NOT_FOUND, REUSED and MISMATCH resolve. The frame
+   * carries the call's deadline (now + timeoutMs, wall clock): the sidecar refuses the request,
    * unapplied, if it would start it later than that (DEADLINE_EXCEEDED, a XemsTimeoutError).
    */
   request(op: number, frame: Buffer, timeoutMs = this.options.requestTimeoutMs): Promise<SidecarReply> {
+    return this.send(op, frame, asReply, timeoutMs);
+  }
+
+  /**
+   * request() whose promise resolves with `decode(status, body)`, run as soon as the reply is
+   * read (its body is a view into the chunk read, valid only during the call): one promise per
+   * call instead of the reply's and a then() of the caller's. A decoder that throws rejects its
+   * call only.
+   */
+  send<T>(op: number, frame: Buffer, decode: ReplyDecoder<T>, timeoutMs = this.options.requestTimeoutMs): Promise<T> {
     if (this.closeReason) return Promise.reject(this.unavailable());
     if (this.pending.size >= this.options.maxInFlight) {
       return Promise.reject(new XemsOverloadedError(this.options.maxInFlight));
     }
     const id = this.allocateId();
     stampRequestHeader(frame, id, Date.now() + timeoutMs);
-    return new Promise<SidecarReply>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const startedAt = performance.now();
-      this.pending.set(id, { op, resolve, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
+      this.pending.set(id, { op, decode, resolve: resolve as (result: unknown) => void, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
       if (this.pending.size === 1) this.onBusy();
       this.enqueue(frame);
     });
@@ -263,6 +277,8 @@ export class SidecarClient {
 
   private onData(chunk: Buffer): void {
     if (this.closeReason) return;
+    // One clock read per chunk: the replies of a batch arrive together.
+    this.readAt = performance.now();
     try {
       this.decoder.push(chunk, this.onPayload);
     } catch (err) {
@@ -284,11 +300,18 @@ export class SidecarClient {
     }
     const call = this.settle(id);
     if (!call) return; // the call timed out earlier: its late reply is dropped
-    this.options.onLatency?.(performance.now() - call.startedAt);
+    this.options.onLatency?.(this.readAt - call.startedAt);
     if (status === Status.ERROR) {
       call.reject(sidecarError(call.op, body, call.timeoutMs));
     } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED || status === Status.MISMATCH) {
-      call.resolve({ status, body });
+      let result: unknown;
+      try {
+        result = call.decode(status, body);
+      } catch (err) {
+        call.reject(err as Error); // a reply this call cannot read: the stream itself is fine
+        return;
+      }
+      call.resolve(result);
     } else {
       const error = new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, MISMATCHED_SIDECAR_HINT);
       call.reject(error); // already settled: the close path below would not reach it
