@@ -137,7 +137,7 @@ describe('SidecarClient requests', () => {
     await c;
   });
 
-  it('reports busy when the first call starts and idle when the last settles', async () => {
+  it('reports busy when the first call starts and idle at the end of the turn in which the last settles', async () => {
     const { fake, client, busy } = fakeSidecarClient();
     fake.hello();
     const a = client.request(Op.PING, ping());
@@ -149,7 +149,23 @@ describe('SidecarClient requests', () => {
     assert.deepEqual(busy, [true]);
     fake.reply(fake.requests[1].id, Status.OK);
     await b;
+    await new Promise(setImmediate);
     assert.deepEqual(busy, [true, false]);
+  });
+
+  it('does not flip to idle and back when the next call starts in the turn the last one settled (a loop of calls)', async () => {
+    const { fake, client, busy } = fakeSidecarClient();
+    fake.hello();
+    for (let i = 0; i < 5; i++) {
+      const call = client.request(Op.PING, ping());
+      await fake.waitForRequests(i + 1);
+      fake.reply(fake.requests[i].id, Status.OK);
+      await call; // the next call starts in this turn's microtasks
+    }
+    assert.deepEqual(busy, [true], 'busy throughout');
+    await new Promise(setImmediate);
+    assert.deepEqual(busy, [true, false]);
+    assert.equal(client.inFlight, 0);
   });
 });
 

@@ -21,7 +21,10 @@ export interface SidecarClientOptions {
   maxInFlight: number;
   /** Largest reply frame accepted; anything bigger means the stream is corrupt. */
   maxReplyFrameSize?: number;
-  /** Called when the first call starts waiting (true) and when the last one settles (false). */
+  /**
+   * Called when the first call starts waiting (true) and, at the end of the event-loop turn in
+   * which the last one settled, if no call was made since (false).
+   */
   onBusyChange?(busy: boolean): void;
   /** Called with the ids of sessions the sidecar removed because they expired (EXPIRED frames). */
   onExpired?(sandbox: string, sessionIds: string[]): void;
@@ -80,11 +83,15 @@ export class SidecarClient {
   private closeReason: Error | undefined;
   private settleHello!: { resolve(h: SidecarHello): void; reject(e: Error): void; done: boolean };
   private resolveClosed!: (reason: Error) => void;
-  /** Frames waiting for the end of this event-loop turn (flushWrites). */
+  /** Frames waiting for the end of this event-loop turn (endTurn). */
   private outQueue: Buffer[] = [];
   private outBytes = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly flushWrites = (): void => this.writeQueued();
+  /** onBusyChange(true) was reported and (false) not yet. */
+  private busy = false;
+  /** endTurn is scheduled (setImmediate) for this turn. */
+  private turnEndScheduled = false;
+  private readonly endTurn = (): void => this.onTurnEnd();
   private readonly sweep = (): void => this.sweepDeadlines();
   private readonly expireLate = (late: LateCalls): void => this.expire(late);
   private readonly onPayload = (buf: Buffer, start: number, end: number): void => this.onFrame(buf, start, end);
@@ -146,7 +153,7 @@ export class SidecarClient {
     return new Promise<T>((resolve, reject) => {
       const startedAt = performance.now();
       this.pending.set(id, { op, decode, resolve: resolve as (result: unknown) => void, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
-      if (this.pending.size === 1) this.onBusy();
+      if (!this.busy) this.onBusy();
       this.enqueue(frame);
     });
   }
@@ -156,9 +163,32 @@ export class SidecarClient {
    * check phase (after every socket callback of the turn has run, before it waits for I/O).
    */
   private enqueue(frame: Buffer): void {
-    if (this.outQueue.length === 0) setImmediate(this.flushWrites);
+    this.scheduleTurnEnd();
     this.outQueue.push(frame);
     this.outBytes += frame.length;
+  }
+
+  /**
+   * Once per event-loop turn that queued a frame or settled the last pending call, in its check
+   * phase: the turn's frames go out, then idleness is reported if nothing is pending any more.
+   * Deferring it to here means a client that is busy without pause (the next calls start as
+   * the replies of the last ones are read, in the same turn) never flips busy and idle, each
+   * flip being a ref or unref of the child's handles and the sweep timer.
+   */
+  private scheduleTurnEnd(): void {
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    setImmediate(this.endTurn);
+  }
+
+  private onTurnEnd(): void {
+    this.turnEndScheduled = false;
+    this.writeQueued();
+    if (this.busy && this.pending.size === 0 && !this.closeReason) {
+      this.busy = false;
+      this.sweepTimer?.unref();
+      this.options.onBusyChange?.(false);
+    }
   }
 
   private writeQueued(): void {
@@ -181,6 +211,7 @@ export class SidecarClient {
    * at every request (HTTP at low concurrency) only flips its ref.
    */
   private onBusy(): void {
+    this.busy = true;
     if (this.sweepTimer) this.sweepTimer.ref();
     else this.sweepTimer = setInterval(this.sweep, TIMEOUT_SWEEP_MS);
     this.options.onBusyChange?.(true);
@@ -236,7 +267,8 @@ export class SidecarClient {
       this.settleHello.reject(reason instanceof XemsError ? reason : error);
     }
     const calls = [...this.pending.values()];
-    const wasBusy = calls.length > 0;
+    const wasBusy = this.busy;
+    this.busy = false;
     this.pending.clear();
     this.stopSweep();
     this.outQueue = [];
@@ -268,10 +300,7 @@ export class SidecarClient {
     const call = this.pending.get(id);
     if (!call) return undefined;
     this.pending.delete(id);
-    if (this.pending.size === 0) {
-      this.sweepTimer?.unref();
-      this.options.onBusyChange?.(false);
-    }
+    if (this.pending.size === 0) this.scheduleTurnEnd(); // reports idle there unless a call starts first
     return call;
   }
 
