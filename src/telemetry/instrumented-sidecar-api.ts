@@ -4,6 +4,7 @@ import { Op, type ReplyDecoder } from '../sidecar/protocol';
 import {
   type CreatedSession,
   type RegeneratedSession,
+  type ResolveExt,
   type ResolveResult,
   SidecarApi,
   type SidecarTransport,
@@ -88,11 +89,12 @@ export class InstrumentedSidecarApi extends SidecarApi {
     );
   }
 
-  override sResolve(...args: Parameters<SidecarApi['sResolve']>): Promise<ResolveResult> {
-    if (this.telemetry.idle) return super.sResolve(...args);
+  // Its parameters spelled out (no rest array and spread): it runs on every guarded request.
+  override sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext?: ResolveExt): Promise<ResolveResult> {
+    if (this.telemetry.idle) return super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext);
     return this.session(
       Op.S_RESOLVE,
-      () => super.sResolve(...args),
+      () => super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext),
       (r) => [r.status === 'not_found' ? undefined : r.sessionId],
     );
   }
