@@ -90,7 +90,14 @@ export class InstrumentedSidecarApi extends SidecarApi {
   }
 
   // Its parameters spelled out (no rest array and spread): it runs on every guarded request.
-  override sResolve(sandbox: string, token: string, rotate: boolean, graceMs: number, minRotateIntervalMs: number, ext?: ResolveExt): Promise<ResolveResult> {
+  override sResolve(
+    sandbox: string,
+    token: string,
+    rotate: boolean,
+    graceMs: number,
+    minRotateIntervalMs: number,
+    ext?: ResolveExt,
+  ): Promise<ResolveResult> {
     if (this.telemetry.idle) return super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext);
     return this.session(
       Op.S_RESOLVE,
