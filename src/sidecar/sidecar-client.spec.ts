@@ -82,6 +82,26 @@ describe('SidecarClient requests', () => {
     assert.equal((await nf).status, Status.NOT_FOUND);
   });
 
+  it('send() resolves with what its decoder makes of the reply as it is read; a decoder that throws rejects its own call only', async () => {
+    const { fake, client } = fakeSidecarClient();
+    fake.hello();
+    const decoded = client.send(Op.KV_HAS, ping(), (status, body) => ({ status, byte: body.u8() }));
+    const broken = client.send(Op.KV_HAS, ping(), (_status, body) => body.u32()); // the body holds one byte
+    const erroring = client.send(Op.KV_SET, ping(), () => assert.fail('an ERROR reply never reaches the decoder'));
+    await fake.waitForRequests(3);
+    fake.reply(fake.requests[0].id, Status.OK, enc.u8(7));
+    fake.reply(fake.requests[1].id, Status.OK, enc.u8(7));
+    fake.replyError(fake.requests[2].id, 5, 'too large');
+    assert.deepEqual(await decoded, { status: Status.OK, byte: 7 });
+    await assert.rejects(broken, (e: unknown) => e instanceof XemsProtocolError && /truncated/.test(e.message));
+    await assert.rejects(erroring, XemsValidationError);
+    assert.equal(client.isClosed, false, 'a reply one decoder cannot read leaves the stream open');
+    const next = client.request(Op.PING, ping());
+    await fake.waitForRequests(4);
+    fake.reply(fake.requests[3].id, Status.OK);
+    assert.equal((await next).status, Status.OK);
+  });
+
   it('times out one call with XemsTimeoutError and drops its late reply', async () => {
     const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 30 });
     fake.hello();
