@@ -42,17 +42,14 @@ function base64urlGroup(s: string, at: number): number {
 
 /** One session with requests in flight in this process. */
 export interface LedgerEntry {
-  readonly key: string;
+  readonly sandbox: string;
+  readonly id: string;
   /** The newest state of the session handed out here (its token has the highest generation seen), or null once the session was ended here. */
   newest: XemsResolvedSession | null;
   generation: number;
   /** performance.now() when `newest` came from the sidecar. */
   learnedAt: number;
   inFlight: number;
-}
-
-function keyOf(sandbox: string, id: string): string {
-  return `${sandbox}\u0000${id}`;
 }
 
 /**
@@ -67,15 +64,29 @@ function keyOf(sandbox: string, id: string): string {
  */
 @Injectable()
 export class SessionLedger {
-  private readonly entries = new Map<string, LedgerEntry>();
+  /**
+   * Entries by sandbox, then by session id: a lookup hashes the reply's session id alone (a
+   * key joined from both would be a new string to build and hash on every resolve).
+   */
+  private readonly sandboxes = new Map<string, Map<string, LedgerEntry>>();
+  private entryCount = 0;
 
   /** A request now holds `session` (just learned from the sidecar): it counts as in flight until leave(). */
   enter(session: XemsResolvedSession): LedgerEntry {
-    const key = keyOf(session.sandbox, session.id);
-    let entry = this.entries.get(key);
+    let entries = this.sandboxes.get(session.sandbox);
+    if (!entries) this.sandboxes.set(session.sandbox, (entries = new Map()));
+    let entry = entries.get(session.id);
     if (!entry) {
-      entry = { key, newest: session, generation: tokenGeneration(session.token), learnedAt: performance.now(), inFlight: 0 };
-      this.entries.set(key, entry);
+      entry = {
+        sandbox: session.sandbox,
+        id: session.id,
+        newest: session,
+        generation: tokenGeneration(session.token),
+        learnedAt: performance.now(),
+        inFlight: 0,
+      };
+      entries.set(session.id, entry);
+      this.entryCount++;
     } else {
       this.record(entry, session);
     }
@@ -85,30 +96,40 @@ export class SessionLedger {
 
   /** Newer knowledge of a session (another call returned its token): kept if a request of it is in flight. */
   learn(session: XemsResolvedSession): void {
-    const entry = this.entries.get(keyOf(session.sandbox, session.id));
+    if (this.entryCount === 0) return; // nothing in flight (resolveSession outside a request)
+    const entry = this.find(session.sandbox, session.id);
     if (entry) this.record(entry, session);
   }
 
   /** The session was ended here: responses still in flight for it write no token. */
   end(sandbox: string, id: string): void {
-    const entry = this.entries.get(keyOf(sandbox, id));
+    const entry = this.find(sandbox, id);
     if (entry) entry.newest = null;
   }
 
   /** Every session of the sandbox was ended here (revokeAll): their responses in flight write no token. */
   endSandbox(sandbox: string): void {
-    const prefix = keyOf(sandbox, '');
-    for (const [key, entry] of this.entries) if (key.startsWith(prefix)) entry.newest = null;
+    const entries = this.sandboxes.get(sandbox);
+    if (entries) for (const entry of entries.values()) entry.newest = null;
   }
 
   /** A request of the entry's session is done. */
   leave(entry: LedgerEntry): void {
-    if (--entry.inFlight <= 0 && this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    if (--entry.inFlight > 0) return;
+    const entries = this.sandboxes.get(entry.sandbox);
+    if (entries?.get(entry.id) !== entry) return;
+    entries.delete(entry.id);
+    this.entryCount--;
+    if (entries.size === 0) this.sandboxes.delete(entry.sandbox);
   }
 
   /** Sessions with requests in flight (for tests and stats). */
   get size(): number {
-    return this.entries.size;
+    return this.entryCount;
+  }
+
+  private find(sandbox: string, id: string): LedgerEntry | undefined {
+    return this.sandboxes.get(sandbox)?.get(id);
   }
 
   private record(entry: LedgerEntry, session: XemsResolvedSession): void {

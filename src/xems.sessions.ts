@@ -113,7 +113,8 @@ export class XemsSessions {
     }
     if (result.mismatch !== 0) this.bindingMismatch(sandbox, result.sessionId, result.mismatch, 'log');
     const auth = authenticationOf(result.auth);
-    if (isPastCeiling(auth, this.options.reauthentication.maxAgeMs, Date.now())) {
+    // No clock read for a session without an authentication record (most resolves).
+    if (auth && isPastCeiling(auth, this.options.reauthentication.maxAgeMs, Date.now())) {
       await this.endPastCeiling(sandbox, result.token, result.sessionId);
       return null;
     }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { XemsEvent } from '../src';
 import { tokenGeneration } from '../src/session-ledger';
 import type { SidecarProcess } from '../src/sidecar/sidecar-process';
+import type { ReplyDecoder } from '../src/sidecar/protocol';
 import { Op } from '../src/sidecar/stdio-protocol.gen';
 import { TokenCookieJar } from './support/cookie-jar';
 import { busyWait } from './support/stalls';
@@ -27,13 +28,13 @@ const CLIENTS = 20;
  * Resolves when the block is over.
  */
 function blockAfterResolves(sidecar: SidecarProcess, n: number, ms: number): Promise<void> {
-  const original = sidecar.request;
+  const original = sidecar.send;
   let seen = 0;
   return new Promise((resolve) => {
-    sidecar.request = function (this: SidecarProcess, op, frame) {
-      const reply = original.call(this, op, frame);
+    sidecar.send = function <T>(this: SidecarProcess, op: number, frame: Buffer, decode: ReplyDecoder<T>): Promise<T> {
+      const reply = original.call(this, op, frame, decode) as Promise<T>;
       if (op === Op.S_RESOLVE && ++seen === n) {
-        sidecar.request = original;
+        sidecar.send = original;
         setImmediate(() => {
           busyWait(ms);
           resolve();

@@ -54,6 +54,12 @@ describe('RequestWriter', () => {
 
   it('writes every string as its UTF-8 bytes, ASCII or not, short or long, at any size hint', () => {
     const strings = ['', 'a', 'bench.micro', 'x'.repeat(70), 'abc€', '€abc', 'ab\u007f', 'ab\u0080', 'y'.repeat(256), 'z'.repeat(257), 'q'.repeat(255) + 'é', '\ud83d\ude00'];
+    // Longer than the copy loop's 32 characters (one bounded write tells ASCII apart): non-ASCII
+    // first, last, everywhere, at the write's bound (2, 3 and 4-byte characters), lone surrogates.
+    const long = ['a'.repeat(33), 'é'.repeat(35), '€'.repeat(40), 'a'.repeat(40) + 'é', 'é' + 'a'.repeat(40), 'a'.repeat(34) + 'éé', 'a'.repeat(33) + '€€'];
+    long.push('b'.repeat(33) + '\ud83d\ude00', '\ud83d\ude00'.repeat(20), 'c'.repeat(40) + '\ud83d', '\ude00' + 'd'.repeat(40));
+    for (let at = 0; at < 40; at += 3) long.push('x'.repeat(at) + 'ü' + 'x'.repeat(40 - at));
+    strings.push(...long);
     for (const hint of [0, 8, 512]) {
       const w = new RequestWriter(1, hint);
       for (const v of strings) w.str(v).u8(0xaa);

@@ -29,6 +29,15 @@ export interface SidecarReply {
   body: BodyReader;
 }
 
+/**
+ * Turns a reply (status OK, NOT_FOUND, REUSED or MISMATCH; ERROR replies are rejected before)
+ * into a call's result, synchronously as it is read: `body` is valid during the call only.
+ */
+export type ReplyDecoder<T> = (status: number, body: BodyReader) => T;
+
+/** The decoder that keeps the reply undecoded (its body stays readable: the chunk is never reused). */
+export const asReply: ReplyDecoder<SidecarReply> = (status, body) => ({ status, body });
+
 const VALIDATION_HINTS: Record<string, string> = {
   BAD_REQUEST: 'Check the arguments passed to XemsService.',
   INVALID_SANDBOX: 'Use a sandbox name of 1-64 characters from A-Z a-z 0-9 . _ : -',

@@ -1,6 +1,6 @@
 import { XemsProtocolError, MISMATCHED_SIDECAR_HINT } from '../xems.errors';
 import { BodyReader, RequestWriter } from './frame-codec';
-import { SidecarReply, opName } from './protocol';
+import { ReplyDecoder, SidecarReply, asReply, opName } from './protocol';
 import {
   BindMode,
   CreateFlags,
@@ -67,9 +67,9 @@ import {
   encodeSUpdateRequest,
 } from './stdio-protocol.gen';
 
-/** Anything that can carry one request to the sidecar and bring its reply back. */
+/** Anything that can carry one request to the sidecar and bring its reply back, decoded by `decode` as it is read. */
 export interface SidecarTransport {
-  request(op: number, frame: Buffer): Promise<SidecarReply>;
+  send<T>(op: number, frame: Buffer, decode: ReplyDecoder<T>): Promise<T>;
 }
 
 export interface KvEntry {
@@ -203,10 +203,14 @@ function frame<T>(op: number, sizeHint: number, encode: (w: FieldWriter, req: T)
 export class SidecarApi {
   constructor(private readonly transport: SidecarTransport) {}
 
-  // Not async: an async wrapper would add a promise and a microtask hop to every call.
-  // Protected: InstrumentedSidecarApi (src/telemetry/) observes every call here.
   protected call(op: number, w: RequestWriter): Promise<SidecarReply> {
-    return this.transport.request(op, w.finish());
+    return this.send(op, w, asReply);
+  }
+
+  // Not async: an async wrapper would add a promise and a microtask hop to every call.
+  // Protected: InstrumentedSidecarApi (src/telemetry/) observes every call here (call() goes through send()).
+  protected send<T>(op: number, w: RequestWriter, decode: ReplyDecoder<T>): Promise<T> {
+    return this.transport.send(op, w.finish(), decode);
   }
 
   async ping(): Promise<void> {
@@ -293,8 +297,8 @@ export class SidecarApi {
       minRotateIntervalMs,
       binding: binding && { onMismatch: ON_MISMATCH[binding.onMismatch], ip: binding.ip, userAgent: binding.userAgent },
     });
-    // On every guarded request: one then() instead of an async function and its await.
-    return this.call(Op.S_RESOLVE, w).then(resolveResultOf);
+    // On every guarded request: decoded as the reply is read, no then() or await of its own.
+    return this.send(Op.S_RESOLVE, w, resolveResultOf);
   }
 
   /** The session's expiry, or null when the token is dead (or superseded graceMs or more ago). */
@@ -440,19 +444,20 @@ export interface PeekedSession {
 export type PeekResult = ({ status: 'ok'; mismatch: number } & PeekedSession) | { status: 'mismatch'; sessionId: string; mismatch: number };
 
 /** The outcome of an S_RESOLVE reply. */
-function resolveResultOf(reply: SidecarReply): ResolveResult {
-  switch (reply.status) {
+function resolveResultOf(status: number, body: BodyReader): ResolveResult {
+  switch (status) {
     case Status.NOT_FOUND:
-      reply.body.end();
+      body.end();
       return { status: 'not_found' };
     case Status.REUSED:
-      return { status: 'reused', sessionId: decodeSResolveReusedReply(reply.body).sessionId };
+      return { status: 'reused', sessionId: decodeSResolveReusedReply(body).sessionId };
     case Status.MISMATCH: {
-      const m = decodeSResolveMismatchReply(reply.body);
+      const m = decodeSResolveMismatchReply(body);
       return { status: 'mismatch', sessionId: m.sessionId, mismatch: m.mismatch, revoked: m.revoked === 1 };
     }
   }
-  const r = decodeSResolveReply(ok(Op.S_RESOLVE, reply));
+  if (status !== Status.OK) throw unexpected(Op.S_RESOLVE, status);
+  const r = decodeSResolveReply(body);
   return {
     status: 'ok',
     token: r.token,

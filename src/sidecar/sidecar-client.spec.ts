@@ -82,6 +82,26 @@ describe('SidecarClient requests', () => {
     assert.equal((await nf).status, Status.NOT_FOUND);
   });
 
+  it('send() resolves with what its decoder makes of the reply as it is read; a decoder that throws rejects its own call only', async () => {
+    const { fake, client } = fakeSidecarClient();
+    fake.hello();
+    const decoded = client.send(Op.KV_HAS, ping(), (status, body) => ({ status, byte: body.u8() }));
+    const broken = client.send(Op.KV_HAS, ping(), (_status, body) => body.u32()); // the body holds one byte
+    const erroring = client.send(Op.KV_SET, ping(), () => assert.fail('an ERROR reply never reaches the decoder'));
+    await fake.waitForRequests(3);
+    fake.reply(fake.requests[0].id, Status.OK, enc.u8(7));
+    fake.reply(fake.requests[1].id, Status.OK, enc.u8(7));
+    fake.replyError(fake.requests[2].id, 5, 'too large');
+    assert.deepEqual(await decoded, { status: Status.OK, byte: 7 });
+    await assert.rejects(broken, (e: unknown) => e instanceof XemsProtocolError && /truncated/.test(e.message));
+    await assert.rejects(erroring, XemsValidationError);
+    assert.equal(client.isClosed, false, 'a reply one decoder cannot read leaves the stream open');
+    const next = client.request(Op.PING, ping());
+    await fake.waitForRequests(4);
+    fake.reply(fake.requests[3].id, Status.OK);
+    assert.equal((await next).status, Status.OK);
+  });
+
   it('times out one call with XemsTimeoutError and drops its late reply', async () => {
     const { fake, client } = fakeSidecarClient({ requestTimeoutMs: 30 });
     fake.hello();
@@ -137,7 +157,7 @@ describe('SidecarClient requests', () => {
     await c;
   });
 
-  it('reports busy when the first call starts and idle when the last settles', async () => {
+  it('reports busy when the first call starts and idle at the end of the turn in which the last settles', async () => {
     const { fake, client, busy } = fakeSidecarClient();
     fake.hello();
     const a = client.request(Op.PING, ping());
@@ -149,7 +169,23 @@ describe('SidecarClient requests', () => {
     assert.deepEqual(busy, [true]);
     fake.reply(fake.requests[1].id, Status.OK);
     await b;
+    await new Promise(setImmediate);
     assert.deepEqual(busy, [true, false]);
+  });
+
+  it('does not flip to idle and back when the next call starts in the turn the last one settled (a loop of calls)', async () => {
+    const { fake, client, busy } = fakeSidecarClient();
+    fake.hello();
+    for (let i = 0; i < 5; i++) {
+      const call = client.request(Op.PING, ping());
+      await fake.waitForRequests(i + 1);
+      fake.reply(fake.requests[i].id, Status.OK);
+      await call; // the next call starts in this turn's microtasks
+    }
+    assert.deepEqual(busy, [true], 'busy throughout');
+    await new Promise(setImmediate);
+    assert.deepEqual(busy, [true, false]);
+    assert.equal(client.inFlight, 0);
   });
 });
 

@@ -8,7 +8,7 @@ import {
   MISMATCHED_SIDECAR_HINT,
 } from '../xems.errors';
 import { BodyReader, FrameDecoder, stampRequestHeader } from './frame-codec';
-import { SidecarReply, opName, sidecarError } from './protocol';
+import { ReplyDecoder, SidecarReply, asReply, opName, sidecarError } from './protocol';
 import { FrameKind, PROTOCOL_VERSION, ReplyHeader, Status, decodeEndedFrame, decodeExpiredFrame, decodeHelloFrame } from './stdio-protocol.gen';
 
 export interface SidecarHello {
@@ -21,7 +21,10 @@ export interface SidecarClientOptions {
   maxInFlight: number;
   /** Largest reply frame accepted; anything bigger means the stream is corrupt. */
   maxReplyFrameSize?: number;
-  /** Called when the first call starts waiting (true) and when the last one settles (false). */
+  /**
+   * Called when the first call starts waiting (true) and, at the end of the event-loop turn in
+   * which the last one settled, if no call was made since (false).
+   */
   onBusyChange?(busy: boolean): void;
   /** Called with the ids of sessions the sidecar removed because they expired (EXPIRED frames). */
   onExpired?(sandbox: string, sessionIds: string[]): void;
@@ -33,7 +36,9 @@ export interface SidecarClientOptions {
 
 interface PendingCall {
   op: number;
-  resolve(reply: SidecarReply): void;
+  /** Turns the reply into the call's result when it is read (ERROR replies never reach it). */
+  decode: ReplyDecoder<unknown>;
+  resolve(result: unknown): void;
   reject(error: Error): void;
   startedAt: number;
   /** performance.now() after which the call fails with XemsTimeoutError. */
@@ -78,14 +83,20 @@ export class SidecarClient {
   private closeReason: Error | undefined;
   private settleHello!: { resolve(h: SidecarHello): void; reject(e: Error): void; done: boolean };
   private resolveClosed!: (reason: Error) => void;
-  /** Frames waiting for the end of this event-loop turn (flushWrites). */
+  /** Frames waiting for the end of this event-loop turn (endTurn). */
   private outQueue: Buffer[] = [];
   private outBytes = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly flushWrites = (): void => this.writeQueued();
+  /** onBusyChange(true) was reported and (false) not yet. */
+  private busy = false;
+  /** endTurn is scheduled (setImmediate) for this turn. */
+  private turnEndScheduled = false;
+  private readonly endTurn = (): void => this.onTurnEnd();
   private readonly sweep = (): void => this.sweepDeadlines();
   private readonly expireLate = (late: LateCalls): void => this.expire(late);
   private readonly onPayload = (buf: Buffer, start: number, end: number): void => this.onFrame(buf, start, end);
+  /** performance.now() when the chunk being decoded was read: the arrival time of each of its replies. */
+  private readAt = 0;
 
   constructor(
     private readonly input: Writable,
@@ -118,21 +129,31 @@ export class SidecarClient {
 
   /**
    * Sends one request frame (built by RequestWriter) and resolves with its reply. ERROR replies
-   * reject with the matching XemsError; OK, NOT_FOUND and REUSED resolve. The frame carries
-   * the call's deadline (now + timeoutMs, wall clock): the sidecar refuses the request,
+   * reject with the matching XemsError; OK, NOT_FOUND, REUSED and MISMATCH resolve. The frame
+   * carries the call's deadline (now + timeoutMs, wall clock): the sidecar refuses the request,
    * unapplied, if it would start it later than that (DEADLINE_EXCEEDED, a XemsTimeoutError).
    */
   request(op: number, frame: Buffer, timeoutMs = this.options.requestTimeoutMs): Promise<SidecarReply> {
+    return this.send(op, frame, asReply, timeoutMs);
+  }
+
+  /**
+   * request() whose promise resolves with `decode(status, body)`, run as soon as the reply is
+   * read (its body is a view into the chunk read, valid only during the call): one promise per
+   * call instead of the reply's and a then() of the caller's. A decoder that throws rejects its
+   * call only.
+   */
+  send<T>(op: number, frame: Buffer, decode: ReplyDecoder<T>, timeoutMs = this.options.requestTimeoutMs): Promise<T> {
     if (this.closeReason) return Promise.reject(this.unavailable());
     if (this.pending.size >= this.options.maxInFlight) {
       return Promise.reject(new XemsOverloadedError(this.options.maxInFlight));
     }
     const id = this.allocateId();
     stampRequestHeader(frame, id, Date.now() + timeoutMs);
-    return new Promise<SidecarReply>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const startedAt = performance.now();
-      this.pending.set(id, { op, resolve, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
-      if (this.pending.size === 1) this.onBusy();
+      this.pending.set(id, { op, decode, resolve: resolve as (result: unknown) => void, reject, startedAt, deadline: startedAt + timeoutMs, timeoutMs });
+      if (!this.busy) this.onBusy();
       this.enqueue(frame);
     });
   }
@@ -142,9 +163,32 @@ export class SidecarClient {
    * check phase (after every socket callback of the turn has run, before it waits for I/O).
    */
   private enqueue(frame: Buffer): void {
-    if (this.outQueue.length === 0) setImmediate(this.flushWrites);
+    this.scheduleTurnEnd();
     this.outQueue.push(frame);
     this.outBytes += frame.length;
+  }
+
+  /**
+   * Once per event-loop turn that queued a frame or settled the last pending call, in its check
+   * phase: the turn's frames go out, then idleness is reported if nothing is pending any more.
+   * Deferring it to here means a client that is busy without pause (the next calls start as
+   * the replies of the last ones are read, in the same turn) never flips busy and idle, each
+   * flip being a ref or unref of the child's handles and the sweep timer.
+   */
+  private scheduleTurnEnd(): void {
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    setImmediate(this.endTurn);
+  }
+
+  private onTurnEnd(): void {
+    this.turnEndScheduled = false;
+    this.writeQueued();
+    if (this.busy && this.pending.size === 0 && !this.closeReason) {
+      this.busy = false;
+      this.sweepTimer?.unref();
+      this.options.onBusyChange?.(false);
+    }
   }
 
   private writeQueued(): void {
@@ -167,6 +211,7 @@ export class SidecarClient {
    * at every request (HTTP at low concurrency) only flips its ref.
    */
   private onBusy(): void {
+    this.busy = true;
     if (this.sweepTimer) this.sweepTimer.ref();
     else this.sweepTimer = setInterval(this.sweep, TIMEOUT_SWEEP_MS);
     this.options.onBusyChange?.(true);
@@ -222,7 +267,8 @@ export class SidecarClient {
       this.settleHello.reject(reason instanceof XemsError ? reason : error);
     }
     const calls = [...this.pending.values()];
-    const wasBusy = calls.length > 0;
+    const wasBusy = this.busy;
+    this.busy = false;
     this.pending.clear();
     this.stopSweep();
     this.outQueue = [];
@@ -254,15 +300,14 @@ export class SidecarClient {
     const call = this.pending.get(id);
     if (!call) return undefined;
     this.pending.delete(id);
-    if (this.pending.size === 0) {
-      this.sweepTimer?.unref();
-      this.options.onBusyChange?.(false);
-    }
+    if (this.pending.size === 0) this.scheduleTurnEnd(); // reports idle there unless a call starts first
     return call;
   }
 
   private onData(chunk: Buffer): void {
     if (this.closeReason) return;
+    // One clock read per chunk: the replies of a batch arrive together.
+    this.readAt = performance.now();
     try {
       this.decoder.push(chunk, this.onPayload);
     } catch (err) {
@@ -284,11 +329,18 @@ export class SidecarClient {
     }
     const call = this.settle(id);
     if (!call) return; // the call timed out earlier: its late reply is dropped
-    this.options.onLatency?.(performance.now() - call.startedAt);
+    this.options.onLatency?.(this.readAt - call.startedAt);
     if (status === Status.ERROR) {
       call.reject(sidecarError(call.op, body, call.timeoutMs));
     } else if (status === Status.OK || status === Status.NOT_FOUND || status === Status.REUSED || status === Status.MISMATCH) {
-      call.resolve({ status, body });
+      let result: unknown;
+      try {
+        result = call.decode(status, body);
+      } catch (err) {
+        call.reject(err as Error); // a reply this call cannot read: the stream itself is fine
+        return;
+      }
+      call.resolve(result);
     } else {
       const error = new XemsProtocolError('BAD_REPLY', `Unknown reply status ${status} for ${opName(call.op)}`, MISMATCHED_SIDECAR_HINT);
       call.reject(error); // already settled: the close path below would not reach it

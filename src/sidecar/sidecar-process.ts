@@ -3,7 +3,7 @@ import { XEMS_RESTART_POLICY } from '../xems.defaults';
 import { XemsError, XemsSidecarError, XemsUnavailableError, XemsVaultError } from '../xems.errors';
 import { RequestWriter } from './frame-codec';
 import { LatencyWindow } from './latency-window';
-import { Op, SidecarReply, opName } from './protocol';
+import { Op, ReplyDecoder, opName } from './protocol';
 import type { SidecarTransport } from './sidecar-api';
 import { ChildExit, RunningSidecar, delay, launchSidecar, setRefs } from './sidecar-launch';
 import type { SidecarEvent, SidecarLogger, SidecarProcessOptions, SidecarState } from './sidecar-options';
@@ -85,13 +85,13 @@ export class SidecarProcess implements SidecarTransport {
     }
   }
 
-  request(op: number, frame: Buffer): Promise<SidecarReply> {
+  send<T>(op: number, frame: Buffer, decode: ReplyDecoder<T>): Promise<T> {
     const running = this.running;
     if (!running || running.client.isClosed || this.currentState !== 'running') {
       if (this.currentState === 'idle') return Promise.reject(notInitialised());
       return Promise.reject(new XemsUnavailableError(this.unavailableReason()));
     }
-    const reply = running.client.request(op, frame);
+    const reply = running.client.send(op, frame, decode);
     if (!this.options.persistence) return reply;
     return reply.catch((err: unknown) => {
       if (err instanceof XemsVaultError && err.kind === 'write-failed') this.onVaultWriteFailed(op, err);

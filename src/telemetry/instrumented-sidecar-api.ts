@@ -1,9 +1,10 @@
 import type { Span } from '@opentelemetry/api';
 import type { RequestWriter } from '../sidecar/frame-codec';
-import { Op, type SidecarReply } from '../sidecar/protocol';
+import { Op, type ReplyDecoder } from '../sidecar/protocol';
 import {
   type CreatedSession,
   type RegeneratedSession,
+  type ResolveExt,
   type ResolveResult,
   SidecarApi,
   type SidecarTransport,
@@ -13,12 +14,12 @@ import type { SidecarCallTelemetry } from './sidecar-call-telemetry';
 /**
  * SidecarApi with a span and a duration measurement around every call; used instead of it only
  * when telemetry is on (off, the module uses SidecarApi itself and pays nothing). Every
- * operation, including ones added later, is observed in `call`; the session operations below
+ * operation, including ones added later, is observed in `send`; the session operations below
  * observe their own call instead, so that the span carries the public session id their reply
  * (or their argument) names.
  */
 export class InstrumentedSidecarApi extends SidecarApi {
-  /** Set around a session operation's synchronous start: its `call` is observed by the operation. */
+  /** Set around a session operation's synchronous start: its `send` is observed by the operation. */
   private observedByCaller = false;
 
   constructor(
@@ -28,17 +29,17 @@ export class InstrumentedSidecarApi extends SidecarApi {
     super(transport);
   }
 
-  protected override call(op: number, w: RequestWriter): Promise<SidecarReply> {
+  protected override send<T>(op: number, w: RequestWriter, decode: ReplyDecoder<T>): Promise<T> {
     if (this.observedByCaller) {
       this.observedByCaller = false;
-      return super.call(op, w);
+      return super.send(op, w, decode);
     }
-    if (this.telemetry.idle) return super.call(op, w);
+    if (this.telemetry.idle) return super.send(op, w, decode);
     const span = this.telemetry.start(op);
-    return this.observe(op, span, performance.now(), super.call(op, w));
+    return this.observe(op, span, performance.now(), super.send(op, w, decode));
   }
 
-  private async observe(op: number, span: Span | undefined, startedAt: number, reply: Promise<SidecarReply>): Promise<SidecarReply> {
+  private async observe<T>(op: number, span: Span | undefined, startedAt: number, reply: Promise<T>): Promise<T> {
     try {
       const r = await reply;
       this.telemetry.end(op, span, startedAt);
@@ -88,11 +89,19 @@ export class InstrumentedSidecarApi extends SidecarApi {
     );
   }
 
-  override sResolve(...args: Parameters<SidecarApi['sResolve']>): Promise<ResolveResult> {
-    if (this.telemetry.idle) return super.sResolve(...args);
+  // Its parameters spelled out (no rest array and spread): it runs on every guarded request.
+  override sResolve(
+    sandbox: string,
+    token: string,
+    rotate: boolean,
+    graceMs: number,
+    minRotateIntervalMs: number,
+    ext?: ResolveExt,
+  ): Promise<ResolveResult> {
+    if (this.telemetry.idle) return super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext);
     return this.session(
       Op.S_RESOLVE,
-      () => super.sResolve(...args),
+      () => super.sResolve(sandbox, token, rotate, graceMs, minRotateIntervalMs, ext),
       (r) => [r.status === 'not_found' ? undefined : r.sessionId],
     );
   }

@@ -4,7 +4,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BodyReader } from '../sidecar/frame-codec';
-import { Op, Status } from '../sidecar/protocol';
+import { Op, type ReplyDecoder, Status } from '../sidecar/protocol';
 import { SidecarApi } from '../sidecar/sidecar-api';
 import type { SidecarProcess } from '../sidecar/sidecar-process';
 import { XemsEvents } from '../xems.events';
@@ -63,9 +63,9 @@ describe('XemsTelemetry wiring', () => {
     const answering = {
       state: 'running',
       // PING answers OK, S_RESOLVE NOT_FOUND: both with an empty body.
-      request: (op: number) => (
+      send: <T>(op: number, _frame: Buffer, decode: ReplyDecoder<T>) => (
         calls++,
-        Promise.resolve({ status: op === Op.PING ? Status.OK : Status.NOT_FOUND, body: new BodyReader(Buffer.alloc(0)) })
+        Promise.resolve(decode(op === Op.PING ? Status.OK : Status.NOT_FOUND, new BodyReader(Buffer.alloc(0))))
       ),
     } as unknown as SidecarProcess;
     const events = new XemsEvents();

@@ -1,17 +1,22 @@
 /**
  * The library's own Node CPU per `resolveSession(token, { rotate: true })` at 16 in flight, with
  * the pipe taken out: a diagnostic for A/B runs of library builds, not part of `npm run bench`.
- *   node build/micro/library-cpu.js [--rounds 7] [--ms 1000] <dist dir> [<dist dir> ...]
- * Each build runs in this one process (its own Nest context and sidecar, started as usual); then
- * its client's queued frames are answered in process, on the next event-loop turn and in one
+ *   node build/micro/library-cpu.js [--rounds 7] [--ms 1000] [--processes 3] <dist dir> [<dist dir> ...]
+ * Each build runs in a process of its own (its own Nest context and sidecar, started as usual);
+ * then its client's queued frames are answered in process, on the next event-loop turn and in one
  * chunk (as the sidecar answers a batch), with canned S_RESOLVE replies: a new token each time and
  * 256 bytes of JSON data. So no system call, no wake-up and no sidecar work is measured, only the
  * library from XemsService down to the client's frame decoding, plus the canned replies' copy.
- * The builds take turns, one round each, and the median per build is printed.
+ * With several builds, one process per build is started `--processes` times, the builds taking
+ * turns process by process, and each process measures `--rounds` rounds; the median per process
+ * and per build is printed. Two builds in one process (`--same-process`, how issue 18's second
+ * pass ran it) cost each other 1.5-2 µs per call (two heaps for one collector), which hid a
+ * 0.3 µs difference between builds in the third pass.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
@@ -123,12 +128,38 @@ async function measure(xems: XemsServiceApi, ms: number): Promise<number> {
   return (cpu.user + cpu.system) / calls;
 }
 
+/** Runs this script on one build in a child process; its median µs per call. */
+function measureInChild(dir: string, rounds: number, ms: number): number {
+  const child = spawnSync(process.execPath, [__filename, '--rounds', String(rounds), '--ms', String(ms), dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const m = / median ([\d.]+) µs\/call/.exec(child.stdout);
+  if (child.status !== 0 || !m) throw new Error(`${dir}: the child process failed (${child.status}): ${child.stdout}`);
+  return Number(m[1]);
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { rounds: { type: 'string' }, ms: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { rounds: { type: 'string' }, ms: { type: 'string' }, processes: { type: 'string' }, 'same-process': { type: 'boolean' } },
+    allowPositionals: true,
+  });
   const rounds = Number(values.rounds ?? 7);
   const ms = Number(values.ms ?? 1000);
-  if (positionals.length === 0 || !(rounds > 0) || !(ms > 0))
-    throw new Error('usage: library-cpu.js [--rounds N] [--ms N] <dist dir> [...]');
+  const processes = Number(values.processes ?? 3);
+  if (positionals.length === 0 || !(rounds > 0) || !(ms > 0) || !(processes > 0))
+    throw new Error('usage: library-cpu.js [--rounds N] [--ms N] [--processes N] [--same-process] <dist dir> [...]');
+  if (positionals.length > 1 && values['same-process'] !== true) {
+    const results = positionals.map(() => [] as number[]);
+    for (let p = 0; p < processes; p++)
+      for (const [i, dir] of positionals.entries()) results[i].push(measureInChild(resolve(dir), rounds, ms));
+    for (const [i, dir] of positionals.entries()) {
+      console.log(
+        `${basename(dir).padEnd(12)} median ${median(results[i]).toFixed(2)} µs/call  processes ${results[i].map((x) => x.toFixed(2)).join(' ')}`,
+      );
+    }
+    return;
+  }
   const builds: Build[] = [];
   for (const dir of positionals) builds.push(await startBuild(resolve(dir)));
   try {
