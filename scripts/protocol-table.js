@@ -167,6 +167,16 @@ const peekReply = [
   ['sessionFlags', 'u8'],
   ['deviceDeadline', 'i64'], // the proof deadline of a device-bound session (Unix ms; 0 = not bound)
 ];
+/** The client a request is checked against when its flags carry CHECK_BINDING (S_RESOLVE, S_PEEK). */
+const bindingBlock = {
+  when: ['flags', 'CHECK_BINDING'],
+  name: 'binding',
+  fields: [
+    ['onMismatch', 'u8'],
+    ['ip', 'str'],
+    ['userAgent', 'str'],
+  ],
+};
 const sessionIds = (name) => ({ repeat: name, count: 'u32', fields: [['sessionId', 'str']] });
 
 /**
@@ -255,15 +265,7 @@ const ops = {
       ['flags', 'u8', { bits: 'resolveFlags' }],
       ['graceMs', 'u64'],
       ['minRotateIntervalMs', 'u64', { go: 'MinRotateMs' }],
-      {
-        when: ['flags', 'CHECK_BINDING'],
-        name: 'binding',
-        fields: [
-          ['onMismatch', 'u8'],
-          ['ip', 'str'],
-          ['userAgent', 'str'],
-        ],
-      },
+      bindingBlock,
     ],
     reply: {
       OK: [
@@ -369,21 +371,7 @@ const ops = {
   // the mismatch bits for the log action).
   S_PEEK: {
     code: 0x28,
-    request: [
-      sandbox,
-      token,
-      ['graceMs', 'u64'],
-      ['flags', 'u8', { bits: 'peekFlags' }],
-      {
-        when: ['flags', 'CHECK_BINDING'],
-        name: 'binding',
-        fields: [
-          ['onMismatch', 'u8'],
-          ['ip', 'str'],
-          ['userAgent', 'str'],
-        ],
-      },
-    ],
+    request: [sandbox, token, ['graceMs', 'u64'], ['flags', 'u8', { bits: 'peekFlags' }], bindingBlock],
     reply: {
       OK: [...peekReply, ['mismatch', 'u8']],
       NOT_FOUND: [],

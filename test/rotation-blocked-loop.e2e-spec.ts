@@ -1,14 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { XemsEvent } from '../src';
 import { tokenGeneration } from '../src/session-ledger';
 import type { SidecarProcess } from '../src/sidecar/sidecar-process';
 import type { ReplyDecoder } from '../src/sidecar/protocol';
 import { Op } from '../src/sidecar/stdio-protocol.gen';
 import { TokenCookieJar } from './support/cookie-jar';
+import { useFaultApp } from './support/fault-app';
 import { busyWait } from './support/stalls';
-import { STORE_KINDS, type StoreUnderTest, storeUnderTest } from './support/store-cases';
-import { PLATFORMS, type TestApp, createTestApp, sleep } from './support/xems-test-app';
+import { STORE_KINDS, storeUnderTest } from './support/store-cases';
+import { PLATFORMS, sleep } from './support/xems-test-app';
 
 // Issue 12, "replies dropped after an event-loop block": the application's event loop is
 // blocked (a long synchronous task) for longer than requestTimeout while the sidecar answers
@@ -48,28 +48,10 @@ function blockAfterResolves(sidecar: SidecarProcess, n: number, ms: number): Pro
 for (const platform of PLATFORMS)
   for (const kind of STORE_KINDS) {
     describe(`a blocked event loop loses no rotation (real sidecar, ${kind} store, ${platform})`, () => {
-      let store: StoreUnderTest;
-      let t: TestApp;
-      const events: XemsEvent[] = [];
-      before(async () => {
-        store = await storeUnderTest(kind);
-        t = await createTestApp(
-          {
-            ...store.options,
-            cookie: { secure: false },
-            gracePeriod: GRACE_MS,
-            sidecar: { requestTimeout: REQUEST_TIMEOUT_MS },
-          },
-          platform,
-        );
-        t.xems.events$.subscribe((e) => events.push(e));
-      });
-      after(async () => {
-        await t?.close();
-        await store?.stop();
-      });
+      const app = useFaultApp(() => storeUnderTest(kind), platform, { graceMs: GRACE_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
 
       it(`${CLIENTS} requests whose replies arrive while the loop is blocked for 3 x requestTimeout: all 200 with the rotated token, then the clients keep working`, async () => {
+        const { t, events } = app;
         const jars = await Promise.all(
           Array.from({ length: CLIENTS }, (_, i) => TokenCookieJar.login(t.server, `blocked-${kind}-${platform}-${i}`)),
         );

@@ -1,13 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { XemsEvent } from '../src';
 import { TokenCookieJar } from './support/cookie-jar';
+import { useFaultApp } from './support/fault-app';
 import { type RedisServer, redisCommand, startRedis } from './support/redis-servers';
 import { type SlowLink, startSlowLink } from './support/slow-link';
 import { whileStopped } from './support/stalls';
-import { STORE_KINDS, type StoreUnderTest, redisStoreOptions, storeUnderTest } from './support/store-cases';
-import { PLATFORMS, type TestApp, createTestApp, sleep } from './support/xems-test-app';
+import { STORE_KINDS, redisStoreOptions, storeUnderTest } from './support/store-cases';
+import { PLATFORMS, type TestApp, sleep } from './support/xems-test-app';
 
 // Issue 12, "503 after a stall": the Node side gives up after requestTimeout and answers 503;
 // the stalled sidecar (or Redis behind a slow link) must not apply the rotations it finds
@@ -19,6 +20,7 @@ const REQUEST_TIMEOUT_MS = 1500;
 const GRACE_MS = 300;
 const PAST_GRACE_MS = GRACE_MS + 700;
 const USERS = 100;
+const TIMING = { graceMs: GRACE_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
 
 /** `n` users logged in, each having made one request (so each has rotated once). */
 async function activeUsers(server: Server, prefix: string, n: number): Promise<TokenCookieJar[]> {
@@ -81,28 +83,10 @@ for (const platform of PLATFORMS)
       `a stalled sidecar logs nobody out (SIGSTOP past requestTimeout, ${kind} store, ${platform})`,
       { skip: process.platform !== 'linux' && 'reads /proc' },
       () => {
-        let store: StoreUnderTest;
-        let t: TestApp;
-        const events: XemsEvent[] = [];
-        before(async () => {
-          store = await storeUnderTest(kind);
-          t = await createTestApp(
-            {
-              ...store.options,
-              cookie: { secure: false },
-              gracePeriod: GRACE_MS,
-              sidecar: { requestTimeout: REQUEST_TIMEOUT_MS },
-            },
-            platform,
-          );
-          t.xems.events$.subscribe((e) => events.push(e));
-        });
-        after(async () => {
-          await t?.close();
-          await store?.stop();
-        });
+        const app = useFaultApp(() => storeUnderTest(kind), platform, TIMING);
 
         it(`${USERS} active users and a stall longer than requestTimeout: the requests during it get 503, then 0 logged out`, async () => {
+          const { t, events } = app;
           const jars = await activeUsers(t.server, `stall-${kind}-${platform}`, USERS);
           const revokedBefore = (await t.xems.stats()).revoked;
           const tokensBefore = jars.map((j) => j.token);
@@ -127,29 +111,24 @@ for (const platform of PLATFORMS)
   describe(`Redis behind a slow link logs nobody out (the deadline travels to the Redis scripts, ${platform})`, () => {
     let redis: RedisServer;
     let link: SlowLink;
-    let t: TestApp;
-    const events: XemsEvent[] = [];
-    before(async () => {
-      redis = await startRedis();
-      link = await startSlowLink(redis.port);
-      t = await createTestApp(
-        {
-          ...redisStoreOptions(link.url),
-          cookie: { secure: false },
-          gracePeriod: GRACE_MS,
-          sidecar: { requestTimeout: REQUEST_TIMEOUT_MS },
-        },
-        platform,
-      );
-      t.xems.events$.subscribe((e) => events.push(e));
-    });
-    after(async () => {
-      await t?.close();
-      await link?.close();
-      await redis?.stop();
-    });
+    const app = useFaultApp(
+      async () => {
+        redis = await startRedis();
+        link = await startSlowLink(redis.port);
+        return {
+          options: redisStoreOptions(link.url),
+          stop: async () => {
+            await link?.close();
+            await redis?.stop();
+          },
+        };
+      },
+      platform,
+      TIMING,
+    );
 
     it(`${USERS} active users, the link holds their rotations past requestTimeout: 503, the late scripts change nothing, 0 logged out`, async () => {
+      const { t, events } = app;
       const jars = await activeUsers(t.server, `slow-link-${platform}`, USERS);
       const revokedBefore = (await t.xems.stats()).revoked;
       link.hold('scripts');
