@@ -131,6 +131,23 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
         assert.equal((await again.ask('whoami')).event, 'whoami', 'the owner keeps its socket across refreshes');
       });
 
+      it('device-bound: a socket opened before the device registered is closed at the proof deadline without any message', async () => {
+        const device = new Device();
+        const { token, offer } = await login(t, 'dev-late');
+        const first = connect({ cookie: token, userAgent: OWNER });
+        await first.opened(); // the session is not bound yet: no deadline to check
+        assert.equal((await first.ask('whoami')).event, 'whoami');
+        const reg = await request(t.server)
+          .post(REGISTER)
+          .set('User-Agent', OWNER)
+          .set('Cookie', `xems_token=${token}`)
+          .set('Secure-Session-Response', `"${device.proof(challengeOf(offer, 'challenge'), true)}"`);
+        assert.equal(reg.status, 200);
+        // Nobody refreshes and the socket sends nothing: it must not outlive the deadline.
+        assert.ok(await closesWithin(first, LIFETIME_MS + 5000), 'the socket opened before registration was closed at the deadline');
+        assert.deepEqual(first.events.find((e) => e.event === 'xems:session-ended')?.data, { reason: 'device-proof-overdue' });
+      });
+
       it("binding (onMismatch 'revoke'): a handshake from another User-Agent is refused (binding-mismatch), and the session is not revoked", async () => {
         const { token } = await login(t, 'bound');
         const thief = connect({ cookie: token, userAgent: THIEF });

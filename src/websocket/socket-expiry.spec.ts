@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXPIRY_SLACK_MS, MIN_RECHECK_MS, expiryDelay } from './socket-expiry';
+import { EXPIRY_RETRY_MS, EXPIRY_SLACK_MS, MAX_RETRY_MS, MIN_RECHECK_MS, expiryDelay, retryDelay } from './socket-expiry';
 
 describe('expiryDelay (the re-check of a socket session at its expiry)', () => {
   const now = 1_700_000_000_000;
@@ -13,5 +13,19 @@ describe('expiryDelay (the re-check of a socket session at its expiry)', () => {
   ];
   for (const [name, expiresAt, want] of cases) {
     it(name, () => assert.equal(expiryDelay(expiresAt, now), want));
+  }
+});
+
+describe('retryDelay (after failed re-checks in a row)', () => {
+  const cases: Array<[number, number]> = [
+    [1, EXPIRY_RETRY_MS],
+    [2, 2 * EXPIRY_RETRY_MS],
+    [3, 4 * EXPIRY_RETRY_MS],
+    [4, 8 * EXPIRY_RETRY_MS],
+    [5, MAX_RETRY_MS],
+    [60, MAX_RETRY_MS],
+  ];
+  for (const [failures, want] of cases) {
+    it(`${failures} failure(s): ${want} ms`, () => assert.equal(retryDelay(failures), want));
   }
 });

@@ -47,5 +47,6 @@ export async function canActivateSocket(context: ExecutionContext, sandbox: stri
     throw wsException('Unauthorized');
   }
   state.session = current; // @Session() sees the data as it is now
+  state.onPeek?.(current);
   return true;
 }

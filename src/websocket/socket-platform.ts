@@ -66,6 +66,19 @@ export function closeSocket(client: object, wsCode: number, reason: string): voi
   else if (isWs(client)) client.close(wsCode, reason);
 }
 
+/**
+ * False once the socket is closing or closed (a client that left during its handshake): ws's
+ * `readyState` past OPEN; socket.io's underlying engine.io connection no longer 'open' (during
+ * a middleware the socket itself is not connected yet, so its own state cannot tell).
+ */
+export function isSocketOpen(client: object): boolean {
+  if (isSocketIo(client)) {
+    const state = (client as { conn?: { readyState?: unknown } }).conn?.readyState;
+    return state === undefined || state === 'open' || state === 'opening';
+  }
+  return isWs(client) ? client.readyState <= WS_OPEN : true;
+}
+
 /** Calls `listener` once when the socket is gone. */
 export function onSocketGone(client: object, listener: () => void): void {
   if (isSocketIo(client)) client.once('disconnect', listener);

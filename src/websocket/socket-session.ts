@@ -6,6 +6,8 @@ export interface XemsSocketState {
   session?: XemsPeekedSession;
   /** The handshake under way (messages that arrive meanwhile wait for it). */
   pending?: Promise<XemsPeekedSession | null>;
+  /** Told each session a guarded message's check found (XemsSockets brings its re-check forward). */
+  onPeek?: (session: XemsPeekedSession) => void;
 }
 
 const SOCKET_STATE = Symbol('xems.socket');

@@ -14,6 +14,7 @@ import type { XemsClientInfo } from '../platform/http-platform';
 import { HttpPlatformHost } from '../platform/platform-host';
 import {
   WS_CLOSE,
+  isSocketOpen,
   XEMS_UNAUTHORIZED_EVENT,
   authToken,
   closeSocket,
@@ -24,7 +25,7 @@ import {
   upgradeRequest,
 } from './socket-platform';
 import { describeSocketSession, socketStateOf } from './socket-session';
-import { EXPIRY_RETRY_MS, expiryDelay } from './socket-expiry';
+import { expiryDelay, retryDelay } from './socket-expiry';
 
 /**
  * Why a socket's session ended (the `reason` of the `xems:session-ended` event): a revoke
@@ -68,6 +69,10 @@ export class XemsSockets implements OnModuleDestroy {
   private readonly bySession = new Map<string, HeldSession>();
   /** Subscribed to the event stream on the first handshake (no cost for apps without sockets). */
   private subscription?: Subscription;
+  /** Counts session ends seen: a handshake whose peek overlapped one checks its session again. */
+  private endings = 0;
+  /** After onModuleDestroy: no socket is registered and no timer armed (the sidecar is stopping). */
+  private destroyed = false;
 
   constructor(
     @Inject(XEMS_RESOLVED_OPTIONS) private readonly options: ResolvedXemsOptions,
@@ -122,8 +127,10 @@ export class XemsSockets implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.destroyed = true;
     this.subscription?.unsubscribe();
     for (const held of this.bySession.values()) clearTimeout(held.timer); // no check after the sidecar stops
+    this.bySession.clear();
   }
 
   private async handshake(
@@ -135,15 +142,23 @@ export class XemsSockets implements OnModuleDestroy {
     this.subscription ??= this.events.events$.subscribe((event) => this.onEvent(event));
     const found = this.handshakeToken(client, req);
     if ('refused' in found) return refuse(found.refused);
+    let seen = this.endings;
     let session;
     try {
       session = await this.sessions.peek(sandbox, found.token, this.bindingClient(req));
+      // An end (revoke, expiry, regenerate...) that arrived while the peek was answered found
+      // no socket to close: ask again by id, until no end overlaps (bounded: ends are rare).
+      for (let i = 0; i < 3 && session && typeof session !== 'string' && seen !== this.endings; i++) {
+        seen = this.endings;
+        session = await this.sessions.peekById(sandbox, session.id);
+      }
     } catch (error) {
       if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket handshake failed: ${(error as Error).message}`);
       return refuse('unavailable');
     }
     if (!session) return refuse('invalid');
     if (typeof session === 'string') return refuse(session);
+    if (this.destroyed || !isSocketOpen(client)) return null; // closed meanwhile: nothing to hold
     socketStateOf(client).session = session;
     this.register(client, session);
     return session;
@@ -186,10 +201,8 @@ export class XemsSockets implements OnModuleDestroy {
   private register(client: object, session: XemsPeekedSession): void {
     const k = key(session.sandbox, session.id);
     let held = this.bySession.get(k);
-    if (!held) {
-      this.bySession.set(k, (held = { sockets: new Set() }));
-      this.watchExpiry(k, session.sandbox, session.id, expiryDelay(checkAt(session), Date.now()));
-    }
+    if (!held)
+      this.bySession.set(k, (held = { sandbox: session.sandbox, id: session.id, sockets: new Set(), dueAt: Infinity, failures: 0 }));
     held.sockets.add(client);
     onSocketGone(client, () => {
       const current = this.bySession.get(k);
@@ -199,6 +212,12 @@ export class XemsSockets implements OnModuleDestroy {
         this.bySession.delete(k);
       }
     });
+    // A guarded message's peek may show a sooner check (a device registered since).
+    socketStateOf(client).onPeek = (current) => {
+      const now = this.bySession.get(k);
+      if (now) this.checkBy(now, current);
+    };
+    this.checkBy(held, session);
   }
 
   /**
@@ -208,25 +227,50 @@ export class XemsSockets implements OnModuleDestroy {
    * socket (a thief's, listening to broadcasts) would outlive either. When due, the session
    * is re-checked by id (an idle expiry may have slid, a refresh moved the deadline) and its
    * sockets are closed if it is gone (`expired`) or past its deadline (`device-proof-overdue`).
+   * A later handshake or message that shows a sooner check brings the timer forward.
    */
-  private watchExpiry(k: string, sandbox: string, sessionId: string, delayMs: number): void {
-    const held = this.bySession.get(k);
-    if (!held) return;
-    clearTimeout(held.timer);
-    held.timer = setTimeout(() => void this.recheck(k, sandbox, sessionId), delayMs).unref();
+  private checkBy(held: HeldSession, session: XemsPeekedSession): void {
+    const delay = expiryDelay(this.checkAt(session), Date.now());
+    if (held.timer === undefined || Date.now() + delay < held.dueAt) this.arm(held, delay);
   }
 
-  private async recheck(k: string, sandbox: string, sessionId: string): Promise<void> {
+  /**
+   * When a held session must be re-checked: its expiry, or its device proof deadline if
+   * sooner; with `deviceBound` on, a session not bound yet at most one proof lifetime from
+   * now, since its device may register through another instance (no event here), and from
+   * then on a copied cookie's socket must not outlive the deadline by more than that.
+   */
+  private checkAt(session: XemsPeekedSession): number {
+    let at = session.expiresAt;
+    const deadline = session.deviceProofDeadline;
+    if (deadline !== undefined && deadline < at) at = deadline;
+    const device = this.options.deviceBound;
+    if (device && !session.deviceBound) at = Math.min(at, Date.now() + device.lifetime);
+    return at;
+  }
+
+  private arm(held: HeldSession, delayMs: number): void {
+    clearTimeout(held.timer);
+    if (this.destroyed || this.bySession.get(key(held.sandbox, held.id)) !== held) return;
+    held.dueAt = Date.now() + delayMs;
+    held.timer = setTimeout(() => void this.recheck(held), delayMs).unref();
+  }
+
+  private async recheck(held: HeldSession): Promise<void> {
     let current;
     try {
-      current = await this.sessions.peekById(sandbox, sessionId);
+      current = await this.sessions.peekById(held.sandbox, held.id);
     } catch (error) {
-      if (!isSidecarUnavailable(error)) this.logger.error(`WebSocket session check failed: ${(error as Error).message}`);
-      return this.watchExpiry(k, sandbox, sessionId, EXPIRY_RETRY_MS);
+      // Logged once per run of failures; retried later and later (5 s doubling up to a minute).
+      if (held.failures++ === 0 && !isSidecarUnavailable(error)) {
+        this.logger.error(`WebSocket session check failed: ${(error as Error).message}`);
+      }
+      return this.arm(held, retryDelay(held.failures));
     }
-    if (current === null) return this.ended(sandbox, sessionId, 'expired');
-    if (current === 'device-proof-overdue') return this.ended(sandbox, sessionId, current);
-    this.watchExpiry(k, sandbox, sessionId, expiryDelay(checkAt(current), Date.now()));
+    held.failures = 0;
+    if (current === null) return this.ended(held.sandbox, held.id, 'expired');
+    if (current === 'device-proof-overdue') return this.ended(held.sandbox, held.id, current);
+    this.arm(held, expiryDelay(this.checkAt(current), Date.now()));
   }
 
   private onEvent(event: XemsEvent): void {
@@ -243,11 +287,19 @@ export class XemsSockets implements OnModuleDestroy {
         return this.ended(event.sandbox, event.sessionId, event.reason);
       case 'sessions.revoked-all':
         return this.endedAll(event.sandbox, event.reason);
+      case 'session.device-registered':
+      case 'session.device-refreshed': {
+        // The proof deadline moved (or exists now): check the held session at once.
+        const held = this.bySession.get(key(event.sandbox, event.sessionId));
+        if (held) this.arm(held, 0);
+        return;
+      }
     }
   }
 
   /** revokeAll(): every socket of the sandbox is told and closed. */
   private endedAll(sandbox: string, reason: XemsSessionEndReason): void {
+    this.endings++;
     const prefix = key(sandbox, '');
     for (const k of [...this.bySession.keys()]) {
       if (k.startsWith(prefix)) this.ended(sandbox, k.slice(prefix.length), reason);
@@ -256,6 +308,7 @@ export class XemsSockets implements OnModuleDestroy {
 
   /** Tells the session's sockets it ended, and closes them. */
   private ended(sandbox: string, sessionId: string, reason: XemsSessionEndReason): void {
+    this.endings++;
     const k = key(sandbox, sessionId);
     const held = this.bySession.get(k);
     if (!held) return;
@@ -268,16 +321,16 @@ export class XemsSockets implements OnModuleDestroy {
   }
 }
 
-/** When a held session must be re-checked: its expiry, or its device proof deadline if sooner. */
-function checkAt(session: XemsPeekedSession): number {
-  const deadline = session.deviceProofDeadline;
-  return deadline !== undefined && deadline < session.expiresAt ? deadline : session.expiresAt;
-}
-
-/** The sockets holding one session, and the timer that re-checks it at its expiry. */
+/** The sockets holding one session, and the timer that re-checks it. */
 interface HeldSession {
+  sandbox: string;
+  id: string;
   sockets: Set<object>;
   timer?: NodeJS.Timeout;
+  /** When the timer fires (Unix ms). */
+  dueAt: number;
+  /** Re-checks failed in a row. */
+  failures: number;
 }
 
 function key(sandbox: string, sessionId: string): string {
