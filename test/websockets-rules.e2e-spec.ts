@@ -52,6 +52,17 @@ async function me(t: WsTestApp, token: string): Promise<number> {
   return (await request(t.server).get('/me').set('User-Agent', OWNER).set('Cookie', `xems_token=${token}`)).status;
 }
 
+/** The browser's DBSC registration with the login's offer: the bound session's identifier. */
+async function registerDevice(t: WsTestApp, token: string, offer: unknown, device: Device): Promise<string> {
+  const reg = await request(t.server)
+    .post(REGISTER)
+    .set('User-Agent', OWNER)
+    .set('Cookie', `xems_token=${token}`)
+    .set('Secure-Session-Response', `"${device.proof(challengeOf(offer, 'challenge'), true)}"`);
+  assert.equal(reg.status, 200);
+  return (reg.body as { session_identifier: string }).session_identifier;
+}
+
 /** The browser's DBSC refresh: a challenge, then a proof signed by the device key. */
 async function refreshDevice(t: WsTestApp, token: string, id: string, device: Device): Promise<void> {
   const refresh = () =>
@@ -94,13 +105,7 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
       it('device-bound: a socket opens within the proof deadline and is closed at the deadline without any message; a handshake past it is refused; the session is kept, and a refresh lets sockets in and keeps them open past the old deadline', async () => {
         const device = new Device();
         const { token, offer } = await login(t, 'dev');
-        const reg = await request(t.server)
-          .post(REGISTER)
-          .set('User-Agent', OWNER)
-          .set('Cookie', `xems_token=${token}`)
-          .set('Secure-Session-Response', `"${device.proof(challengeOf(offer, 'challenge'), true)}"`);
-        assert.equal(reg.status, 200);
-        const id = (reg.body as { session_identifier: string }).session_identifier;
+        const id = await registerDevice(t, token, offer, device);
 
         const early = connect({ cookie: token, userAgent: OWNER });
         await early.opened();
@@ -137,12 +142,7 @@ function rules(storeName: string, store: (name: string) => XemsModuleOptions): v
         const first = connect({ cookie: token, userAgent: OWNER });
         await first.opened(); // the session is not bound yet: no deadline to check
         assert.equal((await first.ask('whoami')).event, 'whoami');
-        const reg = await request(t.server)
-          .post(REGISTER)
-          .set('User-Agent', OWNER)
-          .set('Cookie', `xems_token=${token}`)
-          .set('Secure-Session-Response', `"${device.proof(challengeOf(offer, 'challenge'), true)}"`);
-        assert.equal(reg.status, 200);
+        await registerDevice(t, token, offer, device);
         // Nobody refreshes and the socket sends nothing: it must not outlive the deadline.
         assert.ok(await closesWithin(first, LIFETIME_MS + 5000), 'the socket opened before registration was closed at the deadline');
         assert.deepEqual(first.events.find((e) => e.event === 'xems:session-ended')?.data, { reason: 'device-proof-overdue' });
