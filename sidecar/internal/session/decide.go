@@ -37,10 +37,28 @@ func Decide(keys *crypto.SandboxKeys, st *State, t *crypto.Token, o *ResolveOpti
 	case Reuse:
 		return Outcome{Status: Reused, Remove: true}
 	}
+	out := screen(keys, st, o.CheckBinding, o.OnMismatch, o.IP, o.UserAgent, now)
+	if out.Status != OK {
+		return out
+	}
+	if v == Current {
+		out.Changed = st.present(now)
+		if st.rotates(o, now) {
+			st.rotate(keys, t, now)
+			out.Changed, out.Rotated = true, true
+		}
+	}
+	return out
+}
+
+// screen is the part of a presentation that changes nothing, shared by Decide (steps 2 and 3)
+// and PeekDecide: the client binding when check is set, a mismatch doing what action says,
+// then the device proof deadline. An OK outcome carries the mismatch bits of the log action.
+func screen(keys *crypto.SandboxKeys, st *State, check bool, action MismatchAction, ip, userAgent []byte, now int64) Outcome {
 	out := Outcome{Status: OK}
-	if o.CheckBinding {
-		if m := st.Mismatch(keys, o.IP, o.UserAgent); m != 0 {
-			switch o.OnMismatch {
+	if check {
+		if m := st.Mismatch(keys, ip, userAgent); m != 0 {
+			switch action {
 			case MismatchRevoke:
 				return Outcome{Status: Mismatched, Mismatch: m, Remove: true}
 			case MismatchReject:
@@ -51,13 +69,6 @@ func Decide(keys *crypto.SandboxKeys, st *State, t *crypto.Token, o *ResolveOpti
 	}
 	if st.deviceOverdue(now) {
 		return Outcome{Status: DeviceOverdue}
-	}
-	if v == Current {
-		out.Changed = st.present(now)
-		if st.rotates(o, now) {
-			st.rotate(keys, t, now)
-			out.Changed, out.Rotated = true, true
-		}
 	}
 	return out
 }

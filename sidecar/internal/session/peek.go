@@ -57,19 +57,7 @@ func (o *PeekOptions) Check() error {
 //
 // The outcome never has Remove, Changed or Rotated set.
 func PeekDecide(keys *crypto.SandboxKeys, st *State, o *PeekOptions, now int64) Outcome {
-	out := Outcome{Status: OK}
-	if o.CheckBinding {
-		if m := st.Mismatch(keys, o.IP, o.UserAgent); m != 0 {
-			if o.OnMismatch != MismatchLog {
-				return Outcome{Status: Mismatched, Mismatch: m}
-			}
-			out.Mismatch = m
-		}
-	}
-	if st.deviceOverdue(now) {
-		return Outcome{Status: DeviceOverdue}
-	}
-	return out
+	return screen(keys, st, o.CheckBinding, o.PeekAction(), o.IP, o.UserAgent, now)
 }
 
 // PeekAction is the mismatch action a peek applied, for the log line and the counters: a
