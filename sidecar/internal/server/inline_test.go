@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,5 +111,42 @@ func TestInlineWhileWorkerBusy(t *testing.T) {
 	}
 	if n := h.server.inlineCount.Load(); n != 1 {
 		t.Fatalf("inline count %d, want 1 (the ping only)", n)
+	}
+}
+
+// Replies that workers finish together leave in one write: the writer yields before it drains
+// its queue, so the goroutines readied with the first reply's sender queue theirs first. On one
+// processor (the sidecar on Redis) the order is the scheduler's, not the test's timing: without
+// the yield every reply here took a write of its own.
+func TestWorkerRepliesFinishedTogetherShareAWrite(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	h := start(t, "{}")
+	const n = 32
+	gate := make(chan struct{})
+	var ready sync.WaitGroup
+	for i := uint32(0); i < n; i++ {
+		ready.Add(1)
+		go func(id uint32) {
+			ready.Done()
+			<-gate
+			h.server.send(protocol.FinishFrame(protocol.BeginReply(nil, id, protocol.StatusOK), 0))
+		}(200 + i)
+	}
+	ready.Wait()
+	flushesBefore := h.server.flushCount.Load()
+	close(gate)
+	seen := map[uint32]bool{}
+	for range n {
+		r, err := h.c.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[r.ID] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct replies of %d", len(seen), n)
+	}
+	if got := h.server.flushCount.Load() - flushesBefore; got > 4 {
+		t.Fatalf("%d writes for %d replies finished together, want at most 4", got, n)
 	}
 }
