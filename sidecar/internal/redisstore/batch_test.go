@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -173,6 +175,50 @@ func TestBatcherGathersConcurrentCommands(t *testing.T) {
 	alone, pipes := h.snapshot()
 	if len(alone) != 1 || len(pipes) != 1 || len(pipes[0]) != 20 {
 		t.Fatalf("alone %v, pipelines of %d; want the BLPOP alone and one pipeline of 20", alone, len(pipes))
+	}
+}
+
+// TestBatcherKeepsAnsweredCallersTogether: on one P (the sidecar's setting on Redis), callers
+// that send again as soon as they are answered (a request's second command, a busy worker's
+// next request) leave together in the next pipeline: 4 callers make pipelines of about 4. A
+// flusher that took the queue before they ran made pipelines of 3 and 1 by turns, half a round
+// trip per command (bench/FINDINGS.md, K).
+func TestBatcherKeepsAnsweredCallersTogether(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c, h := batchClient(t)
+	ctx := context.Background()
+	trips := func(noYield bool) float64 {
+		b := newBatcher(c, 5*time.Second)
+		b.noYield = noYield
+		h.reset()
+		const callers, each = 4, 200
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for g := 0; g < callers; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					cmd := redis.NewStatusCmd(ctx, "ping")
+					if err := b.process(ctx, cmd); err != nil || cmd.Val() != "PONG" {
+						errs <- fmt.Errorf("ping: %q %v", cmd.Val(), err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		alone, pipes := h.snapshot()
+		return float64(len(alone)+len(pipes)) / (callers * each)
+	}
+	before, now := trips(true), trips(false)
+	t.Logf("round trips per command at 4 in flight: %.3f with the yield, %.3f without", now, before)
+	if now > 0.5 {
+		t.Fatalf("%.3f round trips per command at 4 in flight (without the yield: %.3f); want at most 0.5 (pipelines of about 4: 0.25)", now, before)
 	}
 }
 

@@ -40,22 +40,24 @@ func BenchmarkResolveRotateParallel(b *testing.B) {
 	benchResolveN(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, 16)
 }
 
-// BenchmarkResolveBatching: rotating resolves, 1 and 16 in flight, with every command alone
-// (off) and with concurrent commands gathered into pipelines (on, batch.go).
+// BenchmarkResolveBatching: rotating resolves, 1, 4 and 16 in flight, with every command alone
+// (off), with concurrent commands gathered into pipelines (on, batch.go), and gathered by a
+// flusher that does not yield after answering a pipeline (noyield: before bench/FINDINGS.md K).
 func BenchmarkResolveBatching(b *testing.B) {
-	for _, parallel := range []int{1, 16} {
-		for _, mode := range []string{"off", "on"} {
+	for _, parallel := range []int{1, 4, 16} {
+		for _, mode := range []string{"off", "on", "noyield"} {
 			b.Run(fmt.Sprintf("%s/%d", mode, parallel), func(b *testing.B) {
-				benchBatching = mode == "on"
-				defer func() { benchBatching = true }()
+				benchBatching, benchNoYield = mode != "off", mode == "noyield"
+				defer func() { benchBatching, benchNoYield = true, false }()
 				benchResolveN(b, session.ResolveOptions{Rotate: true, GraceMs: 2000}, true, parallel)
 			})
 		}
 	}
 }
 
-// benchBatching: whether the benchmarks' Stores gather commands (batch.go).
-var benchBatching = true
+// benchBatching: whether the benchmarks' Stores gather commands (batch.go); benchNoYield:
+// whether their flushers skip the yield after a pipeline.
+var benchBatching, benchNoYield = true, false
 
 func benchResolve(b *testing.B, o session.ResolveOptions, follow bool) {
 	benchResolveN(b, o, follow, 1)
@@ -80,6 +82,7 @@ func benchResolveOn(b *testing.B, o session.ResolveOptions, follow bool, paralle
 	for i := range stores {
 		stores[i] = newRedisStore(b, ConnConfig{URL: url}, secret, nil, prefix, session.NewSystemClock())
 		stores[i].batch.one.off = !benchBatching
+		stores[i].batch.one.noYield = benchNoYield
 		if err := stores[i].Check(context.Background()); err != nil {
 			b.Fatal(err)
 		}
