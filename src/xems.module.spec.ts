@@ -116,6 +116,25 @@ describe('XemsModule', () => {
     );
   });
 
+  it('isGlobal returned by a factory is refused saying where it belongs, and a non-object names forRootAsync (audit B)', async () => {
+    await assert.rejects(
+      Test.createTestingModule({
+        imports: [XemsModule.forRootAsync({ useFactory: () => ({ isGlobal: true }) as XemsModuleOptions })],
+      }).compile(),
+      (err: unknown) =>
+        err instanceof XemsConfigError &&
+        err.field === 'isGlobal' &&
+        /belongs to XemsModule\.forRoot\(\) \/ forRootAsync\(\) themselves/.test(err.message) &&
+        /forRootAsync\(\{ isGlobal: true, useFactory/.test(err.hint),
+    );
+    await assert.rejects(
+      Test.createTestingModule({
+        imports: [XemsModule.forRootAsync({ useFactory: () => '1h' as unknown as XemsModuleOptions })],
+      }).compile(),
+      (err: unknown) => err instanceof XemsConfigError && err.field === '(options)' && /useFactory/.test(err.hint),
+    );
+  });
+
   it('isGlobal makes XemsService injectable in modules that do not import XemsModule (forRoot and forRootAsync)', async () => {
     for (const xems of [XemsModule.forRoot({ isGlobal: true }), XemsModule.forRootAsync({ isGlobal: true, useFactory: () => ({}) })]) {
       assert.equal(xems.global, true);

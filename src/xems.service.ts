@@ -8,6 +8,7 @@ import type { XemsHttpRequest, XemsHttpResponse } from './platform/http-platform
 import { HttpPlatformHost } from './platform/platform-host';
 import { RequestSessions, peekRequestState } from './request-session';
 import { SandboxStore, type SandboxStoreContext, type XemsSandboxStore } from './sandbox-store';
+import { SecureCookieWarning } from './secure-cookie.warning';
 import type {
   XemsCreateSessionOptions,
   XemsLinkOptions,
@@ -50,6 +51,8 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Xems');
   /** Per-call TTLs over 5 days are capped, with one warning per kind of call. */
   private readonly ttlCap = new TtlCap((message) => this.logger.warn(message));
+  /** A Secure cookie sent over plain HTTP to a non-loopback host is dropped by browsers: one warning. */
+  private readonly secureCookieWarning: SecureCookieWarning;
   private readonly storeContext: SandboxStoreContext;
   /** Sidecar and session events; see XemsEvent. Session events carry ids, never tokens. */
   readonly events$: Observable<XemsEvent>;
@@ -68,6 +71,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
     private readonly devices: DeviceSessions,
   ) {
     this.events$ = events.events$;
+    this.secureCookieWarning = new SecureCookieWarning(options.cookie, (message) => this.logger.warn(message));
     this.storeContext = {
       api,
       ttlMs: (ttl, what) => this.ttlMs(ttl, what),
@@ -210,6 +214,7 @@ export class XemsService implements OnModuleInit, OnApplicationShutdown {
       auth: authenticatedNow(methods),
     });
     this.requestSessions.attach(req, res, session);
+    this.secureCookieWarning.check(req, peekRequestState(req)?.via);
     await this.devices.offer(this.platforms.platform.nodeResponse(res, 'XemsService.link()'), sandbox, session.token);
     return session.token;
   }

@@ -76,6 +76,9 @@ describe('nestjs-xems vault verify / rekey', () => {
       const busy = cli(['vault', 'verify', '--path', dir, '--machine-id', 'machine-a'], { env: { XEMS_SECRET: secret } });
       assert.equal(busy.code, 1);
       assert.match(busy.stderr, /refused \(locked\): .*in use by another process/);
+      // The fix for the CLI, not the one for a second app instance (audit B).
+      assert.match(busy.stderr, /Fix: Stop the application that uses this vault first, or verify a copy of the directory/);
+      assert.doesNotMatch(busy.stderr, /Give each instance its own persistence\.path/);
     });
     const before = hashes(dir);
     const viaEnv = cli(['vault', 'verify', '--path', dir, '--machine-id', 'machine-a'], { env: { XEMS_SECRET: secret } });

@@ -37,6 +37,15 @@ function firstError(errors: ValidationError[], prefix = ''): { field: string; pr
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const constraints = error.constraints ?? {};
     const name = Object.keys(constraints)[0];
+    if (name === 'whitelistValidation' && field === 'isGlobal') {
+      // The README's option table lists isGlobal, but as an extra of forRoot()/forRootAsync():
+      // returned by a factory it comes too late to register the module globally.
+      return {
+        field,
+        problem: 'belongs to XemsModule.forRoot() / forRootAsync() themselves, not to the options a factory returns',
+        hint: 'Move it next to the factory: XemsModule.forRootAsync({ isGlobal: true, useFactory: ... }).',
+      };
+    }
     if (name === 'whitelistValidation') {
       return {
         field,
@@ -70,7 +79,7 @@ export function validateOptions<T extends object>(type: new () => T, given: unkn
     throw new XemsConfigError(
       '(options)',
       `must be an object, got ${describeValue(given)}`,
-      'Pass an options object to XemsModule.forRoot(), or nothing for the defaults.',
+      'Pass an options object to XemsModule.forRoot() (or return one from the useFactory / createXemsOptions() of forRootAsync()), or nothing for the defaults.',
     );
   }
   const options = withDefaults(type, given);

@@ -30,6 +30,10 @@ Binding: by default this machine's identity (/etc/machine-id), as hardwareBindin
   --machine-id <id>  the identity given as hardwareBinding: { id }     --no-binding  hardwareBinding: false
 `;
 
+/** The fix for a vault the CLI finds locked: the running application holds it. */
+const LOCKED_HINT =
+  'Stop the application that uses this vault first, or verify a copy of the directory (cp -a) while it runs; rekey needs the application stopped.';
+
 export interface VaultCliIo {
   stdin: Readable;
   stdout: Writable;
@@ -243,7 +247,9 @@ export async function runVaultCommand(args: string[], io: VaultCliIo): Promise<n
     const kind = result.kind as XemsVaultErrorKind;
     const known = ['wrong-secret', 'wrong-machine', 'corrupt', 'locked', 'io', 'write-failed'].includes(kind);
     const err = known ? new XemsVaultError(kind, result.message ?? '') : undefined;
-    io.stderr.write(`nestjs-xems: vault ${p.command} refused (${result.kind}): ${result.message}\n${err ? `  Fix: ${err.hint}\n` : ''}`);
+    // A locked vault here means the app is running, not a second instance: the app's hint would mislead.
+    const hint = kind === 'locked' ? LOCKED_HINT : err?.hint;
+    io.stderr.write(`nestjs-xems: vault ${p.command} refused (${result.kind}): ${result.message}\n${hint ? `  Fix: ${hint}\n` : ''}`);
     return 1;
   }
   if (!p.json) {
