@@ -36,8 +36,12 @@ export interface LaunchContext {
   onReady(running: RunningSidecar): void;
 }
 
-/** Environment variables the Go runtime may use; nothing else (no secrets) reaches the child. */
-const CHILD_ENV_ALLOWLIST = ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ', 'SYSTEMROOT', 'SystemRoot'];
+/**
+ * Environment variables the Go runtime may use; nothing else (no secrets) reaches the child.
+ * SSL_CERT_FILE / SSL_CERT_DIR name the CA certificates Go trusts (public files, no secret):
+ * without them a `rediss://` Redis with a private CA could never be reached.
+ */
+const CHILD_ENV_ALLOWLIST = ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ', 'SYSTEMROOT', 'SystemRoot', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
 
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

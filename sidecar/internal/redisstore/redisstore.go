@@ -111,7 +111,7 @@ func New(o Options) (*Store, error) {
 		return &sandbox{name: name, keys: keys, label: b64.EncodeToString(l[:12])}
 	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
-		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
+		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(o.Logger),
 		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent(),
 		batch: newBatchers(rdb, o.Conn.Timeout)}, nil
 }

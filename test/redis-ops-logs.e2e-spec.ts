@@ -1,0 +1,165 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { XemsModuleOptions } from '../src';
+import { CapturingLogger } from './support/xems-features-app';
+import { type TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
+import { type RedisServer, startRedis } from './support/redis-servers';
+
+// What an operator sees in the app's log when Redis fails (found by a user audit: a Redis
+// outage answered 503 without a single log line, and a rediss:// server with a private CA
+// answered 503 forever with the cause "connection error" and no way to trust the CA).
+
+const SECRET = `base64:${randomBytes(32).toString('base64')}`;
+
+function options(url: string): XemsModuleOptions {
+  return {
+    store: { type: 'redis', url, timeout: 300 },
+    persistence: { secret: SECRET },
+    hardwareBinding: { id: 'ops-logs' },
+    sidecar: { requestTimeout: '2s' },
+  };
+}
+
+async function start(url: string): Promise<{ app: TestApp; logs: CapturingLogger }> {
+  const logs = new CapturingLogger();
+  const app = await createTestApp(options(url), 'fastify', [], { logger: logs });
+  return { app, logs };
+}
+
+const login = (app: TestApp) => request(app.server).post('/login').send({ user: 'ops' });
+const me = (app: TestApp, token: string) => request(app.server).get('/me').set('Cookie', `xems_token=${token}`);
+const count = (logs: CapturingLogger, text: string) => logs.lines.filter((l) => l.includes(text)).length;
+
+/** Waits (bounded) until a log line contains `text`. */
+async function logLine(logs: CapturingLogger, text: string, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const line = logs.lines.find((l) => l.includes(text));
+    if (line) return line;
+    if (Date.now() > deadline) assert.fail(`no log line with "${text}":\n${logs.lines.join('\n')}`);
+    await sleep(50);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Redis faults in the log', () => {
+  it('an outage writes one warning when requests start failing and one line when Redis answers again', async () => {
+    const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
+    const { app, logs } = await start(redis.url);
+    try {
+      const res = await login(app);
+      assert.equal(res.status, 200);
+      let token = cookieToken(res)!;
+      await redis.kill();
+      let unavailable = 0;
+      for (let i = 0; i < 60 && unavailable < 8; i++) {
+        const r = await me(app, token);
+        assert.ok([200, 503].includes(r.status), `status ${r.status}`);
+        if (r.status === 503) unavailable++;
+        else token = cookieToken(r) ?? token;
+        await sleep(20);
+      }
+      assert.ok(unavailable >= 8, `${unavailable} answers of 503`);
+      const warning = await logLine(logs, 'Redis is not answering');
+      assert.match(warning, /^WARN /);
+      assert.match(warning, /503/);
+      await redis.restart();
+      let served = false;
+      for (let i = 0; i < 300 && !served; i++) {
+        const r = await me(app, token);
+        if (r.status === 200) {
+          served = true;
+          token = cookieToken(r) ?? token;
+        }
+        await sleep(50);
+      }
+      assert.ok(served, 'no 200 after the restart');
+      await logLine(logs, 'Redis answers again');
+      assert.equal(count(logs, 'Redis is not answering'), 1, 'one warning per outage, not one per request');
+      for (const line of logs.lines) {
+        assert.ok(!line.includes(token) && !line.includes(SECRET.slice(7)), `a secret in: ${line}`);
+      }
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  describe('rediss:// with a private CA', () => {
+    let dir: string;
+    let redis: RedisServer;
+    let tlsUrl: string;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'xems-tls-'));
+      // A self-signed certificate for 127.0.0.1: a CA of its own that no system trusts.
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' }); // prettier-ignore
+      const tlsPort = await freePort();
+      redis = await startRedis([
+        '--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'),
+        '--tls-auth-clients', 'no',
+      ]); // prettier-ignore
+      tlsUrl = `rediss://127.0.0.1:${tlsPort}`;
+    });
+
+    after(async () => {
+      await redis?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('untrusted: 503 and a warning that names the certificate and SSL_CERT_FILE', async () => {
+      const saved = process.env.SSL_CERT_FILE;
+      delete process.env.SSL_CERT_FILE;
+      const { app, logs } = await start(tlsUrl);
+      try {
+        const res = await login(app);
+        assert.equal(res.status, 503);
+        const line = await logLine(logs, 'TLS certificate not trusted');
+        assert.match(line, /SSL_CERT_FILE/);
+      } finally {
+        if (saved !== undefined) process.env.SSL_CERT_FILE = saved;
+        await app.close();
+      }
+    });
+
+    it('SSL_CERT_FILE in the app environment reaches the sidecar: the app logs in over TLS', async () => {
+      const saved = process.env.SSL_CERT_FILE;
+      process.env.SSL_CERT_FILE = join(dir, 'cert.pem');
+      try {
+        const { app, logs } = await start(tlsUrl);
+        try {
+          const res = await login(app);
+          assert.equal(res.status, 200, logs.lines.join('\n'));
+          const r = await me(app, cookieToken(res)!);
+          assert.equal(r.status, 200);
+          assert.equal(r.body.user, 'ops');
+        } finally {
+          await app.close();
+        }
+      } finally {
+        if (saved === undefined) delete process.env.SSL_CERT_FILE;
+        else process.env.SSL_CERT_FILE = saved;
+      }
+    });
+  });
+});
