@@ -51,6 +51,27 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** A stall is logged at most this often (a loaded sidecar may time out calls now and then). */
+const STALL_LOG_INTERVAL_MS = 30_000;
+
+/** One warning when calls start timing out unanswered, one line when the sidecar answers again. */
+function stallLogger(logger: SidecarLogger, pid: number | undefined): (stalled: boolean, ms: number) => void {
+  let lastWarning = -Infinity;
+  let warned = false;
+  return (stalled, ms) => {
+    if (stalled) {
+      const now = performance.now();
+      if (now - lastWarning < STALL_LOG_INTERVAL_MS) return;
+      lastWarning = now;
+      warned = true;
+      logger.warn(`Sidecar (pid ${pid}) did not answer within ${ms} ms (sidecar.requestTimeout): calls fail with XemsTimeoutError (503) until it answers again`);
+    } else if (warned) {
+      warned = false;
+      logger.log(`Sidecar (pid ${pid}) answers again after ${Math.round(ms)} ms`);
+    }
+  };
+}
+
 interface Refable {
   ref?(): unknown;
   unref?(): unknown;
@@ -108,6 +129,7 @@ export async function launchSidecar(ctx: LaunchContext): Promise<RunningSidecar>
     onExpired: options.onExpired,
     onEnded: options.onEnded,
     onLatency: (ms) => ctx.onLatency(ms),
+    onStall: stallLogger(ctx.logger, child.pid),
   });
   void exited.then((info) => client.close(new XemsUnavailableError(`it exited (${exitText(info)})`)));
   // A corrupt stream makes the child useless: kill it, the exit handler decides what follows.

@@ -12,9 +12,10 @@ import { CapturingLogger } from './support/xems-features-app';
 import { type TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
 import { type RedisServer, startRedis } from './support/redis-servers';
 
-// What an operator sees in the app's log when Redis fails (found by a user audit: a Redis
-// outage answered 503 without a single log line, and a rediss:// server with a private CA
-// answered 503 forever with the cause "connection error" and no way to trust the CA).
+// What an operator sees in the app's log when Redis or the sidecar fails (found by a user audit:
+// a Redis outage and a stopped sidecar answered 503 without a single log line, and a rediss://
+// server with a private CA answered 503 forever with the cause "connection error" and no way
+// to trust the CA).
 
 const SECRET = `base64:${randomBytes(32).toString('base64')}`;
 
@@ -161,5 +162,41 @@ describe('Redis faults in the log', () => {
         else process.env.SSL_CERT_FILE = saved;
       }
     });
+  });
+});
+
+describe('a stalled sidecar in the log', () => {
+  it('SIGSTOP: one warning when calls time out unanswered, one line when it answers again', async () => {
+    const logs = new CapturingLogger();
+    const app = await createTestApp({ sidecar: { requestTimeout: 500 } }, 'fastify', [], { logger: logs });
+    const pid = app.xems.sidecar.pid!;
+    try {
+      const res = await login(app);
+      assert.equal(res.status, 200);
+      let token = cookieToken(res)!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await me(app, token)).status, 503);
+        const warning = await logLine(logs, 'did not answer within 500 ms');
+        assert.match(warning, /^WARN .*XemsTimeoutError \(503\)/);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      let served = false;
+      for (let i = 0; i < 100 && !served; i++) {
+        const r = await me(app, token);
+        if (r.status === 200) {
+          served = true;
+          token = cookieToken(r) ?? token;
+        }
+        await sleep(20);
+      }
+      assert.ok(served, 'no 200 after SIGCONT');
+      await logLine(logs, `Sidecar (pid ${pid}) answers again after`);
+      assert.equal(count(logs, 'did not answer within'), 1, 'one warning per stall, not one per call');
+      assert.ok(!logs.lines.some((l) => l.includes(token)), 'no token in the log');
+    } finally {
+      await app.close();
+    }
   });
 });
