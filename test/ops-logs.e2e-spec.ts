@@ -10,7 +10,7 @@ import request from 'supertest';
 import type { XemsModuleOptions } from '../src';
 import { CapturingLogger } from './support/xems-features-app';
 import { type TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
-import { type RedisServer, startRedis } from './support/redis-servers';
+import { type RedisServer, redisCommand, startRedis } from './support/redis-servers';
 
 // What an operator sees in the app's log when Redis or the sidecar fails (found by a user audit:
 // a Redis outage and a stopped sidecar answered 503 without a single log line, and a rediss://
@@ -97,6 +97,40 @@ describe('Redis faults in the log', () => {
       for (const line of logs.lines) {
         assert.ok(!line.includes(token) && !line.includes(SECRET.slice(7)), `a secret in: ${line}`);
       }
+    } finally {
+      await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('a Redis at its maxmemory (noeviction) is an outage: 503 and a warning naming OOM, never a 500', async () => {
+    const redis = await startRedis();
+    const { app, logs } = await start(redis.url);
+    try {
+      const res = await login(app);
+      assert.equal(res.status, 200);
+      let token = cookieToken(res)!;
+      await redisCommand(redis.port, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      await redisCommand(redis.port, 'CONFIG', 'SET', 'maxmemory', '1');
+      for (let i = 0; i < 4; i++) {
+        const r = await me(app, token); // a rotation writes: refused by Redis
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.equal(r.headers['retry-after'], '1');
+      }
+      assert.equal((await login(app)).status, 503);
+      assert.match(await logLine(logs, 'Redis is not answering'), /OOM: Redis reached its maxmemory/);
+      assert.ok(!logs.lines.some((l) => l.includes('report')), `a "bug" line:\n${logs.lines.join('\n')}`);
+      await redisCommand(redis.port, 'CONFIG', 'SET', 'maxmemory', '0');
+      let served = false;
+      for (let i = 0; i < 100 && !served; i++) {
+        const r = await me(app, token);
+        if (r.status === 200) {
+          served = true;
+          token = cookieToken(r) ?? token;
+        }
+        await sleep(50);
+      }
+      assert.ok(served, 'the session is served again once Redis has memory');
     } finally {
       await app.close();
       await redis.stop();

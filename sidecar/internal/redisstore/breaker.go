@@ -104,6 +104,14 @@ func (b *breaker) isOpen() bool {
 	return !b.openUntil.IsZero()
 }
 
+// refusingServer: error prefixes of a Redis that answers but refuses the work, and the cause
+// the log and the error say (no value, no key).
+var refusingServer = map[string]string{
+	"OOM ":    "OOM: Redis reached its maxmemory and refuses writes",
+	"MISCONF": "MISCONF: Redis refuses writes after a failed snapshot (stop-writes-on-bgsave-error)",
+	"NOPERM":  "NOPERM: the Redis user lacks a permission the store needs (its commands, the keys under the prefix, PUBLISH/SUBSCRIBE)",
+}
+
 func unavailable(msg string) error { return xerr.New(xerr.Unavailable, "%s", msg) }
 
 // unavailableErr is the error of failed store work, whatever caused it.
@@ -155,6 +163,13 @@ func availabilityFailure(err error) (cause string, down bool) {
 		for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "BUSY", "NOAUTH", "WRONGPASS"} {
 			if strings.HasPrefix(msg, p) {
 				return p, true
+			}
+		}
+		// Redis refuses writes until an operator acts: an outage to answer 503 and log, not a
+		// reply the sidecar does not understand (INTERNAL, a 500 that says "report a bug").
+		for p, cause := range refusingServer {
+			if strings.HasPrefix(msg, p) {
+				return cause, true
 			}
 		}
 		return "", false

@@ -54,9 +54,16 @@ func TestBreakerLogsOutageOnce(t *testing.T) {
 	}
 }
 
-// TestAvailabilityFailureNamesAnUntrustedCertificate: a TLS server whose certificate is not
-// trusted is an outage whose cause says so, and how to trust a private CA.
-func TestAvailabilityFailureNamesAnUntrustedCertificate(t *testing.T) {
+// redisErr is an error reply of the server (go-redis's proto.RedisError).
+type redisErr string
+
+func (e redisErr) Error() string { return string(e) }
+func (redisErr) RedisError()     {}
+
+// TestAvailabilityFailureNamesTheCause: a TLS server whose certificate is not trusted, and a
+// server that refuses writes (maxmemory, a failed snapshot, an ACL), are outages (503, logged
+// once) whose cause says what to fix, never an INTERNAL "bug in the sidecar" (a 500).
+func TestAvailabilityFailureNamesTheCause(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
@@ -64,6 +71,10 @@ func TestAvailabilityFailureNamesAnUntrustedCertificate(t *testing.T) {
 	}{
 		{"unknown authority", fmt.Errorf("dial: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), "TLS certificate not trusted: x509: certificate signed by unknown authority"},
 		{"timeout", context.DeadlineExceeded, "timed out"},
+		{"maxmemory", redisErr("OOM command not allowed when used memory > 'maxmemory'. script: 0, on @user_script:24."), "OOM: Redis reached its maxmemory"},
+		{"failed snapshot", redisErr("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), "MISCONF"},
+		{"acl", redisErr("NOPERM User xems has no permissions to run the 'evalsha' command"), "NOPERM"},
+		{"loading", redisErr("LOADING Redis is loading the dataset in memory"), "LOADING"},
 	}
 	for _, c := range cases {
 		cause, down := availabilityFailure(c.err)
@@ -73,5 +84,8 @@ func TestAvailabilityFailureNamesAnUntrustedCertificate(t *testing.T) {
 	}
 	if cause, _ := availabilityFailure(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}); !strings.Contains(cause, "SSL_CERT_FILE") {
 		t.Errorf("no hint in %q", cause)
+	}
+	if _, down := availabilityFailure(redisErr("ERR Error running script: attempt to compare nil")); down {
+		t.Error("a script error is not an outage")
 	}
 }
