@@ -28,9 +28,9 @@ function options(url: string): XemsModuleOptions {
   };
 }
 
-async function start(url: string): Promise<{ app: TestApp; logs: CapturingLogger }> {
+async function start(url: string, secret = SECRET): Promise<{ app: TestApp; logs: CapturingLogger }> {
   const logs = new CapturingLogger();
-  const app = await createTestApp(options(url), 'fastify', [], { logger: logs });
+  const app = await createTestApp({ ...options(url), persistence: { secret } }, 'fastify', [], { logger: logs });
   return { app, logs };
 }
 
@@ -133,6 +133,35 @@ describe('Redis faults in the log', () => {
       assert.ok(served, 'the session is served again once Redis has memory');
     } finally {
       await app.close();
+      await redis.stop();
+    }
+  });
+
+  it('an instance started with another secret while Redis was unreachable: 503 and one error line, never a 500', async () => {
+    const redis = await startRedis();
+    const first = await start(redis.url); // writes the deployment's key check
+    let other: { app: TestApp; logs: CapturingLogger } | undefined;
+    try {
+      assert.equal((await login(first.app)).status, 200);
+      const pid = Number(await redisCommand(redis.port, 'INFO', 'server').then((i) => /process_id:(\d+)/.exec(String(i))![1]));
+      process.kill(pid, 'SIGSTOP'); // unreachable while the second instance starts
+      try {
+        other = await start(redis.url, `base64:${randomBytes(32).toString('base64')}`);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await logLine(other.logs, 'not reachable yet');
+      for (let i = 0; i < 3; i++) {
+        const r = await login(other.app);
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.equal(r.headers['retry-after'], '1');
+      }
+      assert.match(await logLine(other.logs, 'cannot read the shared store'), /^ERROR .*another shared secret/);
+      assert.equal(count(other.logs, 'cannot read the shared store'), 1, 'logged once');
+      assert.equal((await login(first.app)).status, 200, 'the deployment itself is unaffected');
+    } finally {
+      await other?.app.close();
+      await first.app.close();
       await redis.stop();
     }
   });

@@ -62,6 +62,7 @@ type Store struct {
 	br        *breaker
 	ready     atomic.Bool
 	checkMu   sync.Mutex
+	mismatch  atomic.Bool // a deferred key check failed: logged once (logMismatch)
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
 	sandboxes *session.Sandboxes[sandbox]
@@ -181,9 +182,24 @@ func (s *Store) do(fn func(ctx context.Context) error) error {
 	err = s.ensureReady(ctx)
 	if err == nil {
 		err = fn(ctx)
+	} else {
+		s.logMismatch(err)
 	}
 	s.br.done(probe, err)
 	return s.wrap(err)
+}
+
+// logMismatch writes one error line when the key check, deferred because Redis was unreachable
+// at start-up, finds another secret or identity: every request of this instance is refused
+// (the module answers 503) until it is restarted with the deployment's.
+func (s *Store) logMismatch(err error) {
+	var xe *xerr.Error
+	if !errors.As(err, &xe) || (xe.Code != xerr.StoreWrongSecret && xe.Code != xerr.StoreWrongIdentity) {
+		return
+	}
+	if s.mismatch.CompareAndSwap(false, true) {
+		s.m.Log.Error("this instance cannot read the shared store: every request is refused until it is restarted with the deployment's settings", "error", xe.Error())
+	}
 }
 
 func (s *Store) wrap(err error) error {
