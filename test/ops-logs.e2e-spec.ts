@@ -137,6 +137,31 @@ describe('Redis faults in the log', () => {
     }
   });
 
+  it('started while Redis was unreachable: a warning, then one line once Redis answers and requests are served', async () => {
+    const redis = await startRedis();
+    const pid = Number(await redisCommand(redis.port, 'INFO', 'server').then((i) => /process_id:(\d+)/.exec(String(i))![1]));
+    let started: { app: TestApp; logs: CapturingLogger } | undefined;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      started = await start(redis.url);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    try {
+      await logLine(started.logs, 'not reachable yet');
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = (await login(started.app)).status;
+        if (status !== 200) await sleep(50);
+      }
+      assert.equal(status, 200);
+      await logLine(started.logs, 'Redis is reachable: the store is ready');
+    } finally {
+      await started.app.close();
+      await redis.stop();
+    }
+  });
+
   it('an instance started with another secret while Redis was unreachable: 503 and one error line, never a 500', async () => {
     const redis = await startRedis();
     const first = await start(redis.url); // writes the deployment's key check

@@ -63,6 +63,7 @@ type Store struct {
 	ready     atomic.Bool
 	checkMu   sync.Mutex
 	mismatch  atomic.Bool // a deferred key check failed: logged once (logMismatch)
+	deferred  atomic.Bool // the key check failed at least once (Redis unreachable at start-up)
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
 	sandboxes *session.Sandboxes[sandbox]
@@ -239,9 +240,14 @@ func (s *Store) ensureReady(ctx context.Context) error {
 		return nil
 	}
 	if err := s.keyCheck(ctx); err != nil {
+		s.deferred.Store(true)
 		return err
 	}
 	s.ready.Store(true)
+	if s.deferred.Load() {
+		// The start-up's "not reachable yet" warning gets its answer.
+		s.m.Log.Info("Redis is reachable: the store is ready, requests are served")
+	}
 	return nil
 }
 
