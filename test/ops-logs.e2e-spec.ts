@@ -231,6 +231,32 @@ describe('Redis faults in the log', () => {
       }
     });
 
+    it('a TLS connection Redis closed while idle (its timeout) is replaced, not handed to a request (no 503)', async () => {
+      const saved = process.env.SSL_CERT_FILE;
+      process.env.SSL_CERT_FILE = join(dir, 'cert.pem');
+      await redisCommand(redis.port, 'CONFIG', 'SET', 'timeout', '1');
+      try {
+        const { app, logs } = await start(tlsUrl);
+        try {
+          const res = await login(app);
+          assert.equal(res.status, 200, logs.lines.join('\n'));
+          let token = cookieToken(res)!;
+          for (let i = 0; i < 2; i++) {
+            await sleep(2500); // Redis closes the idle connections after 1 s (checked 10 times a second)
+            const r = await me(app, token);
+            assert.equal(r.status, 200, `request ${i} after an idle period: ${JSON.stringify(r.body)}`);
+            token = cookieToken(r) ?? token;
+          }
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await redisCommand(redis.port, 'CONFIG', 'SET', 'timeout', '0');
+        if (saved === undefined) delete process.env.SSL_CERT_FILE;
+        else process.env.SSL_CERT_FILE = saved;
+      }
+    });
+
     it('SSL_CERT_FILE in the app environment reaches the sidecar: the app logs in over TLS', async () => {
       const saved = process.env.SSL_CERT_FILE;
       process.env.SSL_CERT_FILE = join(dir, 'cert.pem');
