@@ -57,7 +57,10 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
       'Keep the cookie (browsers), the header (other clients), or both.',
     );
   }
-  const sharedStore = (store as { type?: unknown } | undefined)?.type === 'redis';
+  // The store first: a mistyped store (type 'Redis') must be named as such, not reported as
+  // persistence.secret given without persistence.enabled.
+  const resolvedStore = resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout);
+  const sharedStore = resolvedStore.type === 'redis';
   const ceilings = resolveReauthentication(resolved.reauthentication);
   return {
     ...resolved,
@@ -71,6 +74,6 @@ export function resolveXemsOptions(raw?: XemsModuleOptions, hooks: ResolveOption
     passport: resolvePassport(resolved.passport),
     requestContext: resolved.requestContext === 'auto' ? asyncContextIsCheap() : resolved.requestContext,
     persistence: resolvePersistence(persistence, hardwareBinding, sharedStore, hooks.readMachineId),
-    store: resolveStore(store, persistence, hardwareBinding, resolved.sidecar.requestTimeout),
+    store: resolvedStore,
   };
 }

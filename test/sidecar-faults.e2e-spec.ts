@@ -200,7 +200,10 @@ for (const platform of PLATFORMS) {
         assert.equal(env.XEMS_TEST_SECRET, undefined);
         assert.ok(!JSON.stringify(env).includes('do-not-leak-me'));
         for (const name of Object.keys(env)) {
-          assert.ok(['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ'].includes(name), `unexpected variable ${name} in the child`);
+          assert.ok(
+            ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR'].includes(name),
+            `unexpected variable ${name} in the child`,
+          );
         }
         await xems.from('env').set('k', 1);
       } finally {

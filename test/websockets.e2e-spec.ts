@@ -234,3 +234,34 @@ describe('WebSockets on socket.io with XemsSockets.ioMiddleware', () => {
     assert.ok(await closesWithin(s, 5000));
   });
 });
+
+for (const platform of WS_PLATFORMS) {
+  describe(`a WebSocket handshake while the sidecar cannot answer (${platform})`, () => {
+    it("is refused with reason 'unavailable' (ws: close 1013 'unavailable', try again later), then accepted", async () => {
+      const t = await createWsApp(platform, { sidecar: { requestTimeout: 500 } });
+      const pid = t.xems.sidecar.pid!;
+      try {
+        const token = await login(t, { user: 'stalled' });
+        process.kill(pid, 'SIGSTOP');
+        let s: TestSocket;
+        try {
+          s = new TestSocket(platform, t.port, { cookie: token });
+          const refused = await s.waitFor((e) => e.event === 'xems:unauthorized', 5000);
+          assert.deepEqual(refused.data, { reason: 'unavailable' });
+          assert.ok(await closesWithin(s, 5000), 'closed');
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+        if (platform === 'ws')
+          assert.deepEqual(await s.closed.then(({ code, reason }) => ({ code, reason })), { code: 1013, reason: 'unavailable' });
+        const again = new TestSocket(platform, t.port, { cookie: token }); // the sidecar answers again
+        await again.opened();
+        const whoami = (await again.ask('whoami')).data;
+        again.close();
+        assert.equal((whoami as { user: string }).user, 'stalled');
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}

@@ -12,7 +12,7 @@ import {
   MISMATCHED_SIDECAR_HINT,
 } from '../xems.errors';
 import { BodyReader } from './frame-codec';
-import { ERROR_NAMES, OP_NAMES, decodeErrorReply } from './stdio-protocol.gen';
+import { ERROR_NAMES, OP_NAMES, Op, decodeErrorReply } from './stdio-protocol.gen';
 
 // The constants of docs/protocol.md are generated from scripts/protocol-table.js; this file
 // adds what the client does with them (names, the errors replies become).
@@ -61,6 +61,11 @@ export function sidecarError(op: number, reader: BodyReader, timeoutMs = 0): Xem
   if (name === 'SHUTTING_DOWN') return new XemsUnavailableError('it is shutting down');
   // The shared store (Redis) cannot answer now: the same 503 as a sidecar outage.
   if (name === 'UNAVAILABLE') return new XemsUnavailableError(`its store cannot answer ${opName(op)} (${message})`);
+  // After start-up (the check was deferred: Redis was unreachable then), a mismatch refuses
+  // every request: a 503 for the clients, never a 500; the sidecar logs it once.
+  if ((name === 'STORE_WRONG_SECRET' || name === 'STORE_WRONG_IDENTITY') && op !== Op.CONFIGURE) {
+    return new XemsUnavailableError(`this instance cannot read the shared store (${message})`);
+  }
   if (name === 'STORE_WRONG_SECRET') return new XemsConfigError('persistence.secret', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same persistence.secret, or use another store.keyPrefix.');
   if (name === 'STORE_WRONG_IDENTITY') return new XemsConfigError('hardwareBinding', `differs from the one the other instances use: ${message}`, 'Give every instance of the deployment the same hardwareBinding { id }, or use another store.keyPrefix.');
   if (name === 'LIMIT_REACHED') return new XemsSessionLimitError(message);

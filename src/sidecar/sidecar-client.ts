@@ -32,6 +32,12 @@ export interface SidecarClientOptions {
   onEnded?(sandbox: string, reason: number, sessionIds: string[]): void;
   /** Called with the round-trip time of every answered call, in milliseconds. */
   onLatency?(ms: number): void;
+  /**
+   * Called when a call times out without any reply from the sidecar (`stalled` true, with the
+   * timeout) and when the next frame arrives (false, with how long it was stalled): an operator
+   * sees why requests answer 503 (a stopped or starved sidecar) and when they stop.
+   */
+  onStall?(stalled: boolean, ms: number): void;
 }
 
 interface PendingCall {
@@ -97,6 +103,8 @@ export class SidecarClient {
   private readonly onPayload = (buf: Buffer, start: number, end: number): void => this.onFrame(buf, start, end);
   /** performance.now() when the chunk being decoded was read: the arrival time of each of its replies. */
   private readAt = 0;
+  /** performance.now() when a call last timed out with no frame read since; 0: not stalled. */
+  private stalledSince = 0;
 
   constructor(
     private readonly input: Writable,
@@ -246,6 +254,10 @@ export class SidecarClient {
       if (this.pending.get(id) !== call) continue;
       this.settle(id);
       call.reject(new XemsTimeoutError(opName(call.op), call.timeoutMs));
+      if (this.stalledSince === 0) {
+        this.stalledSince = performance.now();
+        this.options.onStall?.(true, call.timeoutMs);
+      }
     }
   }
 
@@ -319,6 +331,11 @@ export class SidecarClient {
   private onFrame(buf: Buffer, start: number, end: number): void {
     if (end - start < ReplyHeader.SIZE) {
       throw new XemsProtocolError('BAD_REPLY', `The xems sidecar sent a ${end - start}-byte frame (minimum ${ReplyHeader.SIZE})`, MISMATCHED_SIDECAR_HINT);
+    }
+    if (this.stalledSince !== 0) {
+      const ms = this.readAt - this.stalledSince;
+      this.stalledSince = 0;
+      this.options.onStall?.(false, ms);
     }
     const id = buf.readUInt32LE(start + ReplyHeader.ID);
     const status = buf[start + ReplyHeader.STATUS];

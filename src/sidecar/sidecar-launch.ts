@@ -36,8 +36,12 @@ export interface LaunchContext {
   onReady(running: RunningSidecar): void;
 }
 
-/** Environment variables the Go runtime may use; nothing else (no secrets) reaches the child. */
-const CHILD_ENV_ALLOWLIST = ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ', 'SYSTEMROOT', 'SystemRoot'];
+/**
+ * Environment variables the Go runtime may use; nothing else (no secrets) reaches the child.
+ * SSL_CERT_FILE / SSL_CERT_DIR name the CA certificates Go trusts (public files, no secret):
+ * without them a `rediss://` Redis with a private CA could never be reached.
+ */
+const CHILD_ENV_ALLOWLIST = ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG', 'TZ', 'SYSTEMROOT', 'SystemRoot', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
 
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -45,6 +49,27 @@ function childEnv(): NodeJS.ProcessEnv {
     if (process.env[name] !== undefined) env[name] = process.env[name];
   }
   return env;
+}
+
+/** A stall is logged at most this often (a loaded sidecar may time out calls now and then). */
+const STALL_LOG_INTERVAL_MS = 30_000;
+
+/** One warning when calls start timing out unanswered, one line when the sidecar answers again. */
+function stallLogger(logger: SidecarLogger, pid: number | undefined): (stalled: boolean, ms: number) => void {
+  let lastWarning = -Infinity;
+  let warned = false;
+  return (stalled, ms) => {
+    if (stalled) {
+      const now = performance.now();
+      if (now - lastWarning < STALL_LOG_INTERVAL_MS) return;
+      lastWarning = now;
+      warned = true;
+      logger.warn(`Sidecar (pid ${pid}) did not answer within ${ms} ms (sidecar.requestTimeout): calls fail with XemsTimeoutError (503) until it answers again`);
+    } else if (warned) {
+      warned = false;
+      logger.log(`Sidecar (pid ${pid}) answers again after ${Math.round(ms)} ms`);
+    }
+  };
 }
 
 interface Refable {
@@ -104,6 +129,7 @@ export async function launchSidecar(ctx: LaunchContext): Promise<RunningSidecar>
     onExpired: options.onExpired,
     onEnded: options.onEnded,
     onLatency: (ms) => ctx.onLatency(ms),
+    onStall: stallLogger(ctx.logger, child.pid),
   });
   void exited.then((info) => client.close(new XemsUnavailableError(`it exited (${exitText(info)})`)));
   // A corrupt stream makes the child useless: kill it, the exit handler decides what follows.

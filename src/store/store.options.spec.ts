@@ -59,6 +59,8 @@ describe('the store option', () => {
     const cases: Array<[XemsModuleOptions, string, RegExp]> = [
       [{ store: 'redis' as never }, 'store', /must be an object/],
       [{ store: { type: 'etcd' } as never }, 'store.type', /'memory' or 'redis'/],
+      // A mistyped type beside the shared secret is named as such (not as persistence.enabled missing).
+      [{ ...valid, store: { type: 'Redis', url: 'redis://a:1' } as never }, 'store.type', /'memory' or 'redis', got "Redis"/],
       [{ store: { type: 'memory', url: 'redis://x:1' } as never }, 'store.url', /not a known option of a memory store/],
       [{ ...valid, store: { type: 'redis', host: 'x' } as never }, 'store.host', /not a known option/],
       [{ ...valid, store: { type: 'redis' } as never }, 'store', /exactly one of url/],

@@ -194,7 +194,9 @@ export class XemsSockets implements OnModuleDestroy {
 
   private refuse(client: object, reason: XemsSocketRefusal): null {
     sendEvent(client, XEMS_UNAUTHORIZED_EVENT, { reason });
-    closeSocket(client, reason === 'unavailable' ? WS_CLOSE.unavailable : WS_CLOSE.unauthorized, 'unauthorized');
+    // 1013 "try again later" says why in its reason too: the client was not refused as unauthorized.
+    if (reason === 'unavailable') closeSocket(client, WS_CLOSE.unavailable, 'unavailable');
+    else closeSocket(client, WS_CLOSE.unauthorized, 'unauthorized');
     return null;
   }
 

@@ -119,10 +119,10 @@ export type WsCredentials = { cookie?: string; header?: string; authToken?: stri
 /** A test client over either platform, with the events it received and when it closed. */
 export class TestSocket {
   readonly events: WsEvent[] = [];
-  /** Resolves with performance.now() (and the ws close code) when the connection is gone. */
-  readonly closed: Promise<{ at: number; code?: number }>;
+  /** Resolves with performance.now() (and the ws close code and reason) when the connection is gone. */
+  readonly closed: Promise<{ at: number; code?: number; reason?: string }>;
   private waiters: Array<() => void> = [];
-  private markClosed!: (v: { at: number; code?: number }) => void;
+  private markClosed!: (v: { at: number; code?: number; reason?: string }) => void;
   private readonly io?: Socket;
   private readonly ws?: WebSocket;
 
@@ -136,7 +136,7 @@ export class TestSocket {
     if (platform === 'ws') {
       this.ws = new WebSocket(`ws://127.0.0.1:${port}${WS_PATH}`, { headers });
       this.ws.on('message', (raw) => this.push(JSON.parse(String(raw)) as WsEvent));
-      this.ws.on('close', (code) => this.markClosed({ at: performance.now(), code }));
+      this.ws.on('close', (code, reason) => this.markClosed({ at: performance.now(), code, reason: String(reason) }));
       this.ws.on('error', () => undefined);
     } else {
       this.io = io(`http://127.0.0.1:${port}`, {

@@ -20,7 +20,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Session, SessionGuard, XemsModule, XemsModuleOptions, XemsSandbox, XemsService } from '../../src';
-import { type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
+import { type CreateOptions, type TestPlatform, type TestResponse, createPlatformApp } from './platforms';
 
 export { PLATFORMS, type TestPlatform } from './platforms';
 
@@ -173,6 +173,7 @@ export async function createTestApp(
   options: XemsModuleOptions = {},
   platform: TestPlatform = 'express',
   controllers: Type<unknown>[] = [],
+  platformOptions: CreateOptions = {},
 ): Promise<TestApp> {
   @Module({
     imports: [XemsModule.forRoot({ ...options, isGlobal: true })],
@@ -180,7 +181,7 @@ export async function createTestApp(
   })
   class TestAppModule {}
 
-  const app = await createPlatformApp(TestAppModule, platform);
+  const app = await createPlatformApp(TestAppModule, platform, platformOptions);
   await app.listen(0, '127.0.0.1');
   return {
     app,

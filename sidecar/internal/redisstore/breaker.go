@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -20,6 +22,8 @@ import (
 // a cooling period (minOpen, doubling up to maxOpen while Redis stays down). When the period
 // ends, one request goes through as a probe: success closes the breaker, failure opens it again.
 // go-redis redials by itself, so the probe is an ordinary request on a fresh connection.
+// Opening and closing each write one log line (never one per request): without them an
+// operator sees only 503s and cannot tell a Redis outage from a sidecar one.
 const (
 	tripAfter = 3
 	minOpen   = 100 * time.Millisecond
@@ -33,10 +37,17 @@ type breaker struct {
 	backoff   time.Duration
 	probing   bool
 	lastCause string // why it opened, for the error message (no secrets: an address at most)
+	openedAt  time.Time
 	now       func() time.Time
+	log       *slog.Logger
 }
 
-func newBreaker() *breaker { return &breaker{now: time.Now} }
+func newBreaker(log *slog.Logger) *breaker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &breaker{now: time.Now, log: log}
+}
 
 // allow says whether a request may go to Redis; probe is true for the one request that tests
 // an open breaker.
@@ -63,12 +74,19 @@ func (b *breaker) done(probe bool, err error) {
 	}
 	cause, down := availabilityFailure(err)
 	if !down {
+		if !b.openUntil.IsZero() {
+			b.log.Info("Redis answers again: requests are served", "downMs", b.now().Sub(b.openedAt).Milliseconds())
+		}
 		b.failures, b.openUntil, b.backoff = 0, time.Time{}, 0
 		return
 	}
 	b.failures++
 	if !probe && b.failures < tripAfter && b.openUntil.IsZero() {
 		return
+	}
+	if b.openUntil.IsZero() {
+		b.openedAt = b.now()
+		b.log.Warn("Redis is not answering: requests answer UNAVAILABLE (503) until it does; retrying in the background", "cause", cause)
 	}
 	if b.backoff == 0 {
 		b.backoff = minOpen
@@ -84,6 +102,14 @@ func (b *breaker) isOpen() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return !b.openUntil.IsZero()
+}
+
+// refusingServer: error prefixes of a Redis that answers but refuses the work, and the cause
+// the log and the error say (no value, no key).
+var refusingServer = map[string]string{
+	"OOM ":    "OOM: Redis reached its maxmemory and refuses writes",
+	"MISCONF": "MISCONF: Redis refuses writes after a failed snapshot (stop-writes-on-bgsave-error)",
+	"NOPERM":  "NOPERM: the Redis user lacks a permission the store needs (its commands, the keys under the prefix, PUBLISH/SUBSCRIBE)",
 }
 
 func unavailable(msg string) error { return xerr.New(xerr.Unavailable, "%s", msg) }
@@ -108,6 +134,12 @@ func availabilityFailure(err error) (cause string, down bool) {
 	if errors.As(err, &xe) {
 		return "", xe.Code == xerr.Unavailable
 	}
+	var cve *tls.CertificateVerificationError
+	if errors.As(err, &cve) {
+		// The server is up but its certificate is not trusted: retrying will not help, so the
+		// cause says what will (the sidecar trusts the system's roots, or SSL_CERT_FILE's).
+		return "TLS certificate not trusted: " + cve.Err.Error() + "; for a private CA set SSL_CERT_FILE to its PEM file in the app's environment", true
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "timed out", true
 	}
@@ -131,6 +163,13 @@ func availabilityFailure(err error) (cause string, down bool) {
 		for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "BUSY", "NOAUTH", "WRONGPASS"} {
 			if strings.HasPrefix(msg, p) {
 				return p, true
+			}
+		}
+		// Redis refuses writes until an operator acts: an outage to answer 503 and log, not a
+		// reply the sidecar does not understand (INTERNAL, a 500 that says "report a bug").
+		for p, cause := range refusingServer {
+			if strings.HasPrefix(msg, p) {
+				return cause, true
 			}
 		}
 		return "", false

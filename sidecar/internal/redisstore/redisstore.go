@@ -62,6 +62,8 @@ type Store struct {
 	br        *breaker
 	ready     atomic.Bool
 	checkMu   sync.Mutex
+	mismatch  atomic.Bool // a deferred key check failed: logged once (logMismatch)
+	deferred  atomic.Bool // the key check failed at least once (Redis unreachable at start-up)
 	expiredCB func(sandbox string, sessionID *crypto.Digest)
 
 	sandboxes *session.Sandboxes[sandbox]
@@ -111,7 +113,7 @@ func New(o Options) (*Store, error) {
 		return &sandbox{name: name, keys: keys, label: b64.EncodeToString(l[:12])}
 	})
 	return &Store{rdb: rdb, cluster: cluster, master: master, check: o.Keys.checkValue(), prefix: o.KeyPrefix,
-		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(),
+		clock: o.Clock, maxValue: o.MaxValueSize, timeout: o.Conn.Timeout, m: session.NewMetrics(o.Logger), br: newBreaker(o.Logger),
 		sandboxes: sandboxes, expiredCB: o.OnSessionExpired, bus: newEndedBus(o.Logger), recent: newRecent(),
 		batch: newBatchers(rdb, o.Conn.Timeout)}, nil
 }
@@ -181,9 +183,24 @@ func (s *Store) do(fn func(ctx context.Context) error) error {
 	err = s.ensureReady(ctx)
 	if err == nil {
 		err = fn(ctx)
+	} else {
+		s.logMismatch(err)
 	}
 	s.br.done(probe, err)
 	return s.wrap(err)
+}
+
+// logMismatch writes one error line when the key check, deferred because Redis was unreachable
+// at start-up, finds another secret or identity: every request of this instance is refused
+// (the module answers 503) until it is restarted with the deployment's.
+func (s *Store) logMismatch(err error) {
+	var xe *xerr.Error
+	if !errors.As(err, &xe) || (xe.Code != xerr.StoreWrongSecret && xe.Code != xerr.StoreWrongIdentity) {
+		return
+	}
+	if s.mismatch.CompareAndSwap(false, true) {
+		s.m.Log.Error("this instance cannot read the shared store: every request is refused until it is restarted with the deployment's settings", "error", xe.Error())
+	}
 }
 
 func (s *Store) wrap(err error) error {
@@ -223,9 +240,14 @@ func (s *Store) ensureReady(ctx context.Context) error {
 		return nil
 	}
 	if err := s.keyCheck(ctx); err != nil {
+		s.deferred.Store(true)
 		return err
 	}
 	s.ready.Store(true)
+	if s.deferred.Load() {
+		// The start-up's "not reachable yet" warning gets its answer.
+		s.m.Log.Info("Redis is reachable: the store is ready, requests are served")
+	}
 	return nil
 }
 
