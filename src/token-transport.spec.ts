@@ -154,6 +154,34 @@ describe('TokenTransport response hook', () => {
     assert.equal(res.getHeader('cache-control'), 'no-store');
   });
 
+  it('with deviceBound, clears the bound cookie too (same path and domain), keeping the app cookies', () => {
+    const bound = new TokenTransport(resolveXemsOptions({ cookie: { domain: 'example.test', path: '/app' }, deviceBound: {} }));
+    const { req, res } = fakeHttp();
+    const state = requestState();
+    state.cleared = true;
+    bound.arm(req, res, state);
+    res.setHeader('Set-Cookie', 'app=1');
+    flushHeaders(res);
+    const cookies = setCookies(res);
+    assert.equal(cookies.length, 3, cookies.join(' | '));
+    assert.equal(cookies[0], 'app=1');
+    assert.match(cookies[1], /^xems_token=; Max-Age=0; Domain=example\.test; Path=\/app;/);
+    assert.match(
+      cookies[2],
+      /^xems_token_bound=; Max-Age=0; Domain=example\.test; Path=\/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure/,
+    );
+    // Without deviceBound, only the token cookie is cleared.
+    const plain = fakeHttp();
+    const st = requestState();
+    st.cleared = true;
+    transport.arm(plain.req, plain.res, st);
+    flushHeaders(plain.res);
+    assert.deepEqual(
+      setCookies(plain.res).map((c) => c.split('=')[0]),
+      ['xems_token'],
+    );
+  });
+
   it('writes a session cookie exactly as cookie.serialize does, for every attribute combination', () => {
     const combos = [
       {},

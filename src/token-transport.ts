@@ -75,11 +75,14 @@ export class TokenTransport {
   private readonly cookie: ResolvedCookieOptions | false;
   private readonly header: string | false;
   private readonly sharedStore: boolean;
+  /** The DBSC bound cookie (deviceBound on): cleared with the token cookie, it holds nothing once the session ended. */
+  private readonly boundCookieName: string | undefined;
 
-  constructor(@Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'cookie' | 'header' | 'store'>) {
+  constructor(@Inject(XEMS_RESOLVED_OPTIONS) options: Pick<ResolvedXemsOptions, 'cookie' | 'header' | 'store' | 'deviceBound'>) {
     this.cookie = options.cookie;
     this.header = options.header;
     this.sharedStore = options.store.type === 'redis';
+    this.boundCookieName = options.deviceBound && options.cookie ? options.deviceBound.cookieName : undefined;
     if (this.cookie) {
       const sample = serializeCookie(this.cookie.name, 'x', this.cookieAttributes(this.cookie));
       this.sessionCookieAttributes = sample.slice(this.cookie.name.length + 2);
@@ -135,6 +138,8 @@ export class TokenTransport {
   private write(res: Response, state: TokenWriteState): void {
     if (state.cleared) {
       if (this.cookie) this.setCookie(res, this.clearCookie(this.cookie));
+      if (this.boundCookieName)
+        this.setCookie(res, this.clearCookie(this.cookie as ResolvedCookieOptions, this.boundCookieName), this.boundCookieName);
       if (this.header) res.removeHeader(this.header);
       res.setHeader('Cache-Control', 'no-store');
       return;
@@ -177,14 +182,16 @@ export class TokenTransport {
     return { httpOnly: true, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path, domain: cookie.domain };
   }
 
-  /** Set-Cookie that removes the cookie: same name, path and domain, already expired. */
-  clearCookie(cookie: ResolvedCookieOptions): string {
-    return serializeCookie(cookie.name, '', { ...this.cookieAttributes(cookie), maxAge: 0, expires: new Date(0) });
+  /**
+   * Set-Cookie that removes the cookie (or, named, the bound cookie that shares its attributes):
+   * same name, path and domain, already expired.
+   */
+  clearCookie(cookie: ResolvedCookieOptions, name = cookie.name): string {
+    return serializeCookie(name, '', { ...this.cookieAttributes(cookie), maxAge: 0, expires: new Date(0) });
   }
 
   /** Adds our Set-Cookie, replacing an earlier one of the same name, keeping the app's others. */
-  private setCookie(res: Response, setCookie: string): void {
-    const name = (this.cookie as ResolvedCookieOptions).name;
+  private setCookie(res: Response, setCookie: string, name = (this.cookie as ResolvedCookieOptions).name): void {
     const existing = res.getHeader('Set-Cookie');
     if (existing === undefined) {
       res.setHeader('Set-Cookie', setCookie);

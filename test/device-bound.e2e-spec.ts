@@ -35,6 +35,13 @@ class DeviceController {
     return this.xems.getSessionContext(req);
   }
 
+  @Post('logout')
+  @UseGuards(SessionGuard)
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ ok: true }> {
+    await this.xems.unlink(req, res);
+    return { ok: true };
+  }
+
   @Get('sensitive')
   @UseGuards(SessionGuard)
   @RequireDeviceBound()
@@ -176,6 +183,29 @@ function scenarios(name: string, extra: () => XemsModuleOptions, platform: TestP
 
       // Revoked: the browser is told to stop.
       await t.xems.revokeSessionById(id);
+      const over = await refresh(t, cur, id);
+      assert.equal(over.status, 200);
+      assert.deepEqual(over.body, { continue: false });
+    });
+
+    it('logout clears the bound cookie with the token cookie', async () => {
+      const device = new Device();
+      const { token, challenge } = await login(t);
+      const reg = await register(t, token, device.proof(challenge, true));
+      assert.equal(reg.status, 200);
+      const cur = (await me(t, token, 200)).token;
+      const out = await request(t.server)
+        .post('/logout')
+        .set('Cookie', `xems_token=${cur}; xems_token_bound=${String(setCookieLine(reg, 'xems_token_bound')).split(/[=;]/)[1]}`);
+      assert.equal(out.status, 201);
+      assert.match(String(setCookieLine(out, 'xems_token')), /^xems_token=; Max-Age=0; Path=\/;/);
+      assert.match(
+        String(setCookieLine(out, 'xems_token_bound')),
+        /^xems_token_bound=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict$/,
+      );
+      await me(t, cur, 401);
+      // The browser's next refresh of its bound session is told to stop.
+      const id = (reg.body as { session_identifier: string }).session_identifier;
       const over = await refresh(t, cur, id);
       assert.equal(over.status, 200);
       assert.deepEqual(over.body, { continue: false });
