@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { XemsModuleOptions } from '../src';
 import { CapturingLogger } from './support/xems-features-app';
 import { type TestApp, cookieToken, createTestApp, sleep } from './support/xems-test-app';
-import { type RedisServer, redisCommand, startRedis } from './support/redis-servers';
+import { type RedisServer, freePort, redisCommand, startRedis } from './support/redis-servers';
+import { waitStopped } from './support/stalls';
 
 // What an operator sees in the app's log when Redis or the sidecar fails (found by a user audit:
 // a Redis outage and a stopped sidecar answered 503 without a single log line, and a rediss://
@@ -49,15 +49,17 @@ async function logLine(logs: CapturingLogger, text: string, ms = 10_000): Promis
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * Polls GET /me with the session's token until it answers 200 (at most `tries` times, `everyMs`
+ * apart); the token it then holds (rotated), or undefined when it never did.
+ */
+async function untilServed(app: TestApp, token: string, tries: number, everyMs: number): Promise<string | undefined> {
+  for (let i = 0; i < tries; i++) {
+    const r = await me(app, token);
+    if (r.status === 200) return cookieToken(r) ?? token;
+    await sleep(everyMs);
+  }
+  return undefined;
 }
 
 describe('Redis faults in the log', () => {
@@ -82,16 +84,9 @@ describe('Redis faults in the log', () => {
       assert.match(warning, /^WARN /);
       assert.match(warning, /503/);
       await redis.restart();
-      let served = false;
-      for (let i = 0; i < 300 && !served; i++) {
-        const r = await me(app, token);
-        if (r.status === 200) {
-          served = true;
-          token = cookieToken(r) ?? token;
-        }
-        await sleep(50);
-      }
-      assert.ok(served, 'no 200 after the restart');
+      const servedWith = await untilServed(app, token, 300, 50);
+      assert.ok(servedWith, 'no 200 after the restart');
+      token = servedWith;
       await logLine(logs, 'Redis answers again');
       assert.equal(count(logs, 'Redis is not answering'), 1, 'one warning per outage, not one per request');
       for (const line of logs.lines) {
@@ -121,16 +116,9 @@ describe('Redis faults in the log', () => {
       assert.match(await logLine(logs, 'Redis is not answering'), /OOM: Redis reached its maxmemory/);
       assert.ok(!logs.lines.some((l) => l.includes('report')), `a "bug" line:\n${logs.lines.join('\n')}`);
       await redisCommand(redis.port, 'CONFIG', 'SET', 'maxmemory', '0');
-      let served = false;
-      for (let i = 0; i < 100 && !served; i++) {
-        const r = await me(app, token);
-        if (r.status === 200) {
-          served = true;
-          token = cookieToken(r) ?? token;
-        }
-        await sleep(50);
-      }
-      assert.ok(served, 'the session is served again once Redis has memory');
+      const servedWith = await untilServed(app, token, 100, 50);
+      assert.ok(servedWith, 'the session is served again once Redis has memory');
+      token = servedWith;
     } finally {
       await app.close();
       await redis.stop();
@@ -143,6 +131,7 @@ describe('Redis faults in the log', () => {
     let started: { app: TestApp; logs: CapturingLogger } | undefined;
     process.kill(pid, 'SIGSTOP');
     try {
+      await waitStopped(pid); // SIGSTOP takes effect thread by thread
       started = await start(redis.url);
     } finally {
       process.kill(pid, 'SIGCONT');
@@ -171,6 +160,7 @@ describe('Redis faults in the log', () => {
       const pid = Number(await redisCommand(redis.port, 'INFO', 'server').then((i) => /process_id:(\d+)/.exec(String(i))![1]));
       process.kill(pid, 'SIGSTOP'); // unreachable while the second instance starts
       try {
+        await waitStopped(pid); // SIGSTOP takes effect thread by thread
         other = await start(redis.url, `base64:${randomBytes(32).toString('base64')}`);
       } finally {
         process.kill(pid, 'SIGCONT');
@@ -290,22 +280,16 @@ describe('a stalled sidecar in the log', () => {
       let token = cookieToken(res)!;
       process.kill(pid, 'SIGSTOP');
       try {
+        await waitStopped(pid); // SIGSTOP takes effect thread by thread
         for (let i = 0; i < 3; i++) assert.equal((await me(app, token)).status, 503);
         const warning = await logLine(logs, 'did not answer within 500 ms');
         assert.match(warning, /^WARN .*XemsTimeoutError \(503\)/);
       } finally {
         process.kill(pid, 'SIGCONT');
       }
-      let served = false;
-      for (let i = 0; i < 100 && !served; i++) {
-        const r = await me(app, token);
-        if (r.status === 200) {
-          served = true;
-          token = cookieToken(r) ?? token;
-        }
-        await sleep(20);
-      }
-      assert.ok(served, 'no 200 after SIGCONT');
+      const servedWith = await untilServed(app, token, 100, 20);
+      assert.ok(servedWith, 'no 200 after SIGCONT');
+      token = servedWith;
       await logLine(logs, `Sidecar (pid ${pid}) answers again after`);
       assert.equal(count(logs, 'did not answer within'), 1, 'one warning per stall, not one per call');
       assert.ok(!logs.lines.some((l) => l.includes(token)), 'no token in the log');

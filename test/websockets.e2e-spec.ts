@@ -5,6 +5,7 @@ import { SidecarApi } from '../src/sidecar/sidecar-api';
 import { cookieToken, sleep } from './support/xems-test-app';
 import WebSocket from 'ws';
 import { TestSocket, WS_PATH, WS_PLATFORMS, type WsTestApp, closesWithin, createWsApp } from './support/ws-app';
+import { waitStopped } from './support/stalls';
 
 async function login(t: WsTestApp, body: Record<string, unknown> = {}): Promise<string> {
   const res = await request(t.server).post('/login').send(body);
@@ -245,6 +246,7 @@ for (const platform of WS_PLATFORMS) {
         process.kill(pid, 'SIGSTOP');
         let s: TestSocket;
         try {
+          await waitStopped(pid); // SIGSTOP takes effect thread by thread
           s = new TestSocket(platform, t.port, { cookie: token });
           const refused = await s.waitFor((e) => e.event === 'xems:unauthorized', 5000);
           assert.deepEqual(refused.data, { reason: 'unavailable' });
